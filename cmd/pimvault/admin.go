@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pimvault/pimvault/server"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// storeFlags are the flags every command that touches a data directory has.
+type storeFlags struct {
+	data       string
+	journalDir string
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.data, "data", "./data", "data directory")
+	fs.StringVar(&f.journalDir, "journal-dir", "", "journal directory (default <data>/journal)")
+}
+
+func (f *storeFlags) options() storage.Options {
+	return storage.Options{JournalDir: f.journalDir}
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("pimvault "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// adminRun runs an admin command where the store is: through the admin socket
+// when a server holds the data directory, otherwise on the store opened here.
+// offline, when set, replaces opening the store (rebuild must work on a
+// store.db that does not open).
+func adminRun(ctx context.Context, sf storeFlags, name string, args map[string]string, offline func() (server.AdminResult, error), stdout, stderr io.Writer) int {
+	locked, err := storage.IsLocked(sf.data)
+	if err != nil {
+		fmt.Fprintf(stderr, "pimvault %s: %v\n", name, err)
+		return 1
+	}
+	var res server.AdminResult
+	switch {
+	case locked:
+		res, err = server.CallAdmin(ctx, sf.data, name, args)
+	case offline != nil:
+		res, err = offline()
+	default:
+		var s *storage.Store
+		s, err = storage.OpenExisting(sf.data, sf.options())
+		if err == nil {
+			res, err = server.RunAdmin(ctx, name, s, args)
+			if cerr := s.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pimvault %s: %v\n", name, err)
+		return 1
+	}
+	fmt.Fprint(stdout, res.Output)
+	if res.Failed {
+		return 1
+	}
+	return 0
+}
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("verify", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return adminRun(ctx, sf, "verify", nil, nil, stdout, stderr)
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("status", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return adminRun(ctx, sf, "status", nil, nil, stdout, stderr)
+}
+
+func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rebuild", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	offline := func() (server.AdminResult, error) {
+		q, err := storage.RebuildDir(sf.data, sf.options())
+		if err != nil {
+			return server.AdminResult{}, err
+		}
+		s, err := storage.OpenExisting(sf.data, sf.options())
+		if err != nil {
+			return server.AdminResult{}, err
+		}
+		defer s.Close()
+		hash, seq, err := s.StateHash()
+		if err != nil {
+			return server.AdminResult{}, err
+		}
+		kept := "there was no store.db"
+		if q != "" {
+			kept = "previous store.db kept at " + q
+		}
+		return server.AdminResult{Output: fmt.Sprintf("rebuilt store.db from the journal up to sequence %d\nstate hash: %s\n%s\n", seq, hash, kept)}, nil
+	}
+	return adminRun(ctx, sf, "rebuild", nil, offline, stdout, stderr)
+}

@@ -1,0 +1,268 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Change is one write a caller asks the store to make. Which fields matter
+// depends on Op; see the Op constants.
+type Change struct {
+	Op           Op
+	Principal    string
+	Collection   string
+	Name         string
+	ToCollection string // OpMove
+	ToName       string // OpMove
+	Kind         string // OpCreateCollection: "addressbook", "calendar", …
+	Meta         ObjectMeta
+	Props        map[string][]byte // OpCreateCollection, OpSetProps
+	Remove       []string          // OpSetProps
+	Body         []byte            // OpPut: the object; OpPutPrincipal: account data
+
+	IfMatch     string // "*" (must exist) or an ETag the current object must have
+	IfNoneMatch bool   // If-None-Match: * (must not exist)
+	Overwrite   bool   // OpMove: replace an existing destination
+}
+
+// Result tells what a committed change did.
+type Result struct {
+	Seq     uint64 // sequence of the record written, or the current one for a no-op
+	ETag    string // the object's ETag after a put or move
+	Created bool   // the object, collection or principal did not exist before
+	NoOp    bool   // nothing changed (an identical re-put); no record was written
+}
+
+// Limits on properties, so one request cannot blow up a record.
+const (
+	maxPropName   = 1024
+	maxPropValue  = 64 << 10
+	maxPropsCount = 256
+	maxMetaLen    = 1024
+)
+
+// ETagOf is the ETag the store gives a body: a hash of its bytes, so an
+// identical re-put is recognised as a no-op.
+func ETagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:16])
+}
+
+// validate checks what can be checked without the store's state.
+func (c *Change) validate(maxBody int64, internal bool) error {
+	name := func(kind, v string) error { return ValidateName(kind, v) }
+	var errs []error
+	switch c.Op {
+	case OpPutPrincipal, OpDeletePrincipal:
+		errs = append(errs, name("principal", c.Principal))
+	case OpCreateCollection, OpDeleteCollection, OpSetProps:
+		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection))
+	case OpPut, OpDelete:
+		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection), name("object", c.Name))
+	case OpMove:
+		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection), name("object", c.Name),
+			name("collection", c.ToCollection), name("object", c.ToName))
+		if c.Collection == c.ToCollection && c.Name == c.ToName {
+			errs = append(errs, fmt.Errorf("move %s onto itself: %w", c.Name, ErrInvalidChange))
+		}
+	case OpEpoch, OpCheckpoint:
+		if !internal {
+			errs = append(errs, fmt.Errorf("%v is written by the store itself: %w", c.Op, ErrInvalidChange))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("operation %v: %w", c.Op, ErrInvalidChange))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if int64(len(c.Body)) > maxBody {
+		return fmt.Errorf("body of %d bytes over the limit of %d: %w", len(c.Body), maxBody, ErrTooLarge)
+	}
+	if len(c.Kind) > maxMetaLen || len(c.Meta.UID) > maxMetaLen || len(c.Meta.Component) > maxMetaLen {
+		return fmt.Errorf("kind, uid or component over %d bytes: %w", maxMetaLen, ErrInvalidChange)
+	}
+	if c.Meta.Span != nil && c.Meta.Span.End < c.Meta.Span.Start {
+		return fmt.Errorf("time span ends before it starts: %w", ErrInvalidChange)
+	}
+	if len(c.Props)+len(c.Remove) > maxPropsCount {
+		return fmt.Errorf("more than %d properties: %w", maxPropsCount, ErrInvalidChange)
+	}
+	for k, v := range c.Props {
+		if k == "" || len(k) > maxPropName || len(v) > maxPropValue {
+			return fmt.Errorf("property %.40q: empty name, name over %d bytes or value over %d bytes: %w", k, maxPropName, maxPropValue, ErrInvalidChange)
+		}
+	}
+	for _, k := range c.Remove {
+		if k == "" || len(k) > maxPropName {
+			return fmt.Errorf("property to remove %.40q: bad name: %w", k, ErrInvalidChange)
+		}
+	}
+	return nil
+}
+
+// prepare checks a change's preconditions against the state in tx (which
+// includes the earlier changes of the same batch) and returns the record to
+// write, or nil for a no-op.
+func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
+	r := &Record{Op: c.Op, Principal: c.Principal, Collection: c.Collection, Name: c.Name,
+		ToCollection: c.ToCollection, ToName: c.ToName, Kind: c.Kind, Meta: c.Meta,
+		Props: c.Props, Remove: c.Remove, Body: c.Body}
+	var res Result
+	switch c.Op {
+	case OpPutPrincipal:
+		v := tx.Bucket(bktPrincipals).Get([]byte(c.Principal))
+		live, _, data, _ := decodePrincipal(v)
+		live = live && v != nil
+		if c.IfNoneMatch && live {
+			return nil, res, fmt.Errorf("principal %s: %w", c.Principal, ErrExists)
+		}
+		if c.IfMatch != "" && !live {
+			return nil, res, fmt.Errorf("principal %s: %w", c.Principal, ErrNotFound)
+		}
+		if live && bytes.Equal(data, c.Body) {
+			return nil, Result{Seq: head, NoOp: true}, nil
+		}
+		res.Created = !live
+	case OpDeletePrincipal:
+		if !principalLive(tx, c.Principal) {
+			return nil, res, fmt.Errorf("principal %s: %w", c.Principal, ErrNotFound)
+		}
+	case OpCreateCollection:
+		if !principalLive(tx, c.Principal) {
+			return nil, res, fmt.Errorf("principal %s: %w", c.Principal, ErrNotFound)
+		}
+		if collectionBucket(tx, c.Principal, c.Collection) != nil {
+			return nil, res, fmt.Errorf("collection %s: %w", c.Collection, ErrExists)
+		}
+		res.Created = true
+	case OpDeleteCollection, OpSetProps:
+		if collectionBucket(tx, c.Principal, c.Collection) == nil {
+			return nil, res, fmt.Errorf("collection %s/%s: %w", c.Principal, c.Collection, ErrNotFound)
+		}
+	case OpPut:
+		return preparePut(tx, c, r, head)
+	case OpDelete:
+		cb := collectionBucket(tx, c.Principal, c.Collection)
+		if cb == nil {
+			return nil, res, fmt.Errorf("collection %s/%s: %w", c.Principal, c.Collection, ErrNotFound)
+		}
+		old, exists, err := getObject(cb, c.Name)
+		if err != nil {
+			return nil, res, err
+		}
+		if !exists {
+			return nil, res, fmt.Errorf("object %s: %w", c.Name, ErrNotFound)
+		}
+		if c.IfMatch != "" && c.IfMatch != "*" && c.IfMatch != old.ETag {
+			return nil, res, fmt.Errorf("delete %s: etag is %s: %w", c.Name, old.ETag, ErrPreconditionFailed)
+		}
+		r.ETag = old.ETag
+	case OpMove:
+		return prepareMove(tx, c, r)
+	case OpEpoch, OpCheckpoint:
+	}
+	return r, res, nil
+}
+
+func checkMatch(name string, exists bool, etag string, c *Change) error {
+	if c.IfNoneMatch && exists {
+		return fmt.Errorf("%s exists (If-None-Match: *): %w", name, ErrPreconditionFailed)
+	}
+	if c.IfMatch == "*" && !exists {
+		return fmt.Errorf("%s does not exist (If-Match: *): %w", name, ErrPreconditionFailed)
+	}
+	if c.IfMatch != "" && c.IfMatch != "*" && (!exists || c.IfMatch != etag) {
+		return fmt.Errorf("%s: etag does not match If-Match: %w", name, ErrPreconditionFailed)
+	}
+	return nil
+}
+
+// uidFree reports an error when uid is held in cb by an object other than the
+// allowed names.
+func uidFree(cb *bolt.Bucket, uid string, allowed ...string) error {
+	if uid == "" {
+		return nil
+	}
+	holder := cb.Bucket(bktUIDs).Get([]byte(uid))
+	if holder == nil {
+		return nil
+	}
+	for _, a := range allowed {
+		if string(holder) == a {
+			return nil
+		}
+	}
+	return &UIDConflictError{UID: uid, Existing: string(holder)}
+}
+
+func sameMeta(a, b ObjectMeta) bool {
+	if a.UID != b.UID || a.Component != b.Component || (a.Span == nil) != (b.Span == nil) {
+		return false
+	}
+	return a.Span == nil || *a.Span == *b.Span
+}
+
+func preparePut(tx *bolt.Tx, c *Change, r *Record, head uint64) (*Record, Result, error) {
+	var res Result
+	cb := collectionBucket(tx, c.Principal, c.Collection)
+	if cb == nil {
+		return nil, res, fmt.Errorf("collection %s/%s: %w", c.Principal, c.Collection, ErrNotFound)
+	}
+	old, exists, err := getObject(cb, c.Name)
+	if err != nil {
+		return nil, res, err
+	}
+	if err := checkMatch(c.Name, exists, old.ETag, c); err != nil {
+		return nil, res, err
+	}
+	if err := uidFree(cb, c.Meta.UID, c.Name); err != nil {
+		return nil, res, err
+	}
+	r.ETag = ETagOf(c.Body)
+	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) {
+		return nil, Result{Seq: head, ETag: old.ETag, NoOp: true}, nil
+	}
+	return r, Result{ETag: r.ETag, Created: !exists}, nil
+}
+
+func prepareMove(tx *bolt.Tx, c *Change, r *Record) (*Record, Result, error) {
+	var res Result
+	src := collectionBucket(tx, c.Principal, c.Collection)
+	dst := collectionBucket(tx, c.Principal, c.ToCollection)
+	if src == nil || dst == nil {
+		return nil, res, fmt.Errorf("move %s/%s to %s: collection: %w", c.Principal, c.Collection, c.ToCollection, ErrNotFound)
+	}
+	old, exists, err := getObject(src, c.Name)
+	if err != nil {
+		return nil, res, err
+	}
+	if !exists {
+		return nil, res, fmt.Errorf("move %s: %w", c.Name, ErrNotFound)
+	}
+	if c.IfMatch != "" && c.IfMatch != "*" && c.IfMatch != old.ETag {
+		return nil, res, fmt.Errorf("move %s: etag does not match If-Match: %w", c.Name, ErrPreconditionFailed)
+	}
+	_, dstExists, err := getObject(dst, c.ToName)
+	if err != nil {
+		return nil, res, err
+	}
+	if dstExists && !c.Overwrite {
+		return nil, res, fmt.Errorf("move to %s: destination exists: %w", c.ToName, ErrPreconditionFailed)
+	}
+	allowed := []string{c.ToName}
+	if c.Collection == c.ToCollection {
+		allowed = append(allowed, c.Name)
+	}
+	if err := uidFree(dst, old.Meta.UID, allowed...); err != nil {
+		return nil, res, err
+	}
+	r.ETag, r.Meta = old.ETag, old.Meta
+	r.Body = append([]byte(nil), src.Bucket(bktBodies).Get([]byte(c.Name))...)
+	return r, Result{ETag: old.ETag, Created: !dstExists}, nil
+}

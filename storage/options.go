@@ -1,0 +1,62 @@
+package storage
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+)
+
+// Options configures a Store. The zero value gives the defaults.
+type Options struct {
+	// JournalDir holds the journal segments; default <data dir>/journal. It
+	// may be on another disk.
+	JournalDir string
+	// SegmentSize is the size after which a journal segment is sealed.
+	SegmentSize int64
+	// MaxBodySize bounds an object body; default 10 MiB.
+	MaxBodySize int64
+	// MaxBatch bounds how many changes one group commit takes.
+	MaxBatch int
+	// SyncProjection fsyncs store.db on every commit. By default it does not:
+	// the journal alone makes a write durable, and after an operating-system
+	// crash store.db is rebuilt from the journal (see doc.go).
+	SyncProjection bool
+	// Logger receives the store's log lines; default discards them.
+	Logger *slog.Logger
+}
+
+// DefaultMaxBodySize is the default bound on one object body.
+const DefaultMaxBodySize = 10 << 20
+
+func (o Options) withDefaults(dir string) Options {
+	if o.JournalDir == "" {
+		o.JournalDir = filepath.Join(dir, "journal")
+	}
+	if o.SegmentSize == 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.MaxBodySize == 0 {
+		o.MaxBodySize = DefaultMaxBodySize
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 512
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.SegmentSize < 0 || (o.SegmentSize > 0 && o.SegmentSize < 4096):
+		return fmt.Errorf("segment size %d: must be at least 4096 bytes", o.SegmentSize)
+	case o.MaxBodySize < 0 || o.MaxBodySize > 64<<20:
+		return fmt.Errorf("max body size %d: must be between 1 byte and 64 MiB", o.MaxBodySize)
+	case o.MaxBatch < 0:
+		return fmt.Errorf("max batch %d: must not be negative", o.MaxBatch)
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Object is a stored object with its metadata.
+type Object struct {
+	Name string
+	ETag string
+	Meta ObjectMeta
+	Seq  uint64 // sequence of its last change
+	Time int64  // Unix nanoseconds of its last change
+	Size int64
+	Body []byte // nil in listings
+}
+
+// Collection describes a live collection.
+type Collection struct {
+	Name       string
+	Kind       string
+	Props      map[string][]byte
+	CreatedSeq uint64
+	LastSeq    uint64 // the collection's sync position: its last change
+	PrunedSeq  uint64
+	Count      int64
+	Bytes      int64
+}
+
+// Principal is an account's stored record.
+type Principal struct {
+	Name string
+	Seq  uint64
+	Data []byte // opaque to the store (the server keeps the account there)
+}
+
+// MemberChange is one entry of a collection's change index.
+type MemberChange struct {
+	Name    string
+	Seq     uint64
+	Deleted bool
+}
+
+// ErrHistoryGone: the changes asked for are older than the collection's kept
+// history (the token predates its creation or pruned tombstones).
+var ErrHistoryGone = errors.New("changes older than the kept history")
+
+// Epoch returns the current epoch id and the sequence at which it started.
+func (s *Store) Epoch() (id string, startSeq uint64, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket(bktEpochs).Cursor().Last()
+		if k == nil {
+			return fmt.Errorf("no epoch: %w", ErrNotFound)
+		}
+		id, startSeq = string(v), binary.BigEndian.Uint64(k)
+		return nil
+	})
+	return id, startSeq, err
+}
+
+// Principal returns a live principal.
+func (s *Store) Principal(name string) (Principal, error) {
+	var p Principal
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bktPrincipals).Get([]byte(name))
+		live, seq, data, err := decodePrincipal(v)
+		if v == nil || err != nil || !live {
+			return fmt.Errorf("principal %s: %w", name, ErrNotFound)
+		}
+		p = Principal{Name: name, Seq: seq, Data: bytes.Clone(data)}
+		return nil
+	})
+	return p, err
+}
+
+// Principals lists the live principals in name order.
+func (s *Store) Principals() ([]Principal, error) {
+	var out []Principal
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktPrincipals).ForEach(func(k, v []byte) error {
+			live, seq, data, err := decodePrincipal(v)
+			if err != nil {
+				return err
+			}
+			if live {
+				out = append(out, Principal{Name: string(k), Seq: seq, Data: bytes.Clone(data)})
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+func readCollection(cb *bolt.Bucket, name string) (Collection, error) {
+	info, err := getInfo(cb)
+	if err != nil {
+		return Collection{}, err
+	}
+	c := Collection{Name: name, Kind: info.Kind, CreatedSeq: info.CreatedSeq, LastSeq: info.LastSeq,
+		PrunedSeq: info.PrunedSeq, Count: info.Count, Bytes: info.Bytes, Props: map[string][]byte{}}
+	err = cb.Bucket(bktProps).ForEach(func(k, v []byte) error {
+		c.Props[string(k)] = bytes.Clone(v)
+		return nil
+	})
+	return c, err
+}
+
+// Collection returns a live collection of a principal.
+func (s *Store) Collection(principal, name string) (Collection, error) {
+	var c Collection
+	err := s.view(func(tx *bolt.Tx) error {
+		cb := collectionBucket(tx, principal, name)
+		if cb == nil {
+			return fmt.Errorf("collection %s/%s: %w", principal, name, ErrNotFound)
+		}
+		var err error
+		c, err = readCollection(cb, name)
+		return err
+	})
+	return c, err
+}
+
+// Collections lists a principal's live collections in name order.
+func (s *Store) Collections(principal string) ([]Collection, error) {
+	var out []Collection
+	err := s.view(func(tx *bolt.Tx) error {
+		p := tx.Bucket(bktData).Bucket([]byte(principal))
+		if p == nil {
+			return fmt.Errorf("principal %s: %w", principal, ErrNotFound)
+		}
+		return p.Bucket(bktCols).ForEachBucket(func(k []byte) error {
+			c, err := readCollection(p.Bucket(bktCols).Bucket(k), string(k))
+			out = append(out, c)
+			return err
+		})
+	})
+	return out, err
+}
+
+func objectFrom(name []byte, v objectValue) Object {
+	return Object{Name: string(name), ETag: v.ETag, Meta: v.Meta, Seq: v.Seq, Time: v.Time, Size: v.Size}
+}
+
+// Get returns one object with its body.
+func (s *Store) Get(principal, collection, name string) (Object, error) {
+	var o Object
+	err := s.view(func(tx *bolt.Tx) error {
+		cb := collectionBucket(tx, principal, collection)
+		if cb == nil {
+			return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+		}
+		v, ok, err := getObject(cb, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("object %s: %w", name, ErrNotFound)
+		}
+		o = objectFrom([]byte(name), v)
+		o.Body = bytes.Clone(cb.Bucket(bktBodies).Get([]byte(name)))
+		return nil
+	})
+	return o, err
+}
+
+// Objects calls fn for each object of a collection in name order. With
+// bodies, Object.Body is set; it is only valid during the call.
+func (s *Store) Objects(principal, collection string, bodies bool, fn func(Object) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		cb := collectionBucket(tx, principal, collection)
+		if cb == nil {
+			return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+		}
+		bb := cb.Bucket(bktBodies)
+		return cb.Bucket(bktObjects).ForEach(func(k, v []byte) error {
+			ov, err := decodeObjectValue(v)
+			if err != nil {
+				return err
+			}
+			o := objectFrom(k, ov)
+			if bodies {
+				o.Body = bb.Get(k)
+			}
+			return fn(o)
+		})
+	})
+}
+
+// Changes returns the members changed after since, one entry per name (its
+// latest change) in sequence order, and the collection's current position.
+// Its cost is proportional to the number of changes, not the collection size.
+// A since older than the collection's history gives ErrHistoryGone.
+func (s *Store) Changes(principal, collection string, since uint64) ([]MemberChange, uint64, error) {
+	var out []MemberChange
+	var last uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		cb := collectionBucket(tx, principal, collection)
+		if cb == nil {
+			return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+		}
+		info, err := getInfo(cb)
+		if err != nil {
+			return err
+		}
+		last = info.LastSeq
+		if since < info.CreatedSeq || since < info.PrunedSeq {
+			return fmt.Errorf("since %d, collection history starts at %d: %w", since, max(info.CreatedSeq, info.PrunedSeq), ErrHistoryGone)
+		}
+		c := cb.Bucket(bktChanges).Cursor()
+		for k, v := c.Seek(u64(since + 1)); k != nil; k, v = c.Next() {
+			if len(v) < 1 {
+				return fmt.Errorf("change index entry %x malformed", k)
+			}
+			out = append(out, MemberChange{Name: string(v[1:]), Seq: binary.BigEndian.Uint64(k), Deleted: v[0] == changeDelete})
+		}
+		return nil
+	})
+	return out, last, err
+}
+
+// Overlapping returns the names of objects whose time span overlaps
+// [start, end), in name order. Objects stored without a span are not included.
+func (s *Store) Overlapping(principal, collection string, start, end int64) ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		cb := collectionBucket(tx, principal, collection)
+		if cb == nil {
+			return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+		}
+		c := cb.Bucket(bktSpans).Cursor()
+		limit := sortable(end)
+		for k, v := c.First(); k != nil && bytes.Compare(k[:8], limit) < 0; k, v = c.Next() {
+			sStart, sEnd := fromSortable(k[:8]), fromSortable(v)
+			if sEnd > start || (sStart == sEnd && sStart >= start) {
+				out = append(out, string(k[8:]))
+			}
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}

@@ -1,0 +1,415 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Store is the journal plus its bbolt projection for one data directory.
+// Writes go through one committer goroutine; reads use bbolt read
+// transactions and run concurrently with writes.
+type Store struct {
+	dir     string
+	opts    Options
+	log     *slog.Logger
+	id      Identity
+	storeID [16]byte
+	lock    *dirLock
+
+	mu sync.RWMutex // guards db against a swap by Rebuild; writers of db hold RLock
+	db *bolt.DB
+	j  *journal
+
+	head     atomic.Uint64 // last sequence applied and acknowledged
+	reqs     chan *request
+	quit     chan struct{}
+	done     chan struct{}
+	closeMu  sync.Mutex
+	closed   bool
+	failed   atomic.Pointer[error] // set when a journal or bbolt write failed
+	lastHash [32]byte              // committer only
+}
+
+type request struct {
+	c         Change
+	internal  bool
+	exclusive func() error // runs on the committer between batches
+	resp      chan response
+}
+
+type response struct {
+	res Result
+	err error
+}
+
+// Open opens (or creates) the store in dir. It takes the directory lock,
+// checks IDENTITY, replays the journal into store.db and refuses to open
+// when acknowledged data is damaged (*CorruptionError).
+func Open(dir string, opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return openLocked(dir, opts, lock)
+}
+
+// openLocked opens the store in dir, whose lock the caller holds; the store
+// owns the lock from here on.
+func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, lock: lock}
+	if err := s.open(); err != nil {
+		s.closeFiles()
+		lock.unlock()
+		return nil, err
+	}
+	s.reqs = make(chan *request, 1024)
+	s.quit = make(chan struct{})
+	s.done = make(chan struct{})
+	go s.committer()
+	if s.head.Load() == 0 {
+		if _, err := s.commit(context.Background(), Change{Op: OpEpoch, Name: NewEpochID()}, true); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("start first epoch: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// NewEpochID returns a random epoch identifier (16 hex digits).
+func NewEpochID() string { return randomHex(8) }
+
+func (s *Store) open() error {
+	id, err := loadIdentity(s.dir, s.opts.JournalDir)
+	if err != nil {
+		return err
+	}
+	s.id = id
+	s.storeID, _ = id.rawID()
+	dbPath := filepath.Join(s.dir, dbFile)
+	if !projectionTrusted(s.dir) {
+		if _, err := os.Stat(dbPath); err == nil {
+			q, err := quarantine(s.dir, dbPath)
+			if err != nil {
+				return err
+			}
+			s.log.Warn("store.db was written without fsync before a system crash; rebuilding it from the journal", "quarantined", q)
+		}
+	}
+	db, err := s.openDB(dbPath)
+	if err != nil {
+		return err
+	}
+	s.db = db
+	var applied uint64
+	var appliedHash [32]byte
+	if err := db.Update(func(tx *bolt.Tx) error {
+		applied, appliedHash, err = initProjection(tx, s.storeID)
+		return err
+	}); err != nil {
+		return err
+	}
+	start := time.Now()
+	rp := newReplayer(db)
+	j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, applied, appliedHash, rp.add)
+	if err != nil {
+		return err
+	}
+	s.j = j
+	if err := rp.flush(); err != nil {
+		return fmt.Errorf("replay journal: %w", err)
+	}
+	if rp.n > 0 {
+		s.log.Info("replayed journal into store.db", "records", rp.n, "from", applied+1, "to", j.lastSeq, "took", time.Since(start))
+	}
+	s.head.Store(j.lastSeq)
+	s.lastHash = j.lastHash
+	return markDirty(s.dir, s.opts.SyncProjection)
+}
+
+func (s *Store) openDB(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.NoSync = !s.opts.SyncProjection
+	return db, nil
+}
+
+// replayer applies journal records to bbolt in transactions of many records.
+type replayer struct {
+	db    *bolt.DB
+	batch []*Record
+	bytes int
+	last  [32]byte
+	n     int
+}
+
+func newReplayer(db *bolt.DB) *replayer { return &replayer{db: db} }
+
+func (rp *replayer) add(r *Record, h [32]byte) error {
+	rp.batch = append(rp.batch, r)
+	rp.bytes += len(r.Body)
+	rp.last = h
+	if len(rp.batch) >= 20000 || rp.bytes >= 64<<20 {
+		return rp.flush()
+	}
+	return nil
+}
+
+func (rp *replayer) flush() error {
+	if len(rp.batch) == 0 {
+		return nil
+	}
+	err := rp.db.Update(func(tx *bolt.Tx) error {
+		for _, r := range rp.batch {
+			if err := applyRecord(tx, r); err != nil {
+				return &CorruptionError{Offset: -1, Seq: r.Seq,
+					What:   fmt.Sprintf("journal record %d (%v %s/%s/%s) cannot be applied: %v", r.Seq, r.Op, r.Principal, r.Collection, r.Name, err),
+					Advice: adviceRestore}
+			}
+		}
+		return setApplied(tx, rp.batch[len(rp.batch)-1].Seq, rp.last)
+	})
+	rp.n += len(rp.batch)
+	rp.batch, rp.bytes = rp.batch[:0], 0
+	return err
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Identity returns the store's identity.
+func (s *Store) Identity() Identity { return s.id }
+
+// Head returns the sequence of the last acknowledged record.
+func (s *Store) Head() uint64 { return s.head.Load() }
+
+// Commit writes one change durably and returns once its journal record is
+// fsynced and applied to store.db. Preconditions are checked by the
+// committer against the current state, so check-then-act races cannot happen.
+func (s *Store) Commit(ctx context.Context, c Change) (Result, error) {
+	return s.commit(ctx, c, false)
+}
+
+// Checkpoint writes a checkpoint record saying why (an admin action, a
+// snapshot) and returns its sequence.
+func (s *Store) Checkpoint(ctx context.Context, why string) (uint64, error) {
+	res, err := s.commit(ctx, Change{Op: OpCheckpoint, Body: []byte(why)}, true)
+	return res.Seq, err
+}
+
+func (s *Store) commit(ctx context.Context, c Change, internal bool) (Result, error) {
+	if err := c.validate(s.opts.MaxBodySize, internal); err != nil {
+		return Result{}, err
+	}
+	req := &request{c: c, internal: internal, resp: make(chan response, 1)}
+	return s.send(ctx, req)
+}
+
+func (s *Store) send(ctx context.Context, req *request) (Result, error) {
+	if p := s.failed.Load(); p != nil {
+		return Result{}, *p
+	}
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return Result{}, ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+		s.closeMu.Unlock()
+	case <-ctx.Done():
+		s.closeMu.Unlock()
+		return Result{}, ctx.Err()
+	}
+	// Once queued, the change is decided by the committer; wait for it even
+	// if ctx ends, so the caller never mistakes a written change for a lost one.
+	r := <-req.resp
+	return r.res, r.err
+}
+
+// committer is the single writer. It takes queued changes in batches, checks
+// and applies each inside one bbolt transaction, appends their records to the
+// journal with one fsync, commits the transaction, then answers every waiter.
+func (s *Store) committer() {
+	defer close(s.done)
+	batch := make([]*request, 0, s.opts.MaxBatch)
+	for {
+		var first *request
+		select {
+		case first = <-s.reqs:
+		case <-s.quit:
+			// Drain what was queued before Close.
+			select {
+			case first = <-s.reqs:
+			default:
+				return
+			}
+		}
+		if first.exclusive != nil {
+			first.resp <- response{err: first.exclusive()}
+			continue
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case r := <-s.reqs:
+				if r.exclusive != nil {
+					s.runBatch(batch)
+					batch = batch[:0]
+					r.resp <- response{err: r.exclusive()}
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		if len(batch) > 0 {
+			s.runBatch(batch)
+		}
+	}
+}
+
+func (s *Store) runBatch(batch []*request) {
+	if p := s.failed.Load(); p != nil {
+		for _, r := range batch {
+			r.resp <- response{err: *p}
+		}
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		s.fail(fmt.Errorf("begin store.db transaction: %w", err), batch)
+		return
+	}
+	head, hash := s.head.Load(), s.lastHash
+	now := time.Now().UnixNano()
+	results := make([]response, len(batch))
+	var frames [][]byte
+	for i, req := range batch {
+		rec, res, err := prepare(tx, &req.c, head)
+		if err != nil || rec == nil {
+			results[i] = response{res: res, err: err}
+			continue
+		}
+		rec.Seq, rec.Time, rec.Prev = head+1, now, hash
+		frame, h := encodeFrame(rec)
+		if err := applyRecord(tx, rec); err != nil {
+			tx.Rollback()
+			s.fail(fmt.Errorf("apply %v %s/%s/%s: %w", rec.Op, rec.Principal, rec.Collection, rec.Name, err), batch)
+			return
+		}
+		frames = append(frames, frame)
+		head, hash = rec.Seq, h
+		res.Seq = rec.Seq
+		results[i] = response{res: res}
+	}
+	if len(frames) == 0 {
+		tx.Rollback()
+	} else {
+		if err := s.j.append(frames, s.head.Load()+1); err != nil {
+			tx.Rollback()
+			s.fail(err, batch)
+			return
+		}
+		if err := setApplied(tx, head, hash); err != nil {
+			tx.Rollback()
+			s.fail(err, batch)
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			s.fail(fmt.Errorf("commit store.db (the journal has the records; reopening replays them): %w", err), batch)
+			return
+		}
+		s.lastHash = hash
+		s.head.Store(head)
+	}
+	for i, req := range batch {
+		req.resp <- results[i]
+	}
+}
+
+// fail puts the store in a failed state after a write error: the state of
+// the files is unknown, so no further write is accepted until it is reopened
+// (which checks the journal and replays it).
+func (s *Store) fail(err error, batch []*request) {
+	err = fmt.Errorf("store failed, reopen it to recover: %w", err)
+	s.failed.CompareAndSwap(nil, &err)
+	s.log.Error("write failed; refusing further writes", "err", err)
+	for _, r := range batch {
+		r.resp <- response{err: err}
+	}
+}
+
+// Close waits for queued writes, then closes the journal and store.db and
+// releases the directory lock.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.quit)
+	s.closeMu.Unlock()
+	<-s.done
+	err := s.closeFiles()
+	if err == nil && s.failed.Load() == nil {
+		err = os.Remove(filepath.Join(s.dir, dirtyFile))
+	}
+	s.lock.unlock()
+	return err
+}
+
+func (s *Store) closeFiles() error {
+	var errs []error
+	if s.db != nil {
+		if !s.opts.SyncProjection {
+			errs = append(errs, s.db.Sync())
+		}
+		errs = append(errs, s.db.Close())
+		s.db = nil
+	}
+	if s.j != nil {
+		errs = append(errs, s.j.close())
+		s.j = nil
+	}
+	return errors.Join(errs...)
+}
+
+// view runs fn in a read transaction of store.db.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+// exclusive runs fn on the committer goroutine, between batches, so no write
+// is in progress while it runs.
+func (s *Store) exclusive(ctx context.Context, fn func() error) error {
+	_, err := s.send(ctx, &request{exclusive: fn, resp: make(chan response, 1)})
+	return err
+}

@@ -1,0 +1,366 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The state hash is a SHA-256 over every bucket and key of store.db in key
+// order. Replay is deterministic, so a store.db written live and one rebuilt
+// from the same journal have the same state hash. It is computed per part
+// (meta, epochs, principals, each principal's collection tombstones and each
+// collection), so a difference can be named.
+
+type stateDigest struct {
+	parts map[string][32]byte
+}
+
+func (d stateDigest) sum() string {
+	keys := make([]string, 0, len(d.parts))
+	for k := range d.parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		v := d.parts[k]
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write(v[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func hashBucket(h hash.Hash, b *bolt.Bucket) {
+	var n [8]byte
+	b.ForEach(func(k, v []byte) error {
+		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+		h.Write(n[:])
+		h.Write(k)
+		if v == nil {
+			h.Write([]byte{'B'})
+			hashBucket(h, b.Bucket(k))
+			h.Write([]byte{'E'})
+			return nil
+		}
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write([]byte{'V'})
+		h.Write(n[:])
+		h.Write(v)
+		return nil
+	})
+}
+
+func digestOf(b *bolt.Bucket) [32]byte {
+	h := sha256.New()
+	hashBucket(h, b)
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func digestTx(tx *bolt.Tx) stateDigest {
+	d := stateDigest{parts: map[string][32]byte{}}
+	for _, name := range [][]byte{bktMeta, bktEpochs, bktPrincipals} {
+		d.parts[string(name)] = digestOf(tx.Bucket(name))
+	}
+	data := tx.Bucket(bktData)
+	data.ForEachBucket(func(p []byte) error {
+		pb := data.Bucket(p)
+		d.parts["data/"+string(p)+"/coltombs"] = digestOf(pb.Bucket(bktColTombs))
+		cols := pb.Bucket(bktCols)
+		cols.ForEachBucket(func(c []byte) error {
+			d.parts["data/"+string(p)+"/cols/"+string(c)] = digestOf(cols.Bucket(c))
+			return nil
+		})
+		return nil
+	})
+	return d
+}
+
+// StateHash returns the state hash of store.db and the sequence it is at.
+func (s *Store) StateHash() (hash string, seq uint64, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		seq, _ = readApplied(tx)
+		hash = digestTx(tx).sum()
+		return nil
+	})
+	return hash, seq, err
+}
+
+// VerifyReport is the outcome of Verify.
+type VerifyReport struct {
+	Seq         uint64        // sequence verified up to
+	Records     uint64        // journal records checked
+	ChainHash   string        // chain hash at Seq
+	StateHash   string        // state hash of store.db
+	ReplayHash  string        // state hash of a fresh replay of the journal
+	Differences []string      // what differs between store.db and the replay
+	Took        time.Duration //
+}
+
+// OK reports whether the store verified.
+func (r *VerifyReport) OK() bool { return len(r.Differences) == 0 && r.StateHash == r.ReplayHash }
+
+func (r *VerifyReport) String() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "journal: %d records, hash chain intact up to sequence %d (chain hash %s)\n", r.Records, r.Seq, r.ChainHash)
+	fmt.Fprintf(&b, "store.db state hash: %s\n", r.StateHash)
+	fmt.Fprintf(&b, "replay state hash:   %s\n", r.ReplayHash)
+	if r.OK() {
+		fmt.Fprintf(&b, "OK: store.db equals a replay of the journal (%s)\n", r.Took.Round(time.Millisecond))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "DIFFERENT: store.db does not equal a replay of the journal:\n")
+	for _, d := range r.Differences {
+		fmt.Fprintf(&b, "  - %s\n", d)
+	}
+	fmt.Fprintf(&b, "%s\n", adviceRebuild)
+	return b.String()
+}
+
+// Verify checks the journal's hash chain from the first record and that
+// store.db equals a fresh replay of the journal up to the sequence store.db
+// has applied. Damage in the journal is returned as a *CorruptionError; a
+// differing store.db is reported in the report (OK() is false).
+func (s *Store) Verify(ctx context.Context) (*VerifyReport, error) {
+	start := time.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	applied, appliedHash := readApplied(tx)
+	tmp, err := os.MkdirTemp(s.dir, "verify-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	replay, lastHash, n, err := s.replayInto(ctx, filepath.Join(tmp, dbFile), applied)
+	if err != nil {
+		return nil, err
+	}
+	defer replay.Close()
+	rep := &VerifyReport{Seq: applied, Records: n, ChainHash: hex.EncodeToString(lastHash[:])}
+	if lastHash != appliedHash {
+		rep.Differences = append(rep.Differences, fmt.Sprintf("store.db says the chain hash at %d is %x, the journal says %x", applied, appliedHash, lastHash))
+	}
+	live := digestTx(tx)
+	var fresh stateDigest
+	replay.View(func(rtx *bolt.Tx) error {
+		fresh = digestTx(rtx)
+		rep.Differences = append(rep.Differences, diffStates(tx, rtx, live, fresh)...)
+		return nil
+	})
+	rep.StateHash, rep.ReplayHash = live.sum(), fresh.sum()
+	rep.Took = time.Since(start)
+	return rep, nil
+}
+
+// replayInto builds a new store.db at path from the journal up to upTo.
+func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt.DB, [32]byte, uint64, error) {
+	var zero [32]byte
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
+	if err != nil {
+		return nil, zero, 0, err
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, _, err := initProjection(tx, s.storeID)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, zero, 0, err
+	}
+	rp := newReplayer(db)
+	var n uint64
+	_, last, err := scanJournal(s.opts.JournalDir, s.storeID, upTo, func(r *Record, h [32]byte) error {
+		n++
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return rp.add(r, h)
+	})
+	if err == nil {
+		err = rp.flush()
+	}
+	if err != nil {
+		db.Close()
+		return nil, zero, 0, err
+	}
+	return db, last, n, nil
+}
+
+// diffStates names the parts that differ and, inside a differing collection,
+// the first objects that differ.
+func diffStates(a, b *bolt.Tx, da, db stateDigest) []string {
+	var out []string
+	keys := map[string]bool{}
+	for k := range da.parts {
+		keys[k] = true
+	}
+	for k := range db.parts {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		va, ina := da.parts[k]
+		vb, inb := db.parts[k]
+		switch {
+		case !inb:
+			out = append(out, k+": in store.db but not in the journal")
+		case !ina:
+			out = append(out, k+": in the journal but missing from store.db")
+		case va != vb:
+			out = append(out, k+": differs"+objectDiff(a, b, k))
+		}
+	}
+	return out
+}
+
+func objectDiff(a, b *bolt.Tx, part string) string {
+	var p, c string
+	if n, _ := fmt.Sscanf(part, "data/%s", &p); n != 1 {
+		return ""
+	}
+	i := bytes.Index([]byte(p), []byte("/cols/"))
+	if i < 0 {
+		return ""
+	}
+	p, c = p[:i], p[i+len("/cols/"):]
+	ca, cb := collectionBucket(a, p, c), collectionBucket(b, p, c)
+	if ca == nil || cb == nil {
+		return ""
+	}
+	var names []string
+	for _, bk := range [][]byte{bktObjects, bktBodies} {
+		x, y := ca.Bucket(bk), cb.Bucket(bk)
+		x.ForEach(func(k, v []byte) error {
+			if !bytes.Equal(y.Get(k), v) {
+				names = append(names, string(k))
+			}
+			return nil
+		})
+		y.ForEach(func(k, v []byte) error {
+			if x.Get(k) == nil {
+				names = append(names, string(k))
+			}
+			return nil
+		})
+	}
+	sort.Strings(names)
+	names = dedupe(names)
+	if len(names) == 0 {
+		return " (indexes or properties)"
+	}
+	if len(names) > 10 {
+		return fmt.Sprintf(" (objects %q and %d more)", names[:10], len(names)-10)
+	}
+	return fmt.Sprintf(" (objects %q)", names)
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Rebuild builds a new store.db from the journal alone and swaps it in; the
+// old store.db is moved to quarantine/. Writes wait while it runs.
+func (s *Store) Rebuild(ctx context.Context) (quarantined string, err error) {
+	err = s.exclusive(ctx, func() error {
+		path := filepath.Join(s.dir, dbFile)
+		tmp := path + ".rebuild"
+		os.Remove(tmp)
+		db, _, _, err := s.replayInto(ctx, tmp, s.head.Load())
+		if err != nil {
+			return err
+		}
+		db.NoSync = false
+		if err := db.Sync(); err != nil {
+			db.Close()
+			return err
+		}
+		db.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := s.db.Close(); err != nil {
+			return err
+		}
+		s.db = nil
+		if quarantined, err = quarantine(s.dir, path); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+		if err := syncDir(s.dir); err != nil {
+			return err
+		}
+		if s.db, err = s.openDB(path); err != nil {
+			s.failed.CompareAndSwap(nil, &err)
+		}
+		return err
+	})
+	return quarantined, err
+}
+
+// OpenExisting opens a store that must already exist in dir (it has an
+// IDENTITY file). Admin commands use it so a typo never creates a new store.
+func OpenExisting(dir string, opts Options) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, identityFile)); err != nil {
+		return nil, fmt.Errorf("%s holds no pimvault store (no %s): %w", dir, identityFile, ErrNotFound)
+	}
+	return Open(dir, opts)
+}
+
+// RebuildDir rebuilds store.db of a store that is not open anywhere: it moves
+// store.db to quarantine/ and opens the store, which replays the whole journal.
+func RebuildDir(dir string, opts Options) (quarantined string, err error) {
+	if _, err := os.Stat(filepath.Join(dir, identityFile)); err != nil {
+		return "", fmt.Errorf("%s holds no pimvault store (no %s): %w", dir, identityFile, ErrNotFound)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, dbFile)
+	if _, err := os.Stat(path); err == nil {
+		if quarantined, err = quarantine(dir, path); err != nil {
+			lock.unlock()
+			return "", err
+		}
+	}
+	if err := opts.Validate(); err != nil {
+		lock.unlock()
+		return quarantined, err
+	}
+	s, err := openLocked(dir, opts.withDefaults(dir), lock)
+	if err != nil {
+		return quarantined, err
+	}
+	return quarantined, s.Close()
+}
