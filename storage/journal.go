@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -242,7 +243,14 @@ func openJournal(dir string, storeID [16]byte, segSize int64, appliedSeq uint64,
 // truncates the segment there. A segment whose header itself is torn is
 // removed after the copy.
 func (j *journal) cutTornTail(seg segment, b []byte, off int64) error {
+	// Never reuse a name: a crash loop at the same offset keeps every copy.
 	broken := fmt.Sprintf("%s.broken-%d", seg.path, off)
+	for n := 1; ; n++ {
+		if _, err := os.Lstat(broken); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		broken = fmt.Sprintf("%s.broken-%d.%d", seg.path, off, n)
+	}
 	if err := writeFileSync(broken, b[off:]); err != nil {
 		return fmt.Errorf("keep torn tail: %w", err)
 	}
