@@ -1,7 +1,15 @@
 module github.com/pimvault/pimvault
 
-go 1.26
+go 1.26.0
 
 require go.etcd.io/bbolt v1.5.0
 
-require golang.org/x/sys v0.45.0 // indirect
+require (
+	github.com/emersion/go-vcard v0.0.0-20260618161152-d854b7e0e2d3 // indirect
+	github.com/emersion/go-webdav v0.6.0 // indirect
+	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)

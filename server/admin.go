@@ -178,3 +178,71 @@ func CallAdmin(ctx context.Context, dir, name string, args map[string]string) (A
 	}
 	return res, nil
 }
+
+func init() {
+	adminCommands["user-add"] = adminUserAdd
+	adminCommands["user-passwd"] = adminUserPasswd
+	adminCommands["user-disable"] = adminUserDisable
+	adminCommands["user-enable"] = adminUserEnable
+	adminCommands["user-list"] = adminUserList
+}
+
+// userPassword returns the password the admin gave, or a generated one and a
+// line that prints it once.
+func userPassword(args map[string]string) (pw, shown string) {
+	if pw = args["password"]; pw != "" {
+		return pw, ""
+	}
+	pw = GeneratePassword()
+	return pw, fmt.Sprintf("password: %s\n", pw)
+}
+
+func adminUserAdd(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	pw, shown := userPassword(args)
+	if err := AddUser(ctx, s, args["name"], pw); err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: fmt.Sprintf("user %s created\n%s", args["name"], shown)}, nil
+}
+
+func adminUserPasswd(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	pw, shown := userPassword(args)
+	if err := SetPassword(ctx, s, args["name"], pw); err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: fmt.Sprintf("password of %s changed\n%s", args["name"], shown)}, nil
+}
+
+func adminUserDisable(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	if err := SetDisabled(ctx, s, args["name"], true); err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: fmt.Sprintf("user %s disabled\n", args["name"])}, nil
+}
+
+func adminUserEnable(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	if err := SetDisabled(ctx, s, args["name"], false); err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: fmt.Sprintf("user %s enabled\n", args["name"])}, nil
+}
+
+func adminUserList(_ context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
+	ps, err := s.Principals()
+	if err != nil {
+		return AdminResult{}, err
+	}
+	var b strings.Builder
+	for _, p := range ps {
+		a, err := decodeAccount(p)
+		if err != nil {
+			return AdminResult{}, err
+		}
+		state := "active"
+		if a.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(&b, "%s\t%s\tcreated %s\n", p.Name, state, a.Created.Format(time.RFC3339))
+	}
+	return AdminResult{Output: b.String()}, nil
+}

@@ -22,6 +22,7 @@ var commands = map[string]command{
 	"verify":  {"check the journal's hash chain and that store.db equals a replay of it", runVerify},
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
 	"status":  {"print the store id, epoch, head sequence and state hash", runStatus},
+	"user":    {"manage accounts: add, passwd, disable, enable, list", runUser},
 }
 
 func usage(w io.Writer) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var sf storeFlags
 	sf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:5232", "listen address")
+	firstUser := fs.String("user", "admin", "account to create on first start, when there is none")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "pimvault serve: --tls-cert and --tls-key go together")
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
@@ -40,20 +46,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer admin.Close()
 
+	if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		epoch, _, _ := s.Epoch()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"ok": true, "head": s.Head(), "epoch": epoch})
-	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize}, log)
+	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid())
 	select {
 	case <-ctx.Done():
@@ -66,6 +77,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	hs.Shutdown(sctx)
+	// In-flight requests finish (their writes are acknowledged durably) before
+	// the store closes.
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
 	return 0
+}
+
+// createFirstUser creates an account with a random password when the store
+// has none, and prints the password once.
+func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout io.Writer) error {
+	ps, err := s.Principals()
+	if err != nil || len(ps) > 0 {
+		return err
+	}
+	pw := server.GeneratePassword()
+	if err := server.AddUser(ctx, s, name, pw); err != nil {
+		return fmt.Errorf("create first user: %w", err)
+	}
+	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s')\n", name, pw, name)
+	return nil
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// stdin is where --password-stdin reads from (replaced in tests).
+var stdin io.Reader = os.Stdin
+
+func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usageText = "usage: pimvault user add|passwd|disable|enable NAME [--password-stdin] [--data DIR]\n       pimvault user list [--data DIR]\n"
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return 2
+	}
+	verb := args[0]
+	fs := newFlagSet("user "+verb, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (otherwise one is generated and printed)")
+	// Accept flags before and after NAME.
+	rest := args[1:]
+	var positional []string
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	cmds := map[string]string{"add": "user-add", "passwd": "user-passwd", "disable": "user-disable", "enable": "user-enable", "list": "user-list"}
+	name, ok := cmds[verb]
+	if !ok {
+		fmt.Fprintf(stderr, "pimvault user: unknown action %q\n%s", verb, usageText)
+		return 2
+	}
+	want := 1
+	if verb == "list" {
+		want = 0
+	}
+	if len(positional) != want {
+		fmt.Fprint(stderr, usageText)
+		return 2
+	}
+	a := map[string]string{}
+	if want == 1 {
+		a["name"] = positional[0]
+	}
+	if *pwStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			fmt.Fprintf(stderr, "pimvault user: read password: %v\n", err)
+			return 1
+		}
+		a["password"] = strings.TrimRight(line, "\r\n")
+		if a["password"] == "" {
+			fmt.Fprintln(stderr, "pimvault user: --password-stdin given but standard input is empty")
+			return 1
+		}
+	}
+	return adminRun(ctx, sf, name, a, nil, stdout, stderr)
+}

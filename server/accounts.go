@@ -1,0 +1,133 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// Account is what the store keeps for a principal (as its opaque data), so
+// accounts are journalled, backed up and restored like all other data.
+type Account struct {
+	PasswordHash string    `json:"password_hash"` // bcrypt
+	Disabled     bool      `json:"disabled,omitempty"`
+	Created      time.Time `json:"created"`
+	Changed      time.Time `json:"changed"`
+}
+
+// bcryptCost is the work factor of stored password hashes.
+var bcryptCost = bcrypt.DefaultCost
+
+// Password rules.
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 72 // bcrypt's limit
+)
+
+// ErrBadPassword: a password that does not meet the rules.
+var ErrBadPassword = errors.New("password must be 8 to 72 bytes")
+
+// GeneratePassword returns a random password of 20 base32 characters.
+func GeneratePassword() string {
+	b := make([]byte, 13)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))[:20]
+}
+
+func checkPassword(pw string) error {
+	if len(pw) < minPasswordLen || len(pw) > maxPasswordLen {
+		return ErrBadPassword
+	}
+	return nil
+}
+
+func decodeAccount(p storage.Principal) (Account, error) {
+	var a Account
+	if err := json.Unmarshal(p.Data, &a); err != nil {
+		return a, fmt.Errorf("account %s: %w", p.Name, err)
+	}
+	return a, nil
+}
+
+func putAccount(ctx context.Context, s *storage.Store, name string, a Account, create bool) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	c := storage.Change{Op: storage.OpPutPrincipal, Principal: name, Body: data}
+	if create {
+		c.IfNoneMatch = true
+	} else {
+		c.IfMatch = "*"
+	}
+	_, err = s.Commit(ctx, c)
+	return err
+}
+
+// AddUser creates an account. The name must be a valid path segment.
+func AddUser(ctx context.Context, s *storage.Store, name, password string) error {
+	if err := storage.ValidateName("user", name); err != nil {
+		return err
+	}
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	return putAccount(ctx, s, name, Account{PasswordHash: string(hash), Created: now, Changed: now}, true)
+}
+
+// updateAccount changes an existing account.
+func updateAccount(ctx context.Context, s *storage.Store, name string, fn func(*Account) error) error {
+	p, err := s.Principal(name)
+	if err != nil {
+		return err
+	}
+	a, err := decodeAccount(p)
+	if err != nil {
+		return err
+	}
+	if err := fn(&a); err != nil {
+		return err
+	}
+	a.Changed = time.Now().UTC()
+	return putAccount(ctx, s, name, a, false)
+}
+
+// SetPassword replaces an account's password.
+func SetPassword(ctx context.Context, s *storage.Store, name, password string) error {
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return err
+	}
+	return updateAccount(ctx, s, name, func(a *Account) error {
+		a.PasswordHash = string(hash)
+		return nil
+	})
+}
+
+// SetDisabled disables or enables an account. A disabled account cannot sign
+// in; its data stays.
+func SetDisabled(ctx context.Context, s *storage.Store, name string, disabled bool) error {
+	return updateAccount(ctx, s, name, func(a *Account) error {
+		a.Disabled = disabled
+		return nil
+	})
+}

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// davError is an HTTP error with, where the RFC names one, a precondition or
+// postcondition element for the DAV:error body (RFC 4918 §16).
+type davError struct {
+	status int
+	ns     string // namespace of the condition element; "" for none
+	cond   string // local name of the condition element
+	msg    string
+}
+
+func (e *davError) Error() string {
+	if e.cond != "" {
+		return fmt.Sprintf("%d %s: %s", e.status, e.cond, e.msg)
+	}
+	return fmt.Sprintf("%d: %s", e.status, e.msg)
+}
+
+func badRequest(format string, args ...any) error {
+	return &davError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+func forbidden(ns, cond, format string, args ...any) error {
+	return &davError{status: http.StatusForbidden, ns: ns, cond: cond, msg: fmt.Sprintf(format, args...)}
+}
+
+var errNotFound = &davError{status: http.StatusNotFound, msg: "not found"}
+
+// errRecovering: the principal's store is behind what a client has seen
+// (DESIGN.md invariant 4); stock clients get 503 and come back later.
+var errRecovering = &davError{status: http.StatusServiceUnavailable, msg: "this account's data is being recovered; try again later"}
+
+// toDAVError is the one place where errors become HTTP statuses and DAV
+// condition elements.
+func toDAVError(err error) *davError {
+	var de *davError
+	if errors.As(err, &de) {
+		return de
+	}
+	var uc *storage.UIDConflictError
+	switch {
+	case errors.As(err, &uc):
+		return &davError{status: http.StatusForbidden, ns: nsCardDAV, cond: "no-uid-conflict", msg: err.Error()}
+	case errors.Is(err, storage.ErrNotFound):
+		return &davError{status: http.StatusNotFound, msg: "not found"}
+	case errors.Is(err, storage.ErrPreconditionFailed):
+		return &davError{status: http.StatusPreconditionFailed, msg: err.Error()}
+	case errors.Is(err, storage.ErrExists):
+		return &davError{status: http.StatusMethodNotAllowed, msg: err.Error()}
+	case errors.Is(err, storage.ErrInvalidName):
+		return &davError{status: http.StatusBadRequest, msg: err.Error()}
+	case errors.Is(err, storage.ErrTooLarge):
+		return &davError{status: http.StatusForbidden, ns: nsCardDAV, cond: "max-resource-size", msg: err.Error()}
+	case errors.Is(err, storage.ErrInvalidChange):
+		return &davError{status: http.StatusBadRequest, msg: err.Error()}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &davError{status: http.StatusServiceUnavailable, msg: "request cancelled"}
+	}
+	return &davError{status: http.StatusInternalServerError, msg: "internal error"}
+}
+
+// writeError answers a request with err.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	de := toDAVError(err)
+	if de.status >= 500 && de.status != http.StatusServiceUnavailable {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", de.status, "err", err)
+	}
+	if de.status == http.StatusServiceUnavailable {
+		// Jittered, so a fleet of clients does not come back in one wave.
+		w.Header().Set("Retry-After", strconv.Itoa(30+rand.IntN(90)))
+	}
+	if de.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="pimvault", charset="UTF-8"`)
+	}
+	if de.cond == "" {
+		http.Error(w, de.msg, de.status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(de.status)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:X=%q><X:%s/><D:responsedescription>%s</D:responsedescription></D:error>`,
+		de.ns, de.cond, xmlEscape(de.msg))
+}

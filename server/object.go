@@ -1,0 +1,217 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// parseIfMatch returns the ETag an If-Match header asks for ("*" or the
+// first ETag, unquoted), or "".
+func parseIfMatch(h string) string {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return h
+	}
+	first := strings.TrimSpace(strings.Split(h, ",")[0])
+	first = strings.TrimPrefix(first, "W/")
+	return strings.Trim(first, `"`)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
+	user := userFrom(r.Context())
+	switch p.kind {
+	case resObject:
+		if _, err := s.collection(p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		o, err := s.store.Get(user, p.collection, p.object)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("ETag", quoteETag(o.ETag))
+		w.Header().Set("Last-Modified", httpTime(o.Time))
+		w.Header().Set("Content-Type", contentTypeFor(p.collectionKind()))
+		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || parseIfMatch(inm) == o.ETag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(o.Body)))
+		if r.Method == "HEAD" {
+			return
+		}
+		w.Write(o.Body)
+	case resCollection:
+		c, err := s.collection(p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		// The whole address book as one .vcf file.
+		var buf bytes.Buffer
+		err = s.store.Objects(user, p.collection, true, func(o storage.Object) error {
+			buf.Write(o.Body)
+			if !bytes.HasSuffix(o.Body, []byte("\n")) {
+				buf.WriteString("\r\n")
+			}
+			return nil
+		})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", contentTypeFor(c.Kind))
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(c.Name, `"`, "")+`.vcf"`)
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		if r.Method == "HEAD" {
+			return
+		}
+		w.Write(buf.Bytes())
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if r.Method != "HEAD" {
+			io.WriteString(w, "pimvault: this is a CardDAV/CalDAV collection; use a DAV client.\n")
+		}
+	}
+}
+
+func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
+	if p.kind != resObject {
+		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a collection"})
+		return
+	}
+	if _, err := s.collection(p); err != nil {
+		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the collection does not exist"})
+		return
+	}
+	tooBig := forbidden(nsCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
+	if r.ContentLength > s.cfg.MaxResourceSize {
+		s.writeError(w, r, tooBig)
+		return
+	}
+	if err := checkCardContentType(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxResourceSize+1))
+	if err != nil {
+		s.writeError(w, r, badRequest("reading body: %v", err))
+		return
+	}
+	if int64(len(body)) > s.cfg.MaxResourceSize {
+		s.writeError(w, r, tooBig)
+		return
+	}
+	info, err := validateVCard(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: p.collection, Name: p.object,
+		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"},
+		IfMatch: parseIfMatch(r.Header.Get("If-Match"))}
+	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
+	case inm == "*":
+		c.IfNoneMatch = true
+	case inm != "":
+		s.writeError(w, r, badRequest("If-None-Match on PUT supports only *"))
+		return
+	}
+	res, err := s.store.Commit(r.Context(), c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", quoteETag(res.ETag))
+	if res.Created {
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, p davPath) {
+	var c storage.Change
+	switch p.kind {
+	case resObject:
+		if _, err := s.collection(p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		c = storage.Change{Op: storage.OpDelete, Principal: p.user, Collection: p.collection, Name: p.object,
+			IfMatch: parseIfMatch(r.Header.Get("If-Match"))}
+	case resCollection:
+		if _, err := s.collection(p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if r.Header.Get("If-Match") != "" {
+			s.writeError(w, r, &davError{status: http.StatusPreconditionFailed, msg: "If-Match on a collection is not supported"})
+			return
+		}
+		c = storage.Change{Op: storage.OpDeleteCollection, Principal: p.user, Collection: p.collection}
+	default:
+		s.writeError(w, r, &davError{status: http.StatusForbidden, msg: "this resource cannot be deleted"})
+		return
+	}
+	if _, err := s.store.Commit(r.Context(), c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// moveCopy handles MOVE and COPY of objects (RFC 4918 §9.8, §9.9) within the
+// signed-in user's collections of the same kind.
+func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
+	if p.kind != resObject {
+		s.writeError(w, r, &davError{status: http.StatusForbidden, msg: r.Method + " of collections is not supported"})
+		return
+	}
+	dest, err := parseDAVPath(r.Header.Get("Destination"))
+	if err != nil || dest.kind != resObject || dest.user != p.user || dest.home != p.home {
+		s.writeError(w, r, &davError{status: http.StatusBadGateway, msg: "Destination must be an object in one of your collections of the same kind"})
+		return
+	}
+	if _, err := s.collection(p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.collection(dest); err != nil {
+		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the destination collection does not exist"})
+		return
+	}
+	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
+	var res storage.Result
+	if r.Method == "MOVE" {
+		res, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: p.user,
+			Collection: p.collection, Name: p.object, ToCollection: dest.collection, ToName: dest.object,
+			Overwrite: overwrite, IfMatch: parseIfMatch(r.Header.Get("If-Match"))})
+	} else {
+		var o storage.Object
+		if o, err = s.store.Get(p.user, p.collection, p.object); err == nil {
+			c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: dest.collection, Name: dest.object,
+				Body: o.Body, Meta: o.Meta, IfNoneMatch: !overwrite}
+			res, err = s.store.Commit(r.Context(), c)
+		}
+	}
+	if errors.Is(err, storage.ErrInvalidChange) {
+		err = &davError{status: http.StatusForbidden, msg: "source and destination are the same"}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if res.Created {
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// propfind answers PROPFIND with Depth 0 or 1 (RFC 4918 §9.1). Depth
+// infinity, and a missing Depth (which means infinity), are answered as
+// Depth 1, as sabre/dav does: nothing here is deeper than one level that a
+// client could want in one listing.
+func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p davPath) {
+	depth := r.Header.Get("Depth")
+	switch strings.ToLower(depth) {
+	case "0", "1":
+	case "", "infinity":
+		depth = "1"
+	default:
+		s.writeError(w, r, badRequest("bad Depth header %q", depth))
+		return
+	}
+	body, err := readXMLBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req, err := parsePropfind(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	user := userFrom(r.Context())
+	ms := newMultistatus()
+	respond := func(href string, ps *propSet) {
+		found, missing := ps.pick(req)
+		ms.propResponse(href, found, missing, req.PropName != nil)
+	}
+	epoch, _, err := s.store.Epoch()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch p.kind {
+	case resRoot:
+		respond(p.href(), s.rootProps(user))
+		if depth == "1" {
+			respond(principalHref(user), s.principalProps(user))
+		}
+	case resPrincipals:
+		respond(p.href(), s.rootProps(user))
+		if depth == "1" {
+			respond(principalHref(user), s.principalProps(user))
+		}
+	case resPrincipal:
+		respond(p.href(), s.principalProps(user))
+	case resHome:
+		respond(p.href(), s.homeProps(p))
+		if depth == "1" {
+			cols, err := s.store.Collections(user)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			for _, c := range cols {
+				if c.Kind != p.collectionKind() {
+					continue
+				}
+				cp := davPath{kind: resCollection, home: p.home, user: user, collection: c.Name}
+				respond(cp.href(), s.collectionProps(cp, c, epoch))
+			}
+		}
+	case resCollection:
+		c, err := s.collection(p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		respond(p.href(), s.collectionProps(p, c, epoch))
+		if depth == "1" {
+			err := s.store.Objects(user, p.collection, false, func(o storage.Object) error {
+				op := davPath{kind: resObject, home: p.home, user: user, collection: p.collection, object: o.Name}
+				respond(op.href(), s.objectProps(op, o))
+				return nil
+			})
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+	case resObject:
+		if _, err := s.collection(p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		o, err := s.store.Get(user, p.collection, p.object)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		respond(p.href(), s.objectProps(p, o))
+	}
+	ms.write(w)
+}
+
+// collection returns the collection p names, if it exists and is of the
+// kind its home holds.
+func (s *Server) collection(p davPath) (storage.Collection, error) {
+	c, err := s.store.Collection(p.user, p.collection)
+	if err != nil {
+		return c, err
+	}
+	if c.Kind != p.collectionKind() {
+		return c, errNotFound
+	}
+	return c, nil
+}

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/syncproto"
+)
+
+// report dispatches REPORT by the root element of its body.
+func (s *Server) report(w http.ResponseWriter, r *http.Request, p davPath) {
+	body, err := readXMLBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body == nil {
+		s.writeError(w, r, badRequest("REPORT needs a body"))
+		return
+	}
+	root, err := rootName(body)
+	if err != nil {
+		s.writeError(w, r, badRequest("malformed XML: %v", err))
+		return
+	}
+	if p.kind != resCollection {
+		s.writeError(w, r, forbidden(nsDAV, "supported-report", "reports are served on collections"))
+		return
+	}
+	c, err := s.collection(p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch root {
+	case reportSyncCollection:
+		s.syncCollection(w, r, p, c, body)
+	case reportAddrMultiget:
+		s.multiget(w, r, p, body)
+	case reportAddrQuery:
+		s.addressbookQueryReport(w, r, p, body)
+	default:
+		s.writeError(w, r, forbidden(nsDAV, "supported-report", "report %s is not supported here", clark(root)))
+	}
+}
+
+// reportProps is the DAV:prop of a report, with the names of address-data
+// asked for.
+type reportProps struct {
+	names       []xml.Name
+	addressData bool
+}
+
+func newReportProps(pl *propList) reportProps {
+	var rp reportProps
+	if pl == nil {
+		rp.names = []xml.Name{nameGetETag}
+		return rp
+	}
+	for _, n := range pl.names() {
+		if n == nameAddressData {
+			rp.addressData = true
+		}
+		rp.names = append(rp.names, n)
+	}
+	return rp
+}
+
+// objectResponse writes one member's response with the asked properties.
+func (s *Server) objectResponse(ms *multistatus, p davPath, o storage.Object, rp reportProps) {
+	op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: o.Name}
+	ps := s.objectProps(op, o)
+	if rp.addressData {
+		ps.add(nameAddressData, xmlEscape(string(o.Body)))
+	}
+	found, missing := ps.pick(&propfindRequest{Prop: &propList{Names: namesToAny(rp.names)}})
+	ms.propResponse(op.href(), found, missing, false)
+}
+
+func namesToAny(ns []xml.Name) []anyElement {
+	out := make([]anyElement, len(ns))
+	for i, n := range ns {
+		out[i] = anyElement{XMLName: n}
+	}
+	return out
+}
+
+// syncCollectionRequest is DAV:sync-collection (RFC 6578 §6.1).
+type syncCollectionRequest struct {
+	XMLName   xml.Name `xml:"DAV: sync-collection"`
+	SyncToken string   `xml:"DAV: sync-token"`
+	SyncLevel string   `xml:"DAV: sync-level"`
+	Limit     *struct {
+		NResults string `xml:"DAV: nresults"`
+	} `xml:"DAV: limit"`
+	Prop *propList `xml:"DAV: prop"`
+}
+
+var errInvalidToken = forbidden(nsDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
+
+// syncCollection answers RFC 6578 sync-collection from the change index, as
+// DESIGN.md §5's table says.
+func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, body []byte) {
+	var req syncCollectionRequest
+	if err := xml.Unmarshal(body, &req); err != nil {
+		s.writeError(w, r, badRequest("sync-collection: %v", err))
+		return
+	}
+	if req.SyncLevel != "1" {
+		s.writeError(w, r, badRequest("sync-level must be 1 (address books and calendars hold no collections)"))
+		return
+	}
+	limit := 0
+	if req.Limit != nil {
+		n, err := strconv.Atoi(req.Limit.NResults)
+		if err != nil || n <= 0 {
+			s.writeError(w, r, badRequest("DAV:limit must hold a positive nresults"))
+			return
+		}
+		limit = n
+	}
+	epoch, _, err := s.store.Epoch()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	since := c.CreatedSeq
+	initial := true
+	tok, kind := syncproto.Classify(req.SyncToken)
+	d := syncproto.Decide(syncproto.Input{Kind: kind, Token: tok,
+		Store:        syncproto.Store{Epoch: epoch, Head: s.store.Head()},
+		HistoryStart: max(c.CreatedSeq, c.PrunedSeq)})
+	switch d.Decision {
+	case syncproto.Initial:
+	case syncproto.Incremental:
+		since, initial = d.Since, false
+	case syncproto.Recovering:
+		s.log.Warn("sync token ahead of this store; answering 503", "user", p.user, "collection", p.collection, "token", req.SyncToken, "reason", d.Reason)
+		s.writeError(w, r, errRecovering)
+		return
+	default:
+		s.writeError(w, r, errInvalidToken)
+		return
+	}
+	changes, last, err := s.store.Changes(p.user, p.collection, since)
+	if errors.Is(err, storage.ErrHistoryGone) {
+		s.writeError(w, r, errInvalidToken)
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if initial {
+		live := changes[:0]
+		for _, ch := range changes {
+			if !ch.Deleted {
+				live = append(live, ch)
+			}
+		}
+		changes = live
+	}
+	truncated := limit > 0 && len(changes) > limit
+	if truncated {
+		changes = changes[:limit]
+		last = changes[len(changes)-1].Seq
+	}
+	rp := newReportProps(req.Prop)
+	ms := newMultistatus()
+	for _, ch := range changes {
+		op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: ch.Name}
+		if ch.Deleted {
+			ms.statusResponse(op.href(), http.StatusNotFound)
+			continue
+		}
+		o, err := s.store.Get(p.user, p.collection, ch.Name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // changed again since the listing; the next sync reports it
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.objectResponse(ms, p, o, rp)
+	}
+	if truncated {
+		ms.statusResponse(p.href(), http.StatusInsufficientStorage)
+	}
+	ms.raw("<D:sync-token>" + xmlEscape(syncToken(epoch, last)) + "</D:sync-token>")
+	ms.write(w)
+}
+
+// multigetRequest is CARDDAV:addressbook-multiget (RFC 6352 §8.7).
+type multigetRequest struct {
+	Prop  *propList `xml:"DAV: prop"`
+	Hrefs []string  `xml:"DAV: href"`
+}
+
+const maxMultigetHrefs = 10000
+
+// multiget returns the asked members; an href outside this collection (or
+// another user's) answers 404 for that href, revealing nothing.
+func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p davPath, body []byte) {
+	var req multigetRequest
+	if err := xml.Unmarshal(body, &req); err != nil {
+		s.writeError(w, r, badRequest("multiget: %v", err))
+		return
+	}
+	if len(req.Hrefs) > maxMultigetHrefs {
+		s.writeError(w, r, badRequest("more than %d hrefs", maxMultigetHrefs))
+		return
+	}
+	rp := newReportProps(req.Prop)
+	ms := newMultistatus()
+	seen := map[string]bool{}
+	for _, href := range req.Hrefs {
+		if seen[href] {
+			continue
+		}
+		seen[href] = true
+		hp, err := parseDAVPath(href)
+		if err != nil || hp.kind != resObject || hp.user != p.user || hp.home != p.home || hp.collection != p.collection {
+			ms.statusResponse(href, http.StatusNotFound)
+			continue
+		}
+		o, err := s.store.Get(p.user, p.collection, hp.object)
+		if err != nil {
+			ms.statusResponse(href, http.StatusNotFound)
+			continue
+		}
+		s.objectResponse(ms, p, o, rp)
+	}
+	ms.write(w)
+}

@@ -1,0 +1,298 @@
+package server
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-vcard"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// addressbookQuery is CARDDAV:addressbook-query (RFC 6352 §8.6, §10.5).
+type addressbookQuery struct {
+	Prop   *propList `xml:"DAV: prop"`
+	Filter struct {
+		Test  string       `xml:"test,attr"`
+		Props []propFilter `xml:"urn:ietf:params:xml:ns:carddav prop-filter"`
+	} `xml:"urn:ietf:params:xml:ns:carddav filter"`
+	Limit *struct {
+		NResults string `xml:"urn:ietf:params:xml:ns:carddav nresults"`
+	} `xml:"urn:ietf:params:xml:ns:carddav limit"`
+}
+
+// propFilter is CARDDAV:prop-filter (RFC 6352 §10.5.1).
+type propFilter struct {
+	Name         string        `xml:"name,attr"`
+	Test         string        `xml:"test,attr"`
+	IsNotDefined *struct{}     `xml:"urn:ietf:params:xml:ns:carddav is-not-defined"`
+	TextMatches  []textMatch   `xml:"urn:ietf:params:xml:ns:carddav text-match"`
+	Params       []paramFilter `xml:"urn:ietf:params:xml:ns:carddav param-filter"`
+}
+
+// paramFilter is CARDDAV:param-filter (RFC 6352 §10.5.2).
+type paramFilter struct {
+	Name         string     `xml:"name,attr"`
+	IsNotDefined *struct{}  `xml:"urn:ietf:params:xml:ns:carddav is-not-defined"`
+	TextMatch    *textMatch `xml:"urn:ietf:params:xml:ns:carddav text-match"`
+}
+
+// textMatch is CARDDAV:text-match (RFC 6352 §10.5.4).
+type textMatch struct {
+	Collation string `xml:"collation,attr"`
+	MatchType string `xml:"match-type,attr"`
+	Negate    string `xml:"negate-condition,attr"`
+	Text      string `xml:",chardata"`
+}
+
+var unicodeFold = cases.Fold()
+
+// compiled text-match: the folded needle and how to compare.
+type matcher struct {
+	needle string
+	fold   func(string) string
+	kind   string
+	negate bool
+}
+
+func compileTextMatch(tm textMatch) (*matcher, error) {
+	m := &matcher{kind: tm.MatchType, negate: tm.Negate == "yes"}
+	switch tm.Negate {
+	case "", "no", "yes":
+	default:
+		return nil, badRequest("negate-condition must be yes or no")
+	}
+	switch tm.MatchType {
+	case "":
+		m.kind = "contains"
+	case "equals", "contains", "starts-with", "ends-with":
+	default:
+		return nil, badRequest("match-type %q is not one of equals, contains, starts-with, ends-with", tm.MatchType)
+	}
+	switch tm.Collation {
+	case "", "i;unicode-casemap":
+		m.fold = func(s string) string { return unicodeFold.String(norm.NFKD.String(s)) }
+	case "i;ascii-casemap":
+		m.fold = asciiFold
+	case "i;octet":
+		m.fold = func(s string) string { return s }
+	default:
+		return nil, forbidden(nsCardDAV, "supported-collation", "collation %q is not supported (i;unicode-casemap, i;ascii-casemap, i;octet are)", tm.Collation)
+	}
+	m.needle = m.fold(tm.Text)
+	return m, nil
+}
+
+func asciiFold(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func (m *matcher) match(value string) bool {
+	v := m.fold(value)
+	var ok bool
+	switch m.kind {
+	case "equals":
+		ok = v == m.needle
+	case "starts-with":
+		ok = strings.HasPrefix(v, m.needle)
+	case "ends-with":
+		ok = strings.HasSuffix(v, m.needle)
+	default:
+		ok = strings.Contains(v, m.needle)
+	}
+	return ok != m.negate
+}
+
+// cardFilter is a compiled CARDDAV:filter.
+type cardFilter struct {
+	allOf bool
+	props []compiledProp
+}
+
+type compiledProp struct {
+	name         string
+	allOf        bool
+	isNotDefined bool
+	texts        []*matcher
+	params       []compiledParam
+}
+
+type compiledParam struct {
+	name         string
+	isNotDefined bool
+	text         *matcher
+}
+
+func testIsAllOf(test string) (bool, error) {
+	switch test {
+	case "", "anyof":
+		return false, nil
+	case "allof":
+		return true, nil
+	}
+	return false, badRequest("test must be anyof or allof, not %q", test)
+}
+
+func compileFilter(q *addressbookQuery) (*cardFilter, error) {
+	allOf, err := testIsAllOf(q.Filter.Test)
+	if err != nil {
+		return nil, err
+	}
+	f := &cardFilter{allOf: allOf}
+	for _, pf := range q.Filter.Props {
+		if pf.Name == "" {
+			return nil, badRequest("prop-filter without a name")
+		}
+		cp := compiledProp{name: strings.ToUpper(pf.Name), isNotDefined: pf.IsNotDefined != nil}
+		if cp.allOf, err = testIsAllOf(pf.Test); err != nil {
+			return nil, err
+		}
+		for _, tm := range pf.TextMatches {
+			m, err := compileTextMatch(tm)
+			if err != nil {
+				return nil, err
+			}
+			cp.texts = append(cp.texts, m)
+		}
+		for _, prm := range pf.Params {
+			c := compiledParam{name: strings.ToUpper(prm.Name), isNotDefined: prm.IsNotDefined != nil}
+			if prm.TextMatch != nil {
+				if c.text, err = compileTextMatch(*prm.TextMatch); err != nil {
+					return nil, err
+				}
+			}
+			cp.params = append(cp.params, c)
+		}
+		f.props = append(f.props, cp)
+	}
+	return f, nil
+}
+
+// combine applies anyof/allof to a list of results; an empty list matches.
+func combine(allOf bool, results []bool) bool {
+	if len(results) == 0 {
+		return true
+	}
+	for _, r := range results {
+		if allOf && !r {
+			return false
+		}
+		if !allOf && r {
+			return true
+		}
+	}
+	return allOf
+}
+
+func (f *cardFilter) match(card vcard.Card) bool {
+	results := make([]bool, 0, len(f.props))
+	for _, p := range f.props {
+		results = append(results, p.match(card))
+	}
+	return combine(f.allOf, results)
+}
+
+func (p *compiledProp) match(card vcard.Card) bool {
+	fields := card[p.name]
+	if p.isNotDefined {
+		return len(fields) == 0
+	}
+	if len(fields) == 0 {
+		return false
+	}
+	if len(p.texts) == 0 && len(p.params) == 0 {
+		return true // defined is enough
+	}
+	// The prop-filter matches when any one instance of the property does.
+	for _, fld := range fields {
+		var results []bool
+		for _, t := range p.texts {
+			results = append(results, t.match(fld.Value))
+		}
+		for _, prm := range p.params {
+			results = append(results, prm.match(fld))
+		}
+		if combine(p.allOf, results) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiledParam) match(f *vcard.Field) bool {
+	vals := f.Params[c.name]
+	if c.isNotDefined {
+		return len(vals) == 0
+	}
+	if len(vals) == 0 {
+		return false
+	}
+	if c.text == nil {
+		return true
+	}
+	for _, v := range vals {
+		if c.text.match(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// addressbookQueryReport answers addressbook-query by testing every card of
+// the collection against the filter.
+func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, p davPath, body []byte) {
+	var q addressbookQuery
+	if err := xml.Unmarshal(body, &q); err != nil {
+		s.writeError(w, r, badRequest("addressbook-query: %v", err))
+		return
+	}
+	f, err := compileFilter(&q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit := 0
+	if q.Limit != nil {
+		if limit, err = strconv.Atoi(strings.TrimSpace(q.Limit.NResults)); err != nil || limit <= 0 {
+			s.writeError(w, r, badRequest("limit must hold a positive nresults"))
+			return
+		}
+	}
+	rp := newReportProps(q.Prop)
+	ms := newMultistatus()
+	n, truncated := 0, false
+	err = s.store.Objects(p.user, p.collection, true, func(o storage.Object) error {
+		card, err := vcard.NewDecoder(bytes.NewReader(o.Body)).Decode()
+		if err != nil || !f.match(card) {
+			return nil
+		}
+		if limit > 0 && n == limit {
+			truncated = true
+			return errStopListing
+		}
+		n++
+		s.objectResponse(ms, p, o, rp)
+		return nil
+	})
+	if err != nil && err != errStopListing {
+		s.writeError(w, r, err)
+		return
+	}
+	if truncated {
+		ms.statusResponse(p.href(), http.StatusInsufficientStorage)
+	}
+	ms.write(w)
+}
+
+var errStopListing = &davError{status: http.StatusOK, msg: "stop"}

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// Store is what the server needs of the storage layer.
+type Store interface {
+	Commit(ctx context.Context, c storage.Change) (storage.Result, error)
+	Get(principal, collection, name string) (storage.Object, error)
+	Objects(principal, collection string, bodies bool, fn func(storage.Object) error) error
+	Changes(principal, collection string, since uint64) ([]storage.MemberChange, uint64, error)
+	Collection(principal, name string) (storage.Collection, error)
+	Collections(principal string) ([]storage.Collection, error)
+	Principal(name string) (storage.Principal, error)
+	Epoch() (id string, startSeq uint64, err error)
+	Head() uint64
+}
+
+// Config holds the server's settings. The zero value gives the defaults.
+type Config struct {
+	// MaxResourceSize bounds one object body (default storage.DefaultMaxBodySize).
+	MaxResourceSize int64
+	// FailedLoginDelay is how long a wrong password waits before its 401.
+	FailedLoginDelay time.Duration
+	// QuotaBytes is the per-account quota advertised (0: unlimited, not advertised).
+	QuotaBytes int64
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxResourceSize == 0 {
+		c.MaxResourceSize = storage.DefaultMaxBodySize
+	}
+	if c.FailedLoginDelay == 0 {
+		c.FailedLoginDelay = time.Second
+	}
+	return c
+}
+
+// Server serves DAV for the accounts of one store.
+type Server struct {
+	store Store
+	cfg   Config
+	log   *slog.Logger
+	auth  *authenticator
+
+	defaultsDone sync.Map // users whose default collections exist
+}
+
+// New returns a server over store.
+func New(store Store, cfg Config, log *slog.Logger) *Server {
+	cfg = cfg.withDefaults()
+	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay)}
+}
+
+func init() {
+	for _, m := range []string{"PROPFIND", "PROPPATCH", "MKCOL", "MKCALENDAR", "MOVE", "COPY", "REPORT", "LOCK", "UNLOCK"} {
+		chi.RegisterMethod(m)
+	}
+}
+
+// Handler returns the HTTP handler: discovery redirects, the DAV tree under
+// /dav/ and a health check.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", s.healthz)
+	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
+		r.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/dav/", http.StatusMovedPermanently)
+		})
+	}
+	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && r.Method == "PROPFIND" {
+			// Some clients start discovery at the root.
+			s.requireAuth(http.HandlerFunc(s.serveDAV)).ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return r
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	epoch, _, err := s.store.Epoch()
+	if err != nil {
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"ok":true,"epoch":"` + epoch + `"}` + "\n"))
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Namespaces used in requests and responses.
+const (
+	nsDAV     = "DAV:"
+	nsCardDAV = "urn:ietf:params:xml:ns:carddav"
+	nsCalDAV  = "urn:ietf:params:xml:ns:caldav"
+	nsCS      = "http://calendarserver.org/ns/"
+	nsApple   = "http://apple.com/ns/ical/"
+)
+
+// Bounds on XML request bodies (DESIGN.md invariant 7).
+const (
+	maxXMLBytes = 1 << 20
+	maxXMLDepth = 32
+)
+
+var errXMLTooDeep = errors.New("XML nested too deeply")
+
+// readXMLBody reads a request body of at most maxXMLBytes and checks that it
+// is well-formed XML no deeper than maxXMLDepth. An empty body gives nil.
+func readXMLBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBytes+1))
+	if err != nil {
+		return nil, badRequest("reading body: %v", err)
+	}
+	if len(body) > maxXMLBytes {
+		return nil, &davError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("XML body over %d bytes", maxXMLBytes)}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	if err := checkXML(body); err != nil {
+		return nil, badRequest("malformed XML: %v", err)
+	}
+	return body, nil
+}
+
+// checkXML walks the tokens of b, failing on syntax errors, on nesting deeper
+// than maxXMLDepth and on anything but one root element.
+func checkXML(b []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	depth, roots := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+			}
+			depth++
+			if depth > maxXMLDepth {
+				return errXMLTooDeep
+			}
+		case xml.EndElement:
+			depth--
+		case xml.Directive:
+			return errors.New("DTDs and directives are not accepted")
+		}
+	}
+	if roots != 1 {
+		return fmt.Errorf("%d root elements, want 1", roots)
+	}
+	return nil
+}
+
+// xmlName is a namespace-qualified element name in Clark notation: {ns}local.
+func clark(n xml.Name) string { return "{" + n.Space + "}" + n.Local }
+
+func parseClark(s string) xml.Name {
+	if strings.HasPrefix(s, "{") {
+		if i := strings.IndexByte(s, '}'); i > 0 {
+			return xml.Name{Space: s[1:i], Local: s[i+1:]}
+		}
+	}
+	return xml.Name{Local: s}
+}
+
+// anyElement captures an element whose content is not interpreted.
+type anyElement struct {
+	XMLName xml.Name
+	Inner   []byte `xml:",innerxml"`
+}
+
+// propList is DAV:prop as a list of requested names (RFC 4918 §14.18).
+type propList struct {
+	Names []anyElement `xml:",any"`
+}
+
+func (p *propList) names() []xml.Name {
+	out := make([]xml.Name, 0, len(p.Names))
+	for _, e := range p.Names {
+		out = append(out, e.XMLName)
+	}
+	return out
+}
+
+// propfindRequest is DAV:propfind (RFC 4918 §14.20).
+type propfindRequest struct {
+	XMLName  xml.Name  `xml:"DAV: propfind"`
+	AllProp  *struct{} `xml:"DAV: allprop"`
+	PropName *struct{} `xml:"DAV: propname"`
+	Prop     *propList `xml:"DAV: prop"`
+	Include  *propList `xml:"DAV: include"`
+}
+
+// parsePropfind decodes a PROPFIND body; an empty body means allprop.
+func parsePropfind(body []byte) (*propfindRequest, error) {
+	req := &propfindRequest{}
+	if body == nil {
+		req.AllProp = &struct{}{}
+		return req, nil
+	}
+	if err := xml.Unmarshal(body, req); err != nil {
+		return nil, badRequest("PROPFIND body: %v", err)
+	}
+	n := 0
+	for _, set := range []bool{req.AllProp != nil, req.PropName != nil, req.Prop != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, badRequest("PROPFIND body must hold exactly one of allprop, propname, prop")
+	}
+	return req, nil
+}
+
+// rootName returns the name of the root element of a well-formed body.
+func rootName(body []byte) (xml.Name, error) {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return xml.Name{}, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name, nil
+		}
+	}
+}
