@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -270,5 +272,52 @@ func TestSecondOpenIsLocked(t *testing.T) {
 	_, err := Open(dir, Options{})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second open: got %v, want ErrLocked", err)
+	}
+}
+
+// TestProjectionRebuiltAfterSystemCrash: a DIRTY marker from an earlier boot
+// of a store that does not fsync store.db means store.db may be torn, so it
+// is moved to quarantine/ and rebuilt from the journal; one from this boot
+// (a process crash) only replays the tail.
+func TestProjectionRebuiltAfterSystemCrash(t *testing.T) {
+	for _, tc := range []struct {
+		name, marker string
+		rebuilt      bool
+	}{
+		{"earlier boot, nosync", "00000000-dead-beef-0000-000000000000 nosync\n", true},
+		{"garbled marker", "???\n", true},
+		{"earlier boot, sync", "00000000-dead-beef-0000-000000000000 sync\n", false},
+		{"this boot", bootID() + " nosync\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seedCollection(t, s, "alice", "contacts")
+			for i := 0; i < 20; i++ {
+				mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("%d.vcf", i), fmt.Sprint(i), vcard(fmt.Sprint(i), i)))
+			}
+			want, _, _ := s.StateHash()
+			s.Close()
+			if err := os.WriteFile(filepath.Join(dir, dirtyFile), []byte(tc.marker), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err = Open(dir, Options{})
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			defer s.Close()
+			got, _, _ := s.StateHash()
+			if got != want {
+				t.Fatalf("state hash after reopen: got %s, want %s", got, want)
+			}
+			q, _ := os.ReadDir(filepath.Join(dir, quarantineDir))
+			if (len(q) == 1) != tc.rebuilt {
+				t.Fatalf("quarantined files: %d, want rebuilt=%v", len(q), tc.rebuilt)
+			}
+			checkIntegrity(t, s)
+		})
 	}
 }
