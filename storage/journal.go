@@ -29,6 +29,7 @@ const (
 type segment struct {
 	path     string
 	firstSeq uint64
+	prevHash [32]byte // chain hash before its first record (known after a scan)
 }
 
 // journal is the append-only log. It is used by one goroutine at a time for
@@ -165,11 +166,12 @@ func validFrameAfter(b []byte, off int64, lastSeq uint64) (int64, bool) {
 }
 
 // openJournal opens dir and checks every segment: the header, the sequence
-// numbers and the hash chain. Records after appliedSeq are passed to fn, so the
-// caller can bring its projection up to date. A torn tail (a bad record with
-// nothing valid after it, past appliedSeq) is copied to a .broken file and
-// truncated; any other damage is a *CorruptionError.
-func openJournal(dir string, storeID [16]byte, segSize int64, appliedSeq uint64, appliedHash [32]byte, fn scanFunc) (*journal, error) {
+// numbers and the hash chain. Only when the whole journal checks out are the
+// records after appliedSeq passed to fn, so the caller can bring its
+// projection up to date: a refused open changes nothing. A torn tail (a bad
+// record with nothing valid after it, past appliedSeq) is copied to a
+// .broken file and truncated; any other damage is a *CorruptionError.
+func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, appliedSeq uint64, appliedHash [32]byte, fn scanFunc) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -178,23 +180,22 @@ func openJournal(dir string, storeID [16]byte, segSize int64, appliedSeq uint64,
 		return nil, err
 	}
 	j := &journal{dir: dir, storeID: storeID, segSize: segSize, segs: segs}
-	wrap := func(r *Record, h [32]byte) error {
+	checkApplied := func(r *Record, h [32]byte) error {
 		if r.Seq == appliedSeq && h != appliedHash {
-			return &CorruptionError{Path: filepath.Join(filepath.Dir(dir), "store.db"), Offset: -1, Seq: r.Seq,
+			return &CorruptionError{Path: dbPath, Offset: -1, Seq: r.Seq,
 				What: "store.db does not match the journal at its applied sequence", Advice: adviceRebuild}
-		}
-		if r.Seq > appliedSeq && fn != nil {
-			return fn(r, h)
 		}
 		return nil
 	}
-	for i, seg := range segs {
+	for i := range j.segs {
+		seg := &j.segs[i]
+		seg.prevHash = j.lastHash
 		b, err := os.ReadFile(seg.path)
 		if err != nil {
 			return nil, err
 		}
-		last := i == len(segs)-1
-		seq, hash, badAt, badErr, err := scanSegment(b, seg, storeID, j.lastSeq, j.lastHash, ^uint64(0), wrap)
+		last := i == len(j.segs)-1
+		seq, hash, badAt, badErr, err := scanSegment(b, *seg, storeID, j.lastSeq, j.lastHash, ^uint64(0), checkApplied)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +212,7 @@ func openJournal(dir string, storeID [16]byte, segSize int64, appliedSeq uint64,
 				return nil, &CorruptionError{Path: seg.path, Offset: badAt, Seq: seq + 1,
 					What: fmt.Sprintf("the last records are damaged (%v) but store.db had applied them up to sequence %d", badErr, appliedSeq), Advice: adviceRestore}
 			}
-			if err := j.cutTornTail(seg, b, badAt); err != nil {
+			if err := j.cutTornTail(*seg, b, badAt); err != nil {
 				return nil, err
 			}
 			if badAt < segHeaderLen {
@@ -223,6 +224,11 @@ func openJournal(dir string, storeID [16]byte, segSize int64, appliedSeq uint64,
 	if appliedSeq > j.lastSeq {
 		return nil, &CorruptionError{Path: dir, Offset: -1, Seq: j.lastSeq + 1,
 			What: fmt.Sprintf("store.db has applied sequence %d but the journal ends at %d: journal records are missing", appliedSeq, j.lastSeq), Advice: adviceRestore}
+	}
+	if fn != nil && appliedSeq < j.lastSeq {
+		if err := j.replay(appliedSeq, fn); err != nil {
+			return nil, err
+		}
 	}
 	if n := len(j.segs); n > 0 {
 		f, err := os.OpenFile(j.segs[n-1].path, os.O_WRONLY|os.O_APPEND, 0o600)
@@ -237,6 +243,37 @@ func openJournal(dir string, storeID [16]byte, segSize int64, appliedSeq uint64,
 		j.f, j.size = f, st.Size()
 	}
 	return j, nil
+}
+
+// replay passes the records after `after` to fn, reading only the segments
+// that hold them. It runs after openJournal checked the whole journal.
+func (j *journal) replay(after uint64, fn scanFunc) error {
+	for i, seg := range j.segs {
+		if i+1 < len(j.segs) && j.segs[i+1].firstSeq <= after+1 {
+			continue // every record of this segment is at or before after
+		}
+		b, err := os.ReadFile(seg.path)
+		if err != nil {
+			return err
+		}
+		_, _, badAt, badErr, err := scanSegment(b, seg, j.storeID, seg.firstSeq-1, seg.prevHash, j.lastSeq, func(r *Record, h [32]byte) error {
+			if r.Seq > after {
+				return fn(r, h)
+			}
+			return nil
+		})
+		if err == errStopScan {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if badAt >= 0 {
+			return &CorruptionError{Path: seg.path, Offset: badAt, Seq: 0,
+				What: "segment changed while the store was opening (" + badErr.Error() + ")", Advice: adviceRestore}
+		}
+	}
+	return nil
 }
 
 // cutTornTail keeps a copy of the bytes from off to the end of the segment and

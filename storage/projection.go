@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -34,6 +35,10 @@ var (
 )
 
 const schemaVersion = 1
+
+// errEmptyProjection: store.db exists but was never initialised (a crash
+// right after bbolt created it); it is initialised like a new one.
+var errEmptyProjection = errors.New("store.db is empty")
 
 const (
 	changePut    byte = 1
@@ -146,11 +151,11 @@ func decodePrincipal(b []byte) (live bool, seq uint64, data []byte, err error) {
 
 // initProjection creates the root buckets and meta of a new store.db, or checks
 // an existing one belongs to storeID. It returns the applied sequence and hash.
-func initProjection(tx *bolt.Tx, storeID [16]byte) (applied uint64, hash [32]byte, err error) {
+func initProjection(tx *bolt.Tx, storeID [16]byte, path string) (applied uint64, hash [32]byte, err error) {
 	meta := tx.Bucket(bktMeta)
 	if meta == nil {
 		if !tx.Writable() {
-			return 0, hash, fmt.Errorf("store.db is empty")
+			return 0, hash, errEmptyProjection
 		}
 		for _, name := range [][]byte{bktMeta, bktEpochs, bktPrincipals, bktData} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -170,7 +175,7 @@ func initProjection(tx *bolt.Tx, storeID [16]byte) (applied uint64, hash [32]byt
 		return 0, hash, fmt.Errorf("store.db has an unknown schema version")
 	}
 	if v := meta.Get(keyStoreID); string(v) != string(storeID[:]) {
-		return 0, hash, &CorruptionError{Path: "store.db", Offset: -1,
+		return 0, hash, &CorruptionError{Path: path, Offset: -1,
 			What: "store.db belongs to another store (store id differs from IDENTITY)", Advice: adviceRebuild}
 	}
 	if v := meta.Get(keyAppliedSeq); len(v) == 8 {

@@ -185,7 +185,7 @@ func (d *payloadReader) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) { // overflow, or padded: encodePayload writes the shortest form
 		d.err = errBadPayload
 		return 0
 	}
@@ -198,7 +198,7 @@ func (d *payloadReader) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) {
 		d.err = errBadPayload
 		return 0
 	}
@@ -266,8 +266,13 @@ func decodePayload(p []byte) (*Record, error) {
 	}
 	if np > 0 {
 		r.Props = make(map[string][]byte, np)
+		prev := ""
 		for i := uint64(0); i < np && d.err == nil; i++ {
 			k := string(d.bytes())
+			if i > 0 && k <= prev { // encodePayload writes names sorted and once
+				d.err = fmt.Errorf("%w: property %q out of order or repeated", errBadPayload, k)
+			}
+			prev = k
 			r.Props[k] = d.bytes()
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -94,7 +95,7 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 // NewEpochID returns a random epoch identifier (16 hex digits).
 func NewEpochID() string { return randomHex(8) }
 
-func (s *Store) open() error {
+func (s *Store) open() (err error) {
 	id, err := loadIdentity(s.dir, s.opts.JournalDir)
 	if err != nil {
 		return err
@@ -111,22 +112,46 @@ func (s *Store) open() error {
 			s.log.Warn("store.db was written without fsync before a system crash; rebuilding it from the journal", "quarantined", q)
 		}
 	}
+	_, statErr := os.Stat(dbPath)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	db, err := s.openDB(dbPath)
 	if err != nil {
 		return err
 	}
 	s.db = db
+	if created {
+		// A refused Open leaves the directory as it found it.
+		defer func() {
+			if err != nil {
+				s.closeFiles()
+				os.Remove(dbPath)
+			}
+		}()
+	}
 	var applied uint64
 	var appliedHash [32]byte
-	if err := db.Update(func(tx *bolt.Tx) error {
-		applied, appliedHash, err = initProjection(tx, s.storeID)
-		return err
-	}); err != nil {
+	// Read store.db's position in a read transaction: a bbolt write
+	// transaction rewrites the meta page even when nothing changes, and a
+	// refused Open must not touch the files.
+	txn := db.View
+	if created {
+		txn = db.Update
+	}
+	init := func(tx *bolt.Tx) error {
+		var ierr error
+		applied, appliedHash, ierr = initProjection(tx, s.storeID, dbPath)
+		return ierr
+	}
+	err = txn(init)
+	if errors.Is(err, errEmptyProjection) {
+		err = db.Update(init)
+	}
+	if err != nil {
 		return err
 	}
 	start := time.Now()
 	rp := newReplayer(db)
-	j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, applied, appliedHash, rp.add)
+	j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, rp.add)
 	if err != nil {
 		return err
 	}

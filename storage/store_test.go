@@ -321,3 +321,29 @@ func TestProjectionRebuiltAfterSystemCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyStoreDBIsRebuilt: a store.db that bbolt created but that was never
+// initialised (a crash right after its creation) is filled from the journal.
+func TestEmptyStoreDBIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedCollection(t, s, "alice", "contacts")
+	mustCommit(t, s, putChange("alice", "contacts", "a.vcf", "a", vcard("a", 1)))
+	want, _, _ := s.StateHash()
+	s.Close()
+	if err := os.Truncate(filepath.Join(dir, dbFile), 0); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("reopen with an empty store.db: %v", err)
+	}
+	defer s.Close()
+	if got, _, _ := s.StateHash(); got != want {
+		t.Fatalf("state hash: got %s, want %s", got, want)
+	}
+	checkIntegrity(t, s)
+}

@@ -181,7 +181,7 @@ func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt
 		return nil, zero, 0, err
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, _, err := initProjection(tx, s.storeID)
+		_, _, err := initProjection(tx, s.storeID, path)
 		return err
 	}); err != nil {
 		db.Close()
