@@ -165,8 +165,8 @@ func TestFailedSignInsAreLimited(t *testing.T) {
 	}
 	// The right password is refused too while the account is limited, so a
 	// guesser learns nothing; another account is not affected.
-	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/", nil, ""); resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("right password while limited: %d", resp.StatusCode)
+	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/", nil, ""); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("right password while limited: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	if resp, _ := e.do(t, "bob", "PROPFIND", "/dav/", nil, ""); resp.StatusCode != http.StatusMultiStatus {
 		t.Fatalf("another account: %d", resp.StatusCode)
