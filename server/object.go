@@ -27,11 +27,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
 	user := userFrom(r.Context())
 	switch p.kind {
 	case resObject:
-		if _, err := s.collection(p); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		o, err := s.store.Get(user, p.collection, p.object)
+		o, err := s.object(p)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

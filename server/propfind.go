@@ -90,11 +90,7 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p davPath) {
 			}
 		}
 	case resObject:
-		if _, err := s.collection(p); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		o, err := s.store.Get(user, p.collection, p.object)
+		o, err := s.object(p)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -115,4 +111,12 @@ func (s *Server) collection(p davPath) (storage.Collection, error) {
 		return c, errNotFound
 	}
 	return c, nil
+}
+
+// object returns the object p names, from a collection of the right kind.
+func (s *Server) object(p davPath) (storage.Object, error) {
+	if _, err := s.collection(p); err != nil {
+		return storage.Object{}, err
+	}
+	return s.store.Get(p.user, p.collection, p.object)
 }
