@@ -5,7 +5,7 @@ ADDR    ?= 127.0.0.1:5232
 DATA    ?= ./data
 BENCHTIME ?= 1x
 
-.PHONY: build run test bench fuzz vet clean
+.PHONY: build run test bench bench-storage bench-server bench-radicale fuzz vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pimvault
@@ -21,9 +21,23 @@ vet:
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# Storage benchmarks with real fsync; figures go to BENCHMARKS.md.
+# Storage benchmarks with real fsync, then the server over HTTP driven by
+# cmd/pvload; figures go to BENCHMARKS.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./storage/
+	GO=$(GO) bash ./cmd/pvload/run-bench.sh
+
+bench-storage:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./storage/
+
+# bin/pimvault on a temporary data dir and loopback port, loaded by bin/pvload
+# (CONTACTS, CONCURRENCY, SIZES, JSON_OUT: see cmd/pvload/run-bench.sh).
+bench-server:
+	GO=$(GO) bash ./cmd/pvload/run-bench.sh
+
+# The same load against Debian's radicale package, side by side (smaller sizes).
+bench-radicale:
+	GO=$(GO) bash ./cmd/pvload/run-radicale.sh
 
 # Short coverage-guided fuzz runs of every parser.
 FUZZTIME ?= 30s

@@ -158,4 +158,3 @@ func TestRealBinaryCardDAV(t *testing.T) {
 	}
 	rs2.stop(t)
 }
-
