@@ -49,3 +49,22 @@ func writeFileSync(path string, data []byte) error {
 	}
 	return syncDir(filepath.Dir(path))
 }
+
+// mmapHint sizes bbolt's initial memory map from the journal: store.db holds
+// about twice the journal's bytes (bodies sit in 4 KiB pages), and mapping
+// that much up front saves the remap-and-copy bbolt does each time the file
+// outgrows its map, which dominated a rebuild. It is address space, not
+// memory; it is capped at 32 GiB.
+func mmapHint(journalDir string) int {
+	segs, err := listSegments(journalDir)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, s := range segs {
+		if st, err := os.Stat(s.path); err == nil {
+			total += st.Size()
+		}
+	}
+	return int(min(3*total, 32<<30))
+}

@@ -168,7 +168,8 @@ func (s *Store) open() (err error) {
 }
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true,
+		InitialMmapSize: mmapHint(s.opts.JournalDir)})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -191,7 +192,7 @@ func (rp *replayer) add(r *Record, h [32]byte) error {
 	rp.batch = append(rp.batch, r)
 	rp.bytes += len(r.Body)
 	rp.last = h
-	if len(rp.batch) >= 20000 || rp.bytes >= 64<<20 {
+	if len(rp.batch) >= 5000 || rp.bytes >= 16<<20 {
 		return rp.flush()
 	}
 	return nil
