@@ -101,7 +101,10 @@ type AdminSocket struct {
 func ListenAdmin(dir string, s *storage.Store, log *slog.Logger) (*AdminSocket, error) {
 	path := filepath.Join(dir, AdminSocketName)
 	os.Remove(path) // a stale socket of a process that died; we hold the lock
-	old := umask(0o077)
+	// 0177: bind creates the socket as 0600 at once, so there is no moment
+	// in which it is connectable with a wider mode (the Chmod below is a
+	// second guard for platforms that ignore the umask on sockets).
+	old := umask(0o177)
 	ln, err := net.Listen("unix", path)
 	umask(old)
 	if err != nil {
