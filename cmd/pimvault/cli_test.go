@@ -324,14 +324,13 @@ func TestAdminCommandsThroughSocketOfRunningServer(t *testing.T) {
 		}
 	}
 
-	// A second server on the same directory fails at once and leaves the
-	// first one alone.
+	// A second server on the same directory fails (instead of waiting for the
+	// lock: a blocking lock would hang this call until the test's timeout)
+	// and leaves the first one alone. No wall-clock bound is asserted: under
+	// a loaded -race run even a failing start can take seconds.
 	second := pimvault(t, "serve", "--addr", "127.0.0.1:0", "--data", dir)
 	if second.code == 0 {
 		t.Errorf("second pimvault serve on %s: want a failure, got\n%s", dir, second)
-	}
-	if second.took > 10*time.Second {
-		t.Errorf("second pimvault serve took %v to fail, want at once", second.took)
 	}
 	if !strings.Contains(second.stderr, "in use") || !strings.Contains(second.stderr, fmt.Sprint(srv.Process.Pid)) {
 		t.Errorf("second pimvault serve: want a message saying %s is in use by process %d, got\n%s", dir, srv.Process.Pid, second)
