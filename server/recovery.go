@@ -44,6 +44,7 @@ type recoveryStore interface {
 	EpochHistory() (storage.EpochHistory, error)
 	StartEpoch(ctx context.Context, why string) (string, error)
 	PrincipalState(principal string) (storage.PrincipalState, error)
+	RecoveryState(principal string) (storage.RecoveryState, error)
 	OpenRecovery(ctx context.Context, principal, reason, epoch string) (bool, error)
 	SeeDevice(ctx context.Context, principal, device string) error
 	ReportRecoveryDone(ctx context.Context, principal, device string, window time.Duration) (bool, error)
@@ -116,14 +117,14 @@ func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user stri
 	if !gatedPath(r.URL.Path) {
 		return true
 	}
-	st, err := s.store.PrincipalState(user)
+	rs, err := s.store.RecoveryState(user)
 	if err != nil {
 		// Fail closed: a state that cannot be read is not healthy.
 		s.log.Error("reading recovery state", "user", user, "err", err)
 		s.writeError(w, r, errRecovering)
 		return false
 	}
-	if !st.Recovery.Recovering {
+	if !rs.Recovering {
 		return true
 	}
 	if dev != "" {
@@ -144,12 +145,12 @@ func (s *Server) syncStore(user string) (syncproto.Store, map[string]bool, error
 	if err != nil {
 		return syncproto.Store{}, nil, err
 	}
-	st, err := s.store.PrincipalState(user)
+	rs, err := s.store.RecoveryState(user)
 	if err != nil {
 		return syncproto.Store{}, nil, err
 	}
 	accepted := map[string]bool{}
-	for _, e := range st.Recovery.Accepted {
+	for _, e := range rs.Accepted {
 		accepted[e] = true
 	}
 	return syncproto.Store{Epoch: h.Current, Earlier: h.Earlier, Head: s.store.Head()}, accepted, nil
@@ -203,7 +204,7 @@ func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if st, err := s.store.PrincipalState(user); err == nil && st.Recovery.Recovering {
+	if rs, err := s.store.RecoveryState(user); err == nil && rs.Recovering {
 		w.Header().Set(HeaderRecovering, "1")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -449,3 +449,69 @@ func TestRecoveryDedupe(t *testing.T) {
 		t.Fatalf("stock identical re-put: %d, want 204", resp.StatusCode)
 	}
 }
+
+// TestRecoveryForeignTokens: another collection's token. Past this
+// collection's last change it is refused (valid-sync-token); at or below
+// it, it cannot be told apart and is harmless: only this collection's own
+// changes after it are listed, with no deletion of an existing member.
+func TestRecoveryForeignTokens(t *testing.T) {
+	e := newTestEnv(t)
+	const work = "/dav/addressbooks/alice/work/"
+	resp, body := e.do(t, "alice", "MKCOL", work, nil, `<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("mkcol: %d %s", resp.StatusCode, body)
+	}
+	vcf := map[string]string{"Content-Type": "text/vcard"}
+	e.do(t, "alice", "PUT", work+"w0.vcf", vcf, card("w0", "W0"))
+	putCards(t, e, "a", "b")
+	_, body = e.do(t, "alice", "REPORT", testBook, nil, syncReport(""))
+	contactsTok := between(body, "<D:sync-token>", "</D:sync-token>")
+	e.do(t, "alice", "PUT", work+"w1.vcf", vcf, card("w1", "W1"))
+	_, body = e.do(t, "alice", "REPORT", work, nil, syncReport(""))
+	workTok := between(body, "<D:sync-token>", "</D:sync-token>")
+	if resp, body := e.do(t, "alice", "REPORT", testBook, nil, syncReport(workTok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
+		t.Fatalf("work's token at contacts: %d %s, want 403 valid-sync-token", resp.StatusCode, body)
+	}
+	resp, body = e.do(t, "alice", "REPORT", work, nil, syncReport(contactsTok))
+	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "w1.vcf") || strings.Contains(body, "404") {
+		t.Fatalf("contacts' token at work: %d %s, want 207 with w1 and no deletion", resp.StatusCode, body)
+	}
+	if _, err := e.store.Get("alice", "work", "w0.vcf"); err != nil {
+		t.Fatalf("w0 lost: %v", err)
+	}
+	if recovering(t, e, "alice") {
+		t.Fatal("another collection's token made alice RECOVERING")
+	}
+	// Sequence numbers at the edge of uint64.
+	epoch := epochOf(t, e)
+	if resp, _ := e.do(t, "alice", "REPORT", testBook, nil, syncReport("data:,pv1-"+epoch+"-18446744073709551616")); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("overflowing seq: %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "REPORT", testBook, dev(testDevice), syncReport("data:,pv1-"+epoch+"-18446744073709551615")); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("max seq from a device: %d, want 409", resp.StatusCode)
+	}
+	for _, uid := range []string{"a", "b"} {
+		if _, err := e.store.Get("alice", "contacts", uid+".vcf"); err != nil {
+			t.Fatalf("%s lost: %v", uid, err)
+		}
+	}
+}
+
+// FuzzDeviceHeader: any X-Pimvault-Device value is either a valid device id,
+// used as is, or treated as a stock client.
+func FuzzDeviceHeader(f *testing.F) {
+	for _, s := range []string{"phone-1", "", "a b", strings.Repeat("x", 64), strings.Repeat("x", 65), "é", "dev\x00", "../x", "A.b_c-9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header[HeaderDevice] = []string{v}
+		got := deviceOf(r)
+		if got != "" && (got != v || storage.ValidateDeviceID(got) != nil) {
+			t.Fatalf("deviceOf(%q) = %q", v, got)
+		}
+		if got == "" && storage.ValidateDeviceID(v) == nil {
+			t.Fatalf("deviceOf(%q) rejected a valid id", v)
+		}
+	})
+}

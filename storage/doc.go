@@ -19,6 +19,9 @@
 // # Data directory
 //
 //	IDENTITY          JSON: format, store_id (32 hex digits), created
+//	HIGHWATER         JSON: store_id, seq, chain_hash, written: the highest
+//	                  acknowledged record (highwater.go); a store that opens
+//	                  behind it starts a new epoch, every principal RECOVERING
 //	LOCK              flock held by the process that has the store open (holds its pid)
 //	DIRTY             present while open: "<boot id> sync|nosync"
 //	store.db          bbolt projection

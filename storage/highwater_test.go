@@ -230,3 +230,20 @@ func TestHighWaterWrittenWhileRunning(t *testing.T) {
 		t.Fatalf("mark at %d while running with head %d, want at least %d and at most the head", mark.Seq, s.Head(), HighWaterEvery)
 	}
 }
+
+// FuzzReadHighWater: any HIGHWATER content gives a mark or a clear error.
+func FuzzReadHighWater(f *testing.F) {
+	for _, s := range []string{`{"store_id":"00","seq":5,"chain_hash":"ab"}`, `{}`, ``, `{"seq":-1}`, `[1]`, `{"seq":18446744073709551616}`, "\x00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, highWaterFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		hw, err := readHighWater(dir)
+		if (hw == nil) == (err == nil) {
+			t.Fatalf("readHighWater(%q) = %v, %v: want exactly one of a mark and an error", b, hw, err)
+		}
+	})
+}

@@ -274,6 +274,30 @@ func (s *Store) PrincipalState(principal string) (PrincipalState, error) {
 	return st, err
 }
 
+// RecoveryState returns only a live principal's recovery state: the gate
+// reads it on every request, so it decodes one small value.
+func (s *Store) RecoveryState(principal string) (RecoveryState, error) {
+	var rs RecoveryState
+	err := s.view(func(tx *bolt.Tx) error {
+		if !principalLive(tx, principal) {
+			return fmt.Errorf("principal %s: %w", principal, ErrNotFound)
+		}
+		b := stateBucket(tx, principal)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(stateKeyRecovery))
+		if v == nil {
+			return nil
+		}
+		if err := json.Unmarshal(v, &rs); err != nil {
+			return fmt.Errorf("decode recovery state of %s: %w", principal, err)
+		}
+		return nil
+	})
+	return rs, err
+}
+
 // UpdatePrincipalState changes a principal's state with fn, which the
 // committer calls with the current state inside the write. It reports
 // whether a record was written (false: fn changed nothing).
