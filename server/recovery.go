@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,8 +140,10 @@ func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user stri
 }
 
 // syncStore is the store's history and the principal's accepted epochs as
-// syncproto.Decide needs them.
-func (s *Server) syncStore(user string) (syncproto.Store, map[string]bool, error) {
+// syncproto.Decide needs them. A device gets no accepted epochs: it can
+// always reconcile, so a lost token of it is answered 409 even after the
+// recovery closed (see tokenShowsLoss).
+func (s *Server) syncStore(r *http.Request, user string) (syncproto.Store, map[string]bool, error) {
 	h, err := s.store.EpochHistory()
 	if err != nil {
 		return syncproto.Store{}, nil, err
@@ -149,9 +152,12 @@ func (s *Server) syncStore(user string) (syncproto.Store, map[string]bool, error
 	if err != nil {
 		return syncproto.Store{}, nil, err
 	}
-	accepted := map[string]bool{}
-	for _, e := range rs.Accepted {
-		accepted[e] = true
+	var accepted map[string]bool
+	if deviceOf(r) == "" {
+		accepted = map[string]bool{}
+		for _, e := range rs.Accepted {
+			accepted[e] = true
+		}
 	}
 	return syncproto.Store{Epoch: h.Current, Earlier: h.Earlier, Head: s.store.Head()}, accepted, nil
 }
@@ -161,10 +167,25 @@ func (s *Server) syncStore(user string) (syncproto.Store, map[string]bool, error
 // current epoch ahead of the head starts a new epoch (so that the sequence
 // numbers the client saw are never reused for other changes), and the
 // client gets 409 (device) or 503 (stock).
+//
+// A device that comes late, with a token of an epoch whose loss a closed
+// recovery already accepted, is answered 409 without reopening the
+// recovery: it reconciles, and what it uploads reaches the other clients as
+// ordinary changes. Reopening would put the stock clients back on 503 until
+// every device reported again, which devices already in sync have no reason
+// to do.
 func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, collection string, tok syncproto.Token, store syncproto.Store, reason string) {
 	ctx := r.Context()
 	s.log.Warn("sync token shows history this store does not hold", "user", user, "collection", collection,
 		"token", syncproto.Format(tok), "reason", reason, "device", deviceOf(r))
+	if deviceOf(r) != "" && tok.Epoch != store.Epoch {
+		if rs, err := s.store.RecoveryState(user); err == nil && !rs.Recovering && slices.Contains(rs.Accepted, tok.Epoch) {
+			s.log.Info("a device with a token of an accepted epoch reconciles; the recovery stays closed", "user", user, "device", deviceOf(r), "epoch", tok.Epoch)
+			w.Header().Set(HeaderEpoch, store.Epoch)
+			s.writeError(w, r, errReconcile)
+			return
+		}
+	}
 	if tok.Epoch == store.Epoch && tok.Seq > store.Head {
 		if h, err := s.store.EpochHistory(); err == nil && h.Current == store.Epoch && h.Start < store.Head {
 			if _, err := s.store.StartEpoch(ctx, "a client presented "+syncproto.Format(tok)+", ahead of head"); err != nil {

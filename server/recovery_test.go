@@ -354,6 +354,16 @@ func TestRecoveryAcceptedAfterClose(t *testing.T) {
 	if recovering(t, e, "alice") {
 		t.Fatal("an accepted epoch reopened the recovery")
 	}
+	// A device that comes late with that token still reconciles (409), and
+	// the recovery stays closed.
+	resp, _ := e.do(t, "alice", "REPORT", testBook, dev("late-phone"), syncReport(lost))
+	if resp.StatusCode != http.StatusConflict || resp.Header.Get(HeaderRecovering) != "" || resp.Header.Get(HeaderEpoch) != epochOf(t, e) {
+		t.Fatalf("late device with an accepted epoch: %d recovering %q epoch %q, want 409 without X-Pimvault-Recovering",
+			resp.StatusCode, resp.Header.Get(HeaderRecovering), resp.Header.Get(HeaderEpoch))
+	}
+	if recovering(t, e, "alice") {
+		t.Fatal("a late device reopened the recovery")
+	}
 	if resp, _ := e.do(t, "alice", "REPORT", testBook, nil, syncReport(tokenOf("00000000cafecafe", 3))); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("another unknown epoch after close: %d, want 503", resp.StatusCode)
 	}

@@ -122,7 +122,7 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 		}
 		limit = n
 	}
-	store, accepted, err := s.syncStore(p.user)
+	store, accepted, err := s.syncStore(r, p.user)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
