@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -274,4 +275,28 @@ func TestHighWaterJournalRestarted(t *testing.T) {
 		t.Fatalf("restarted journal: epoch %s (was %s), log:\n%s", h.Current, old.Current, logs)
 	}
 	checkIntegrity(t, s)
+}
+
+// TestHighWaterUnreadable: a damaged HIGHWATER refuses the open with a clear
+// error and changes nothing in the directory.
+func TestHighWaterUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	seedCollection(t, s, "alice", "contacts")
+	closeT(t, s)
+	if err := os.WriteFile(filepath.Join(dir, highWaterFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(dir)
+	_, err := Open(dir, Options{})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "HIGHWATER") {
+		t.Fatalf("open with a damaged HIGHWATER: %v", err)
+	}
+	after, _ := os.ReadDir(dir)
+	if len(before) != len(after) {
+		t.Fatalf("a refused open changed the directory: %v → %v", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dirtyFile)); err == nil {
+		t.Fatal("a refused open left a DIRTY marker")
+	}
 }
