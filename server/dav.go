@@ -21,6 +21,10 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound)
 		return
 	}
+	if p.kind == resFiles {
+		s.serveFiles(w, r, p)
+		return
+	}
 	switch r.Method {
 	case "OPTIONS":
 		s.options(w, r)

@@ -20,6 +20,7 @@ type Store interface {
 	Changes(principal, collection string, since uint64) ([]storage.MemberChange, uint64, error)
 	Collection(principal, name string) (storage.Collection, error)
 	Collections(principal string) ([]storage.Collection, error)
+	ObjectProps(principal, collection, name string) (map[string][]byte, error)
 	Principal(name string) (storage.Principal, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
