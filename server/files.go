@@ -223,34 +223,12 @@ func (s *Server) filesDelete(w http.ResponseWriter, r *http.Request, p davPath) 
 }
 
 // filesDeleteTree deletes the collection at rel and every collection below
-// it, deepest first: each step is one journalled collection tombstone whose
-// write checks that no collection is left below it, so the tree stays whole
-// at every point (a crash in the middle leaves a smaller tree, never an
-// orphan) and a concurrent MKCOL inside it makes the DELETE fail instead of
-// orphaning the new collection.
+// it in one journalled record (a delete-collection with a subtree prefix), so
+// no crash can leave half a tree; all of it stays in the journal (undoable).
 func (s *Server) filesDeleteTree(r *http.Request, user string, rel []string) error {
-	kids, err := s.filesChildren(user, rel, true)
-	if err != nil {
-		return err
-	}
-	names := make([]string, 0, len(kids)+1)
-	for _, c := range kids {
-		names = append(names, c.Name)
-	}
-	// A descendant's name is longer than its ancestors' names and starts
-	// with them, so reverse name order puts every collection before its parent.
-	slices.Sort(names)
-	slices.Reverse(names)
-	names = append(names, filesColl(rel))
-	for _, name := range names {
-		sub, _ := filesRel(name)
-		_, err := s.store.Commit(r.Context(), storage.Change{Op: storage.OpDeleteCollection, Principal: user,
-			Collection: name, Require: []storage.Cond{{Collection: filesDescendantPrefix(sub), Prefix: true}}})
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
+	_, err := s.store.Commit(r.Context(), storage.Change{Op: storage.OpDeleteCollection, Principal: user,
+		Collection: filesColl(rel), Name: filesDescendantPrefix(rel)})
+	return err
 }
 
 func (s *Server) filesMkcol(w http.ResponseWriter, r *http.Request, p davPath) {

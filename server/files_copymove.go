@@ -15,14 +15,15 @@ import (
 // A resource is copied or moved by one journalled change (a put that carries
 // its dead properties, or a move). A collection takes one change per
 // collection and per resource, ordered so that every intermediate state is a
-// whole tree and nothing is ever only in flight: the destination collections
-// are created top-down, then the resources are copied (COPY) or moved one by
-// one (MOVE), and only then, for MOVE, are the emptied source collections
-// deleted bottom-up. A crash part-way leaves a partial copy beside an intact
-// source (COPY), or each resource in exactly one of the two trees (MOVE); the
-// client got no 2xx and can repeat the request, and every step is an ordinary
-// record, so verify passes. An Overwrite: T onto an existing destination
-// deletes it first (a collection tombstone, undoable).
+// whole tree (every collection has its parent) and the source stays whole
+// until its copy is complete: the destination collections are created
+// top-down with their resources copied in, and only then, for MOVE, is the
+// source tree deleted, in one record (a subtree tombstone, undoable). A crash
+// or an error part-way leaves the source whole beside a partial copy, or the
+// move done; the client got no 2xx, and repeating the request with
+// Overwrite: T replaces the partial copy and completes. Every step is an
+// ordinary record, so verify passes at any point. An Overwrite: T onto an
+// existing destination deletes it first (one subtree tombstone again).
 func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath) {
 	move := r.Method == "MOVE"
 	src, err := s.resolveFiles(p.user, p.files)
@@ -83,7 +84,7 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 	}
 	if err == nil {
 		if src.isColl {
-			err = s.filesCopyTree(r, p.user, src.rel, dst.rel, deep, move)
+			err = s.filesCopyTree(r, p.user, src.rel, dst.rel, deep)
 			if err == nil && move {
 				err = s.filesDeleteTree(r, p.user, src.rel)
 			}
@@ -161,9 +162,9 @@ func (s *Server) filesPutCopy(r *http.Request, user, fromColl, name, toColl, toN
 }
 
 // filesCopyTree creates the collection to as a copy of from (its dead
-// properties), then copies or moves from's resources into it and, when deep,
-// does the same for every sub-collection, top-down.
-func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, deep, move bool) error {
+// properties), then copies from's resources into it and, when deep, does the
+// same for every sub-collection, top-down.
+func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, deep bool) error {
 	c, err := s.filesCollection(user, from)
 	if err != nil {
 		return err
@@ -184,12 +185,7 @@ func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, 
 	}
 	for _, name := range names {
 		notColl := []storage.Cond{{Collection: filesColl(append(slices.Clone(to), name))}}
-		if move {
-			_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: user,
-				Collection: fromColl, Name: name, ToCollection: toColl, ToName: name, Require: notColl})
-		} else {
-			err = s.filesPutCopy(r, user, fromColl, name, toColl, name, true, notColl)
-		}
+		err := s.filesPutCopy(r, user, fromColl, name, toColl, name, true, notColl)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) { // deleted meanwhile: nothing to carry
 			return err
 		}
@@ -201,7 +197,7 @@ func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, 
 	for _, k := range kids {
 		rel, _ := filesRel(k.Name)
 		leaf := rel[len(rel)-1]
-		if err := s.filesCopyTree(r, user, rel, append(slices.Clone(to), leaf), true, move); err != nil {
+		if err := s.filesCopyTree(r, user, rel, append(slices.Clone(to), leaf), true); err != nil {
 			return err
 		}
 	}

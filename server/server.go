@@ -34,6 +34,9 @@ type Config struct {
 	FailedLoginDelay time.Duration
 	// QuotaBytes is the per-account quota advertised (0: unlimited, not advertised).
 	QuotaBytes int64
+	// AccessLog logs one line per request (method, path, status, bytes,
+	// duration, user) at Info; off by default (tests), on in serve.
+	AccessLog bool
 }
 
 func (c Config) withDefaults() Config {
@@ -88,7 +91,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return r
+	return s.accessLog(r)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

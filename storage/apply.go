@@ -40,6 +40,9 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		if err := p.Bucket(bktCols).DeleteBucket([]byte(r.Collection)); err != nil {
 			return fmt.Errorf("delete collection %s: %w", r.Collection, err)
 		}
+		if err := applyDeleteSubtree(p, r.Name, r.Seq); err != nil {
+			return err
+		}
 		return p.Bucket(bktColTombs).Put([]byte(r.Collection), u64(r.Seq))
 	case OpSetProps:
 		cb := collectionBucket(tx, r.Principal, r.Collection)

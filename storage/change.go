@@ -16,7 +16,7 @@ type Change struct {
 	Op           Op
 	Principal    string
 	Collection   string
-	Name         string
+	Name         string // OpDeleteCollection: also delete the collections whose names start with it (see tree.go)
 	ToCollection string // OpMove
 	ToName       string // OpMove
 	Kind         string // OpCreateCollection: "addressbook", "calendar", …
@@ -65,8 +65,10 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 	switch c.Op {
 	case OpPutPrincipal, OpDeletePrincipal:
 		errs = append(errs, name("principal", c.Principal))
-	case OpCreateCollection, OpDeleteCollection:
+	case OpCreateCollection:
 		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection))
+	case OpDeleteCollection:
+		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection), validateSubtree(c))
 	case OpSetProps:
 		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection))
 		if c.Name != "" {

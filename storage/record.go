@@ -16,7 +16,7 @@ type Op uint8
 const (
 	OpPutPrincipal      Op = 1  // create or update an account: Principal, Body (opaque account data)
 	OpCreateCollection  Op = 2  // Principal, Collection, Kind, Props (initial properties)
-	OpDeleteCollection  Op = 3  // Principal, Collection: a tombstone; the contents stay in the journal
+	OpDeleteCollection  Op = 3  // Principal, Collection: a tombstone; the contents stay in the journal. Name: also every collection whose name starts with it
 	OpSetProps          Op = 4  // Principal, Collection, Props (set), Remove; with Name: that object's dead properties
 	OpPut               Op = 5  // Principal, Collection, Name, ETag, Meta, Body; Props set on the object (all of them with ReplaceProps)
 	OpDelete            Op = 6  // Principal, Collection, Name, ETag (of what was deleted)

@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	firstUser := fs.String("user", "admin", "account to create on first start, when there is none")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
+	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -55,7 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize}, log)
+	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, AccessLog: *accessLog}, log)
 	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {

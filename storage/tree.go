@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -106,4 +108,45 @@ func hasCollectionPrefix(tx *bolt.Tx, principal, prefix string) bool {
 	}
 	k, _ := p.Bucket(bktCols).Cursor().Seek([]byte(prefix))
 	return k != nil && bytes.HasPrefix(k, []byte(prefix))
+}
+
+// A collection layout that nests collections by name (the server's files
+// area names a sub-collection by its parent's name plus a separator) deletes
+// a whole subtree in one record: OpDeleteCollection with Name set to the
+// prefix of the names below Collection also tombstones every live collection
+// whose name starts with Name, in the same record, so a crash can never leave
+// half a tree. Name must start with Collection and be longer. Replay sees the
+// same collections at that point of the journal, so it deletes the same ones.
+
+func validateSubtree(c *Change) error {
+	if c.Name == "" {
+		return nil
+	}
+	if !strings.HasPrefix(c.Name, c.Collection) || len(c.Name) == len(c.Collection) || len(c.Name) > MaxNameLen || !utf8.ValidString(c.Name) {
+		return fmt.Errorf("delete-collection subtree prefix %q must extend the collection's name %q: %w", c.Name, c.Collection, ErrInvalidChange)
+	}
+	return nil
+}
+
+// applyDeleteSubtree tombstones the collections of principal bucket p whose
+// names start with prefix ("" deletes none).
+func applyDeleteSubtree(p *bolt.Bucket, prefix string, seq uint64) error {
+	if prefix == "" {
+		return nil
+	}
+	cols := p.Bucket(bktCols)
+	var names [][]byte
+	c := cols.Cursor()
+	for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
+		names = append(names, bytes.Clone(k))
+	}
+	for _, k := range names {
+		if err := cols.DeleteBucket(k); err != nil {
+			return fmt.Errorf("delete collection %s: %w", k, err)
+		}
+		if err := p.Bucket(bktColTombs).Put(k, u64(seq)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
