@@ -172,6 +172,9 @@ func (s *Server) filesProppatch(w http.ResponseWriter, r *http.Request, p davPat
 		ms.write(w)
 		return
 	}
+	for i, u := range ups {
+		ups[i].inner = withLang(u.lang, u.inner)
+	}
 	set, remove := toChange(ups)
 	if len(set)+len(remove) > 0 {
 		c := storage.Change{Op: storage.OpSetProps, Principal: p.user, Collection: filesColl(n.rel), Props: set, Remove: remove}

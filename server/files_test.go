@@ -104,7 +104,7 @@ func hrefs(ms string) []string {
 
 const propSetBody = `<?xml version="1.0" encoding="utf-8"?>
 <D:propertyupdate xmlns:D="DAV:" xmlns:Z="http://example.com/ns"><D:set><D:prop>
-<Z:colour xml:lang="en">red <Z:b>really</Z:b></Z:colour><Z:name>ж😀</Z:name></D:prop></D:set></D:propertyupdate>`
+<Z:colour xml:lang="en">red <Z:b xml:lang="en-GB">really</Z:b></Z:colour><Z:name>ж😀</Z:name></D:prop></D:set></D:propertyupdate>`
 
 // TestFilesDeadProps: dead properties of resources follow them through
 // PUT, MOVE and COPY, and go away with DELETE.
@@ -118,7 +118,8 @@ func TestFilesDeadProps(t *testing.T) {
 	wantProps := func(path string, want bool) {
 		t.Helper()
 		got := get(path)
-		has := strings.Contains(got, `red <b xmlns="http://example.com/ns">really</b>`) && strings.Contains(got, "ж😀")
+		has := strings.Contains(got, `<X:colour xmlns:X="http://example.com/ns" xml:lang="en">red <b xmlns="http://example.com/ns" xml:lang="en-GB">really</b></X:colour>`) &&
+			strings.Contains(got, "ж😀")
 		if has != want {
 			t.Fatalf("%s: dead props present=%v, want %v\n%s", path, has, want, got)
 		}
@@ -282,5 +283,28 @@ func TestFilesMoveInterrupted(t *testing.T) {
 		if b := e.status(t, "GET", filesRoot+"dst/sub/deep/f3", nil, "", http.StatusOK); !bytes.Equal([]byte(b), []byte("content of src/sub/deep/f3")) {
 			t.Fatalf("moved content %q", b)
 		}
+	}
+}
+
+// TestFilesPropLang: the xml:lang in scope on a dead property's element
+// (its own or inherited from DAV:set) is kept and written back, in
+// well-formed XML; address book properties are stored as before.
+func TestFilesPropLang(t *testing.T) {
+	e := newTestEnv(t)
+	e.status(t, "PUT", filesRoot+"l", nil, "x", http.StatusCreated)
+	e.status(t, "PROPPATCH", filesRoot+"l", nil, `<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set xml:lang="de"><D:prop><Z:a>Hallo</Z:a><Z:b xml:lang="fr">Salut</Z:b><Z:c xml:lang="">none</Z:c></D:prop></D:set></D:propertyupdate>`, http.StatusMultiStatus)
+	got := e.status(t, "PROPFIND", filesRoot+"l", map[string]string{"Depth": "0"}, "", http.StatusMultiStatus)
+	for _, want := range []string{`<X:a xmlns:X="urn:z" xml:lang="de">Hallo</X:a>`, `<X:b xmlns:X="urn:z" xml:lang="fr">Salut</X:b>`, `<X:c xmlns:X="urn:z">none</X:c>`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("PROPFIND lacks %s:\n%s", want, got)
+		}
+	}
+	if err := checkXML([]byte(got)); err != nil || strings.ContainsRune(got, 0) {
+		t.Errorf("PROPFIND answer is not well-formed XML (%v):\n%q", err, got)
+	}
+	e.status(t, "PROPPATCH", "/dav/addressbooks/alice/contacts/", nil, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname xml:lang="en">Mine</D:displayname></D:prop></D:set></D:propertyupdate>`, http.StatusMultiStatus)
+	c, err := e.store.Collection("alice", "contacts")
+	if err != nil || string(c.Props["{DAV:}displayname"]) != "Mine" {
+		t.Fatalf("address book displayname stored as %q (%v), want Mine", c.Props["{DAV:}displayname"], err)
 	}
 }
