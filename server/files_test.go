@@ -78,6 +78,14 @@ func TestFilesTree(t *testing.T) {
 	if resp, _ := e.do(t, "bob", "GET", filesRoot+"a/b/100%25.bin", nil, ""); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("bob GET alice's file: %d, want 404", resp.StatusCode)
 	}
+	for _, dest := range []string{"/dav/files/bob/stolen", e.srv.URL + "/dav/files/bob/stolen", "/dav/addressbooks/alice/contacts/x.vcf", "/dav/files/alice/../bob/x"} {
+		e.status(t, "COPY", filesRoot+"a/b/100%25.bin", map[string]string{"Destination": dest}, "", http.StatusBadGateway)
+	}
+	if resp, _ := e.do(t, "bob", "PROPFIND", "/dav/files/bob/", map[string]string{"Depth": "1"}, ""); resp.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("bob's files root: %d", resp.StatusCode)
+	} else if got := e.treeOfAs(t, "bob", "/dav/files/bob/"); len(got) != 0 {
+		t.Fatalf("bob's files area after alice's COPY attempts: %v", got)
+	}
 	home := e.status(t, "PROPFIND", "/dav/addressbooks/alice/", map[string]string{"Depth": "1"}, "", http.StatusMultiStatus)
 	if strings.Contains(home, "files") {
 		t.Fatalf("the address book home lists the files area:\n%s", home)
@@ -156,10 +164,15 @@ func filesTree(t *testing.T, e *testEnv) {
 	e.status(t, "PROPPATCH", filesRoot+"src/sub/f2", nil, propSetBody, http.StatusMultiStatus)
 }
 
-// treeOf lists every href below path, depth first.
+// treeOf lists every href below path in alice's files area, sorted.
 func (e *testEnv) treeOf(t *testing.T, path string) []string {
 	t.Helper()
-	resp, b := e.do(t, "alice", "PROPFIND", path, map[string]string{"Depth": "1"}, "")
+	return e.treeOfAs(t, "alice", path)
+}
+
+func (e *testEnv) treeOfAs(t *testing.T, user, path string) []string {
+	t.Helper()
+	resp, b := e.do(t, user, "PROPFIND", path, map[string]string{"Depth": "1"}, "")
 	if resp.StatusCode == http.StatusNotFound {
 		return nil
 	}
@@ -168,9 +181,9 @@ func (e *testEnv) treeOf(t *testing.T, path string) []string {
 		if i == 0 {
 			continue
 		}
-		out = append(out, strings.TrimPrefix(h, filesRoot))
+		out = append(out, strings.TrimPrefix(h, "/dav/files/"+user+"/"))
 		if strings.HasSuffix(h, "/") {
-			out = append(out, e.treeOf(t, h)...)
+			out = append(out, e.treeOfAs(t, user, h)...)
 		}
 	}
 	slices.Sort(out)
