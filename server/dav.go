@@ -11,6 +11,7 @@ var davMethods = []string{"OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND",
 // serveDAV dispatches a signed-in request under /dav/. A user only ever sees
 // their own resources: another user's path answers 404, as if it did not exist.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
+	noteAccessUser(r, userFrom(r.Context()))
 	p, err := parseDAVPath(r.URL.EscapedPath())
 	if err != nil {
 		s.writeError(w, r, err)
@@ -19,6 +20,10 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	user := userFrom(r.Context())
 	if p.user != "" && p.user != user {
 		s.writeError(w, r, errNotFound)
+		return
+	}
+	if p.kind == resFiles {
+		s.serveFiles(w, r, p)
 		return
 	}
 	switch r.Method {

@@ -18,6 +18,7 @@ import (
 //	/dav/addressbooks/<user>/<book>/       address book
 //	/dav/addressbooks/<user>/<book>/<obj>  vCard
 //	/dav/calendars/<user>/…                the same for calendars
+//	/dav/files/<user>/<path…>              generic WebDAV area (files_path.go)
 const (
 	davPrefix       = "/dav/"
 	homeCards       = "addressbooks"
@@ -37,6 +38,7 @@ const (
 	resHome
 	resCollection
 	resObject
+	resFiles // anything under /dav/files/<user>/, resolved by files_path.go
 )
 
 // davPath is a parsed, validated request path.
@@ -46,6 +48,7 @@ type davPath struct {
 	user       string
 	collection string
 	object     string
+	files      []string // resFiles: the path below the user's files root
 }
 
 // href returns the canonical, escaped URL path of p.
@@ -124,7 +127,12 @@ func parseDAVPath(escaped string) (davPath, error) {
 			return davPath{}, errBadPath
 		}
 		return p, nil
+	case homeFiles:
+		return parseFilesPath(segs)
 	case homeCards, homeCalendars:
+		if len(segs) > 2 && isFilesCollection(segs[2]) {
+			return davPath{}, errBadPath // reserved for the files area's storage names
+		}
 	default:
 		return davPath{}, errBadPath
 	}

@@ -111,16 +111,12 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: p.collection, Name: p.object,
-		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"},
-		IfMatch: parseIfMatch(r.Header.Get("If-Match"))}
-	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
-	case inm == "*":
-		c.IfNoneMatch = true
-		c.DedupeByUID = deviceOf(r) != "" // recovery uploads (protocol item 6)
-	case inm != "":
-		s.writeError(w, r, badRequest("If-None-Match on PUT supports only *"))
+		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
+	if err := setConditionals(&c, r); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
+	c.DedupeByUID = c.IfNoneMatch && deviceOf(r) != "" // recovery uploads (protocol item 6)
 	res, err := s.store.Commit(r.Context(), c)
 	if err != nil {
 		s.writeError(w, r, err)

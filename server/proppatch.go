@@ -16,6 +16,7 @@ type propUpdate struct {
 	remove bool
 	name   xml.Name
 	inner  string // canonical inner XML of the value
+	lang   string // xml:lang in scope on the property element (RFC 4918 §4.3)
 }
 
 // parsePropUpdates reads the set/remove instructions under the root element
@@ -28,6 +29,7 @@ func parsePropUpdates(body []byte, root xml.Name) ([]propUpdate, error) {
 	depth := 0
 	var mode string // "set" or "remove" while inside one
 	inProp := false
+	langs := []string{""} // xml:lang in scope, per open element
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -39,6 +41,7 @@ func parsePropUpdates(body []byte, root xml.Name) ([]propUpdate, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			depth++
+			lang := langIn(t, langs[len(langs)-1])
 			switch {
 			case depth == 1:
 				if t.Name != root {
@@ -54,9 +57,12 @@ func parsePropUpdates(body []byte, root xml.Name) ([]propUpdate, error) {
 					return nil, badRequest("property %s: %v", clark(t.Name), err)
 				}
 				depth--
-				out = append(out, propUpdate{remove: mode == "remove", name: t.Name, inner: inner})
+				out = append(out, propUpdate{remove: mode == "remove", name: t.Name, inner: inner, lang: lang})
+				continue
 			}
+			langs = append(langs, lang)
 		case xml.EndElement:
+			langs = langs[:len(langs)-1]
 			depth--
 			if depth == 2 {
 				inProp = false
@@ -88,6 +94,10 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			}
 			for i, a := range t.Attr {
 				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
+					continue
+				}
+				if a.Name.Space == xmlNS { // xml:lang, xml:space: the prefix is reserved
+					b.WriteString(` xml:` + a.Name.Local + `="` + attrEscape(a.Value) + `"`)
 					continue
 				}
 				if a.Name.Space != "" {

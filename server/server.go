@@ -20,6 +20,7 @@ type Store interface {
 	Changes(principal, collection string, since uint64) ([]storage.MemberChange, uint64, error)
 	Collection(principal, name string) (storage.Collection, error)
 	Collections(principal string) ([]storage.Collection, error)
+	ObjectProps(principal, collection, name string) (map[string][]byte, error)
 	Principal(name string) (storage.Principal, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
@@ -37,6 +38,9 @@ type Config struct {
 	// RecoveryDeviceWindow: a recovery closes by itself once every device
 	// seen within it has reported (default DefaultRecoveryDeviceWindow).
 	RecoveryDeviceWindow time.Duration
+	// AccessLog logs one line per request (method, path, status, bytes,
+	// duration, user) at Info; off by default (tests), on in serve.
+	AccessLog bool
 }
 
 func (c Config) withDefaults() Config {
@@ -97,7 +101,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return r
+	return s.accessLog(r)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

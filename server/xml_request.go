@@ -59,8 +59,11 @@ func checkXML(b []byte) error {
 		if err != nil {
 			return err
 		}
-		switch tok.(type) {
+		switch t := tok.(type) {
 		case xml.StartElement:
+			if err := checkNamespaceDecls(t); err != nil {
+				return err
+			}
 			if depth == 0 {
 				roots++
 			}

@@ -24,6 +24,9 @@ func attrEscape(s string) string { return attrEscaper.Replace(s) }
 // element writes <name>inner</name> (inner is XML) with the right prefix.
 func element(b *strings.Builder, n xml.Name, inner string) {
 	open, close := tagOf(n)
+	if lang, rest, ok := splitLang(inner); ok { // a dead property's xml:lang
+		open, inner = open[:len(open)-1]+` xml:lang="`+attrEscape(lang)+`">`, rest
+	}
 	if inner == "" {
 		b.WriteString(open[:len(open)-1] + "/>")
 		return

@@ -40,11 +40,17 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		if err := p.Bucket(bktCols).DeleteBucket([]byte(r.Collection)); err != nil {
 			return fmt.Errorf("delete collection %s: %w", r.Collection, err)
 		}
+		if err := applyDeleteSubtree(p, r.Name, r.Seq); err != nil {
+			return err
+		}
 		return p.Bucket(bktColTombs).Put([]byte(r.Collection), u64(r.Seq))
 	case OpSetProps:
 		cb := collectionBucket(tx, r.Principal, r.Collection)
 		if cb == nil {
 			return fmt.Errorf("set props %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
+		}
+		if r.Name != "" {
+			return applyObjectSetProps(cb, r)
 		}
 		if err := applyProps(cb.Bucket(bktProps), r.Props, r.Remove); err != nil {
 			return err
@@ -55,13 +61,19 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		if cb == nil {
 			return fmt.Errorf("put %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
 		}
-		return applyPut(cb, r.Name, r.ETag, r.Meta, r.Body, r.Seq, r.Time)
+		if err := applyPut(cb, r.Name, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
+			return err
+		}
+		return applyObjProps(cb, r.Name, r.Props, nil, r.ReplaceProps)
 	case OpDelete:
 		cb := collectionBucket(tx, r.Principal, r.Collection)
 		if cb == nil {
 			return fmt.Errorf("delete %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
 		}
-		return applyDelete(cb, r.Name, r.Seq, r.Time)
+		if err := applyDelete(cb, r.Name, r.Seq, r.Time); err != nil {
+			return err
+		}
+		return writeObjProps(cb, r.Name, nil)
 	case OpMove:
 		src := collectionBucket(tx, r.Principal, r.Collection)
 		dst := collectionBucket(tx, r.Principal, r.ToCollection)
@@ -71,7 +83,10 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		if err := applyDelete(src, r.Name, r.Seq, r.Time); err != nil {
 			return err
 		}
-		return applyPut(dst, r.ToName, r.ETag, r.Meta, r.Body, r.Seq, r.Time)
+		if err := applyPut(dst, r.ToName, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
+			return err
+		}
+		return moveObjProps(src, dst, r.Name, r.ToName)
 	case OpEpoch:
 		if err := tx.Bucket(bktEpochs).Put(u64(r.Seq), []byte(r.Name)); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -15,14 +16,16 @@ type Change struct {
 	Op           Op
 	Principal    string
 	Collection   string
-	Name         string
+	Name         string // OpDeleteCollection: also delete the collections whose names start with it (see tree.go)
 	ToCollection string // OpMove
 	ToName       string // OpMove
 	Kind         string // OpCreateCollection: "addressbook", "calendar", …
 	Meta         ObjectMeta
-	Props        map[string][]byte // OpCreateCollection, OpSetProps
+	Props        map[string][]byte // OpCreateCollection, OpSetProps; OpPut: the object's dead properties to set
 	Remove       []string          // OpSetProps
 	Body         []byte            // OpPut: the object; OpPutPrincipal: account data
+	ReplaceProps bool              // OpPut: the object's dead properties become exactly Props (COPY)
+	Require      []Cond            // other collections and objects that must (not) exist; see Cond
 
 	IfMatch     string // "*" (must exist) or an ETag the current object must have
 	IfNoneMatch bool   // If-None-Match: * (must not exist)
@@ -35,6 +38,9 @@ type Change struct {
 	// UpdateState (OpPrincipalState) changes the principal's state; the
 	// committer calls it with the current state inside the write.
 	UpdateState func(*PrincipalState) error
+	// IfNoneMatchETags is an If-None-Match ETag list: the change fails if the
+	// object exists with one of these ETags.
+	IfNoneMatchETags []string
 }
 
 // Result tells what a committed change did.
@@ -70,8 +76,15 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 	switch c.Op {
 	case OpPutPrincipal, OpDeletePrincipal:
 		errs = append(errs, name("principal", c.Principal))
-	case OpCreateCollection, OpDeleteCollection, OpSetProps:
+	case OpCreateCollection:
 		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection))
+	case OpDeleteCollection:
+		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection), validateSubtree(c))
+	case OpSetProps:
+		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection))
+		if c.Name != "" {
+			errs = append(errs, name("object", c.Name))
+		}
 	case OpPut, OpDelete:
 		errs = append(errs, name("principal", c.Principal), name("collection", c.Collection), name("object", c.Name))
 	case OpMove:
@@ -92,6 +105,7 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 	default:
 		errs = append(errs, fmt.Errorf("operation %v: %w", c.Op, ErrInvalidChange))
 	}
+	errs = append(errs, validateConds(c))
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -105,6 +119,9 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 	}
 	if c.Meta.Span != nil && c.Meta.Span.End < c.Meta.Span.Start {
 		return fmt.Errorf("time span ends before it starts: %w", ErrInvalidChange)
+	}
+	if len(c.IfNoneMatchETags) > maxPropsCount {
+		return fmt.Errorf("more than %d ETags in If-None-Match: %w", maxPropsCount, ErrInvalidChange)
 	}
 	if len(c.Props)+len(c.Remove) > maxPropsCount {
 		return fmt.Errorf("more than %d properties: %w", maxPropsCount, ErrInvalidChange)
@@ -128,8 +145,11 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 	r := &Record{Op: c.Op, Principal: c.Principal, Collection: c.Collection, Name: c.Name,
 		ToCollection: c.ToCollection, ToName: c.ToName, Kind: c.Kind, Meta: c.Meta,
-		Props: c.Props, Remove: c.Remove, Body: c.Body}
+		Props: c.Props, Remove: c.Remove, Body: c.Body, ReplaceProps: c.ReplaceProps && c.Op == OpPut}
 	var res Result
+	if err := checkConds(tx, c); err != nil {
+		return nil, res, err
+	}
 	switch c.Op {
 	case OpPutPrincipal:
 		v := tx.Bucket(bktPrincipals).Get([]byte(c.Principal))
@@ -158,8 +178,18 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		}
 		res.Created = true
 	case OpDeleteCollection, OpSetProps:
-		if collectionBucket(tx, c.Principal, c.Collection) == nil {
+		cb := collectionBucket(tx, c.Principal, c.Collection)
+		if cb == nil {
 			return nil, res, fmt.Errorf("collection %s/%s: %w", c.Principal, c.Collection, ErrNotFound)
+		}
+		if c.Op == OpSetProps && c.Name != "" {
+			_, exists, err := getObject(cb, c.Name)
+			if err != nil {
+				return nil, res, err
+			}
+			if !exists {
+				return nil, res, fmt.Errorf("set props of %s: %w", c.Name, ErrNotFound)
+			}
 		}
 	case OpPut:
 		return preparePut(tx, c, r, head)
@@ -191,6 +221,9 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 func checkMatch(name string, exists bool, etag string, c *Change) error {
 	if c.IfNoneMatch && exists {
 		return fmt.Errorf("%s exists (If-None-Match: *): %w", name, ErrPreconditionFailed)
+	}
+	if exists && slices.Contains(c.IfNoneMatchETags, etag) {
+		return fmt.Errorf("%s: etag %s is in If-None-Match: %w", name, etag, ErrPreconditionFailed)
 	}
 	if c.IfMatch == "*" && !exists {
 		return fmt.Errorf("%s does not exist (If-Match: *): %w", name, ErrPreconditionFailed)
@@ -248,7 +281,7 @@ func preparePut(tx *bolt.Tx, c *Change, r *Record, head uint64) (*Record, Result
 		return nil, res, err
 	}
 	r.ETag = ETagOf(c.Body)
-	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) {
+	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) && len(c.Props) == 0 && !c.ReplaceProps {
 		return nil, Result{Seq: head, ETag: old.ETag, NoOp: true}, nil
 	}
 	return r, Result{ETag: r.ETag, Created: !exists}, nil

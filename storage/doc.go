@@ -10,8 +10,9 @@
 //   - store.db is a projection: it can be rebuilt from the journal alone to the
 //     same state hash, and it stores the last sequence and chain hash it
 //     applied in the same bbolt transaction as the data.
-//   - Preconditions (If-Match, If-None-Match: *, UID unique in a collection,
-//     existence) are checked by the single committer inside the write, against
+//   - Preconditions (If-Match, If-None-Match: * or an ETag list, UID unique in
+//     a collection, existence, and the Cond list on other collections and
+//     objects) are checked by the single committer inside the write, against
 //     the current state plus the earlier changes of the same batch.
 //   - Damage to acknowledged data is never served: Open refuses with a
 //     *CorruptionError that says what is damaged and what to do.
@@ -44,8 +45,16 @@
 // (Unix ns), previous chain hash [32], then the length-prefixed (uvarint)
 // principal, collection, name, etag, to-collection, to-name, kind, uid and
 // component; a span flag byte (and start, end varints); the properties as a
-// count and sorted name/value pairs; the names of removed properties; and the
-// body. The chain hash of a record is SHA-256 of its payload, and each payload
+// count and sorted name/value pairs; the names of removed properties; the
+// body; and, only when not zero, a uvarint of flags (bit 0: replace-props).
+// Records without flags have the bytes they always had; a zero or unknown
+// flags value is damage.
+//
+// Operations added without a format change: set-props with a name sets the
+// dead properties of that object; put carries properties to set on the
+// object (with replace-props, the object's properties become exactly those:
+// a COPY); delete-collection with a name also deletes, in the same record,
+// every collection whose name starts with it (a nested subtree, tree.go). The chain hash of a record is SHA-256 of its payload, and each payload
 // carries the chain hash of the record before it, so a missing, reordered or
 // altered record breaks the chain.
 //
@@ -72,6 +81,7 @@
 //	                                     RecoveryState, "device/<id>" → JSON DeviceInfo
 //	data/<principal>/cols/<collection>   key "info" (kind, created, last, pruned seq, count, bytes) and buckets:
 //	    props    property name → raw value
+//	    objprops object name → count, sorted property name/value pairs (created on first use)
 //	    objects  name → etag, uid, component, span, seq, time, size
 //	    bodies   name → body, byte for byte as stored
 //	    changes  seq u64 BE → put|delete byte + name (one entry per name: its latest change)

@@ -16,9 +16,9 @@ type Op uint8
 const (
 	OpPutPrincipal      Op = 1  // create or update an account: Principal, Body (opaque account data)
 	OpCreateCollection  Op = 2  // Principal, Collection, Kind, Props (initial properties)
-	OpDeleteCollection  Op = 3  // Principal, Collection: a tombstone; the contents stay in the journal
-	OpSetProps          Op = 4  // Principal, Collection, Props (set), Remove
-	OpPut               Op = 5  // Principal, Collection, Name, ETag, Meta, Body
+	OpDeleteCollection  Op = 3  // Principal, Collection: a tombstone; the contents stay in the journal. Name: also every collection whose name starts with it
+	OpSetProps          Op = 4  // Principal, Collection, Props (set), Remove; with Name: that object's dead properties
+	OpPut               Op = 5  // Principal, Collection, Name, ETag, Meta, Body; Props set on the object (all of them with ReplaceProps)
 	OpDelete            Op = 6  // Principal, Collection, Name, ETag (of what was deleted)
 	OpMove              Op = 7  // Principal, Collection, Name → ToCollection, ToName, ETag
 	OpEpoch             Op = 8  // Name = new epoch id; starts a history line
@@ -73,7 +73,15 @@ type Record struct {
 	Props        map[string][]byte
 	Remove       []string
 	Body         []byte
+	ReplaceProps bool // OpPut: the object's dead properties become exactly Props (flag bit 0)
 }
+
+// Record flags: a uvarint after the body, written only when not zero, so
+// records without flags keep the format they always had.
+const (
+	flagReplaceProps uint64 = 1 << 0
+	knownFlags              = flagReplaceProps
+)
 
 const (
 	frameHeaderLen = 8        // u32 length + u32 crc32c
@@ -120,6 +128,9 @@ func encodePayload(r *Record) []byte {
 		b = appendBytes(b, []byte(k))
 	}
 	b = appendBytes(b, r.Body)
+	if r.ReplaceProps {
+		b = binary.AppendUvarint(b, flagReplaceProps)
+	}
 	return b
 }
 
@@ -285,6 +296,15 @@ func decodePayload(p []byte) (*Record, error) {
 		r.Remove = append(r.Remove, string(d.bytes()))
 	}
 	r.Body = d.bytes()
+	if d.err == nil && len(d.b) > 0 {
+		switch f := d.uvarint(); {
+		case d.err != nil:
+		case f == 0 || f&^knownFlags != 0: // zero is never written; unknown bits are not ours
+			d.err = fmt.Errorf("%w: flags %#x", errBadPayload, f)
+		default:
+			r.ReplaceProps = f&flagReplaceProps != 0
+		}
+	}
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -34,7 +34,7 @@ func requireTools(t *testing.T, names ...string) {
 		if _, err := exec.LookPath(name); err == nil {
 			continue
 		}
-		msg := fmt.Sprintf("%s not installed: apt-get install -y vdirsyncer khard; .ci/run installs it", name)
+		msg := fmt.Sprintf("%s not installed: apt-get install -y %s; .ci/run installs it", name, name)
 		if ci := os.Getenv("CI"); (ci != "" && ci != "false" && ci != "0") || os.Getenv("PIMVAULT_REQUIRE_CLIENTS") == "1" {
 			t.Fatalf("%s (CI or PIMVAULT_REQUIRE_CLIENTS=1 is set: the real-client tests must run)", msg)
 		}

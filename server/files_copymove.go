@@ -1,0 +1,205 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// filesCopyMove handles COPY and MOVE in the files area (RFC 4918 §9.8,
+// §9.9), of resources and of collections with Depth and Overwrite.
+//
+// A resource is copied or moved by one journalled change (a put that carries
+// its dead properties, or a move). A collection takes one change per
+// collection and per resource, ordered so that every intermediate state is a
+// whole tree (every collection has its parent) and the source stays whole
+// until its copy is complete: the destination collections are created
+// top-down with their resources copied in, and only then, for MOVE, is the
+// source tree deleted, in one record (a subtree tombstone, undoable). A crash
+// or an error part-way leaves the source whole beside a partial copy, or the
+// move done; the client got no 2xx, and repeating the request with
+// Overwrite: T replaces the partial copy and completes. Every step is an
+// ordinary record, so verify passes at any point. An Overwrite: T onto an
+// existing destination deletes it first (one subtree tombstone again).
+func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath) {
+	move := r.Method == "MOVE"
+	src, err := s.resolveFiles(p.user, p.files)
+	if err == nil && !src.exists {
+		err = errNotFound
+	}
+	if err == nil && len(src.rel) == 0 {
+		err = errFilesRoot
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dp, err := parseDAVPath(r.Header.Get("Destination"))
+	if err != nil || dp.kind != resFiles || dp.user != p.user {
+		s.writeError(w, r, &davError{status: http.StatusBadGateway, msg: "Destination must be in your files area on this server"})
+		return
+	}
+	if len(dp.files) == 0 {
+		s.writeError(w, r, errFilesRoot)
+		return
+	}
+	deep := true
+	switch d := strings.ToLower(r.Header.Get("Depth")); {
+	case d == "" || d == "infinity":
+	case d == "0" && !move:
+		deep = false
+	default:
+		s.writeError(w, r, badRequest("%s takes Depth: infinity%s", r.Method, map[bool]string{false: " or 0", true: ""}[move]))
+		return
+	}
+	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
+	switch {
+	case slices.Equal(src.rel, dp.files):
+		err = &davError{status: http.StatusForbidden, msg: "source and destination are the same"}
+	case src.isColl && isUnder(dp.files, src.rel):
+		err = &davError{status: http.StatusForbidden, msg: "a collection cannot be copied or moved into itself"}
+	case isUnder(src.rel, dp.files):
+		err = &davError{status: http.StatusForbidden, msg: "the destination holds the source"}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dst, err := s.resolveFiles(p.user, dp.files)
+	if err == nil {
+		if _, perr := s.filesCollection(p.user, dst.parent()); isNotFound(perr) {
+			err = errFilesNoParent
+		} else {
+			err = perr
+		}
+	}
+	if err == nil && dst.exists && !overwrite {
+		err = &davError{status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
+	}
+	if err == nil && dst.exists && (dst.isColl || src.isColl) {
+		err = s.filesRemove(r, p.user, dst)
+	}
+	if err == nil {
+		if src.isColl {
+			err = s.filesCopyTree(r, p.user, src.rel, dst.rel, deep)
+			if err == nil && move {
+				err = s.filesDeleteTree(r, p.user, src.rel)
+			}
+		} else {
+			err = s.filesCopyObject(r, p.user, src.rel, dst.rel, move, overwrite)
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if dst.exists {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Location", filesHref(p.user, dst.rel, src.isColl))
+	w.WriteHeader(http.StatusCreated)
+}
+
+// isUnder reports whether rel is strictly below dir.
+func isUnder(rel, dir []string) bool {
+	return len(rel) > len(dir) && slices.Equal(rel[:len(dir)], dir)
+}
+
+// filesRemove deletes what n names (a resource or a collection tree).
+func (s *Server) filesRemove(r *http.Request, user string, n filesNode) error {
+	if n.isColl {
+		return s.filesDeleteTree(r, user, n.rel)
+	}
+	_, err := s.store.Commit(r.Context(), storage.Change{Op: storage.OpDelete, Principal: user,
+		Collection: filesColl(n.parent()), Name: n.name()})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// filesCopyObject copies or moves one resource with its dead properties; no
+// collection may have the destination's name (checked in the write).
+func (s *Server) filesCopyObject(r *http.Request, user string, from, to []string, move, overwrite bool) error {
+	fromColl, toColl := filesColl(from[:len(from)-1]), filesColl(to[:len(to)-1])
+	notColl := []storage.Cond{{Collection: filesColl(to)}}
+	var err error
+	if move {
+		_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: user,
+			Collection: fromColl, Name: from[len(from)-1], ToCollection: toColl, ToName: to[len(to)-1],
+			Overwrite: overwrite, Require: notColl})
+	} else {
+		err = s.filesPutCopy(r, user, fromColl, from[len(from)-1], toColl, to[len(to)-1], !overwrite, notColl)
+	}
+	var ce *storage.ConditionError
+	switch {
+	case errors.As(err, &ce):
+		return errFilesExists
+	case errors.Is(err, storage.ErrPreconditionFailed):
+		return &davError{status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
+	}
+	return err
+}
+
+// filesPutCopy writes a copy of fromColl/name as toColl/toName, with exactly
+// the source's dead properties.
+func (s *Server) filesPutCopy(r *http.Request, user, fromColl, name, toColl, toName string, mustBeNew bool, req []storage.Cond) error {
+	o, err := s.store.Get(user, fromColl, name)
+	if err != nil {
+		return err
+	}
+	props, err := s.store.ObjectProps(user, fromColl, name)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpPut, Principal: user, Collection: toColl,
+		Name: toName, Body: o.Body, Meta: o.Meta, Props: props, ReplaceProps: true, IfNoneMatch: mustBeNew, Require: req})
+	return err
+}
+
+// filesCopyTree creates the collection to as a copy of from (its dead
+// properties), then copies from's resources into it and, when deep, does the
+// same for every sub-collection, top-down.
+func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, deep bool) error {
+	c, err := s.filesCollection(user, from)
+	if err != nil {
+		return err
+	}
+	if err := s.filesCreateColl(r, user, to, c.Props); err != nil {
+		return err
+	}
+	if !deep {
+		return nil
+	}
+	fromColl, toColl := filesColl(from), filesColl(to)
+	var names []string
+	if err := s.store.Objects(user, fromColl, false, func(o storage.Object) error {
+		names = append(names, o.Name)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, name := range names {
+		notColl := []storage.Cond{{Collection: filesColl(append(slices.Clone(to), name))}}
+		err := s.filesPutCopy(r, user, fromColl, name, toColl, name, true, notColl)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) { // deleted meanwhile: nothing to carry
+			return err
+		}
+	}
+	kids, err := s.filesChildren(user, from, false)
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		rel, _ := filesRel(k.Name)
+		leaf := rel[len(rel)-1]
+		if err := s.filesCopyTree(r, user, rel, append(slices.Clone(to), leaf), true); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// The files area: /dav/files/<user>/ is a plain WebDAV (RFC 4918) tree of
+// collections and resources of any content type, not advertised to CardDAV
+// or CalDAV clients. Storage keeps collections flat per principal, with names
+// that cannot contain '/', so a collection at the relative path a/b/c is the
+// storage collection of kind "files" named
+//
+//	"files:" + escape("a") + "%2F" + escape("b") + "%2F" + escape("c")
+//
+// where escape replaces '%' by "%25". Every '%' of a name is then followed by
+// "25" or "2F", so the mapping is reversible, and the sub-collections of a/b,
+// at any depth, are exactly the names starting with "files:a%2Fb%2F" (a
+// prefix scan). The files root itself is the collection "files:". A
+// resource's storage name is its last path segment, in its parent's storage
+// collection.
+const (
+	homeFiles        = "files"
+	kindFiles        = "files"
+	filesCollPrefix  = "files:"
+	filesSep         = "%2F"
+	maxFilesPathSegs = 32
+)
+
+// parseFilesPath takes the unescaped, validated segments of a path whose
+// first segment is "files".
+func parseFilesPath(segs []string) (davPath, error) {
+	if len(segs) < 2 || len(segs)-2 > maxFilesPathSegs {
+		return davPath{}, errBadPath
+	}
+	return davPath{kind: resFiles, home: homeFiles, user: segs[1], files: segs[2:]}, nil
+}
+
+// isFilesCollection reports whether a storage collection name belongs to the
+// files area (such names are refused elsewhere).
+func isFilesCollection(name string) bool { return strings.HasPrefix(name, filesCollPrefix) }
+
+// filesColl is the storage collection name of the collection at rel.
+func filesColl(rel []string) string {
+	var b strings.Builder
+	b.WriteString(filesCollPrefix)
+	for i, s := range rel {
+		if i > 0 {
+			b.WriteString(filesSep)
+		}
+		b.WriteString(strings.ReplaceAll(s, "%", "%25"))
+	}
+	return b.String()
+}
+
+// filesRel is the inverse of filesColl.
+func filesRel(coll string) ([]string, bool) {
+	if !isFilesCollection(coll) {
+		return nil, false
+	}
+	rest := strings.TrimPrefix(coll, filesCollPrefix)
+	if rest == "" {
+		return nil, true
+	}
+	parts := strings.Split(rest, filesSep)
+	for i, s := range parts {
+		parts[i] = strings.ReplaceAll(s, "%25", "%")
+	}
+	return parts, true
+}
+
+// filesDescendantPrefix is the storage-name prefix of every collection below
+// the collection at rel (not rel itself).
+func filesDescendantPrefix(rel []string) string {
+	if len(rel) == 0 {
+		return filesCollPrefix
+	}
+	return filesColl(rel) + filesSep
+}
+
+// filesHref is the escaped URL path of rel in user's files area.
+func filesHref(user string, rel []string, collection bool) string {
+	var b strings.Builder
+	b.WriteString(davPrefix + homeFiles + "/" + url.PathEscape(user) + "/")
+	for i, s := range rel {
+		if i > 0 {
+			b.WriteString("/")
+		}
+		b.WriteString(url.PathEscape(s))
+	}
+	if collection && len(rel) > 0 {
+		b.WriteString("/")
+	}
+	return b.String()
+}
+
+// filesNode is what a path in the files area names right now.
+type filesNode struct {
+	rel    []string
+	isColl bool
+	exists bool
+	coll   storage.Collection // isColl
+	obj    storage.Object     // !isColl && exists (no body)
+}
+
+func (n filesNode) parent() []string { return n.rel[:len(n.rel)-1] }
+func (n filesNode) name() string     { return n.rel[len(n.rel)-1] }
+
+// resolve looks rel up: a collection, a resource, or nothing.
+func (s *Server) resolveFiles(user string, rel []string) (filesNode, error) {
+	n := filesNode{rel: rel}
+	c, err := s.filesCollection(user, rel)
+	if err == nil {
+		n.isColl, n.exists, n.coll = true, true, c
+		return n, nil
+	}
+	if !isNotFound(err) || len(rel) == 0 {
+		return n, err
+	}
+	if _, err := s.filesCollection(user, n.parent()); err != nil {
+		if isNotFound(err) {
+			return n, nil
+		}
+		return n, err
+	}
+	o, err := s.store.Get(user, filesColl(n.parent()), n.name())
+	if err == nil {
+		o.Body = nil
+		n.exists, n.obj = true, o
+		return n, nil
+	}
+	if isNotFound(err) {
+		return n, nil
+	}
+	return n, err
+}
+
+// filesCollection returns the files collection at rel if it exists.
+func (s *Server) filesCollection(user string, rel []string) (storage.Collection, error) {
+	c, err := s.store.Collection(user, filesColl(rel))
+	if err == nil && c.Kind != kindFiles {
+		return c, errNotFound
+	}
+	return c, err
+}
+
+// filesChildren lists the collections directly below rel.
+func (s *Server) filesChildren(user string, rel []string, all bool) ([]storage.Collection, error) {
+	cols, err := s.store.Collections(user)
+	if err != nil {
+		return nil, err
+	}
+	prefix := filesDescendantPrefix(rel)
+	var out []storage.Collection
+	for _, c := range cols {
+		if c.Kind != kindFiles || !strings.HasPrefix(c.Name, prefix) || c.Name == filesCollPrefix {
+			continue
+		}
+		if all || !strings.Contains(strings.TrimPrefix(c.Name, prefix), filesSep) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

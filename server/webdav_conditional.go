@@ -1,0 +1,50 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// maxETagList bounds the ETags of one If-None-Match header.
+const maxETagList = 64
+
+// parseETagList splits an If-Match / If-None-Match ETag list (RFC 9110
+// §13.1.1, §13.1.2) into unquoted ETags. Weak ETags compare by their opaque
+// part (weak comparison, as If-None-Match asks). Malformed entries give nil.
+func parseETagList(h string) []string {
+	var out []string
+	for _, part := range strings.Split(h, ",") {
+		e := strings.TrimSpace(part)
+		if e == "" {
+			continue
+		}
+		e = strings.TrimPrefix(e, "W/")
+		if len(e) < 2 || e[0] != '"' || e[len(e)-1] != '"' || strings.Contains(e[1:len(e)-1], `"`) {
+			return nil
+		}
+		out = append(out, e[1:len(e)-1])
+	}
+	return out
+}
+
+// setConditionals puts a write's If-Match and If-None-Match headers on c, so
+// the committer checks them inside the write (412 when they fail).
+// If-None-Match is "*" (must not exist) or an ETag list (must not currently
+// have one of them).
+func setConditionals(c *storage.Change, r *http.Request) error {
+	c.IfMatch = parseIfMatch(r.Header.Get("If-Match"))
+	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
+	case inm == "":
+	case inm == "*":
+		c.IfNoneMatch = true
+	default:
+		tags := parseETagList(inm)
+		if len(tags) == 0 || len(tags) > maxETagList {
+			return badRequest("If-None-Match must be * or a list of at most %d quoted ETags", maxETagList)
+		}
+		c.IfNoneMatchETags = tags
+	}
+	return nil
+}
