@@ -1,0 +1,37 @@
+// Package calendar is pimvault's iCalendar logic for CalDAV: it validates calendar object
+// resources, computes their time spans for the store's index, evaluates calendar-query
+// filters, expands recurrences and computes free-busy. It is pure logic: it imports the
+// standard library, github.com/emersion/go-ical and github.com/teambition/rrule-go only, and
+// never does I/O.
+//
+// # Standards
+//
+//   - RFC 5545 (iCalendar): value types (DATE, DATE-TIME, DURATION, PERIOD), VTIMEZONE,
+//     recurrence sets (RRULE, RDATE, EXDATE, RECURRENCE-ID, RANGE=THISANDFUTURE), nominal
+//     durations (a day is a calendar day, so DST transitions are honoured).
+//   - RFC 4791 (CalDAV): §4.1 calendar object resources (Parse), §9.7 filters (CompFilter,
+//     Validate, Match), §9.9 time-range rules for VEVENT, VTODO, VJOURNAL, VFREEBUSY and
+//     VALARM, §9.6.5 expand, §9.6.6 limit-recurrence-set, §7.10 free-busy.
+//   - RFC 4790 collations i;ascii-casemap and i;octet; RFC 5051 i;unicode-casemap.
+//
+// # Invariants
+//
+//   - Every time is resolved in its own time zone before it is compared: a TZID names a
+//     VTIMEZONE of the same object or an IANA zone; DATE values and floating times are
+//     interpreted in the caller's floating location (the calendar-timezone, or UTC).
+//     A VTIMEZONE whose TZID is an IANA name uses Go's IANA rules; any other VTIMEZONE is
+//     compiled into a *time.Location from its own observances.
+//   - Recurrences are generated wall-clock in the event's zone, so an instance at 09:00
+//     Europe/Berlin stays at 09:00 across DST changes.
+//   - Work is bounded on hostile input: Parse refuses nesting deeper than MaxDepth and
+//     unknown time zones; every expansion stops at the query window and at MaxInstances
+//     instances (ErrTooManyInstances), and never enumerates an unbounded rule.
+//   - Object.Span is a superset of every instance (and alarm) of the object, so a store
+//     that prefilters candidates by span never loses a match; unbounded rules end at
+//     Forever.
+//   - Anything Parse accepts can be re-encoded by go-ical's encoder, so Export and Expand
+//     results always encode.
+//
+// Errors wrap one of the sentinels (ErrInvalidData, ErrInvalidObject, ErrTooManyInstances,
+// ErrBadFilter, ErrUnsupportedCollation) and say which component or property is wrong.
+package calendar
