@@ -130,7 +130,7 @@ func prescan(body []byte) error {
 				}
 			}
 			n += len(phys)
-			if params < 0 && n > maxParamText {
+			if (params < 0 && n > maxParamText) || params > maxParamText {
 				return fmt.Errorf("%w: line %d: property name and parameters longer than %d bytes", ErrInvalidData, line, maxParamText)
 			}
 			if len(body) == 0 || (body[0] != ' ' && body[0] != '\t') {
