@@ -18,6 +18,7 @@ type Store interface {
 	Get(principal, collection, name string) (storage.Object, error)
 	Objects(principal, collection string, bodies bool, fn func(storage.Object) error) error
 	Changes(principal, collection string, since uint64) ([]storage.MemberChange, uint64, error)
+	Overlapping(principal, collection string, start, end int64) ([]string, error)
 	Collection(principal, name string) (storage.Collection, error)
 	Collections(principal string) ([]storage.Collection, error)
 	Principal(name string) (storage.Principal, error)
