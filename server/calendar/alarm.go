@@ -81,11 +81,14 @@ func (al *alarm) triggers(inst *instance) ([]time.Time, bool) {
 			return nil, false
 		}
 		first = al.offset.add(end)
-	default:
-		if !inst.hasStart {
-			return nil, false
-		}
+	case inst.hasStart:
 		first = al.offset.add(inst.start)
+	case inst.t.name == ical.CompToDo && inst.hasEnd:
+		// A VTODO without DTSTART: a START-related trigger counts from DUE, as RFC
+		// 4791's example §7.8.5 (abcd5.ics matching its alarm range) requires.
+		first = al.offset.add(inst.end)
+	default:
+		return nil, false
 	}
 	out := make([]time.Time, 0, 1+al.repeat)
 	out = append(out, first)
@@ -107,7 +110,7 @@ func effectiveEnd(inst *instance) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if inst.t.start.date {
-		return inst.start.AddDate(0, 0, 1), true
+		return addDays(inst.start, 1), true
 	}
 	return inst.start, true
 }

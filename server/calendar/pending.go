@@ -8,16 +8,8 @@ import (
 )
 
 // errPending is returned by the parts of the API that land in the next commits of this
-// branch (Match, Expand, LimitRecurrenceSet, FreeBusy, Export), so callers compile now.
+// branch (Expand, LimitRecurrenceSet, FreeBusy, Export), so callers compile now.
 var errPending = errors.New("calendar: not implemented yet")
-
-// Validate checks a filter tree. (Lands with Match.)
-func (f CompFilter) Validate() error { return errPending }
-
-// Match reports whether the object matches the filter. (Lands in the next commit.)
-func Match(cal *ical.Calendar, f CompFilter, floating *time.Location) (bool, error) {
-	return false, errPending
-}
 
 // Expand returns cal with recurrences expanded in tr. (Lands in a later commit.)
 func Expand(cal *ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {

@@ -20,7 +20,8 @@ type series struct {
 	uid       string
 	master    *ical.Component
 	mt        *timing
-	rules     []rrule.ROption // Dtstart set, in the master's start location
+	loc       *time.Location  // the zone of the master's DTSTART
+	rules     []rrule.ROption // on wall clocks (zonetime.go), Dtstart set
 	rdates    []rdate         // sorted
 	exInstant map[int64]bool  // EXDATE instants (Unix seconds)
 	exDate    map[string]bool // DATE EXDATEs of a DATE-TIME series: local dates
@@ -117,8 +118,9 @@ func (s *series) addRules(z *zones) error {
 		return fmt.Errorf("RRULE or RDATE without DTSTART")
 	}
 	loc := t.start.t.Location()
+	s.loc = loc
 	for i := range rr {
-		opt, err := parseRule(rr[i].Value, t.start, loc)
+		opt, err := parseRule(rr[i].Value, t.start)
 		if err != nil {
 			return err
 		}
@@ -156,33 +158,42 @@ func (s *series) addRules(z *zones) error {
 	return nil
 }
 
-// parseRule parses an RRULE value for a series starting at start (RFC 5545 §3.3.10).
-// A DATE UNTIL of a DATE-TIME series includes that whole local day.
-func parseRule(value string, start tval, loc *time.Location) (rrule.ROption, error) {
+// parseRule parses an RRULE value for a series starting at start (RFC 5545 §3.3.10) into
+// options on wall clocks (see zonetime.go): rrule-go then generates local times, which
+// the series resolves in its zone. A UTC UNTIL becomes the wall clock it shows in the
+// series' zone; a DATE UNTIL of a DATE-TIME series includes that whole local day.
+func parseRule(value string, start tval) (rrule.ROption, error) {
 	v := strings.ToUpper(strings.TrimSpace(value))
-	opt, err := rrule.StrToROptionInLocation(v, loc)
+	opt, err := rrule.StrToROptionInLocation(v, time.UTC)
 	if err != nil {
 		return rrule.ROption{}, fmt.Errorf("RRULE %q: %v", value, err)
 	}
 	if err := checkRule(v, opt); err != nil {
 		return rrule.ROption{}, fmt.Errorf("RRULE %q: %v", value, err)
 	}
-	if !opt.Until.IsZero() && start.date {
-		opt.Until = time.Date(opt.Until.Year(), opt.Until.Month(), opt.Until.Day(), 0, 0, 0, 0, loc)
-	} else if !opt.Until.IsZero() && untilIsDate(v) {
-		opt.Until = opt.Until.AddDate(0, 0, 1).Add(-time.Second)
+	if !opt.Until.IsZero() {
+		until := untilText(v)
+		if strings.HasSuffix(until, "Z") {
+			opt.Until = wallOf(opt.Until.In(start.t.Location()))
+		}
+		switch {
+		case start.date:
+			opt.Until = time.Date(opt.Until.Year(), opt.Until.Month(), opt.Until.Day(), 0, 0, 0, 0, time.UTC)
+		case len(until) == 8:
+			opt.Until = opt.Until.AddDate(0, 0, 1).Add(-time.Second)
+		}
 	}
-	opt.Dtstart = start.t
+	opt.Dtstart = wallOf(start.t)
 	return *opt, nil
 }
 
-func untilIsDate(v string) bool {
+func untilText(v string) string {
 	for _, part := range strings.Split(v, ";") {
 		if u, ok := strings.CutPrefix(part, "UNTIL="); ok {
-			return len(u) == 8
+			return u
 		}
 	}
-	return false
+	return ""
 }
 
 // next returns the merged, de-duplicated recurrence values of the master in order.
@@ -195,7 +206,9 @@ func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
 	var srcs []*src
 	for _, opt := range s.rules {
 		o := opt
-		fastForward(&o, lo)
+		if !lo.IsZero() {
+			fastForward(&o, wallOf(lo.In(s.loc)))
+		}
 		if o.Until.IsZero() {
 			o.Until = Forever // rrule-go's default ends 292 years after DTSTART
 		}
@@ -203,7 +216,15 @@ func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
 		if err != nil {
 			continue // checked by parseRule
 		}
-		sr := &src{next: r.Iterator()}
+		wall := r.Iterator()
+		loc := s.loc
+		sr := &src{next: func() (time.Time, bool) {
+			w, ok := wall()
+			if !ok {
+				return time.Time{}, false
+			}
+			return toZone(w, loc), true
+		}}
 		sr.head, sr.ok = sr.next()
 		srcs = append(srcs, sr)
 	}

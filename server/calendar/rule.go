@@ -50,7 +50,7 @@ func checkRule(v string, opt *rrule.ROption) error {
 // before lo, so an old unbounded rule is not stepped through from its first instance.
 // The BY* values rrule-go would derive from DTSTART are made explicit first, so the
 // generated set from the new start on is unchanged. Periods are counted on the wall
-// clock of the rule's zone, as rrule-go generates them.
+// clock (the rule's Dtstart and lo are wall clocks, see zonetime.go).
 func fastForward(opt *rrule.ROption, lo time.Time) {
 	ds := opt.Dtstart
 	if opt.Count != 0 || lo.IsZero() || !ds.Before(lo) {
@@ -106,7 +106,7 @@ func fastForward(opt *rrule.ROption, lo time.Time) {
 		opt.Dtstart = time.Date(y, m, d+k*per, h, mi, s, 0, ds.Location())
 	default:
 		unit := map[rrule.Frequency]time.Duration{rrule.HOURLY: time.Hour, rrule.MINUTELY: time.Minute, rrule.SECONDLY: time.Second}[opt.Freq]
-		n := int64(l.Sub(ds)/unit) - int64(48*time.Hour/unit)
+		n := int64(l.Sub(ds)/unit) - 2*int64(iv)
 		k := n / int64(iv)
 		if k <= 0 {
 			return

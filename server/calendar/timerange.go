@@ -36,7 +36,7 @@ func instanceOverlaps(inst *instance, r TimeRange, z *zones) bool {
 			return r.point(s)
 		default:
 			// A DATE DTSTART alone lasts one day.
-			return r.overlaps(s, s.AddDate(0, 0, 1))
+			return r.overlaps(s, addDays(s, 1))
 		}
 	case ical.CompToDo:
 		due := inst.end
@@ -63,7 +63,7 @@ func instanceOverlaps(inst *instance, r TimeRange, z *zones) bool {
 		case !inst.hasStart:
 			return false
 		case t.start.date:
-			return r.overlaps(s, s.AddDate(0, 0, 1))
+			return r.overlaps(s, addDays(s, 1))
 		default:
 			return r.point(s)
 		}
@@ -124,7 +124,7 @@ func instanceBounds(inst *instance, z *zones) (lo, hi time.Time, ok bool) {
 		case inst.hasEnd && inst.end.After(s):
 			return s, inst.end, true
 		case t.start.date && !inst.hasEnd:
-			return s, s.AddDate(0, 0, 1), true
+			return s, addDays(s, 1), true
 		default:
 			return s, s.Add(time.Second), true
 		}

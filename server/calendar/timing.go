@@ -109,7 +109,7 @@ func (t *timing) endFor(s time.Time) (time.Time, bool) {
 	switch {
 	case t.hasEnd && t.hasStart:
 		if t.start.date {
-			return s.AddDate(0, 0, daysBetween(t.start.t, t.end.t)), true
+			return addDays(s, daysBetween(t.start.t, t.end.t)), true
 		}
 		return s.Add(t.end.t.Sub(t.start.t)), true
 	case t.hasEnd:

@@ -88,7 +88,7 @@ func checkComponent(z *zones, c *ical.Component) error {
 		if !t.hasStart {
 			return fmt.Errorf("RRULE without DTSTART")
 		}
-		if _, err := parseRule(p.Value, t.start, t.start.t.Location()); err != nil {
+		if _, err := parseRule(p.Value, t.start); err != nil {
 			return err
 		}
 	}

@@ -21,11 +21,11 @@ type tval struct {
 func parseDateTime(s string, isDate bool, loc *time.Location) (tval, error) {
 	switch {
 	case len(s) == 8 && allDigits(s):
-		t, err := time.ParseInLocation("20060102", s, loc)
+		t, err := time.Parse("20060102", s)
 		if err != nil {
 			return tval{}, fmt.Errorf("bad DATE %q", s)
 		}
-		return tval{t: t, date: true}, nil
+		return tval{t: toZone(t, loc), date: true}, nil
 	case isDate:
 		return tval{}, fmt.Errorf("bad DATE %q", s)
 	case len(s) == 16 && s[8] == 'T' && s[15] == 'Z' && allDigits(s[:8]) && allDigits(s[9:15]):
@@ -35,11 +35,11 @@ func parseDateTime(s string, isDate bool, loc *time.Location) (tval, error) {
 		}
 		return tval{t: t}, nil
 	case len(s) == 15 && s[8] == 'T' && allDigits(s[:8]) && allDigits(s[9:]):
-		t, err := time.ParseInLocation("20060102T150405", s, loc)
+		t, err := time.Parse("20060102T150405", s)
 		if err != nil {
 			return tval{}, fmt.Errorf("bad DATE-TIME %q", s)
 		}
-		return tval{t: t}, nil
+		return tval{t: toZone(t, loc)}, nil
 	}
 	return tval{}, fmt.Errorf("bad DATE-TIME %q", s)
 }
@@ -68,8 +68,8 @@ func (z *zones) propTime(p *ical.Prop) (tval, error) {
 	if err != nil {
 		return tval{}, fmt.Errorf("%s: %w", p.Name, err)
 	}
-	if v.date {
-		v.t = time.Date(v.t.Year(), v.t.Month(), v.t.Day(), 0, 0, 0, 0, z.floating)
+	if v.date && loc != z.floating {
+		v.t = toZone(wallOf(v.t), z.floating) // a TZID on a DATE is meaningless
 	}
 	return v, nil
 }
@@ -97,8 +97,8 @@ func (z *zones) propTimes(p *ical.Prop) (vals []tval, ends []*dur, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
-		if v.date {
-			v.t = time.Date(v.t.Year(), v.t.Month(), v.t.Day(), 0, 0, 0, 0, z.floating)
+		if v.date && loc != z.floating {
+			v.t = toZone(wallOf(v.t), z.floating)
 		}
 		vals, ends = append(vals, v), append(ends, end)
 	}
@@ -202,9 +202,9 @@ func parseDuration(s string) (dur, error) {
 // add returns t plus the duration: days on t's wall clock in t's zone, then exact seconds.
 func (d dur) add(t time.Time) time.Time {
 	if d.neg {
-		return t.AddDate(0, 0, -d.days).Add(-time.Duration(d.secs) * time.Second)
+		return addDays(t, -d.days).Add(-time.Duration(d.secs) * time.Second)
 	}
-	return t.AddDate(0, 0, d.days).Add(time.Duration(d.secs) * time.Second)
+	return addDays(t, d.days).Add(time.Duration(d.secs) * time.Second)
 }
 
 func (d dur) isZero() bool { return d.days == 0 && d.secs == 0 }
