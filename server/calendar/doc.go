@@ -29,8 +29,8 @@
 //   - Object.Span is a superset of every instance (and alarm) of the object, so a store
 //     that prefilters candidates by span never loses a match; unbounded rules end at
 //     Forever.
-//   - Anything Parse accepts can be re-encoded by go-ical's encoder, so Export and Expand
-//     results always encode.
+//   - Anything Parse accepts passes go-ical's encoder checks (RFC 5545 cardinalities),
+//     except that a missing DTSTAMP is accepted, as Radicale and Xandikos do.
 //
 // Errors wrap one of the sentinels (ErrInvalidData, ErrInvalidObject, ErrTooManyInstances,
 // ErrBadFilter, ErrUnsupportedCollation) and say which component or property is wrong.

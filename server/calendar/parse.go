@@ -52,10 +52,34 @@ func Parse(body []byte, floating *time.Location) (*Object, error) {
 			return nil, err
 		}
 	}
-	if err := ical.NewEncoder(io.Discard).Encode(cal); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidData, strings.TrimPrefix(err.Error(), "ical: "))
+	if err := checkEncodable(cal); err != nil {
+		return nil, err
 	}
 	return obj, nil
+}
+
+// checkEncodable runs go-ical's encoder checks (RFC 5545 cardinalities: one UID, at most
+// one DTSTART, SUMMARY, …; VTIMEZONE observances) without its DTSTAMP requirement: a
+// missing DTSTAMP is accepted, as Radicale and Xandikos do, since clients omit it.
+func checkEncodable(cal *ical.Calendar) error {
+	var added []*ical.Component
+	for _, c := range cal.Children {
+		switch c.Name {
+		case ical.CompEvent, ical.CompToDo, ical.CompJournal, ical.CompFreeBusy:
+			if len(c.Props[ical.PropDateTimeStamp]) == 0 {
+				c.Props[ical.PropDateTimeStamp] = []ical.Prop{{Name: ical.PropDateTimeStamp, Params: ical.Params{}, Value: "19700101T000000Z"}}
+				added = append(added, c)
+			}
+		}
+	}
+	err := ical.NewEncoder(io.Discard).Encode(cal)
+	for _, c := range added {
+		delete(c.Props, ical.PropDateTimeStamp)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidData, strings.TrimPrefix(err.Error(), "ical: "))
+	}
+	return nil
 }
 
 // decode checks the raw text (nesting depth, parameter sizes) before go-ical decodes it,

@@ -63,6 +63,8 @@ func TestParseValid(t *testing.T) {
 		{"floating_journal.ics", nil, "VJOURNAL", "journal-1@example.com", true, "20240202T183000Z", "20240202T183001Z"},
 		{"floating_journal.ics", mustLoad("America/New_York"), "VJOURNAL", "journal-1@example.com", true, "20240202T233000Z", "20240202T233001Z"},
 		// Daily 10:00 CET (09:00Z) Jan 1..10 (UNTIL inclusive) plus RDATE Jan 15 10:00-11:00 CET.
+		// No DTSTAMP (RFC 5545 requires it, clients omit it): accepted. 10:00Z, instant.
+		{"no_dtstamp.ics", nil, "VEVENT", "a", true, "20240102T100000Z", "20240102T100001Z"},
 		{"recurring_overrides.ics", nil, "VEVENT", "series-1@example.com", true, "20240101T090000Z", "20240115T100000Z"},
 	}
 	for _, tt := range tests {
@@ -118,7 +120,6 @@ func TestParseInvalid(t *testing.T) {
 		{"count_and_until.ics", ErrInvalidData, "COUNT and UNTIL"},
 		{"impossible_rrule.ics", ErrInvalidData, "never occurs"},
 		{"bad_duration.ics", ErrInvalidData, "DURATION"},
-		{"no_dtstamp.ics", ErrInvalidData, "DTSTAMP"},
 		{"no_dtstart.ics", ErrInvalidData, "DTSTART is required"},
 		{"no_version.ics", ErrInvalidData, "VERSION"},
 		{"no_prodid.ics", ErrInvalidData, "PRODID"},

@@ -12,8 +12,9 @@ import (
 // tval is a resolved DATE or DATE-TIME value: t carries its own location (the TZID's zone,
 // the floating location for DATE and floating values, or UTC).
 type tval struct {
-	t    time.Time
-	date bool
+	t        time.Time
+	date     bool
+	floating bool // a DATE-TIME without TZID or Z
 }
 
 // parseDateTime parses one DATE or DATE-TIME value text (RFC 5545 §3.3.4, §3.3.5). isDate
@@ -71,6 +72,7 @@ func (z *zones) propTime(p *ical.Prop) (tval, error) {
 	if v.date && loc != z.floating {
 		v.t = toZone(wallOf(v.t), z.floating) // a TZID on a DATE is meaningless
 	}
+	v.floating = !v.date && p.Params.Get(ical.PropTimezoneID) == "" && !strings.HasSuffix(p.Value, "Z")
 	return v, nil
 }
 
