@@ -105,7 +105,12 @@ func TestCalDAVClientFlow(t *testing.T) {
 	if got := strings.Join(cals[0].SupportedComponentSet, ","); got != "VEVENT,VTODO,VJOURNAL" {
 		t.Errorf("default calendar components: got %s", got)
 	}
-	resp, body := e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/work/", nil, mkcalendarBody(
+	resp, body := e.do(t, "alice", "OPTIONS", "/dav/calendars/alice/", nil, "")
+	if !strings.Contains(resp.Header.Get("DAV"), "calendar-access") {
+		t.Errorf("OPTIONS DAV header %q lacks calendar-access", resp.Header.Get("DAV"))
+	}
+
+	resp, body = e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/work/", nil, mkcalendarBody(
 		`<D:displayname>Work</D:displayname><C:calendar-description>Office</C:calendar-description>`+
 			`<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>`+
 			`<C:calendar-timezone>`+xmlEscape(berlinTZ)+`</C:calendar-timezone>`))
@@ -173,6 +178,8 @@ func TestCalDAVClientFlow(t *testing.T) {
 		t.Errorf("incremental sync-collection: got %s", body)
 	}
 
+	checkCalendarQueries(t, e, cc, work)
+	checkCalendarExport(t, e, work)
 }
 
 var syncTokenRE = regexp.MustCompile(`<D:sync-token>([^<]+)</D:sync-token>`)

@@ -53,9 +53,9 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 }
 
 // options advertises exactly what is implemented: WebDAV class 1 and 3 (no
-// locks), CardDAV, extended MKCOL.
+// locks), CardDAV, CalDAV, extended MKCOL.
 func (s *Server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("DAV", "1, 3, addressbook, extended-mkcol")
+	w.Header().Set("DAV", "1, 3, addressbook, calendar-access, extended-mkcol")
 	w.Header().Set("Allow", strings.Join(davMethods, ", "))
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

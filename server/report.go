@@ -79,6 +79,10 @@ func newReportProps(pl *propList) reportProps {
 // objectResponse writes one member's response with the asked properties.
 func (s *Server) objectResponse(ms *multistatus, p davPath, o storage.Object, rp reportProps) {
 	op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: o.Name}
+	if found, ok := s.quickObjectProps(o, rp); ok {
+		ms.propResponse(op.href(), found, nil, false)
+		return
+	}
 	ps := s.objectProps(op, o)
 	if rp.addressData {
 		ps.add(nameAddressData, xmlEscape(string(o.Body)))

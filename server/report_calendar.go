@@ -170,6 +170,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 		s.writeError(w, r, err)
 		return
 	}
+	eventRange, eventsOnly := eventRangeOnly(f)
 	ms := newMultistatus()
 	for _, name := range names {
 		if err := r.Context().Err(); err != nil {
@@ -184,15 +185,20 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 			s.writeError(w, r, err)
 			return
 		}
-		cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
-		if err != nil {
-			s.log.Warn("stored calendar object does not parse; skipped", "user", p.user, "collection", p.collection, "object", name, "err", err)
-			continue
+		ok, decided := false, false
+		if eventsOnly {
+			ok, decided = spanMatch(o, eventRange)
 		}
-		ok, err := calendar.Match(cal, f, loc)
-		if err != nil {
-			s.writeError(w, r, queryError(name, err))
-			return
+		if !decided {
+			cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
+			if err != nil {
+				s.log.Warn("stored calendar object does not parse; skipped", "user", p.user, "collection", p.collection, "object", name, "err", err)
+				continue
+			}
+			if ok, err = calendar.Match(cal, f, loc); err != nil {
+				s.writeError(w, r, queryError(name, err))
+				return
+			}
 		}
 		if !ok {
 			continue
