@@ -33,8 +33,13 @@ var (
 
 const defaultCalendar = "calendar"
 
-// calendarComponents are the components a calendar may hold (RFC 4791 §5.2.3).
-var calendarComponents = []string{"VEVENT", "VTODO", "VJOURNAL"}
+// calendarComponents are the components a calendar holds unless it was
+// created for fewer (RFC 4791 §5.2.3); creatableComponents are those a
+// MKCALENDAR may name (VFREEBUSY only when asked for, as in RFC 4791 B).
+var (
+	calendarComponents  = []string{"VEVENT", "VTODO", "VJOURNAL"}
+	creatableComponents = []string{"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"}
+)
 
 // The date range a calendar accepts (RFC 4791 §5.2.6, §5.2.7).
 var (
@@ -74,11 +79,11 @@ func parseCompSet(inner string) ([]string, error) {
 	for _, c := range v.Comps {
 		name := strings.ToUpper(c.Name)
 		ok := false
-		for _, k := range calendarComponents {
+		for _, k := range creatableComponents {
 			ok = ok || k == name
 		}
 		if !ok {
-			return nil, errors.New("component " + c.Name + " is not supported (VEVENT, VTODO, VJOURNAL are)")
+			return nil, errors.New("component " + c.Name + " is not supported (VEVENT, VTODO, VJOURNAL, VFREEBUSY are)")
 		}
 		out = append(out, name)
 	}
