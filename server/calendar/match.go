@@ -24,9 +24,11 @@ func (m *matcher) instancesMatch(name string, f *CompFilter) (bool, error) {
 		if !s.is(name) {
 			continue
 		}
-		lo, hi, err := s.window(z, f)
-		if err != nil {
-			return false, err
+		var lo, hi time.Time
+		if s.recurring() {
+			if lo, hi, err = s.window(z, f); err != nil {
+				return false, err
+			}
 		}
 		found := false
 		err = s.each(lo, hi, func(inst *instance) (bool, error) {
@@ -127,7 +129,11 @@ func (s *series) window(z *zones, f *CompFilter) (lo, hi time.Time, err error) {
 		}
 	}
 	var alarmSpan time.Duration
+	alarmRanges := len(ranges) > 1 || f.TimeRange == nil
 	for _, c := range comps {
+		if !alarmRanges {
+			break // only the component's own range: alarms do not widen it
+		}
 		als, err := z.alarms(c)
 		if err != nil {
 			return time.Time{}, time.Time{}, err

@@ -164,11 +164,8 @@ func (s *series) addRules(z *zones) error {
 // series' zone; a DATE UNTIL of a DATE-TIME series includes that whole local day.
 func parseRule(value string, start tval) (rrule.ROption, error) {
 	v := strings.ToUpper(strings.TrimSpace(value))
-	opt, err := rrule.StrToROptionInLocation(v, time.UTC)
+	opt, err := cachedRule(v)
 	if err != nil {
-		return rrule.ROption{}, fmt.Errorf("RRULE %q: %v", value, err)
-	}
-	if err := checkRule(v, opt); err != nil {
 		return rrule.ROption{}, fmt.Errorf("RRULE %q: %v", value, err)
 	}
 	if !opt.Until.IsZero() {
@@ -184,7 +181,7 @@ func parseRule(value string, start tval) (rrule.ROption, error) {
 		}
 	}
 	opt.Dtstart = wallOf(start.t)
-	return *opt, nil
+	return opt, nil
 }
 
 func untilText(v string) string {

@@ -2,11 +2,52 @@ package calendar
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/teambition/rrule-go"
 )
+
+// Parsed and checked rules by text: the same RRULE is parsed again for every query, and
+// checkSatisfiable may take milliseconds. Bounded; cleared when full.
+var (
+	ruleMu    sync.Mutex
+	ruleCache = map[string]ruleVerdict{}
+)
+
+const maxRuleCache = 4096
+
+type ruleVerdict struct {
+	opt rrule.ROption
+	err error
+}
+
+// cachedRule parses and checks an upper-cased RRULE value. The returned options share
+// slices with the cache: callers replace fields, never write into them.
+func cachedRule(v string) (rrule.ROption, error) {
+	ruleMu.Lock()
+	rv, ok := ruleCache[v]
+	ruleMu.Unlock()
+	if ok {
+		return rv.opt, rv.err
+	}
+	opt, err := rrule.StrToROptionInLocation(v, time.UTC)
+	if err == nil {
+		err = checkRule(v, opt)
+	}
+	if err != nil {
+		opt = &rrule.ROption{}
+	}
+	ruleMu.Lock()
+	if len(ruleCache) >= maxRuleCache {
+		clear(ruleCache)
+	}
+	ruleCache[v] = ruleVerdict{opt: *opt, err: err}
+	ruleMu.Unlock()
+	return *opt, err
+}
 
 // checkRule refuses rules that are malformed or that rrule-go would search for centuries
 // without producing an instance (RFC 5545 §3.3.10 limits).
@@ -23,28 +64,114 @@ func checkRule(v string, opt *rrule.ROption) error {
 	if _, err := rrule.NewRRule(*opt); err != nil {
 		return err
 	}
-	// A BYMONTHDAY that no BYMONTH month has never occurs.
+	if len(opt.Byeaster) > 0 {
+		return errors.New("BYEASTER is not an RFC 5545 rule part")
+	}
+	if err := checkPeriodSize(opt); err != nil {
+		return err
+	}
+	return checkSatisfiable(opt)
+}
+
+// maxPerPeriod bounds the instances one period of a rule may hold: rrule-go builds a
+// whole period (a year of YEARLY;BYHOUR=…;BYMINUTE=…;BYSECOND=…) in memory at once.
+const maxPerPeriod = 100000
+
+// checkPeriodSize bounds the instances per period and refuses a BYSETPOS that no period
+// can reach (rrule-go would then step through periods until the year 9999).
+func checkPeriodSize(opt *rrule.ROption) error {
+	n := func(l []int) int { return max(len(l), 1) }
+	times := 1
+	switch opt.Freq {
+	case rrule.YEARLY, rrule.MONTHLY, rrule.WEEKLY, rrule.DAILY:
+		times = n(opt.Byhour) * n(opt.Byminute) * n(opt.Bysecond)
+	case rrule.HOURLY:
+		times = n(opt.Byminute) * n(opt.Bysecond)
+	case rrule.MINUTELY:
+		times = n(opt.Bysecond)
+	}
+	days := map[rrule.Frequency]int{rrule.YEARLY: 366, rrule.MONTHLY: 31, rrule.WEEKLY: 7}[opt.Freq]
+	if days == 0 {
+		days = 1
+	}
+	if len(opt.Bymonth) > 0 {
+		days = min(days, 31*len(opt.Bymonth))
+	}
+	if len(opt.Byyearday) > 0 {
+		days = min(days, len(opt.Byyearday))
+	}
 	if len(opt.Bymonthday) > 0 {
-		months := opt.Bymonth
-		if len(months) == 0 {
-			months = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
-		}
-		longest := 0
-		for _, m := range months {
-			longest = max(longest, []int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m])
-		}
-		possible := false
-		for _, d := range opt.Bymonthday {
-			if d <= longest && -d <= longest {
-				possible = true
+		days = min(days, len(opt.Bymonthday)*n(opt.Bymonth))
+	}
+	if len(opt.Byweekday) > 0 && opt.Freq == rrule.WEEKLY {
+		days = min(days, len(opt.Byweekday))
+	}
+	if days*times > maxPerPeriod {
+		return fmt.Errorf("more than %d instances per period", maxPerPeriod)
+	}
+	if len(opt.Bysetpos) > 0 {
+		reachable := false
+		for _, p := range opt.Bysetpos {
+			if p <= days*times && -p <= days*times {
+				reachable = true
 			}
 		}
-		if !possible {
-			return errors.New("BYMONTHDAY never occurs in BYMONTH")
+		if !reachable {
+			return errors.New("BYSETPOS beyond every period's set: never occurs")
 		}
 	}
 	return nil
 }
+
+// checkSatisfiable refuses a rule whose date filters (BYMONTH, BYWEEKNO, BYYEARDAY,
+// BYMONTHDAY, BYDAY) no day satisfies, which rrule-go would search for until the year
+// 9999 on every expansion. A YEARLY probe with the same day filters (BYDAY's ordinals
+// taken within months where the rule takes them so) finds the first matching day, or
+// none, in at most ~8000 yearly steps.
+func checkSatisfiable(opt *rrule.ROption) error {
+	parts, nth := 0, false
+	for _, l := range [][]int{opt.Bymonth, opt.Byweekno, opt.Byyearday, opt.Bymonthday} {
+		if len(l) > 0 {
+			parts++
+		}
+	}
+	if len(opt.Byweekday) > 0 {
+		parts++
+	}
+	for _, w := range opt.Byweekday {
+		if w.N() != 0 && opt.Freq <= rrule.MONTHLY {
+			nth = true
+		}
+	}
+	if parts < 2 && !nth {
+		return nil // a single valid filter always has days
+	}
+	probe := rrule.ROption{
+		Freq: rrule.YEARLY, Count: 1, Wkst: opt.Wkst,
+		Dtstart: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		Bymonth: opt.Bymonth, Byweekno: opt.Byweekno, Byyearday: opt.Byyearday, Bymonthday: opt.Bymonthday,
+		Byhour: []int{0}, Byminute: []int{0}, Bysecond: []int{0},
+	}
+	for _, w := range opt.Byweekday {
+		if opt.Freq > rrule.MONTHLY {
+			w = weekdays[w.Day()] // ordinals mean nothing below MONTHLY
+		}
+		probe.Byweekday = append(probe.Byweekday, w)
+	}
+	if nth && opt.Freq == rrule.MONTHLY && len(opt.Bymonth) == 0 {
+		probe.Bymonth = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} // ordinals within months
+	}
+	r, err := rrule.NewRRule(probe)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.Iterator()(); !ok {
+		return errors.New("no day satisfies its BY rules: never occurs")
+	}
+	return nil
+}
+
+var weekdays = []rrule.Weekday{rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU}
 
 // fastForward moves the start of a rule without COUNT to a whole number of periods
 // before lo, so an old unbounded rule is not stepped through from its first instance.

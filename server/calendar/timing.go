@@ -89,7 +89,9 @@ func (t *timing) validate() error {
 		if t.start.date != t.end.date {
 			return fmt.Errorf("DTSTART and %s must be both DATE or both DATE-TIME", endName)
 		}
-		if t.end.t.Before(t.start.t) {
+		// A VTODO's DUE before its DTSTART is accepted: task apps write it, and the
+		// §9.9 rules for DTSTART+DUE still give an answer.
+		if t.end.t.Before(t.start.t) && t.name == ical.CompEvent {
 			return fmt.Errorf("%s is before DTSTART", endName)
 		}
 	}

@@ -137,7 +137,11 @@ func observanceTransitions(o *ical.Component) ([]transition, int, error) {
 	trs := []transition{mk(start.t)}
 	horizon := time.Date(vtzHorizonYear, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, rp := range o.Props.Values(ical.PropRecurrenceRule) {
-		opt, err := rrule.StrToROptionInLocation(strings.ToUpper(rp.Value), time.UTC)
+		v := strings.ToUpper(rp.Value)
+		opt, err := rrule.StrToROptionInLocation(v, time.UTC)
+		if err == nil {
+			err = checkRule(v, opt)
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("RRULE: %v", err)
 		}

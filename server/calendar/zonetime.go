@@ -26,6 +26,9 @@ func toZone(w time.Time, loc *time.Location) time.Time {
 	}
 	// The offsets in effect a day before and a day after cover any one transition.
 	before, after := offAt(u-86400), offAt(u+86400)
+	if before == after && offAt(u-before) == before {
+		return time.Unix(u-before, 0).In(loc) // no transition near: the common case
+	}
 	best, found := int64(0), false
 	for _, off := range []int64{before, after, offAt(u)} {
 		c := u - off
