@@ -76,10 +76,15 @@ func propLine(p *ical.Prop) string {
 		}
 	}
 	b.WriteString(":")
-	// A value never holds a raw line break (go-ical keeps text escaped).
-	b.WriteString(strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", "").Replace(p.Value))
+	v := p.Value
+	if strings.ContainsAny(v, "\r\n") {
+		v = lineBreaks.Replace(v) // a value never holds a raw line break (go-ical keeps text escaped)
+	}
+	b.WriteString(v)
 	return b.String()
 }
+
+var lineBreaks = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", "")
 
 // writeLine writes one content line folded at 75 octets (RFC 5545 §3.1).
 func writeLine(b *strings.Builder, line string) {

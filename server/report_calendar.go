@@ -74,7 +74,7 @@ func (s *Server) withCalendarData(rp *reportProps, p davPath, body []byte) error
 // the property out, so it is reported as not found for that object, and is
 // kept in rp.calendarErr when the caller asks for it.
 func (s *Server) renderCalendarData(ps *propSet, o storage.Object, rp reportProps) {
-	v, err := rp.calendarData.render(o.Body, rp.floating)
+	v, err := rp.calendarData.render(o, rp.floating)
 	if err != nil {
 		s.log.Warn("calendar-data not rendered", "object", o.Name, "err", err)
 		if rp.calendarErr != nil && *rp.calendarErr == nil {

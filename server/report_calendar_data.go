@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // calendarDataXML is CALDAV:calendar-data in a request's DAV:prop (RFC 4791
@@ -78,14 +79,14 @@ func (c *calendarDataReq) plain() bool {
 	return c == nil || c.comp == nil && c.expand == nil && c.limit == nil && c.limitFB == nil
 }
 
-// render returns the calendar-data for a stored body: the body itself, or the
+// render returns the calendar-data for a stored object: its body, or the
 // body reshaped by expand, limit-recurrence-set, limit-freebusy-set and
 // comp/prop selection.
-func (c *calendarDataReq) render(body []byte, floating *time.Location) (string, error) {
-	if c.plain() {
-		return string(body), nil
+func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (string, error) {
+	if c.plain() || c.expandsToItself(o) {
+		return string(o.Body), nil
 	}
-	cal, err := ical.NewDecoder(bytes.NewReader(body)).Decode()
+	cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
 	if err != nil {
 		return "", err
 	}
@@ -111,6 +112,17 @@ func (c *calendarDataReq) render(body []byte, floating *time.Location) (string, 
 // empty reports whether a comp selects nothing in particular.
 func (sel *compSelXML) empty() bool {
 	return sel.AllProp == nil && len(sel.Props) == 0 && sel.AllComp == nil && len(sel.Comps) == 0
+}
+
+// expandsToItself reports whether expanding o gives o's body back: a single
+// event inside the expand range whose times are all in UTC (expand turns
+// times into UTC and drops VTIMEZONEs, RFC 4791 §9.6.5).
+func (c *calendarDataReq) expandsToItself(o storage.Object) bool {
+	if c.expand == nil || c.comp != nil || c.limitFB != nil || bytes.Contains(bytes.ToUpper(o.Body), []byte("TZID")) {
+		return false
+	}
+	match, decided := spanMatch(o, *c.expand)
+	return decided && match
 }
 
 // selectComponent returns a copy of comp with only the properties and

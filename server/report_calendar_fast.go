@@ -128,7 +128,7 @@ func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []pro
 			if rp.calendarData == nil {
 				return nil, false
 			}
-			v, err := rp.calendarData.render(o.Body, rp.floating)
+			v, err := rp.calendarData.render(o, rp.floating)
 			if err != nil {
 				return nil, false // objectResponse reports it
 			}

@@ -72,6 +72,26 @@ func TestSpanMatchAgreesWithMatch(t *testing.T) {
 				if match != want {
 					t.Errorf("range %v–%v: span says %v, Match says %v", tr.Start, tr.End, match, want)
 				}
+				// Where expand is answered with the body itself, calendar.Expand
+				// gives the same one component.
+				req := &calendarDataReq{expand: &tr}
+				if !req.expandsToItself(o) {
+					continue
+				}
+				exp, err := calendar.Expand(obj.Cal, tr, time.UTC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				orig := obj.Cal.Children[0]
+				if len(exp.Children) != 1 || exp.Children[0].Props.Get("RECURRENCE-ID") != nil {
+					t.Fatalf("range %v–%v: Expand gives %d components, want the event itself", tr.Start, tr.End, len(exp.Children))
+				}
+				for _, name := range []string{"UID", "DTSTART", "DTEND", "DURATION", "SUMMARY"} {
+					a, b := exp.Children[0].Props.Get(name), orig.Props.Get(name)
+					if (a == nil) != (b == nil) || a != nil && a.Value != b.Value {
+						t.Errorf("range %v–%v: Expand changed %s: %v → %v", tr.Start, tr.End, name, b, a)
+					}
+				}
 			}
 		})
 	}
