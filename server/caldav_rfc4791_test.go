@@ -96,8 +96,33 @@ func TestRFC4791AppendixB(t *testing.T) {
 		})
 	}
 
+	// A to-do with no time at all matches every time range (RFC 4791 §9.9):
+	// the span index returns it for any range, here one far from the others.
+	nodate := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VTODO\r\nUID:nodate\r\nDTSTAMP:20060101T000000Z\r\nSUMMARY:Some day\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+	if resp, msg := e.do(t, "alice", "PUT", cal+"nodate.ics", map[string]string{"Content-Type": "text/calendar"}, nodate); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT nodate.ics: %d %s", resp.StatusCode, msg)
+	}
+	_, body := e.do(t, "alice", "REPORT", cal, map[string]string{"Depth": "1"}, query(`<D:getetag/>`,
+		`<C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"><C:time-range start="20300101T000000Z" end="20300102T000000Z"/></C:comp-filter></C:comp-filter>`))
+	if got := hrefRE.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][1] != "nodate.ics" {
+		t.Errorf("to-dos in 2030: got %v, want nodate.ics only\n%s", got, body)
+	}
+
+	// GET of the calendar: one file, US/Eastern (in four objects) once.
+	resp, body := e.do(t, "alice", "GET", cal, nil, "")
+	exported := mustICal(t, body)
+	uids := map[string]bool{}
+	for _, c := range exported.Children {
+		if p := c.Props.Get("UID"); p != nil {
+			uids[p.Value] = true
+		}
+	}
+	if resp.StatusCode != http.StatusOK || len(uids) != 9 || strings.Count(body, "BEGIN:VTIMEZONE") != 1 || strings.Count(body, "TZID:US/Eastern") != 1 {
+		t.Errorf("export: %d, %d UIDs, %d VTIMEZONEs, want 200, 9, 1:\n%s", resp.StatusCode, len(uids), strings.Count(body, "BEGIN:VTIMEZONE"), body)
+	}
+
 	// §7.9.1: calendar-multiget of an existing and a missing resource.
-	resp, body := e.do(t, "alice", "REPORT", cal, map[string]string{"Depth": "1"},
+	resp, body = e.do(t, "alice", "REPORT", cal, map[string]string{"Depth": "1"},
 		`<?xml version="1.0" encoding="utf-8"?><C:calendar-multiget `+ns+`><D:prop><D:getetag/><C:calendar-data/></D:prop>`+
 			`<D:href>`+cal+`abcd1.ics</D:href><D:href>`+cal+`mtg1.ics</D:href></C:calendar-multiget>`)
 	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "abcd1.ics</D:href><D:propstat>") ||
