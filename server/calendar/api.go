@@ -39,6 +39,8 @@ type Object struct {
 	// VJOURNAL without DTSTART): HasSpan=false, meaning always a candidate.
 	HasSpan    bool
 	Start, End time.Time
+
+	prep *prepared // zones and recurrence sets, kept for Object.Match and Object.Expand
 }
 
 // TimeRange is a CALDAV:time-range (RFC 4791 §9.9). A zero bound is unbounded on that side.

@@ -169,3 +169,39 @@ func BenchmarkParseLargeDescription(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkObjectMatchMonth10k: the span candidates queried through Object.Match, as a
+// server holding parsed objects in a Cache does (no decoding, no preparation per query).
+func BenchmarkObjectMatchMonth10k(b *testing.B) {
+	objs := parseAll(b, benchCalendar(10000))
+	f := calendarFilter(CompFilter{Name: "VEVENT", TimeRange: &benchMonth})
+	var cands []*Object
+	for _, o := range objs {
+		if benchMonth.Start.Before(o.End) && benchMonth.End.After(o.Start) {
+			cands = append(cands, o)
+		}
+	}
+	b.Run("match", func(b *testing.B) {
+		defer reportCPU(b, cpuTime())
+		for i := 0; i < b.N; i++ {
+			for _, o := range cands {
+				if _, err := o.Match(f, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("match+expand", func(b *testing.B) {
+		defer reportCPU(b, cpuTime())
+		for i := 0; i < b.N; i++ {
+			for _, o := range cands {
+				if ok, err := o.Match(f, nil); err != nil || !ok {
+					continue
+				}
+				if _, err := o.Expand(benchMonth, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}

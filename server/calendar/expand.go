@@ -14,13 +14,18 @@ import (
 // RRULE, RDATE or EXDATE, overrides applied, and RECURRENCE-ID set on every instance of a
 // recurring component (RFC 4791 §9.6.5). Times with a TZID are converted to UTC and the
 // VTIMEZONEs are dropped; DATE values stay DATE and floating times stay floating. The
-// result has no components when nothing overlaps tr. Errors wrap ErrInvalidData or
-// ErrTooManyInstances.
+// result has no components when nothing overlaps tr. It shares unchanged property slices
+// and alarms with cal (cal is never modified): treat both as read-only. Errors wrap
+// ErrInvalidData or ErrTooManyInstances.
 func Expand(cal *ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
 	z, ss, err := prepare(cal, floating)
 	if err != nil {
 		return nil, err
 	}
+	return expand(cal, z, ss, tr)
+}
+
+func expand(cal *ical.Calendar, z *zones, ss []*series, tr TimeRange) (*ical.Calendar, error) {
 	out := shallowCalendar(cal)
 	for _, s := range ss {
 		name := seriesName(s)
@@ -63,7 +68,7 @@ func Expand(cal *ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Ca
 
 // LimitRecurrenceSet returns a copy of cal with every master and non-recurring component,
 // and only the overrides that overlap tr or whose RANGE=THISANDFUTURE reaches into it
-// (RFC 4791 §9.6.6). VTIMEZONEs are kept.
+// (RFC 4791 §9.6.6). VTIMEZONEs are kept. The components are cal's own, not copies.
 func LimitRecurrenceSet(cal *ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
 	z, ss, err := prepare(cal, floating)
 	if err != nil {
@@ -84,7 +89,7 @@ func LimitRecurrenceSet(cal *ical.Calendar, tr TimeRange, floating *time.Locatio
 	out := shallowCalendar(cal)
 	for _, c := range cal.Children {
 		if !drop[c] {
-			out.Children = append(out.Children, cloneComponent(c))
+			out.Children = append(out.Children, c)
 		}
 	}
 	return out, nil
@@ -116,7 +121,10 @@ func seriesName(s *series) string {
 // properties, its own DTSTART, DTEND/DUE and RECURRENCE-ID, no recurrence properties,
 // and times with a TZID in UTC.
 func instanceComponent(inst *instance, z *zones) (*ical.Component, error) {
-	c := cloneComponent(inst.comp)
+	c := &ical.Component{Name: inst.comp.Name, Props: make(ical.Props, len(inst.comp.Props)), Children: inst.comp.Children}
+	for name, ps := range inst.comp.Props {
+		c.Props[name] = ps // shared; replaced, never written, below
+	}
 	for _, name := range []string{ical.PropRecurrenceRule, ical.PropRecurrenceDates, ical.PropExceptionDates, "EXRULE"} {
 		delete(c.Props, name)
 	}
@@ -159,14 +167,26 @@ func setTime(c *ical.Component, name string, t time.Time, kind tval) {
 	c.Props.Set(p)
 }
 
-// utcTimes rewrites every property with a TZID (in c and its alarms) in UTC.
+// utcTimes rewrites every property with a TZID (in c and its alarms) in UTC. Property
+// slices and alarms shared with the input are replaced by copies, never written.
 func utcTimes(c *ical.Component, z *zones) error {
-	for name, props := range c.Props {
+	for name, shared := range c.Props {
+		if !hasTZID(shared) {
+			continue
+		}
+		props := make([]ical.Prop, len(shared))
+		copy(props, shared)
+		c.Props[name] = props
 		for i := range props {
 			p := &props[i]
 			if p.Params.Get(ical.PropTimezoneID) == "" {
 				continue
 			}
+			params := make(ical.Params, len(p.Params))
+			for k, v := range p.Params {
+				params[k] = v
+			}
+			p.Params = params
 			vals, periods, err := z.propTimes(p)
 			if err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrInvalidData, name, err)
@@ -186,12 +206,44 @@ func utcTimes(c *ical.Component, z *zones) error {
 			p.Value = strings.Join(parts, ",")
 		}
 	}
-	for _, ch := range c.Children {
-		if err := utcTimes(ch, z); err != nil {
+	copied := false
+	for i, ch := range c.Children {
+		if !treeHasTZID(ch) {
+			continue
+		}
+		if !copied {
+			c.Children, copied = append([]*ical.Component(nil), c.Children...), true
+		}
+		cp := cloneComponent(ch)
+		if err := utcTimes(cp, z); err != nil {
 			return err
 		}
+		c.Children[i] = cp
 	}
 	return nil
+}
+
+func hasTZID(ps []ical.Prop) bool {
+	for i := range ps {
+		if _, ok := ps[i].Params[ical.PropTimezoneID]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func treeHasTZID(c *ical.Component) bool {
+	for _, ps := range c.Props {
+		if hasTZID(ps) {
+			return true
+		}
+	}
+	for _, ch := range c.Children {
+		if treeHasTZID(ch) {
+			return true
+		}
+	}
+	return false
 }
 
 // shallowCalendar copies the VCALENDAR properties of cal, without components.

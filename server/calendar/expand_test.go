@@ -320,3 +320,32 @@ func TestExport(t *testing.T) {
 		t.Errorf("empty export: %v, %v", empty, err)
 	}
 }
+
+// Expand and LimitRecurrenceSet never modify their input, which may be a cached Object.
+func TestExpandLeavesInputAlone(t *testing.T) {
+	body := event("DTSTART;TZID=Europe/Berlin:20240101T100000", "DTEND;TZID=Europe/Berlin:20240101T110000", "RRULE:FREQ=DAILY;COUNT=3",
+		"EXDATE;TZID=Europe/Berlin:20240102T100000", "X-TZ-PROP;TZID=America/New_York:20240101T090000",
+		"BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT5M", "X-SNOOZE;TZID=Europe/Berlin:20240101T095500", "END:VALARM")
+	cal := parseCal(t, body)
+	before := strings.Join(render(cal), "\n")
+	x, err := Expand(cal, TimeRange{utc("20240101T000000Z"), utc("20240201T000000Z")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LimitRecurrenceSet(cal, TimeRange{utc("20240101T000000Z"), utc("20240201T000000Z")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := strings.Join(render(cal), "\n"); after != before {
+		t.Errorf("input changed:\n%s\nwas\n%s", after, before)
+	}
+	// The output has the converted values, alarms included.
+	got := strings.Join(render(x), "\n")
+	for _, want := range []string{"X-TZ-PROP:20240101T140000Z", "X-SNOOZE:20240101T085500Z", "DTSTART:20240103T090000Z", "DTEND:20240103T100000Z"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("expanded output lacks %s:\n%s", want, got)
+		}
+	}
+	if len(x.Children) != 2 {
+		t.Errorf("%d instances, want 2 (Jan 2 excluded)", len(x.Children))
+	}
+}

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ func (m *matcher) instancesMatch(name string, f *CompFilter) (bool, error) {
 	}
 	if m.series == nil {
 		if m.series, err = buildSeries(z, m.cal); err != nil {
-			return false, err
+			return false, fmt.Errorf("%w: %v", ErrInvalidData, err)
 		}
 	}
 	for _, s := range m.series {

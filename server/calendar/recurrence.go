@@ -203,8 +203,8 @@ func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
 	var srcs []*src
 	for _, opt := range s.rules {
 		o := opt
-		if !lo.IsZero() {
-			fastForward(&o, wallOf(lo.In(s.loc)))
+		if !lo.IsZero() && !fastForward(&o, wallOf(lo.In(s.loc))) {
+			continue // no instance at or after lo
 		}
 		if o.Until.IsZero() {
 			o.Until = Forever // rrule-go's default ends 292 years after DTSTART

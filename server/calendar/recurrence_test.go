@@ -303,3 +303,58 @@ func TestRecurrenceBounded(t *testing.T) {
 		t.Errorf("Match of a 10 s window = %v, %v; want true", ok, err)
 	}
 }
+
+// Fast-forwarding to the window (rules without COUNT, and one-per-period COUNT rules)
+// must give exactly the instances that stepping from DTSTART gives.
+func TestFastForwardAgreesWithFullExpansion(t *testing.T) {
+	rules := []string{
+		"FREQ=DAILY", "FREQ=DAILY;INTERVAL=3", "FREQ=WEEKLY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+		"FREQ=WEEKLY;BYDAY=SU;WKST=SU;INTERVAL=3", "FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=5", "FREQ=MONTHLY;BYMONTHDAY=31",
+		"FREQ=MONTHLY;BYDAY=-1FR", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-2", "FREQ=YEARLY", "FREQ=YEARLY;INTERVAL=4",
+		"FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO", "FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU", "FREQ=HOURLY;INTERVAL=7", "FREQ=HOURLY;BYHOUR=9,17",
+		"FREQ=MINUTELY;INTERVAL=97", "FREQ=DAILY;COUNT=400", "FREQ=WEEKLY;COUNT=60;INTERVAL=2", "FREQ=MONTHLY;COUNT=30",
+		"FREQ=YEARLY;COUNT=5", "FREQ=DAILY;UNTIL=20250301T000000Z", "FREQ=DAILY;BYHOUR=8,20;COUNT=100",
+	}
+	starts := []string{"DTSTART;TZID=Europe/Berlin:20240131T093000", "DTSTART;TZID=America/New_York:20240229T013000", "DTSTART:20240105T230000Z"}
+	windows := []TimeRange{
+		{utc("20240301T000000Z"), utc("20240315T000000Z")},
+		{utc("20241027T000000Z"), utc("20241104T000000Z")},
+		{utc("20250101T000000Z"), utc("20250201T000000Z")},
+		{utc("20280220T000000Z"), utc("20280310T000000Z")},
+	}
+	for _, rule := range rules {
+		for _, start := range starts {
+			body := event(start, "DURATION:PT45M", "RRULE:"+rule)
+			obj, err := Parse([]byte(body), nil)
+			if err != nil {
+				t.Fatalf("%s %s: %v", start, rule, err)
+			}
+			z, _ := newZones(obj.Cal, nil)
+			ss, _ := buildSeries(z, obj.Cal)
+			s := ss[0]
+			for _, w := range windows {
+				var fast, full []string
+				_ = s.each(w.Start.Add(-time.Hour), w.End, func(inst *instance) (bool, error) {
+					if instanceOverlaps(inst, w, z) {
+						fast = append(fast, fmtInstance(inst))
+					}
+					return false, nil
+				})
+				// Reference: step from DTSTART (no lo), stop at the window's end. Years of
+				// a MINUTELY rule are more than the reference may step through.
+				err := s.each(time.Time{}, w.End, func(inst *instance) (bool, error) {
+					if instanceOverlaps(inst, w, z) {
+						full = append(full, fmtInstance(inst))
+					}
+					return false, nil
+				})
+				if errors.Is(err, ErrTooManyInstances) {
+					continue
+				}
+				if !reflect.DeepEqual(fast, full) {
+					t.Errorf("%s %s in %v: fast %d instances %.3v, full %d %.3v", start, rule, w.Start, len(fast), fast, len(full), full)
+				}
+			}
+		}
+	}
+}

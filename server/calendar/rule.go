@@ -178,10 +178,17 @@ var weekdays = []rrule.Weekday{rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR,
 // The BY* values rrule-go would derive from DTSTART are made explicit first, so the
 // generated set from the new start on is unchanged. Periods are counted on the wall
 // clock (the rule's Dtstart and lo are wall clocks, see zonetime.go).
-func fastForward(opt *rrule.ROption, lo time.Time) {
+//
+// A COUNT rule is fast-forwarded only when it is one instance per period (no BY parts,
+// and a day of month every month and year has): its k-th instance becomes the start and
+// COUNT drops by k. It reports false when no instance is left.
+func fastForward(opt *rrule.ROption, lo time.Time) bool {
 	ds := opt.Dtstart
-	if opt.Count != 0 || lo.IsZero() || !ds.Before(lo) {
-		return
+	if lo.IsZero() || !ds.Before(lo) {
+		return true
+	}
+	if opt.Count != 0 {
+		return fastForwardCount(opt, lo.In(ds.Location()))
 	}
 	l := lo.In(ds.Location())
 	iv := max(opt.Interval, 1)
@@ -202,7 +209,7 @@ func fastForward(opt *rrule.ROption, lo time.Time) {
 	case rrule.YEARLY:
 		k := (l.Year() - y - 2) / iv
 		if k <= 0 {
-			return
+			return true
 		}
 		if noBy {
 			if len(opt.Bymonth) == 0 {
@@ -214,7 +221,7 @@ func fastForward(opt *rrule.ROption, lo time.Time) {
 	case rrule.MONTHLY:
 		k := ((l.Year()-y)*12 + int(l.Month()-m) - 2) / iv
 		if k <= 0 {
-			return
+			return true
 		}
 		if noBy {
 			opt.Bymonthday = []int{d}
@@ -228,7 +235,7 @@ func fastForward(opt *rrule.ROption, lo time.Time) {
 		}
 		k := days / per
 		if k <= 0 {
-			return
+			return true
 		}
 		opt.Dtstart = time.Date(y, m, d+k*per, h, mi, s, 0, ds.Location())
 	default:
@@ -236,7 +243,7 @@ func fastForward(opt *rrule.ROption, lo time.Time) {
 		n := int64(l.Sub(ds)/unit) - 2*int64(iv)
 		k := n / int64(iv)
 		if k <= 0 {
-			return
+			return true
 		}
 		add := int(k) * iv
 		switch opt.Freq {
@@ -248,4 +255,51 @@ func fastForward(opt *rrule.ROption, lo time.Time) {
 			opt.Dtstart = time.Date(y, m, d, h, mi, s+add, 0, ds.Location())
 		}
 	}
+	return true
+}
+
+// fastForwardCount skips whole periods of a COUNT rule that has one instance per period.
+func fastForwardCount(opt *rrule.ROption, l time.Time) bool {
+	ds := opt.Dtstart
+	if len(opt.Bysetpos) > 0 || len(opt.Bymonth) > 0 || len(opt.Byweekno) > 0 || len(opt.Byyearday) > 0 ||
+		len(opt.Bymonthday) > 0 || len(opt.Byweekday) > 0 || len(opt.Byhour) > 0 || len(opt.Byminute) > 0 ||
+		len(opt.Bysecond) > 0 || len(opt.Byeaster) > 0 {
+		return true
+	}
+	iv := max(opt.Interval, 1)
+	y, m, d := ds.Date()
+	h, mi, s := ds.Clock()
+	var k int
+	var next func(k int) time.Time
+	switch opt.Freq {
+	case rrule.DAILY, rrule.WEEKLY:
+		per := iv
+		if opt.Freq == rrule.WEEKLY {
+			per = 7 * iv
+		}
+		k = (daysBetween(ds, l) - 2) / per
+		next = func(k int) time.Time { return time.Date(y, m, d+k*per, h, mi, s, 0, time.UTC) }
+	case rrule.MONTHLY:
+		if d > 28 {
+			return true
+		}
+		k = ((l.Year()-y)*12 + int(l.Month()-m) - 2) / iv
+		next = func(k int) time.Time { return time.Date(y, m+time.Month(k*iv), d, h, mi, s, 0, time.UTC) }
+	case rrule.YEARLY:
+		if m == time.February && d == 29 {
+			return true
+		}
+		k = (l.Year() - y - 2) / iv
+		next = func(k int) time.Time { return time.Date(y+k*iv, m, d, h, mi, s, 0, time.UTC) }
+	default:
+		return true
+	}
+	if k <= 0 {
+		return true
+	}
+	if k >= opt.Count {
+		return false // every instance is before lo
+	}
+	opt.Dtstart, opt.Count = next(k), opt.Count-k
+	return true
 }
