@@ -8,7 +8,7 @@ import (
 
 // condElement is how writeError spells a precondition element.
 func condElement(ns, cond string) string {
-	return `xmlns:X="` + ns + `"><X:` + cond + `/>`
+	return `xmlns:X="` + ns + `"><X:` + cond
 }
 
 // TestCalDAVPreconditions checks the status and the precondition element of
@@ -50,6 +50,11 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"PROPPATCH of the component set", "PROPPATCH", cal, nil,
 			`<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></D:propertyupdate>`, 207, nsDAV, "cannot-modify-protected-property"},
 	})
+	// no-uid-conflict names the resource that holds the UID.
+	_, body := e.do(t, "alice", "PUT", cal+"b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")))
+	if want := `<X:no-uid-conflict><D:href>/dav/calendars/alice/calendar/taken.ics</D:href></X:no-uid-conflict>`; !strings.Contains(body, want) {
+		t.Errorf("no-uid-conflict body lacks %s:\n%s", want, body)
+	}
 }
 
 // preconditionCase is one refused request: its status and precondition.

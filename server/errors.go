@@ -107,8 +107,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, de.msg, de.status)
 		return
 	}
+	cond := "<X:" + de.cond + "/>"
+	var uc *storage.UIDConflictError
+	if de.cond == "no-uid-conflict" && r.Method == "PUT" && errors.As(err, &uc) {
+		// RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: name the resource that holds the UID.
+		if p, perr := parseDAVPath(r.URL.EscapedPath()); perr == nil && p.kind == resObject {
+			p.object = uc.Existing
+			cond = "<X:" + de.cond + ">" + hrefXML(p.href()) + "</X:" + de.cond + ">"
+		}
+	}
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(de.status)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:X=%q><X:%s/><D:responsedescription>%s</D:responsedescription></D:error>`,
-		de.ns, de.cond, xmlEscape(de.msg))
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:X=%q>%s<D:responsedescription>%s</D:responsedescription></D:error>`,
+		de.ns, cond, xmlEscape(de.msg))
 }
