@@ -108,6 +108,25 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// checkCalendarTarget refuses a MOVE or COPY of src into a calendar that
+// does not hold src's component type (RFC 4791 §5.3.2.1).
+func (s *Server) checkCalendarTarget(src, dest davPath) error {
+	o, err := s.store.Get(src.user, src.collection, src.object)
+	if err != nil {
+		return err
+	}
+	col, err := s.collection(dest)
+	if err != nil {
+		return err
+	}
+	for _, c := range supportedComponents(col) {
+		if c == o.Meta.Component {
+			return nil
+		}
+	}
+	return forbidden(nsCalDAV, "supported-calendar-component", "the destination calendar does not hold %s components", o.Meta.Component)
+}
+
 // checkCalendarContentType accepts text/calendar or no type.
 func checkCalendarContentType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")

@@ -25,6 +25,9 @@ func TestCalDAVPreconditions(t *testing.T) {
 	if resp, body := e.do(t, "alice", "PUT", cal+"taken.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z"))); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
+	if resp, body := e.do(t, "alice", "PUT", cal+"todo.ics", ct, vcal(vtodo("todo"))); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
 	ev := vevent("e1", "20260101T100000Z", "20260101T110000Z")
 	runPreconditionCases(t, e, []preconditionCase{
 		{"not iCalendar", "PUT", cal + "a.ics", ct, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nthis is not\r\n", 403, nsCalDAV, "valid-calendar-data"},
@@ -36,6 +39,8 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"UID used by another object", "PUT", cal + "b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")), 403, nsCalDAV, "no-uid-conflict"},
 		{"too large", "PUT", cal + "a.ics", ct, vcal(vevent("big", "20260101T100000Z", "", "DESCRIPTION:"+strings.Repeat("x", 11<<20))), 403, nsCalDAV, "max-resource-size"},
 		{"not text/calendar", "PUT", cal + "a.ics", map[string]string{"Content-Type": "text/vcard"}, vcal(ev), 403, nsCalDAV, "supported-calendar-data"},
+		{"MOVE of a to-do into an events-only calendar", "MOVE", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, nsCalDAV, "supported-calendar-component"},
+		{"COPY of a to-do into an events-only calendar", "COPY", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, nsCalDAV, "supported-calendar-component"},
 		{"PUT into a missing calendar", "PUT", "/dav/calendars/alice/nope/a.ics", ct, vcal(ev), 409, "", ""},
 		{"MKCALENDAR twice", "MKCALENDAR", events, nil, "", 405, "", ""},
 		{"MKCALENDAR of VCARDs", "MKCALENDAR", "/dav/calendars/alice/cards/", nil, mkcalendarBody(

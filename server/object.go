@@ -192,6 +192,12 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the destination collection does not exist"})
 		return
 	}
+	if p.home == homeCalendars {
+		if err := s.checkCalendarTarget(p, dest); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	var res storage.Result
 	if r.Method == "MOVE" {
