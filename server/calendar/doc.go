@@ -32,6 +32,26 @@
 //   - Anything Parse accepts passes go-ical's encoder checks (RFC 5545 cardinalities),
 //     except that a missing DTSTAMP is accepted, as Radicale and Xandikos do.
 //
+// # Choices where the RFCs leave room
+//
+//   - An EXDATE removes its instance even when an override (RECURRENCE-ID) exists for it;
+//     an override whose RECURRENCE-ID the rules do not generate is still an instance.
+//   - A zero-length VEVENT (DTEND = DTSTART, or DURATION:PT0S) is an instant: it matches
+//     a range with start <= DTSTART < end.
+//   - A START-related alarm of a VTODO without DTSTART counts from DUE, as the example of
+//     RFC 4791 §7.8.5 requires; a DATE UNTIL of a DATE-TIME rule includes that whole day.
+//   - A missing DTSTAMP and a VTODO's DUE before DTSTART are accepted (clients write
+//     them); a VEVENT's DTEND before DTSTART is not.
+//   - Rules no day satisfies (FREQ=DAILY;BYYEARDAY=366;BYMONTH=1), unreachable BYSETPOS
+//     and periods of more than 100,000 instances are refused by Parse: rrule-go would
+//     search until the year 9999 for them on every query.
+//
+// # Reuse
+//
+// Object.Match and Object.Expand reuse what Parse prepared (zones, recurrence sets), and
+// Cache keeps parsed Objects by ETag, so a server need not decode and prepare unchanged
+// objects for every query.
+//
 // Errors wrap one of the sentinels (ErrInvalidData, ErrInvalidObject, ErrTooManyInstances,
 // ErrBadFilter, ErrUnsupportedCollation) and say which component or property is wrong.
 package calendar

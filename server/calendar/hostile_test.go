@@ -47,6 +47,8 @@ func TestParseRefusesRulesThatNeverOccur(t *testing.T) {
 		"FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",
 		"FREQ=YEARLY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30",
 		"FREQ=YEARLY;BYEASTER=0",
+		"FREQ=MONTHLY;BYDAY=2MO,10FR;BYMONTH=1", // rrule-go indexes past its month masks (found by fuzzing)
+		"FREQ=YEARLY;BYMONTH=1;BYDAY=-6MO",
 	} {
 		_, err := Parse([]byte(event("DTSTART:20240101T000000Z", "RRULE:"+rule)), nil)
 		if !errors.Is(err, ErrInvalidData) || !strings.Contains(err.Error(), "RRULE") {

@@ -150,3 +150,39 @@ func TestParseInvalid(t *testing.T) {
 		})
 	}
 }
+
+// A VTIMEZONE compiled from its observances (Outlook's "W. Europe Standard Time") gives
+// the same instants as Go's Europe/Berlin for every wall clock from 2000 to 2060, DST
+// gaps and repeated hours included.
+func TestCompiledVTimezoneAgreesWithIANA(t *testing.T) {
+	obj, err := Parse(readTestdata(t, "valid/outlook_windows_tz.ics"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := newZones(obj.Cal, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, berlin := z.defs["W. Europe Standard Time"], mustLoad("Europe/Berlin")
+	if compiled == nil || compiled == berlin {
+		t.Fatal("the VTIMEZONE was not compiled")
+	}
+	for w := time.Date(2000, 1, 1, 0, 30, 0, 0, time.UTC); w.Year() < 2060; w = w.Add(61 * time.Hour) {
+		if a, b := toZone(w, compiled), toZone(w, berlin); !a.Equal(b) {
+			t.Fatalf("%s: compiled %s, IANA %s", w.Format("2006-01-02 15:04"), a.UTC(), b.UTC())
+		}
+	}
+	for _, w := range []string{"20240331T023000Z", "20241027T023000Z", "20570325T020000Z", "20571028T025959Z"} {
+		if a, b := toZone(utc(w), compiled), toZone(utc(w), berlin); !a.Equal(b) {
+			t.Errorf("%s: compiled %s, IANA %s", w, a.UTC(), b.UTC())
+		}
+	}
+	// RFC 5545 §3.3.5: 02:30 on the spring-forward day is 02:30 CET (01:30Z); 02:30 on the
+	// fall-back day is its first occurrence, 02:30 CEST (00:30Z).
+	if got := toZone(utc("20240331T023000Z"), compiled).UTC(); !got.Equal(utc("20240331T013000Z")) {
+		t.Errorf("gap: %s", got)
+	}
+	if got := toZone(utc("20241027T023000Z"), compiled).UTC(); !got.Equal(utc("20241027T003000Z")) {
+		t.Errorf("repeated hour: %s", got)
+	}
+}

@@ -256,6 +256,14 @@ func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
 	}
 }
 
+// recoverRule turns a panic inside rrule-go (it indexes past its masks on some rules
+// that its own validation lets through) into ErrInvalidData.
+func recoverRule(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: RRULE cannot be expanded (%v)", ErrInvalidData, r)
+	}
+}
+
 // excluded reports whether EXDATE removes the recurrence value t.
 func (s *series) excluded(t time.Time) bool {
 	if s.exInstant[t.Unix()] {
@@ -267,7 +275,8 @@ func (s *series) excluded(t time.Time) bool {
 // each calls fn for every instance whose recurrence value lies in [lo, hi) (a zero bound is
 // open), then for every override not removed by EXDATE, whatever its RECURRENCE-ID.
 // Callers widen [lo, hi) by the longest instance duration and shift they care about.
-func (s *series) each(lo, hi time.Time, fn func(*instance) (bool, error)) error {
+func (s *series) each(lo, hi time.Time, fn func(*instance) (bool, error)) (err error) {
+	defer recoverRule(&err)
 	if s.master != nil && !s.recurring() {
 		inst := s.single(s.master, s.mt)
 		if stop, err := fn(&inst); stop || err != nil {

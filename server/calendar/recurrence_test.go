@@ -358,3 +358,14 @@ func TestFastForwardAgreesWithFullExpansion(t *testing.T) {
 		}
 	}
 }
+
+// A rule starting in the year 4 (found by fuzzing) is fast-forwarded like any other:
+// time.Duration saturates after 292 years, so distances are counted in Unix seconds.
+func TestFastForwardFromAncientStart(t *testing.T) {
+	for _, rule := range []string{"FREQ=DAILY", "FREQ=HOURLY;INTERVAL=5", "FREQ=WEEKLY;COUNT=200000"} {
+		got := instancesIn(t, event("DTSTART:00040101T120000Z", "RRULE:"+rule), TimeRange{utc("20240101T000000Z"), utc("20240108T000000Z")}, nil)
+		if len(got) == 0 {
+			t.Errorf("%s: no instance in the first week of 2024", rule)
+		}
+	}
+}

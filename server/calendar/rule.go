@@ -67,6 +67,12 @@ func checkRule(v string, opt *rrule.ROption) error {
 	if len(opt.Byeaster) > 0 {
 		return errors.New("BYEASTER is not an RFC 5545 rule part")
 	}
+	for _, w := range opt.Byweekday {
+		// An ordinal within a month (MONTHLY, or YEARLY with BYMONTH) is at most 5.
+		if n := w.N(); (n > 5 || n < -5) && (opt.Freq == rrule.MONTHLY || (opt.Freq == rrule.YEARLY && len(opt.Bymonth) > 0)) {
+			return fmt.Errorf("BYDAY ordinal %d within a month never occurs", n)
+		}
+	}
 	if err := checkPeriodSize(opt); err != nil {
 		return err
 	}
@@ -128,7 +134,8 @@ func checkPeriodSize(opt *rrule.ROption) error {
 // 9999 on every expansion. A YEARLY probe with the same day filters (BYDAY's ordinals
 // taken within months where the rule takes them so) finds the first matching day, or
 // none, in at most ~8000 yearly steps.
-func checkSatisfiable(opt *rrule.ROption) error {
+func checkSatisfiable(opt *rrule.ROption) (err error) {
+	defer recoverRule(&err)
 	parts, nth := 0, false
 	for _, l := range [][]int{opt.Bymonth, opt.Byweekno, opt.Byyearday, opt.Bymonthday} {
 		if len(l) > 0 {
@@ -240,7 +247,7 @@ func fastForward(opt *rrule.ROption, lo time.Time) bool {
 		opt.Dtstart = time.Date(y, m, d+k*per, h, mi, s, 0, ds.Location())
 	default:
 		unit := map[rrule.Frequency]time.Duration{rrule.HOURLY: time.Hour, rrule.MINUTELY: time.Minute, rrule.SECONDLY: time.Second}[opt.Freq]
-		n := int64(l.Sub(ds)/unit) - 2*int64(iv)
+		n := (l.Unix()-ds.Unix())/int64(unit/time.Second) - 2*int64(iv) // not Sub: it saturates
 		k := n / int64(iv)
 		if k <= 0 {
 			return true

@@ -126,5 +126,5 @@ func (t *timing) endFor(s time.Time) (time.Time, bool) {
 func daysBetween(a, b time.Time) int {
 	ua := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
 	ub := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
-	return int(ub.Sub(ua) / (24 * time.Hour))
+	return int((ub.Unix() - ua.Unix()) / 86400) // not Sub: it saturates after 292 years
 }

@@ -66,7 +66,11 @@ func compileVTimezone(c *ical.Component, tzid string) (*time.Location, error) {
 		return nil, fmt.Errorf("no STANDARD or DAYLIGHT observance")
 	}
 	sort.SliceStable(trs, func(i, j int) bool { return trs[i].at < trs[j].at })
-	loc, err := time.LoadLocationFromTZData(tzid, tzif(trs, firstFrom))
+	data, err := tzif(trs, firstFrom)
+	if err != nil {
+		return nil, err
+	}
+	loc, err = time.LoadLocationFromTZData(tzid, data)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +111,12 @@ func vtzKey(c *ical.Component) [32]byte {
 }
 
 // observanceTransitions lists the onsets of one observance, as UTC instants.
-func observanceTransitions(o *ical.Component) ([]transition, int, error) {
+func observanceTransitions(o *ical.Component) (trs []transition, from int, err error) {
+	defer recoverRule(&err)
+	return observanceOnsets(o)
+}
+
+func observanceOnsets(o *ical.Component) ([]transition, int, error) {
 	from, err := utcOffsetProp(o, ical.PropTimezoneOffsetFrom)
 	if err != nil {
 		return nil, 0, err
@@ -210,7 +219,7 @@ func utcOffsetProp(o *ical.Component, name string) (int, error) {
 
 // tzif encodes transitions as TZif version 2 data (RFC 8536): an empty version 1 block,
 // then the 64-bit block. Type 0 is the offset before the first transition.
-func tzif(trs []transition, firstFrom int) []byte {
+func tzif(trs []transition, firstFrom int) ([]byte, error) {
 	type ttype struct {
 		offset int
 		dst    bool
@@ -226,6 +235,9 @@ func tzif(trs []transition, firstFrom int) []byte {
 			n = len(types)
 			types = append(types, tt)
 			index[tt] = n
+		}
+		if n > 255 {
+			return nil, fmt.Errorf("more than 255 distinct observances")
 		}
 		idx[i] = byte(n)
 	}
@@ -258,5 +270,5 @@ func tzif(trs []transition, firstFrom int) []byte {
 		b = append(b, d, byte(abbr[i]))
 	}
 	b = append(b, chars...)
-	return append(b, '\n', '\n')
+	return append(b, '\n', '\n'), nil
 }
