@@ -105,3 +105,108 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// filterFromBytes decodes fuzz bytes into a filter tree (a small grammar, so the fuzzer
+// explores names, nesting, time ranges, text-match options and is-not-defined).
+func filterFromBytes(b []byte) CompFilter {
+	pos := 0
+	next := func() byte {
+		if pos >= len(b) {
+			return 0
+		}
+		pos++
+		return b[pos-1]
+	}
+	comps := []string{"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VALARM", "VTIMEZONE", "STANDARD", "X-FOO", ""}
+	props := []string{"SUMMARY", "UID", "DTSTART", "DTEND", "DUE", "ATTENDEE", "STATUS", "DESCRIPTION", "COMPLETED", "X-ABC-GUID", ""}
+	params := []string{"PARTSTAT", "ROLE", "CN", "TZID", ""}
+	texts := []string{"", "event", "Steelers", "NEEDS-ACTION", "lisa", "CANCELLED", "É", "bis"}
+	colls := []string{"", "i;ascii-casemap", "i;octet", "i;unicode-casemap", "i;nope"}
+	types := []string{"", "contains", "equals", "starts-with", "ends-with", "regex"}
+	base := utc("20060101T000000Z")
+	timeRange := func() *TimeRange {
+		if next()%3 != 0 {
+			return nil
+		}
+		r := &TimeRange{}
+		if s := next(); s%4 != 0 {
+			r.Start = base.Add(time.Duration(s) * 3 * time.Hour)
+		}
+		if e := next(); e%4 != 0 {
+			r.End = base.Add(time.Duration(e) * 3 * time.Hour)
+		}
+		return r
+	}
+	textMatch := func() *TextMatch {
+		if next()%2 != 0 {
+			return nil
+		}
+		return &TextMatch{Text: texts[int(next())%len(texts)], Collation: colls[int(next())%len(colls)],
+			MatchType: types[int(next())%len(types)], Negate: next()%2 == 0}
+	}
+	var comp func(depth int) CompFilter
+	comp = func(depth int) CompFilter {
+		f := CompFilter{Name: comps[int(next())%len(comps)], IsNotDefined: next()%5 == 0, TimeRange: timeRange()}
+		for n := int(next()) % 3; n > 0; n-- {
+			pf := PropFilter{Name: props[int(next())%len(props)], IsNotDefined: next()%5 == 0, TimeRange: timeRange(), TextMatch: textMatch()}
+			for m := int(next()) % 2; m > 0; m-- {
+				pf.ParamFilters = append(pf.ParamFilters, ParamFilter{Name: params[int(next())%len(params)], IsNotDefined: next()%4 == 0, TextMatch: textMatch()})
+			}
+			f.PropFilters = append(f.PropFilters, pf)
+		}
+		if depth < 10 {
+			for n := int(next()) % 3; n > 0; n-- {
+				f.CompFilters = append(f.CompFilters, comp(depth+1))
+			}
+		}
+		return f
+	}
+	top := CompFilter{Name: "VCALENDAR"}
+	if next()%7 == 0 {
+		top.Name = "VEVENT"
+	}
+	for n := int(next())%2 + 1; n > 0; n-- {
+		top.CompFilters = append(top.CompFilters, comp(2))
+	}
+	return top
+}
+
+// FuzzFilter: any filter tree either fails Validate (with ErrBadFilter or
+// ErrUnsupportedCollation, and Match fails the same way) or Match answers on every
+// Appendix B object without error; is-not-defined is the negation of an empty
+// comp-filter.
+func FuzzFilter(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1})
+	f.Add([]byte("\x00\x01\x00\x03\x10\x20\x01\x00\x02\x00\x00\x01\x02\x03\x00\x01"))
+	f.Add([]byte("time-range on VEVENT with alarms and text"))
+	cals := loadRFC4791(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		filter := filterFromBytes(b)
+		verr := filter.Validate()
+		if verr != nil && !errors.Is(verr, ErrBadFilter) && !errors.Is(verr, ErrUnsupportedCollation) {
+			t.Fatalf("Validate: %v wraps no sentinel", verr)
+		}
+		for name, cal := range cals {
+			ok, err := Match(cal, filter, nil)
+			if verr != nil {
+				if ok || err == nil || err.Error() != verr.Error() {
+					t.Fatalf("%s: Match = %v, %v after Validate = %v", name, ok, err, verr)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: Match: %v", name, err)
+			}
+			for _, cf := range filter.CompFilters {
+				if cf.Name == "" {
+					continue
+				}
+				exists, _ := Match(cal, calendarFilter(CompFilter{Name: cf.Name}), nil)
+				absent, _ := Match(cal, calendarFilter(CompFilter{Name: cf.Name, IsNotDefined: true}), nil)
+				if exists == absent {
+					t.Fatalf("%s: %s exists=%v and is-not-defined=%v", name, cf.Name, exists, absent)
+				}
+			}
+		}
+	})
+}
