@@ -66,6 +66,7 @@ func (s *Server) withCalendarData(rp *reportProps, p davPath, body []byte) error
 	if err != nil {
 		return err
 	}
+	cd.cache = s.calCache
 	rp.calendarData, rp.floating = cd, floatingLocation(c)
 	return nil
 }
@@ -162,6 +163,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 	rp := newReportProps(list.Prop)
 	if q.Prop != nil && q.Prop.CalendarData != nil {
 		rp.calendarData, _ = q.Prop.CalendarData.decode() // checked by parseCalendarQuery
+		rp.calendarData.cache = s.calCache
 		rp.floating = loc
 	}
 	var renderErr error
@@ -179,12 +181,12 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 			ok, decided = spanMatch(o, eventRange)
 		}
 		if !decided {
-			cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
+			obj, err := s.calCache.Object(o.ETag, o.Body, loc)
 			if err != nil {
 				s.log.Warn("stored calendar object does not parse; skipped", "user", p.user, "collection", p.collection, "object", o.Name, "err", err)
 				return nil
 			}
-			if ok, err = calendar.Match(cal, f, loc); err != nil {
+			if ok, err = obj.Match(f, loc); err != nil {
 				return queryError(o.Name, err)
 			}
 		}

@@ -45,6 +45,7 @@ type calendarDataReq struct {
 	expand  *calendar.TimeRange
 	limit   *calendar.TimeRange
 	limitFB *calendar.TimeRange
+	cache   *calendar.Cache // parsed objects to expand from; nil: decode each body
 }
 
 func (x *calendarDataXML) decode() (*calendarDataReq, error) {
@@ -85,6 +86,21 @@ func (c *calendarDataReq) plain() bool {
 func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (string, error) {
 	if c.plain() || c.expandsToItself(o) {
 		return string(o.Body), nil
+	}
+	if c.expand != nil && c.limitFB == nil && c.cache != nil {
+		// Expand and selectComponent only read the cached object.
+		obj, err := c.cache.Object(o.ETag, o.Body, floating)
+		if err != nil {
+			return "", err
+		}
+		cal, err := obj.Expand(*c.expand, floating)
+		if err != nil {
+			return "", err
+		}
+		if c.comp != nil {
+			cal = &ical.Calendar{Component: selectComponent(cal.Component, c.comp)}
+		}
+		return encodeICal(cal), nil
 	}
 	cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
 	if err != nil {

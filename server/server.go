@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/pimvault/pimvault/server/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -54,12 +55,18 @@ type Server struct {
 	auth  *authenticator
 
 	defaultsDone sync.Map // users whose default collections exist
+
+	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 }
+
+// calendarCacheSize bounds the parsed calendar objects kept for reports.
+const calendarCacheSize = 4096
 
 // New returns a server over store.
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
-	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay)}
+	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
+		calCache: calendar.NewCache(calendarCacheSize)}
 }
 
 func init() {
