@@ -26,6 +26,9 @@ func TestCalendarScenario(t *testing.T) {
 	if c == nil || c.Events != 400 || c.Recurring != 40 || c.PutLatency.N != 400 || c.Query.N != 2 || c.QueryExpand.N != 2 {
 		t.Fatalf("calendar: got %+v", c)
 	}
+	if c.QueryCPUMillis < 0 || c.ExpandCPUMillis < 0 {
+		t.Errorf("server CPU per report: %v and %v", c.QueryCPUMillis, c.ExpandCPUMillis)
+	}
 	if c.MonthMatches == 0 || c.MonthInstance <= c.MonthMatches {
 		t.Errorf("the month holds %d objects and %d instances: want some recurring ones in it", c.MonthMatches, c.MonthInstance)
 	}
