@@ -34,6 +34,8 @@
 //
 // # Choices where the RFCs leave room
 //
+//   - DTSTART is always the first instance (RFC 5545 §3.8.2.4), also with RDATE only or a
+//     rule that does not generate it, as libical (Cyrus) and Apple's server count it.
 //   - An EXDATE removes its instance even when an override (RECURRENCE-ID) exists for it;
 //     an override whose RECURRENCE-ID the rules do not generate is still an instance.
 //   - A zero-length VEVENT (DTEND = DTSTART, or DURATION:PT0S) is an instant: it matches

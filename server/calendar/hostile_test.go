@@ -67,9 +67,24 @@ func TestParseRefusesRulesThatNeverOccur(t *testing.T) {
 // on Tue, Sun, Fri, Wed).
 func TestRareRuleFindsItsInstance(t *testing.T) {
 	got := instancesIn(t, event("DTSTART:20240101T120000Z", "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"),
-		TimeRange{utc("20240101T000000Z"), utc("20500101T000000Z")}, nil)
+		TimeRange{utc("20240102T000000Z"), utc("20500101T000000Z")}, nil) // after DTSTART, itself an instance
 	if len(got) != 1 || got[0] != "20440229T120000Z/" {
 		t.Errorf("got %v", got)
+	}
+}
+
+// Years before the Gregorian calendar are refused (found by fuzzing: rrule-go skips the
+// rest of year 0, and 0001-01-01T00:00:00Z is time.Time's zero, an open TimeRange bound).
+// Outlook's VTIMEZONE onsets in 1601 and Apple's year-less birthdays in 1604 are fine.
+func TestParseRefusesPreGregorianYears(t *testing.T) {
+	for _, v := range []string{"00000110", "00010101T000000Z", "15821015"} {
+		_, err := Parse([]byte(event("DTSTART:"+v, "RRULE:FREQ=DAILY")), nil)
+		if !errors.Is(err, ErrInvalidData) || !strings.Contains(err.Error(), "before 1583") {
+			t.Errorf("%s: got %v", v, err)
+		}
+	}
+	if _, err := Parse([]byte(event("DTSTART;VALUE=DATE:16040614", "RRULE:FREQ=YEARLY", "X-APPLE-OMIT-YEAR:1604")), nil); err != nil {
+		t.Errorf("a 1604 birthday: %v", err)
 	}
 }
 

@@ -135,6 +135,9 @@ func (s *series) addRules(z *zones) error {
 			s.rdates = append(s.rdates, rdate{t: v.t, period: periods[j]})
 		}
 	}
+	// DTSTART is the first instance of the set (RFC 5545 §3.8.2.4), also with RDATE only
+	// or a rule it does not match; the iterator drops the duplicate when the rule has it.
+	s.rdates = append(s.rdates, rdate{t: t.start.t})
 	sort.Slice(s.rdates, func(i, j int) bool { return s.rdates[i].t.Before(s.rdates[j].t) })
 	for _, p := range c.Props.Values(ical.PropExceptionDates) {
 		vals, _, err := z.propTimes(&p)

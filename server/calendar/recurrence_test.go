@@ -166,7 +166,7 @@ func TestRecurrenceTable(t *testing.T) {
 			// Last weekday of the month: Wed 2024-01-31, Thu 2024-02-29 (leap), Fri 2024-03-29
 			// (Mar 30/31 are a weekend).
 			name: "BYDAY with BYSETPOS=-1",
-			body: event("DTSTART:20240101T170000Z", "DURATION:PT1H", "RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3"),
+			body: event("DTSTART:20240131T170000Z", "DURATION:PT1H", "RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3"),
 			tr:   TimeRange{utc("20240101T000000Z"), utc("20250101T000000Z")},
 			want: []string{"20240131T170000Z/20240131T180000Z", "20240229T170000Z/20240229T180000Z", "20240329T170000Z/20240329T180000Z"},
 		},
@@ -247,6 +247,21 @@ func TestRecurrenceTable(t *testing.T) {
 				"RDATE;VALUE=PERIOD;TZID=Europe/Berlin:20240110T140000/PT2H"),
 			tr:   TimeRange{utc("20240101T000000Z"), utc("20240201T000000Z")},
 			want: []string{"20240101T090000Z/20240101T100000Z", "20240103T090000Z/20240103T100000Z", "20240110T130000Z/20240110T150000Z"},
+		},
+		{
+			// DTSTART is an instance of an RDATE-only set (RFC 5545 §3.8.2.4).
+			name: "RDATE only",
+			body: event("DTSTART:20240101T100000Z", "DURATION:PT1H", "RDATE:20240105T100000Z,20240103T100000Z"),
+			tr:   TimeRange{utc("20240101T000000Z"), utc("20240201T000000Z")},
+			want: []string{"20240101T100000Z/20240101T110000Z", "20240103T100000Z/20240103T110000Z", "20240105T100000Z/20240105T110000Z"},
+		},
+		{
+			// A DTSTART the rule does not generate (a Wednesday, BYDAY=MO) is still the
+			// first instance, as libical and Apple's server count it.
+			name: "DTSTART not matching the rule",
+			body: event("DTSTART:20240103T100000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY;BYDAY=MO;UNTIL=20240116T000000Z"),
+			tr:   TimeRange{utc("20240101T000000Z"), utc("20240201T000000Z")},
+			want: []string{"20240103T100000Z/20240103T110000Z", "20240108T100000Z/20240108T110000Z", "20240115T100000Z/20240115T110000Z"},
 		},
 		{
 			// Only the instances overlapping the window: Jan 2 10:00-11:00 ends at the
@@ -359,11 +374,11 @@ func TestFastForwardAgreesWithFullExpansion(t *testing.T) {
 	}
 }
 
-// A rule starting in the year 4 (found by fuzzing) is fast-forwarded like any other:
+// A rule starting in 1601 (fuzzing found the year 4) is fast-forwarded like any other:
 // time.Duration saturates after 292 years, so distances are counted in Unix seconds.
 func TestFastForwardFromAncientStart(t *testing.T) {
 	for _, rule := range []string{"FREQ=DAILY", "FREQ=HOURLY;INTERVAL=5", "FREQ=WEEKLY;COUNT=200000"} {
-		got := instancesIn(t, event("DTSTART:00040101T120000Z", "RRULE:"+rule), TimeRange{utc("20240101T000000Z"), utc("20240108T000000Z")}, nil)
+		got := instancesIn(t, event("DTSTART:16010101T120000Z", "RRULE:"+rule), TimeRange{utc("20240101T000000Z"), utc("20240108T000000Z")}, nil)
 		if len(got) == 0 {
 			t.Errorf("%s: no instance in the first week of 2024", rule)
 		}

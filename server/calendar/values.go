@@ -20,6 +20,12 @@ type tval struct {
 // parseDateTime parses one DATE or DATE-TIME value text (RFC 5545 §3.3.4, §3.3.5). isDate
 // forces DATE (VALUE=DATE). A value ending in Z is UTC; otherwise it is a local time in loc.
 func parseDateTime(s string, isDate bool, loc *time.Location) (tval, error) {
+	if len(s) >= 4 && s[:4] < "1583" {
+		// Before the Gregorian calendar (RFC 5545 has CALSCALE:GREGORIAN only). rrule-go
+		// mishandles year 0, and 0001-01-01T00:00:00Z is time.Time's zero, which means
+		// "unbounded" in a TimeRange.
+		return tval{}, fmt.Errorf("%q is before 1583, the first Gregorian year", s)
+	}
 	switch {
 	case len(s) == 8 && allDigits(s):
 		t, err := time.Parse("20060102", s)
