@@ -1,7 +1,7 @@
 package server
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -15,99 +15,122 @@ import (
 // what was accepted by PUT can always be read back. Lines are folded at 75
 // octets, on UTF-8 boundaries.
 func encodeICal(cal *ical.Calendar) string {
-	var b strings.Builder
-	encodeComponent(&b, cal.Component)
-	return b.String()
+	var w icalWriter
+	w.out.Grow(1024)
+	w.component(cal.Component)
+	return w.out.String()
 }
 
-// propOrder puts the properties clients look for first at the top.
-var propOrder = map[string]int{"VERSION": 1, "PRODID": 2, "CALSCALE": 3, "UID": 4, "RECURRENCE-ID": 5, "DTSTAMP": 6, "DTSTART": 7}
+// icalWriter builds the text, reusing one buffer for each content line.
+type icalWriter struct {
+	out  strings.Builder
+	line []byte
+}
 
-func encodeComponent(b *strings.Builder, c *ical.Component) {
-	writeLine(b, "BEGIN:"+c.Name)
+// propRank puts the properties clients look for first at the top; the rest
+// follow by name.
+func propRank(name string) int {
+	switch name {
+	case "VERSION":
+		return 1
+	case "PRODID":
+		return 2
+	case "CALSCALE":
+		return 3
+	case "UID":
+		return 4
+	case "RECURRENCE-ID":
+		return 5
+	case "DTSTAMP":
+		return 6
+	case "DTSTART":
+		return 7
+	}
+	return 100
+}
+
+func (w *icalWriter) component(c *ical.Component) {
+	w.line = append(append(w.line[:0], "BEGIN:"...), c.Name...)
+	w.flush()
 	names := make([]string, 0, len(c.Props))
 	for n := range c.Props {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool {
-		oi, oj := propOrder[names[i]], propOrder[names[j]]
-		if oi == 0 {
-			oi = 100
+	slices.SortFunc(names, func(a, b string) int {
+		if ra, rb := propRank(a), propRank(b); ra != rb {
+			return ra - rb
 		}
-		if oj == 0 {
-			oj = 100
-		}
-		if oi != oj {
-			return oi < oj
-		}
-		return names[i] < names[j]
+		return strings.Compare(a, b)
 	})
 	for _, n := range names {
-		for _, p := range c.Props[n] {
-			writeLine(b, propLine(&p))
+		props := c.Props[n]
+		for i := range props {
+			w.prop(&props[i])
+			w.flush()
 		}
 	}
 	for _, ch := range c.Children {
-		encodeComponent(b, ch)
+		w.component(ch)
 	}
-	writeLine(b, "END:"+c.Name)
+	w.line = append(append(w.line[:0], "END:"...), c.Name...)
+	w.flush()
 }
 
-func propLine(p *ical.Prop) string {
-	var b strings.Builder
-	b.WriteString(p.Name)
-	pnames := make([]string, 0, len(p.Params))
-	for n := range p.Params {
-		pnames = append(pnames, n)
-	}
-	sort.Strings(pnames)
-	for _, n := range pnames {
-		b.WriteString(";" + n + "=")
-		for i, v := range p.Params[n] {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			v = strings.ReplaceAll(v, `"`, "'") // RFC 5545 forbids DQUOTE in a parameter value
-			if strings.ContainsAny(v, ";:,") {
-				b.WriteString(`"` + v + `"`)
-			} else {
-				b.WriteString(v)
+// prop puts one property's content line into w.line.
+func (w *icalWriter) prop(p *ical.Prop) {
+	w.line = append(w.line[:0], p.Name...)
+	if len(p.Params) > 0 {
+		pnames := make([]string, 0, len(p.Params))
+		for n := range p.Params {
+			pnames = append(pnames, n)
+		}
+		slices.Sort(pnames)
+		for _, n := range pnames {
+			w.line = append(append(append(w.line, ';'), n...), '=')
+			for i, v := range p.Params[n] {
+				if i > 0 {
+					w.line = append(w.line, ',')
+				}
+				v = strings.ReplaceAll(v, `"`, "'") // RFC 5545 forbids DQUOTE in a parameter value
+				if strings.ContainsAny(v, ";:,") {
+					w.line = append(append(append(w.line, '"'), v...), '"')
+				} else {
+					w.line = append(w.line, v...)
+				}
 			}
 		}
 	}
-	b.WriteString(":")
+	w.line = append(w.line, ':')
 	v := p.Value
 	if strings.ContainsAny(v, "\r\n") {
 		v = lineBreaks.Replace(v) // a value never holds a raw line break (go-ical keeps text escaped)
 	}
-	b.WriteString(v)
-	return b.String()
+	w.line = append(w.line, v...)
 }
 
 var lineBreaks = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", "")
 
-// writeLine writes one content line folded at 75 octets (RFC 5545 §3.1).
-func writeLine(b *strings.Builder, line string) {
+// flush writes w.line folded at 75 octets (RFC 5545 §3.1), then CRLF.
+func (w *icalWriter) flush() {
 	const limit = 75
-	first := true
-	for len(line) > 0 {
+	line := w.line
+	for first := true; ; first = false {
 		max := limit
 		if !first {
 			max = limit - 1
-			b.WriteString(" ")
+			w.out.WriteByte(' ')
 		}
 		if len(line) <= max {
-			b.WriteString(line)
+			w.out.Write(line)
 			break
 		}
 		cut := max
 		for cut > 0 && !utf8.RuneStart(line[cut]) {
 			cut--
 		}
-		b.WriteString(line[:cut])
-		b.WriteString("\r\n")
+		w.out.Write(line[:cut])
+		w.out.WriteString("\r\n")
 		line = line[cut:]
-		first = false
 	}
-	b.WriteString("\r\n")
+	w.out.WriteString("\r\n")
 }
