@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,4 +190,50 @@ func FuzzCalendarQuery(f *testing.F) {
 			t.Fatalf("accepted an empty time range %v", tr)
 		}
 	})
+}
+
+// TestCalDAVConcurrentQueries runs expanding queries while events are put
+// and deleted (under -race: the parsed-object cache and the read paths are
+// shared); every answer is a well-formed 207 naming only stored objects.
+func TestCalDAVConcurrentQueries(t *testing.T) {
+	e := newTestEnv(t)
+	cal := "/dav/calendars/alice/calendar/"
+	ct := map[string]string{"Content-Type": "text/calendar"}
+	for i := 0; i < 20; i++ {
+		uid := fmt.Sprintf("w%d", i)
+		if resp, body := e.do(t, "alice", "PUT", cal+uid+".ics", ct, vcal(vevent(uid, "20260302T090000Z", "20260302T100000Z", "RRULE:FREQ=WEEKLY;COUNT=10"))); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+		}
+	}
+	q := `<C:calendar-query ` + calQueryNS + `><D:prop><D:getetag/><C:calendar-data><C:expand start="20260301T000000Z" end="20260401T000000Z"/></C:calendar-data></D:prop>` +
+		`<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20260301T000000Z" end="20260401T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				resp, body := e.do(t, "alice", "REPORT", cal, map[string]string{"Depth": "1"}, q)
+				if resp.StatusCode != http.StatusMultiStatus || strings.Contains(body, "404 Not Found") || strings.Count(body, "RRULE") != 0 {
+					errs <- fmt.Sprintf("REPORT: %d %.300s", resp.StatusCode, body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 20; i++ {
+			uid := fmt.Sprintf("n%d", i)
+			e.do(t, "alice", "PUT", cal+uid+".ics", ct, vcal(vevent(uid, "20260310T090000Z", "20260310T100000Z", "RRULE:FREQ=DAILY;COUNT=5")))
+			e.do(t, "alice", "DELETE", cal+fmt.Sprintf("w%d", i)+".ics", nil, "")
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
 }
