@@ -145,3 +145,18 @@ func TestParseRefusesHugeAlarmRepeat(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A non-IANA VTIMEZONE whose observances start in the year 1 still compiles.
+func TestVTimezoneWithAncientOnsets(t *testing.T) {
+	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:Custom Berlin\r\n" +
+		"BEGIN:STANDARD\r\nDTSTART:00011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n" +
+		"BEGIN:DAYLIGHT\r\nDTSTART:00010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\n" +
+		"END:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Custom Berlin:20240703T140000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	obj, err := Parse([]byte(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !obj.Start.Equal(utc("20240703T120000Z")) {
+		t.Errorf("14:00 in summer = %v, want 12:00Z", obj.Start)
+	}
+}

@@ -131,8 +131,14 @@ func observanceOnsets(o *ical.Component) ([]transition, int, error) {
 	}
 	// Onsets are local times in the offset in effect before them (TZOFFSETFROM); they
 	// are generated as wall times in UTC and shifted.
-	start, err := parseDateTime(sp.Value, false, time.UTC)
-	if err != nil || start.date || strings.HasSuffix(sp.Value, "Z") {
+	// An onset may predate the Gregorian calendar (some generators write 00010101): it
+	// is clamped to 1583 (the offsets before the first onset come from TZOFFSETFROM).
+	value := sp.Value
+	if len(value) >= 4 && value[:4] < "1583" {
+		value = "1583" + value[4:]
+	}
+	start, err := parseDateTime(value, false, time.UTC)
+	if err != nil || start.date || strings.HasSuffix(value, "Z") {
 		return nil, 0, fmt.Errorf("bad DTSTART %q", sp.Value)
 	}
 	name := ""
