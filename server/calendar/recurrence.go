@@ -196,7 +196,8 @@ func untilText(v string) string {
 	return ""
 }
 
-// next returns the merged, de-duplicated recurrence values of the master in order.
+// iterator returns the merged, de-duplicated recurrence values of the master in order
+// (RRULEs fast-forwarded to lo, RDATEs, DTSTART), each with its RDATE period if any.
 func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
 	type src struct {
 		next func() (time.Time, bool)
