@@ -61,6 +61,7 @@ type config struct {
 	WriteBook        string // main or sync
 	Events           int    // calendar scenario: events to PUT
 	QueryRepeats     int    // calendar scenario: timed reports of each kind
+	NoExpand         bool   // calendar scenario: skip the expand reports (a server without expand)
 }
 
 var allScenarios = []string{"put", "firstsync", "sync"}
@@ -187,6 +188,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	scen := fs.String("scenario", "all", "put|firstsync|sync|calendar|all (put,firstsync,sync), or a comma-separated list")
 	fs.IntVar(&cfg.Events, "events", cfg.Events, "calendar scenario: events to PUT (10% weekly recurring)")
 	fs.IntVar(&cfg.QueryRepeats, "query-repeats", cfg.QueryRepeats, "calendar scenario: timed one-month calendar-query reports, without and with expand")
+	fs.BoolVar(&cfg.NoExpand, "no-expand", false, "calendar scenario: skip the reports with expand (for servers that do not expand, such as Radicale 3.1)")
 	sizes := fs.String("sizes", "1000,10000,50000", "address book sizes for the sync scenario")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process id: read VmRSS/VmHWM from /proc/PID/status after each step")
 	fs.BoolVar(&cfg.JSON, "json", false, "write the report as JSON on stdout (text goes to stderr)")
