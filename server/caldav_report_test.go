@@ -14,6 +14,9 @@ import (
 
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-webdav/caldav"
+
+	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // checkCalendarQueries runs time-range queries and an expand over the work
@@ -235,5 +238,30 @@ func TestCalDAVConcurrentQueries(t *testing.T) {
 	close(errs)
 	for msg := range errs {
 		t.Error(msg)
+	}
+}
+
+// TestCalDAVQueriesOlderObjects: an object stored under laxer rules than
+// calendar.Parse applies now (here one with a METHOD, written straight to
+// the store) still answers queries and expands; it does not vanish.
+func TestCalDAVQueriesOlderObjects(t *testing.T) {
+	e := newTestEnv(t)
+	cal := "/dav/calendars/alice/calendar/"
+	e.do(t, "alice", "OPTIONS", "/dav/", nil, "") // signs in: the default calendar exists
+	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//old//EN\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\nUID:old\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260302T090000Z\r\n" +
+		"DTEND:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Old\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if _, err := calendar.Parse([]byte(body), nil); err == nil {
+		t.Fatalf("Parse accepts the object; the test needs one it refuses")
+	}
+	start, end := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).Unix(), time.Date(2026, 3, 16, 10, 0, 0, 0, time.UTC).Unix()
+	if _, err := e.store.Commit(context.Background(), storage.Change{Op: storage.OpPut, Principal: "alice", Collection: "calendar",
+		Name: "old.ics", Body: []byte(body), Meta: storage.ObjectMeta{UID: "old", Component: "VEVENT", Span: &storage.Span{Start: start, End: end}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, got := e.do(t, "alice", "REPORT", cal, map[string]string{"Depth": "1"},
+		`<C:calendar-query `+calQueryNS+`><D:prop><C:calendar-data><C:expand start="20260301T000000Z" end="20260401T000000Z"/></C:calendar-data></D:prop>`+
+			`<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20260309T000000Z" end="20260310T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`)
+	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(got, "old.ics") || strings.Count(got, "RECURRENCE-ID") != 3 {
+		t.Errorf("query over an older object: %d\n%s", resp.StatusCode, got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -181,13 +182,12 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 			ok, decided = spanMatch(o, eventRange)
 		}
 		if !decided {
-			obj, err := s.calCache.Object(o.ETag, o.Body, loc)
-			if err != nil {
-				s.log.Warn("stored calendar object does not parse; skipped", "user", p.user, "collection", p.collection, "object", o.Name, "err", err)
+			if ok, err = s.matchObject(o, f, loc); err != nil {
+				if errors.Is(err, calendar.ErrTooManyInstances) {
+					return queryError(o.Name, err)
+				}
+				s.log.Warn("stored calendar object cannot be matched; left out", "user", p.user, "collection", p.collection, "object", o.Name, "err", err)
 				return nil
-			}
-			if ok, err = obj.Match(f, loc); err != nil {
-				return queryError(o.Name, err)
 			}
 		}
 		if ok {
@@ -239,6 +239,21 @@ func (s *Server) eachObject(ctx context.Context, p davPath, c storage.Collection
 		}
 	}
 	return nil
+}
+
+// matchObject matches a stored object, parsed once through the cache. An
+// object that Parse refuses now (it was stored under older, laxer rules) is
+// still matched from its decoded text, rather than vanishing from queries.
+func (s *Server) matchObject(o storage.Object, f calendar.CompFilter, loc *time.Location) (bool, error) {
+	obj, err := s.calCache.Object(o.ETag, o.Body, loc)
+	if err == nil {
+		return obj.Match(f, loc)
+	}
+	cal, derr := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
+	if derr != nil {
+		return false, fmt.Errorf("%v; %v", err, derr)
+	}
+	return calendar.Match(cal, f, loc)
 }
 
 // queryError names the object a query failed on.

@@ -88,19 +88,18 @@ func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (str
 		return string(o.Body), nil
 	}
 	if c.expand != nil && c.limitFB == nil && c.cache != nil {
-		// Expand and selectComponent only read the cached object.
-		obj, err := c.cache.Object(o.ETag, o.Body, floating)
-		if err != nil {
-			return "", err
+		// Expand and selectComponent only read the cached object. An object
+		// Parse refuses now is expanded from its decoded text below.
+		if obj, err := c.cache.Object(o.ETag, o.Body, floating); err == nil {
+			cal, err := obj.Expand(*c.expand, floating)
+			if err != nil {
+				return "", err
+			}
+			if c.comp != nil {
+				cal = &ical.Calendar{Component: selectComponent(cal.Component, c.comp)}
+			}
+			return encodeICal(cal), nil
 		}
-		cal, err := obj.Expand(*c.expand, floating)
-		if err != nil {
-			return "", err
-		}
-		if c.comp != nil {
-			cal = &ical.Calendar{Component: selectComponent(cal.Component, c.comp)}
-		}
-		return encodeICal(cal), nil
 	}
 	cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
 	if err != nil {
