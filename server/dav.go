@@ -6,7 +6,7 @@ import (
 )
 
 // davMethods are the methods served under /dav/, as advertised in Allow.
-var davMethods = []string{"OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL", "MOVE", "COPY", "REPORT"}
+var davMethods = []string{"OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL", "MKCALENDAR", "MOVE", "COPY", "REPORT"}
 
 // serveDAV dispatches a signed-in request under /dav/. A user only ever sees
 // their own resources: another user's path answers 404, as if it did not exist.
@@ -34,7 +34,13 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	case "PROPPATCH":
 		s.proppatch(w, r, p)
 	case "MKCOL":
+		if p.home == homeCalendars {
+			s.mkcalendar(w, r, p)
+			return
+		}
 		s.mkcol(w, r, p)
+	case "MKCALENDAR":
+		s.mkcalendar(w, r, p)
 	case "GET", "HEAD":
 		s.get(w, r, p)
 	case "PUT":
@@ -52,9 +58,9 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 }
 
 // options advertises exactly what is implemented: WebDAV class 1 and 3 (no
-// locks), CardDAV, extended MKCOL.
+// locks), CardDAV, CalDAV, extended MKCOL.
 func (s *Server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("DAV", "1, 3, addressbook, extended-mkcol")
+	w.Header().Set("DAV", "1, 3, addressbook, calendar-access, extended-mkcol")
 	w.Header().Set("Allow", strings.Join(davMethods, ", "))
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

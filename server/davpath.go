@@ -152,8 +152,8 @@ func parseDAVPath(escaped string) (davPath, error) {
 	return p, nil
 }
 
-// ensureDefaults creates a user's default address book the first time the
-// user signs in to this process, if the user has none.
+// ensureDefaults creates a user's default address book and calendar the
+// first time the user signs in to this process, if the user has none.
 func (s *Server) ensureDefaults(ctx context.Context, user string) error {
 	if _, done := s.defaultsDone.Load(user); done {
 		return nil
@@ -162,16 +162,21 @@ func (s *Server) ensureDefaults(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	has := false
+	has := map[string]bool{}
 	for _, c := range cols {
-		if c.Kind == kindAddressBook {
-			has = true
-		}
+		has[c.Kind] = true
 	}
-	if !has {
+	defaults := []struct{ kind, name, display string }{
+		{kindAddressBook, defaultBook, "Contacts"},
+		{kindCalendar, defaultCalendar, "Calendar"},
+	}
+	for _, d := range defaults {
+		if has[d.kind] {
+			continue
+		}
 		_, err := s.store.Commit(ctx, storage.Change{Op: storage.OpCreateCollection, Principal: user,
-			Collection: defaultBook, Kind: kindAddressBook,
-			Props: map[string][]byte{clark(nameDisplayName): []byte("Contacts")}})
+			Collection: d.name, Kind: d.kind,
+			Props: map[string][]byte{clark(nameDisplayName): []byte(d.display)}})
 		if err != nil && !errors.Is(err, storage.ErrExists) {
 			return err
 		}

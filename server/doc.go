@@ -8,6 +8,15 @@
 // directly on an opened store when no server holds the data directory, so an
 // admin command behaves the same whether the server runs or not.
 //
+// CalDAV (RFC 4791, with RFC 5689 extended MKCOL and RFC 6578 sync): the
+// caldav_*.go and report_calendar*.go files. Calendar bodies are validated
+// and matched by package server/calendar; a PUT stores the body exactly as
+// sent, with its UID, component and time span (unbounded recurrences end at
+// calendar.Forever; objects without any time are indexed over all time, so
+// the span index always returns them). calendar-query takes its candidates
+// from that index when the filter has a top-level time-range, then
+// calendar.Match decides.
+//
 // # The files area (generic WebDAV, RFC 4918)
 //
 // Besides address books and calendars, each user has a plain WebDAV tree at

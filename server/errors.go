@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/pimvault/pimvault/server/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -64,6 +66,16 @@ func toDAVError(err error) *davError {
 		return &davError{status: http.StatusForbidden, ns: nsCardDAV, cond: "max-resource-size", msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
 		return &davError{status: http.StatusBadRequest, msg: err.Error()}
+	case errors.Is(err, calendar.ErrInvalidData):
+		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "valid-calendar-data", msg: err.Error()}
+	case errors.Is(err, calendar.ErrInvalidObject):
+		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "valid-calendar-object-resource", msg: err.Error()}
+	case errors.Is(err, calendar.ErrBadFilter):
+		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "valid-filter", msg: err.Error()}
+	case errors.Is(err, calendar.ErrUnsupportedCollation):
+		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "supported-collation", msg: err.Error()}
+	case errors.Is(err, calendar.ErrTooManyInstances):
+		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "max-instances", msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &davError{status: http.StatusServiceUnavailable, msg: "request cancelled"}
 	}
@@ -73,6 +85,12 @@ func toDAVError(err error) *davError {
 // writeError answers a request with err.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	de := toDAVError(err)
+	if de.ns == nsCardDAV && strings.HasPrefix(r.URL.Path, davPrefix+homeCalendars+"/") {
+		// The same condition (no-uid-conflict, max-resource-size) in CalDAV's namespace.
+		cp := *de
+		cp.ns = nsCalDAV
+		de = &cp
+	}
 	if de.status >= 500 && de.status != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
@@ -93,8 +111,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, de.msg, de.status)
 		return
 	}
+	cond := "<X:" + de.cond + "/>"
+	var uc *storage.UIDConflictError
+	if de.cond == "no-uid-conflict" && r.Method == "PUT" && errors.As(err, &uc) {
+		// RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: name the resource that holds the UID.
+		if p, perr := parseDAVPath(r.URL.EscapedPath()); perr == nil && p.kind == resObject {
+			p.object = uc.Existing
+			cond = "<X:" + de.cond + ">" + hrefXML(p.href()) + "</X:" + de.cond + ">"
+		}
+	}
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(de.status)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:X=%q><X:%s/><D:responsedescription>%s</D:responsedescription></D:error>`,
-		de.ns, de.cond, xmlEscape(de.msg))
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:X=%q>%s<D:responsedescription>%s</D:responsedescription></D:error>`,
+		de.ns, cond, xmlEscape(de.msg))
 }

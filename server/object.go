@@ -50,6 +50,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
 			s.writeError(w, r, err)
 			return
 		}
+		if c.Kind == kindCalendar {
+			s.getCalendarCollection(w, r, p, c)
+			return
+		}
 		// The whole address book as one .vcf file.
 		var buf bytes.Buffer
 		err = s.store.Objects(user, p.collection, true, func(o storage.Object) error {
@@ -79,6 +83,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
 }
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
+	if p.home == homeCalendars {
+		s.putCalendarObject(w, r, p)
+		return
+	}
 	if p.kind != resObject {
 		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a collection"})
 		return
@@ -183,6 +191,12 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 	if _, err := s.collection(dest); err != nil {
 		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the destination collection does not exist"})
 		return
+	}
+	if p.home == homeCalendars {
+		if err := s.checkCalendarTarget(p, dest); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	var res storage.Result

@@ -176,6 +176,14 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p davPath) {
 		s.writeError(w, r, err)
 		return
 	}
+	if p.home == homeCalendars {
+		for _, u := range ups {
+			if err := checkCalendarProp(u); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+	}
 	ms := newMultistatus()
 	names := make([]xml.Name, 0, len(ups))
 	for _, u := range ups {

@@ -148,6 +148,7 @@ func (s *Server) principalProps(user string) *propSet {
 	ps.add(nameDisplayName, xmlEscape(user))
 	ps.add(namePrincipalURL, hrefXML(principalHref(user)))
 	ps.add(nameAddressBookHome, hrefXML(homeHref(homeCards, user)))
+	ps.add(nameCalendarHome, hrefXML(homeHref(homeCalendars, user)))
 	ps.add(nameOwner, hrefXML(principalHref(user)))
 	ps.add(nameSupportedReports, "")
 	s.commonProps(ps, user)
@@ -178,14 +179,20 @@ func syncToken(epoch string, seq uint64) string {
 
 func (s *Server) collectionProps(p davPath, c storage.Collection, epoch string) *propSet {
 	ps := &propSet{}
-	ps.add(nameResourceType, "<D:collection/><C:addressbook/>")
+	if c.Kind == kindCalendar {
+		s.calendarProps(ps, c)
+	} else {
+		ps.add(nameResourceType, "<D:collection/><C:addressbook/>")
+	}
 	ps.add(nameOwner, hrefXML(principalHref(p.user)))
 	tok := syncToken(epoch, c.LastSeq)
 	ps.add(nameSyncToken, xmlEscape(tok))
 	ps.add(nameCTag, xmlEscape(tok))
-	ps.add(nameSupportedReports, reportSetXML(reportAddrMultiget, reportAddrQuery, reportSyncCollection))
-	ps.add(nameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
-	ps.add(nameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+	if c.Kind != kindCalendar {
+		ps.add(nameSupportedReports, reportSetXML(reportAddrMultiget, reportAddrQuery, reportSyncCollection))
+		ps.add(nameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
+		ps.add(nameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+	}
 	ps.add(nameQuotaUsed, strconv.FormatInt(c.Bytes, 10))
 	if s.cfg.QuotaBytes > 0 {
 		ps.add(nameQuotaAvailable, strconv.FormatInt(max(0, s.cfg.QuotaBytes-c.Bytes), 10))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -35,6 +36,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p davPath) {
 		s.writeError(w, r, err)
 		return
 	}
+	if s.calendarReport(w, r, p, c, root, body) {
+		return
+	}
 	switch root {
 	case reportSyncCollection:
 		s.syncCollection(w, r, p, c, body)
@@ -48,10 +52,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p davPath) {
 }
 
 // reportProps is the DAV:prop of a report, with the names of address-data
-// asked for.
+// asked for, and how to render calendar-data when asked for.
 type reportProps struct {
-	names       []xml.Name
-	addressData bool
+	names        []xml.Name
+	addressData  bool
+	calendarData *calendarDataReq
+	floating     *time.Location
+	calendarErr  *error // where rendering calendar-data failed, if set
 }
 
 func newReportProps(pl *propList) reportProps {
@@ -72,9 +79,16 @@ func newReportProps(pl *propList) reportProps {
 // objectResponse writes one member's response with the asked properties.
 func (s *Server) objectResponse(ms *multistatus, p davPath, o storage.Object, rp reportProps) {
 	op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: o.Name}
+	if found, ok := s.quickObjectProps(o, rp); ok {
+		ms.propResponse(op.href(), found, nil, false)
+		return
+	}
 	ps := s.objectProps(op, o)
 	if rp.addressData {
 		ps.add(nameAddressData, xmlEscape(string(o.Body)))
+	}
+	if rp.calendarData != nil {
+		s.renderCalendarData(ps, o, rp)
 	}
 	found, missing := ps.pick(&propfindRequest{Prop: &propList{Names: namesToAny(rp.names)}})
 	ms.propResponse(op.href(), found, missing, false)
@@ -170,6 +184,10 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 		last = changes[len(changes)-1].Seq
 	}
 	rp := newReportProps(req.Prop)
+	if err := s.withCalendarData(&rp, p, body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	ms := newMultistatus()
 	for _, ch := range changes {
 		op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: ch.Name}
@@ -215,6 +233,10 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p davPath, bod
 		return
 	}
 	rp := newReportProps(req.Prop)
+	if err := s.withCalendarData(&rp, p, body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	ms := newMultistatus()
 	seen := map[string]bool{}
 	for _, href := range req.Hrefs {

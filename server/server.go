@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/pimvault/pimvault/server/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -18,6 +19,7 @@ type Store interface {
 	Get(principal, collection, name string) (storage.Object, error)
 	Objects(principal, collection string, bodies bool, fn func(storage.Object) error) error
 	Changes(principal, collection string, since uint64) ([]storage.MemberChange, uint64, error)
+	Overlapping(principal, collection string, start, end int64) ([]string, error)
 	Collection(principal, name string) (storage.Collection, error)
 	Collections(principal string) ([]storage.Collection, error)
 	ObjectProps(principal, collection, name string) (map[string][]byte, error)
@@ -65,12 +67,18 @@ type Server struct {
 	seen  deviceSeen // when each device's last-seen was written
 
 	defaultsDone sync.Map // users whose default collections exist
+
+	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 }
+
+// calendarCacheSize bounds the parsed calendar objects kept for reports.
+const calendarCacheSize = 4096
 
 // New returns a server over store.
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
-	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay)}
+	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
+		calCache: calendar.NewCache(calendarCacheSize)}
 }
 
 func init() {

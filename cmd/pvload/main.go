@@ -2,7 +2,9 @@
 // PUT throughput, a phone's first sync (PROPFIND Depth 1 + multiget) and the
 // cost of an incremental sync-collection against the size of the address
 // book. It speaks plain CardDAV, so it runs against pimvault and Radicale
-// alike (make bench-server, make bench-radicale).
+// alike (make bench-server, make bench-radicale). The calendar scenario
+// (--scenario calendar, issue 4) does the same for CalDAV: PUT of events,
+// then one-month calendar-query reports without and with expand.
 //
 // pvload only ever connects to the URL it is given, and only to a loopback
 // address: load is allowed on loopback only. Every request loop is bounded
@@ -57,16 +59,23 @@ type config struct {
 	CPUProfile       string
 	WriteDir         string // write the contacts as files here instead of running scenarios
 	WriteBook        string // main or sync
+	Events           int    // calendar scenario: events to PUT
+	QueryRepeats     int    // calendar scenario: timed reports of each kind
+	NoExpand         bool   // calendar scenario: skip the expand reports (a server without expand)
 }
 
 var allScenarios = []string{"put", "firstsync", "sync"}
+
+// knownScenarios are all scenarios in the order they run; calendar (issue 4)
+// is not part of "all", which stays the CardDAV run.
+var knownScenarios = []string{"put", "firstsync", "sync", "calendar"}
 
 // defaults returns the configuration the flags start from.
 func defaults() config {
 	return config{
 		Contacts: 10000, Concurrency: 8, Scenarios: allScenarios, Sizes: []int{1000, 10000, 50000},
 		Timeout: 10 * time.Minute, RequestTimeout: 2 * time.Minute, Seed: 1, Batch: 100, Changes: 10,
-		SyncRepeats: 200, FirstSyncRepeats: 3,
+		SyncRepeats: 200, FirstSyncRepeats: 3, Events: 10000, QueryRepeats: 100,
 	}
 }
 
@@ -89,6 +98,8 @@ func (c config) Validate() error {
 		return fmt.Errorf("--changes %d: must be between 3 and 1000 (some edits, one add, one delete)", c.Changes)
 	case c.SyncRepeats < 1 || c.SyncRepeats > maxRepeats || c.FirstSyncRepeats < 1 || c.FirstSyncRepeats > 100:
 		return errors.New("--sync-repeats must be 1..100000 and --firstsync-repeats 1..100")
+	case c.Events < 1 || c.Events > maxContacts || c.QueryRepeats < 1 || c.QueryRepeats > maxRepeats:
+		return fmt.Errorf("--events must be 1..%d and --query-repeats 1..%d", maxContacts, maxRepeats)
 	case len(c.Scenarios) == 0:
 		return errors.New("--scenario: nothing to run")
 	}
@@ -174,7 +185,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.SyncBook, "sync-book", "", "address book the sync scenario fills (default: pvload-sync-<seed>/ beside --book, created with extended MKCOL)")
 	fs.IntVar(&cfg.Contacts, "contacts", cfg.Contacts, "contacts to PUT (put) and to list (firstsync)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "concurrent PUT workers")
-	scen := fs.String("scenario", "all", "put|firstsync|sync|all, or a comma-separated list")
+	scen := fs.String("scenario", "all", "put|firstsync|sync|calendar|all (put,firstsync,sync), or a comma-separated list")
+	fs.IntVar(&cfg.Events, "events", cfg.Events, "calendar scenario: events to PUT (10% weekly recurring)")
+	fs.IntVar(&cfg.QueryRepeats, "query-repeats", cfg.QueryRepeats, "calendar scenario: timed one-month calendar-query reports, without and with expand")
+	fs.BoolVar(&cfg.NoExpand, "no-expand", false, "calendar scenario: skip the reports with expand (for servers that do not expand, such as Radicale 3.1)")
 	sizes := fs.String("sizes", "1000,10000,50000", "address book sizes for the sync scenario")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process id: read VmRSS/VmHWM from /proc/PID/status after each step")
 	fs.BoolVar(&cfg.JSON, "json", false, "write the report as JSON on stdout (text goes to stderr)")
@@ -230,14 +244,14 @@ func parseScenarios(s string) ([]string, error) {
 			for _, n := range allScenarios {
 				want[n] = true
 			}
-		case "put", "firstsync", "sync":
+		case "put", "firstsync", "sync", "calendar":
 			want[name] = true
 		default:
-			return nil, fmt.Errorf("--scenario %q: want put, firstsync, sync or all", name)
+			return nil, fmt.Errorf("--scenario %q: want put, firstsync, sync, calendar or all", name)
 		}
 	}
 	var out []string
-	for _, n := range allScenarios {
+	for _, n := range knownScenarios {
 		if want[n] {
 			out = append(out, n)
 		}
@@ -347,6 +361,8 @@ func runScenarios(ctx context.Context, cfg config, c *davClient, rep *report, lo
 			}
 			logf("sync: sizes %v in %s, %d changes, %d timed reports per size", cfg.Sizes, syncBook, cfg.Changes, cfg.SyncRepeats)
 			rep.Sync, err = runSync(ctx, c, syncBook, cfg, rep, logf)
+		case "calendar":
+			rep.Calendar, err = runCalendar(ctx, c, cfg, logf)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)

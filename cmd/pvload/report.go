@@ -100,6 +100,7 @@ type report struct {
 	Put          *putResult       `json:"put,omitempty"`
 	FirstSync    *firstSyncResult `json:"firstsync,omitempty"`
 	Sync         *syncResult      `json:"sync,omitempty"`
+	Calendar     *calendarResult  `json:"calendar,omitempty"`
 	Memory       []memSample      `json:"memory,omitempty"`
 }
 
@@ -173,6 +174,9 @@ func (r *report) writeText(w io.Writer) {
 		if s.Flatness > 0 {
 			fmt.Fprintf(w, "sync       p50 at the largest size / p50 at the smallest: %.2f\n", s.Flatness)
 		}
+	}
+	if r.Calendar != nil {
+		r.Calendar.writeText(w, r.Memory)
 	}
 	for _, m := range r.Memory {
 		fmt.Fprintf(w, "memory     after %-14s VmRSS %7.1f MiB (anon %6.1f, file %6.1f)  VmHWM %7.1f MiB\n", m.After+":",

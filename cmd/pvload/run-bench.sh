@@ -7,8 +7,9 @@
 # for its memory), stops the server with SIGTERM and removes the directory.
 #
 # Settings (environment): CONTACTS (10000), CONCURRENCY (8),
-# SIZES (1000,10000,50000), TIMEOUT (10m), JSON_OUT (also write the JSON
-# report to this file). Extra arguments are passed to pvload.
+# SIZES (1000,10000,50000), SCENARIOS (all,calendar: the CardDAV scenarios
+# and the CalDAV one of issue 4), TIMEOUT (10m), JSON_OUT (also write the
+# JSON report to this file). Extra arguments are passed to pvload.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +17,7 @@ GO=${GO:-go}
 CONTACTS=${CONTACTS:-10000}
 CONCURRENCY=${CONCURRENCY:-8}
 SIZES=${SIZES:-1000,10000,50000}
+SCENARIOS=${SCENARIOS:-all,calendar}
 TIMEOUT=${TIMEOUT:-10m}
 JSON_OUT=${JSON_OUT:-}
 
@@ -54,7 +56,7 @@ bin/pimvault user add bench --password-stdin --data "$tmp/data" <"$tmp/password"
 
 echo "run-bench: pimvault (pid $server_pid) on http://$addr, data in $tmp/data" >&2
 echo "run-bench: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $("$GO" version)" >&2
-args=(--url "http://$addr" --user bench --password-file "$tmp/password" --scenario all
+args=(--url "http://$addr" --user bench --password-file "$tmp/password" --scenario "$SCENARIOS"
 	--contacts "$CONTACTS" --concurrency "$CONCURRENCY" --sizes "$SIZES" --timeout "$TIMEOUT" --pid "$server_pid")
 echo "run-bench: bin/pvload ${args[*]} $*" >&2
 if [ -n "$JSON_OUT" ]; then

@@ -1,0 +1,271 @@
+package server
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-ical"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// Calendar collection properties (RFC 4791 §5.2, RFC 6638 §9.1, Apple).
+var (
+	nameCalendarDesc       = xml.Name{Space: nsCalDAV, Local: "calendar-description"}
+	nameCalendarTimezone   = xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}
+	nameSupportedCompSet   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-component-set"}
+	nameSupportedCalData   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"}
+	nameCalMaxResourceSize = xml.Name{Space: nsCalDAV, Local: "max-resource-size"}
+	nameMinDateTime        = xml.Name{Space: nsCalDAV, Local: "min-date-time"}
+	nameMaxDateTime        = xml.Name{Space: nsCalDAV, Local: "max-date-time"}
+	nameSupportedCollation = xml.Name{Space: nsCalDAV, Local: "supported-collation-set"}
+	nameScheduleTransp     = xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}
+	nameCalendarData       = xml.Name{Space: nsCalDAV, Local: "calendar-data"}
+
+	reportCalMultiget = xml.Name{Space: nsCalDAV, Local: "calendar-multiget"}
+	reportCalQuery    = xml.Name{Space: nsCalDAV, Local: "calendar-query"}
+	reportFreeBusy    = xml.Name{Space: nsCalDAV, Local: "free-busy-query"}
+)
+
+const defaultCalendar = "calendar"
+
+// calendarComponents are the components a calendar holds unless it was
+// created for fewer (RFC 4791 §5.2.3); creatableComponents are those a
+// MKCALENDAR may name (VFREEBUSY only when asked for, as in RFC 4791 B).
+var (
+	calendarComponents  = []string{"VEVENT", "VTODO", "VJOURNAL"}
+	creatableComponents = []string{"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"}
+)
+
+// The date range a calendar accepts (RFC 4791 §5.2.6, §5.2.7).
+var (
+	calendarMinDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	calendarMaxDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+func init() {
+	for _, n := range []xml.Name{nameSupportedCompSet, nameSupportedCalData, nameCalMaxResourceSize,
+		nameMinDateTime, nameMaxDateTime, nameSupportedCollation, nameCalendarData} {
+		protectedProps[n] = true
+	}
+	notInAllprop[nameCalendarData] = true
+}
+
+// compSetXML is the canonical stored value of supported-calendar-component-set.
+func compSetXML(comps []string) string {
+	var b strings.Builder
+	for _, c := range comps {
+		b.WriteString(`<comp xmlns="` + nsCalDAV + `" name="` + c + `"></comp>`)
+	}
+	return b.String()
+}
+
+// parseCompSet reads the component names of a supported-calendar-component-set
+// value (inner XML); every name must be one a calendar may hold.
+func parseCompSet(inner string) ([]string, error) {
+	var v struct {
+		Comps []struct {
+			Name string `xml:"name,attr"`
+		} `xml:"urn:ietf:params:xml:ns:caldav comp"`
+	}
+	if err := xml.Unmarshal([]byte("<x>"+inner+"</x>"), &v); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range v.Comps {
+		name := strings.ToUpper(c.Name)
+		ok := false
+		for _, k := range creatableComponents {
+			ok = ok || k == name
+		}
+		if !ok {
+			return nil, errors.New("component " + c.Name + " is not supported (VEVENT, VTODO, VJOURNAL, VFREEBUSY are)")
+		}
+		out = append(out, name)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no component named")
+	}
+	return out, nil
+}
+
+// supportedComponents returns the components collection c accepts.
+func supportedComponents(c storage.Collection) []string {
+	if v, ok := c.Props[clark(nameSupportedCompSet)]; ok {
+		if comps, err := parseCompSet(string(v)); err == nil {
+			return comps
+		}
+	}
+	return calendarComponents
+}
+
+// textOf returns the character data of a stored property value.
+func textOf(inner string) (string, error) {
+	var v struct {
+		Text string `xml:",chardata"`
+	}
+	err := xml.Unmarshal([]byte("<x>"+inner+"</x>"), &v)
+	return v.Text, err
+}
+
+// checkCalendarTimezone validates a calendar-timezone value: iCalendar text
+// holding a VCALENDAR with exactly one VTIMEZONE (RFC 4791 §5.2.2). It
+// returns the location floating times of the calendar are read in.
+func checkCalendarTimezone(text string) (*time.Location, error) {
+	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
+	if err != nil {
+		return nil, forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone does not parse: %v", err)
+	}
+	var tzs []*ical.Component
+	for _, c := range cal.Children {
+		switch c.Name {
+		case ical.CompTimezone:
+			tzs = append(tzs, c)
+		default:
+			return nil, forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone holds a %s; only one VTIMEZONE is allowed", c.Name)
+		}
+	}
+	if len(tzs) != 1 {
+		return nil, forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone must hold exactly one VTIMEZONE, not %d", len(tzs))
+	}
+	tzid := tzs[0].Props.Get(ical.PropTimezoneID)
+	if tzid == nil || tzid.Value == "" {
+		return nil, forbidden(nsCalDAV, "valid-calendar-data", "the VTIMEZONE of calendar-timezone has no TZID")
+	}
+	if loc, err := time.LoadLocation(tzid.Value); err == nil {
+		return loc, nil
+	}
+	return time.UTC, nil // a custom zone: floating times are read as UTC
+}
+
+// floatingLocation is where floating times of collection c are read: its
+// calendar-timezone, or UTC.
+func floatingLocation(c storage.Collection) *time.Location {
+	if v, ok := c.Props[clark(nameCalendarTimezone)]; ok {
+		if text, err := textOf(string(v)); err == nil {
+			if loc, err := checkCalendarTimezone(text); err == nil {
+				return loc
+			}
+		}
+	}
+	return time.UTC
+}
+
+// checkCalendarProp validates a settable calendar property's new value
+// (PROPPATCH, MKCALENDAR, extended MKCOL).
+func checkCalendarProp(u propUpdate) error {
+	if u.remove {
+		return nil
+	}
+	switch u.name {
+	case nameCalendarTimezone:
+		text, err := textOf(u.inner)
+		if err != nil {
+			return forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone: %v", err)
+		}
+		_, err = checkCalendarTimezone(text)
+		return err
+	case nameScheduleTransp:
+		if u.inner != `<opaque xmlns="`+nsCalDAV+`"></opaque>` && u.inner != `<transparent xmlns="`+nsCalDAV+`"></transparent>` {
+			return forbidden(nsDAV, "valid-property-value", "schedule-calendar-transp must hold opaque or transparent")
+		}
+	case nameCalendarOrder:
+		if _, err := strconv.Atoi(strings.TrimSpace(u.inner)); err != nil {
+			return forbidden(nsDAV, "valid-property-value", "calendar-order must be an integer")
+		}
+	}
+	return nil
+}
+
+// calendarProps adds the properties a calendar has beyond those of every
+// collection.
+func (s *Server) calendarProps(ps *propSet, c storage.Collection) {
+	ps.add(nameResourceType, "<D:collection/><CAL:calendar/>")
+	ps.add(nameSupportedReports, reportSetXML(reportCalMultiget, reportCalQuery, reportFreeBusy, reportSyncCollection))
+	ps.add(nameSupportedCompSet, compSetXML(supportedComponents(c)))
+	ps.add(nameSupportedCalData, `<CAL:calendar-data content-type="text/calendar" version="2.0"/>`)
+	ps.add(nameCalMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+	ps.add(nameMinDateTime, calendarMinDate.Format(icalUTC))
+	ps.add(nameMaxDateTime, calendarMaxDate.Format(icalUTC))
+	ps.add(nameSupportedCollation, `<CAL:supported-collation>i;ascii-casemap</CAL:supported-collation><CAL:supported-collation>i;octet</CAL:supported-collation><CAL:supported-collation>i;unicode-casemap</CAL:supported-collation>`)
+	ps.add(nameScheduleTransp, "<CAL:opaque/>") // a stored value replaces it
+}
+
+const icalUTC = "20060102T150405Z"
+
+// mkcalendar creates a calendar (RFC 4791 §5.3.1 MKCALENDAR, or RFC 5689
+// extended MKCOL with a calendar resourcetype) with its initial properties.
+func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p davPath) {
+	if p.kind != resCollection || p.home != homeCalendars {
+		s.writeError(w, r, forbidden(nsDAV, "resource-must-be-null", "calendars can only be created in your calendar home"))
+		return
+	}
+	body, err := readXMLBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	root := xml.Name{Space: nsCalDAV, Local: "mkcalendar"}
+	if r.Method == "MKCOL" {
+		root = xml.Name{Space: nsDAV, Local: "mkcol"}
+		if body == nil {
+			s.writeError(w, r, forbidden(nsDAV, "valid-resourcetype", "only calendars can be created here; use MKCALENDAR or an extended MKCOL"))
+			return
+		}
+	}
+	var ups []propUpdate
+	if body != nil {
+		if ups, err = parsePropUpdates(body, root); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	var props []propUpdate
+	sawType := false
+	for _, u := range ups {
+		switch {
+		case u.name == nameResourceType:
+			if !strings.Contains(u.inner, `<calendar xmlns="`+nsCalDAV+`">`) {
+				s.writeError(w, r, forbidden(nsDAV, "valid-resourcetype", "only calendars can be created here"))
+				return
+			}
+			sawType = true
+			continue
+		case u.name == nameSupportedCompSet && !u.remove:
+			comps, err := parseCompSet(u.inner)
+			if err != nil {
+				s.writeError(w, r, forbidden(nsCalDAV, "supported-calendar-component", "supported-calendar-component-set: %v", err))
+				return
+			}
+			props = append(props, propUpdate{name: u.name, inner: compSetXML(comps)})
+			continue
+		case u.remove || protectedProps[u.name]:
+			s.writeError(w, r, forbidden(nsDAV, "cannot-modify-protected-property", "%s cannot be set", clark(u.name)))
+			return
+		}
+		if err := checkCalendarProp(u); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		props = append(props, u)
+	}
+	if r.Method == "MKCOL" && !sawType {
+		s.writeError(w, r, forbidden(nsDAV, "valid-resourcetype", "only calendars can be created here"))
+		return
+	}
+	set, _ := toChange(props)
+	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.user,
+		Collection: p.collection, Kind: kindCalendar, Props: set})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", p.href())
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-ical"
+
+	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// spanless is the time span stored for calendar objects that have no time at
+// all (RFC 4791 §9.9: a VTODO without dates matches every time range), so the
+// store's time index returns them for every range.
+var spanless = storage.Span{Start: math.MinInt64, End: math.MaxInt64}
+
+// spanOf is the time-index entry of a parsed object, in Unix seconds.
+func spanOf(o *calendar.Object) *storage.Span {
+	if !o.HasSpan {
+		sp := spanless
+		return &sp
+	}
+	end := o.End.Unix()
+	if o.End.After(calendar.Forever) {
+		end = calendar.Forever.Unix()
+	}
+	start := o.Start.Unix()
+	if end < start {
+		end = start
+	}
+	return &storage.Span{Start: start, End: end}
+}
+
+// putCalendarObject stores an iCalendar object resource (RFC 4791 §5.3.2):
+// the body is validated by calendar.Parse and stored exactly as sent, with
+// its UID, component and time span for the store's indexes.
+func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p davPath) {
+	if p.kind != resObject {
+		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a calendar"})
+		return
+	}
+	col, err := s.collection(p)
+	if err != nil {
+		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the calendar does not exist"})
+		return
+	}
+	tooBig := forbidden(nsCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
+	if r.ContentLength > s.cfg.MaxResourceSize {
+		s.writeError(w, r, tooBig)
+		return
+	}
+	if err := checkCalendarContentType(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxResourceSize+1))
+	if err != nil {
+		s.writeError(w, r, badRequest("reading body: %v", err))
+		return
+	}
+	if int64(len(body)) > s.cfg.MaxResourceSize {
+		s.writeError(w, r, tooBig)
+		return
+	}
+	obj, err := calendar.Parse(body, floatingLocation(col))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	supported := false
+	for _, c := range supportedComponents(col) {
+		supported = supported || c == obj.Component
+	}
+	if !supported {
+		s.writeError(w, r, forbidden(nsCalDAV, "supported-calendar-component", "this calendar does not hold %s components", obj.Component))
+		return
+	}
+	if obj.HasSpan && obj.Start.Before(calendarMinDate) {
+		s.writeError(w, r, forbidden(nsCalDAV, "min-date-time", "the object starts before %s", calendarMinDate.Format(icalUTC)))
+		return
+	}
+	c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: p.collection, Name: p.object,
+		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)},
+		IfMatch: parseIfMatch(r.Header.Get("If-Match"))}
+	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
+	case inm == "*":
+		c.IfNoneMatch = true
+	case inm != "":
+		s.writeError(w, r, badRequest("If-None-Match on PUT supports only *"))
+		return
+	}
+	res, err := s.store.Commit(r.Context(), c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", quoteETag(res.ETag))
+	if res.Created {
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkCalendarTarget refuses a MOVE or COPY of src into a calendar that
+// does not hold src's component type (RFC 4791 §5.3.2.1).
+func (s *Server) checkCalendarTarget(src, dest davPath) error {
+	o, err := s.store.Get(src.user, src.collection, src.object)
+	if err != nil {
+		return err
+	}
+	col, err := s.collection(dest)
+	if err != nil {
+		return err
+	}
+	for _, c := range supportedComponents(col) {
+		if c == o.Meta.Component {
+			return nil
+		}
+	}
+	return forbidden(nsCalDAV, "supported-calendar-component", "the destination calendar does not hold %s components", o.Meta.Component)
+}
+
+// checkCalendarContentType accepts text/calendar or no type.
+func checkCalendarContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return forbidden(nsCalDAV, "supported-calendar-data", "bad Content-Type %q", ct)
+	}
+	if mt != "text/calendar" {
+		return forbidden(nsCalDAV, "supported-calendar-data", "Content-Type %s is not text/calendar", mt)
+	}
+	return nil
+}
+
+// getCalendarCollection answers GET of a calendar with all its objects as one
+// iCalendar file, every time zone once (calendar.Export).
+func (s *Server) getCalendarCollection(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection) {
+	var cals []*ical.Calendar
+	err := s.store.Objects(p.user, p.collection, true, func(o storage.Object) error {
+		cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
+		if err != nil {
+			s.log.Warn("stored calendar object does not parse; left out of the export", "user", p.user, "collection", p.collection, "object", o.Name, "err", err)
+			return nil
+		}
+		cals = append(cals, cal)
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	merged, err := calendar.Export(cals, "-//pimvault//pimvault//EN")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := encodeICal(merged)
+	w.Header().Set("Content-Type", contentTypeFor(kindCalendar))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(c.Name, `"`, "")+`.ics"`)
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	if r.Method == "HEAD" {
+		return
+	}
+	io.WriteString(w, out)
+}

@@ -1,0 +1,130 @@
+package calendar
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/emersion/go-ical"
+)
+
+// timing is the time information of one component (master or override), resolved in
+// its zones: what RFC 4791 §9.9 needs to decide whether an instance overlaps a range.
+type timing struct {
+	name     string // component name
+	start    tval
+	hasStart bool
+	end      tval // DTEND (VEVENT, VFREEBUSY) or DUE (VTODO)
+	hasEnd   bool
+	dur      dur // DURATION
+	hasDur   bool
+	// VTODO only; never shifted by recurrence.
+	completed, created       time.Time
+	hasCompleted, hasCreated bool
+	rid                      tval // RECURRENCE-ID
+	hasRID                   bool
+	thisAndFuture            bool
+}
+
+func (z *zones) timing(c *ical.Component) (*timing, error) {
+	t := &timing{name: c.Name}
+	var err error
+	get := func(name string, v *tval, has *bool) {
+		if err != nil {
+			return
+		}
+		if p := c.Props.Get(name); p != nil {
+			*v, err = z.propTime(p)
+			*has = err == nil
+		}
+	}
+	get(ical.PropDateTimeStart, &t.start, &t.hasStart)
+	endName := ical.PropDateTimeEnd
+	if c.Name == ical.CompToDo {
+		endName = ical.PropDue
+	}
+	get(endName, &t.end, &t.hasEnd)
+	get(ical.PropRecurrenceID, &t.rid, &t.hasRID)
+	if c.Name == ical.CompToDo {
+		var v, w tval
+		get(ical.PropCompleted, &v, &t.hasCompleted)
+		get(ical.PropCreated, &w, &t.hasCreated)
+		t.completed, t.created = v.t, w.t
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p := c.Props.Get(ical.PropDuration); p != nil && c.Name != ical.CompFreeBusy {
+		if t.dur, err = propDuration(p); err != nil {
+			return nil, err
+		}
+		t.hasDur = true
+	}
+	if p := c.Props.Get(ical.PropRecurrenceID); p != nil {
+		t.thisAndFuture = p.Params.Get("RANGE") == "THISANDFUTURE"
+	}
+	return t, nil
+}
+
+// validate checks the RFC 5545 relations between the timing properties.
+func (t *timing) validate() error {
+	switch t.name {
+	case ical.CompEvent, ical.CompToDo:
+	default:
+		return nil
+	}
+	endName := "DTEND"
+	if t.name == ical.CompToDo {
+		endName = "DUE"
+	}
+	if t.hasEnd && t.hasDur {
+		return fmt.Errorf("both %s and DURATION", endName)
+	}
+	if t.hasDur && t.dur.neg {
+		return fmt.Errorf("negative DURATION")
+	}
+	if t.hasDur && !t.hasStart {
+		return fmt.Errorf("DURATION without DTSTART")
+	}
+	if t.hasStart && t.hasEnd {
+		if t.start.date != t.end.date {
+			return fmt.Errorf("DTSTART and %s must be both DATE or both DATE-TIME", endName)
+		}
+		// A VTODO's DUE before its DTSTART is accepted: task apps write it, and the
+		// §9.9 rules for DTSTART+DUE still give an answer.
+		if t.end.t.Before(t.start.t) && t.name == ical.CompEvent {
+			return fmt.Errorf("%s is before DTSTART", endName)
+		}
+	}
+	if t.hasStart && t.start.date && t.hasDur && t.dur.secs != 0 {
+		return fmt.Errorf("an all-day DTSTART needs a DURATION in days or weeks")
+	}
+	if t.hasRID && t.hasStart && t.rid.date != t.start.date {
+		return fmt.Errorf("RECURRENCE-ID and DTSTART must be both DATE or both DATE-TIME")
+	}
+	return nil
+}
+
+// endFor returns the end (DTEND/DUE or DTSTART+DURATION) of an instance starting at s.
+// A DTEND/DUE keeps its exact distance from DTSTART (nominal days for DATE values); a
+// DURATION is added on the instance's own wall clock.
+func (t *timing) endFor(s time.Time) (time.Time, bool) {
+	switch {
+	case t.hasEnd && t.hasStart:
+		if t.start.date {
+			return addDays(s, daysBetween(t.start.t, t.end.t)), true
+		}
+		return s.Add(t.end.t.Sub(t.start.t)), true
+	case t.hasEnd:
+		return t.end.t, true
+	case t.hasDur:
+		return t.dur.add(s), true
+	}
+	return time.Time{}, false
+}
+
+// daysBetween counts calendar days from a to b (both midnights of one location).
+func daysBetween(a, b time.Time) int {
+	ua := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	ub := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int((ub.Unix() - ua.Unix()) / 86400) // not Sub: it saturates after 292 years
+}

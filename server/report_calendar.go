@@ -1,0 +1,320 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/emersion/go-ical"
+
+	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// calendarReport answers the CalDAV reports (RFC 4791 §7.8–§7.10) on a
+// calendar collection; ok is false when root is not one of them.
+func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, root xml.Name, body []byte) (ok bool) {
+	switch root {
+	case reportCalQuery, reportCalMultiget, reportFreeBusy:
+	default:
+		return false
+	}
+	if c.Kind != kindCalendar {
+		s.writeError(w, r, forbidden(nsDAV, "supported-report", "report %s is served on calendars only", clark(root)))
+		return true
+	}
+	switch root {
+	case reportCalQuery:
+		s.calendarQuery(w, r, p, c, body)
+	case reportCalMultiget:
+		s.multiget(w, r, p, body)
+	case reportFreeBusy:
+		s.freeBusyQuery(w, r, p, c, body)
+	}
+	return true
+}
+
+// withCalendarData sets up rp to return calendar-data as body's DAV:prop
+// asks (in calendar-multiget, calendar-query and sync-collection on a
+// calendar).
+func (s *Server) withCalendarData(rp *reportProps, p davPath, body []byte) error {
+	if p.home != homeCalendars {
+		return nil
+	}
+	var req struct {
+		Prop *struct {
+			CalendarData *calendarDataXML `xml:"urn:ietf:params:xml:ns:caldav calendar-data"`
+		} `xml:"DAV: prop"`
+	}
+	if err := xml.Unmarshal(body, &req); err != nil {
+		return badRequest("report body: %v", err)
+	}
+	if req.Prop == nil || req.Prop.CalendarData == nil {
+		return nil
+	}
+	cd, err := req.Prop.CalendarData.decode()
+	if err != nil {
+		return err
+	}
+	c, err := s.collection(p)
+	if err != nil {
+		return err
+	}
+	cd.cache = s.calCache
+	rp.calendarData, rp.floating = cd, floatingLocation(c)
+	return nil
+}
+
+// renderCalendarData is the calendar-data property of o for rp; a failure
+// (an object that does not parse, or expands to too many instances) leaves
+// the property out, so it is reported as not found for that object, and is
+// kept in rp.calendarErr when the caller asks for it.
+func (s *Server) renderCalendarData(ps *propSet, o storage.Object, rp reportProps) {
+	v, err := rp.calendarData.render(o, rp.floating)
+	if err != nil {
+		s.log.Warn("calendar-data not rendered", "object", o.Name, "err", err)
+		if rp.calendarErr != nil && *rp.calendarErr == nil {
+			*rp.calendarErr = queryError(o.Name, err)
+		}
+		return
+	}
+	ps.add(nameCalendarData, xmlEscape(v))
+}
+
+// queryLocation is where a query's floating times are read: the query's own
+// CALDAV:timezone (RFC 4791 §9.8), else the calendar's.
+func queryLocation(q *calendarQueryXML, c storage.Collection) (*time.Location, error) {
+	if q.Timezone != nil {
+		loc, err := checkCalendarTimezone(*q.Timezone)
+		if err != nil {
+			return nil, forbidden(nsCalDAV, "valid-calendar-data", "CALDAV:timezone: %v", err)
+		}
+		return loc, nil
+	}
+	return floatingLocation(c), nil
+}
+
+// floatingSlack widens index look-ups: spans of floating times were computed
+// in the calendar's time zone when the object was stored, and a query may
+// read them in another (CALDAV:timezone, or a calendar-timezone changed
+// since). UTC offsets span less than two days.
+const floatingSlack = 2 * 24 * 60 * 60
+
+// unixBounds converts a time range to the store's span bounds, widened by
+// slack seconds on each side.
+func unixBounds(tr calendar.TimeRange, slack int64) (start, end int64) {
+	start, end = math.MinInt64, math.MaxInt64
+	if !tr.Start.IsZero() {
+		start = tr.Start.Unix() - slack
+	}
+	if !tr.End.IsZero() {
+		end = tr.End.Unix() + slack
+	}
+	return start, end
+}
+
+// candidates returns the names of the objects that may match f: from the
+// time-span index when f has a top-level time-range (objects without any
+// time are indexed over all time, so they are always returned; Overlapping
+// leaves out objects stored without a span, and PUT stores none so), else
+// the objects of f's component type, else all.
+func (s *Server) candidates(p davPath, f calendar.CompFilter) ([]string, error) {
+	if tr, ok := indexRange(f); ok {
+		start, end := unixBounds(tr, floatingSlack)
+		return s.store.Overlapping(p.user, p.collection, start, end)
+	}
+	comp := componentOf(f)
+	var names []string
+	err := s.store.Objects(p.user, p.collection, false, func(o storage.Object) error {
+		if comp == "" || o.Meta.Component == comp {
+			names = append(names, o.Name)
+		}
+		return nil
+	})
+	return names, err
+}
+
+// calendarQuery answers CALDAV:calendar-query (RFC 4791 §7.8): candidates
+// from the store's indexes, each tested with calendar.Match.
+func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, body []byte) {
+	q, f, err := parseCalendarQuery(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	loc, err := queryLocation(q, c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var list struct {
+		Prop *propList `xml:"DAV: prop"`
+	}
+	if err := xml.Unmarshal(body, &list); err != nil {
+		s.writeError(w, r, badRequest("calendar-query: %v", err))
+		return
+	}
+	rp := newReportProps(list.Prop)
+	if q.Prop != nil && q.Prop.CalendarData != nil {
+		rp.calendarData, _ = q.Prop.CalendarData.decode() // checked by parseCalendarQuery
+		rp.calendarData.cache = s.calCache
+		rp.floating = loc
+	}
+	var renderErr error
+	rp.calendarErr = &renderErr
+	names, err := s.candidates(p, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	eventRange, eventsOnly := eventRangeOnly(f)
+	ms := newMultistatus()
+	err = s.eachObject(r.Context(), p, c, names, func(o storage.Object) error {
+		ok, decided := false, false
+		if eventsOnly {
+			ok, decided = spanMatch(o, eventRange)
+		}
+		if !decided {
+			if ok, err = s.matchObject(o, f, loc); err != nil {
+				if errors.Is(err, calendar.ErrTooManyInstances) {
+					return queryError(o.Name, err)
+				}
+				s.log.Warn("stored calendar object cannot be matched; left out", "user", p.user, "collection", p.collection, "object", o.Name, "err", err)
+				return nil
+			}
+		}
+		if ok {
+			s.objectResponse(ms, p, o, rp)
+		}
+		return renderErr
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ms.write(w)
+}
+
+// eachObject calls fn with each named object of the collection, body
+// included (valid during the call only), in name order; names deleted since
+// they were listed are skipped. When the names are a good part of the
+// collection, one pass over it in one read transaction is cheaper than a
+// transaction per name.
+func (s *Server) eachObject(ctx context.Context, p davPath, c storage.Collection, names []string, fn func(storage.Object) error) error {
+	if int64(len(names))*4 >= c.Count {
+		want := make(map[string]bool, len(names))
+		for _, n := range names {
+			want[n] = true
+		}
+		return s.store.Objects(p.user, p.collection, true, func(o storage.Object) error {
+			if !want[o.Name] {
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(o)
+		})
+	}
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		o, err := s.store.Get(p.user, p.collection, name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since the index was read
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchObject matches a stored object, parsed once through the cache. An
+// object that Parse refuses now (it was stored under older, laxer rules) is
+// still matched from its decoded text, rather than vanishing from queries.
+func (s *Server) matchObject(o storage.Object, f calendar.CompFilter, loc *time.Location) (bool, error) {
+	obj, err := s.calCache.Object(o.ETag, o.Body, loc)
+	if err == nil {
+		return obj.Match(f, loc)
+	}
+	cal, derr := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
+	if derr != nil {
+		return false, fmt.Errorf("%v; %v", err, derr)
+	}
+	return calendar.Match(cal, f, loc)
+}
+
+// queryError names the object a query failed on.
+func queryError(name string, err error) error {
+	if errors.Is(err, calendar.ErrTooManyInstances) {
+		return forbidden(nsCalDAV, "max-instances", "%s: more than %d instances in the time range; ask for a shorter range", name, calendar.MaxInstances)
+	}
+	return err
+}
+
+// freeBusyQueryXML is CALDAV:free-busy-query (RFC 4791 §7.10).
+type freeBusyQueryXML struct {
+	XMLName   xml.Name      `xml:"urn:ietf:params:xml:ns:caldav free-busy-query"`
+	TimeRange *timeRangeXML `xml:"urn:ietf:params:xml:ns:caldav time-range"`
+}
+
+// freeBusyQuery answers free-busy-query with one VFREEBUSY for the range,
+// computed by calendar.FreeBusy from the objects the span index returns.
+func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, body []byte) {
+	var q freeBusyQueryXML
+	if err := xml.Unmarshal(body, &q); err != nil {
+		s.writeError(w, r, badRequest("free-busy-query: %v", err))
+		return
+	}
+	if q.TimeRange == nil {
+		s.writeError(w, r, badRequest("free-busy-query needs a time-range"))
+		return
+	}
+	tr, err := decodeTimeRange(q.TimeRange, "time-range", true)
+	if err != nil {
+		s.writeError(w, r, badRequest("%v", err))
+		return
+	}
+	start, end := unixBounds(*tr, floatingSlack)
+	names, err := s.store.Overlapping(p.user, p.collection, start, end)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var cals []*ical.Calendar
+	err = s.eachObject(r.Context(), p, c, names, func(o storage.Object) error {
+		if o.Meta.Component != "VEVENT" && o.Meta.Component != "VFREEBUSY" {
+			return nil
+		}
+		if cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode(); err == nil {
+			cals = append(cals, cal)
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	fb, err := calendar.FreeBusy(cals, *tr, floatingLocation(c))
+	if err != nil {
+		s.writeError(w, r, queryError("free-busy", err))
+		return
+	}
+	out := encodeICal(fb)
+	w.Header().Set("Content-Type", contentTypeFor(kindCalendar))
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, out)
+}
