@@ -23,6 +23,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	firstUser := fs.String("user", "admin", "account to create on first start, when there is none")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
+	var backups backupSchedule
+	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
+	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
+	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -65,6 +69,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		errc <- hs.Serve(ln)
 	}()
+	bctx, bcancel := context.WithCancel(ctx)
+	bdone := make(chan struct{})
+	go func() { backups.run(bctx, s, log); close(bdone) }()
+	defer func() { bcancel(); <-bdone }() // before the store closes
 	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid())
 	select {
 	case <-ctx.Done():
