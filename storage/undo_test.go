@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func objectsOf(t *testing.T, s *Store, p, c string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	if err := s.Objects(p, c, true, func(o Object) error { out[o.Name] = string(o.Body); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestUndoBringsBackDeletedEditedAndCollections: deletes, edits, additions
+// and a deleted collection after the target are undone with new records;
+// tokens (the change index) keep working and the undo is itself undoable.
+func TestUndoBringsBackDeletedEditedAndCollections(t *testing.T) {
+	s, _ := openTestStore(t, Options{})
+	ctx := context.Background()
+	seedCollection(t, s, "alice", "contacts")
+	seedCollection(t, s, "bob", "contacts")
+	mustCommit(t, s, Change{Op: OpCreateCollection, Principal: "alice", Collection: "work", Kind: "addressbook", Props: map[string][]byte{"{DAV:}displayname": []byte("Work")}})
+	for i := 0; i < 20; i++ {
+		mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard(fmt.Sprintf("u%d", i), i)))
+		mustCommit(t, s, putChange("alice", "work", fmt.Sprintf("w%d.vcf", i), fmt.Sprintf("w%d", i), vcard(fmt.Sprintf("w%d", i), i)))
+	}
+	mustCommit(t, s, putChange("bob", "contacts", "b.vcf", "b", vcard("b", 1)))
+	target := s.Head()
+	beforeContacts, beforeWork := objectsOf(t, s, "alice", "contacts"), objectsOf(t, s, "alice", "work")
+	for i := 0; i < 10; i++ {
+		mustCommit(t, s, Change{Op: OpDelete, Principal: "alice", Collection: "contacts", Name: fmt.Sprintf("c%d.vcf", i)})
+	}
+	for i := 10; i < 15; i++ {
+		mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard(fmt.Sprintf("u%d", i), 1000+i)))
+	}
+	mustCommit(t, s, putChange("alice", "contacts", "new.vcf", "new", vcard("new", 1)))
+	mustCommit(t, s, Change{Op: OpDeleteCollection, Principal: "alice", Collection: "work"})
+	mustCommit(t, s, Change{Op: OpDelete, Principal: "bob", Collection: "contacts", Name: "b.vcf"})
+	_, tokenPos, _ := s.Changes("alice", "contacts", 0)
+
+	headBefore := s.Head()
+	dry, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: target, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.ReAdded != 30 || dry.ChangedBack != 5 || dry.Removed != 1 || dry.Collections != 1 || dry.Failed != 0 {
+		t.Fatalf("dry run: %s", dry)
+	}
+	if s.Head() != headBefore {
+		t.Fatalf("dry run wrote records")
+	}
+	rep, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ReAdded != 30 || rep.ChangedBack != 5 || rep.Removed != 1 || rep.Failed != 0 {
+		t.Fatalf("undo: %s", rep)
+	}
+	if got := objectsOf(t, s, "alice", "contacts"); fmt.Sprint(got) != fmt.Sprint(beforeContacts) {
+		t.Fatalf("contacts after undo differ from before")
+	}
+	if got := objectsOf(t, s, "alice", "work"); fmt.Sprint(got) != fmt.Sprint(beforeWork) {
+		t.Fatalf("work after undo differs from before")
+	}
+	if c, err := s.Collection("alice", "work"); err != nil || string(c.Props["{DAV:}displayname"]) != "Work" {
+		t.Fatalf("work collection props: %+v %v", c, err)
+	}
+	if _, err := s.Get("bob", "contacts", "b.vcf"); err == nil {
+		t.Fatalf("bob's data was touched by alice's undo")
+	}
+	// A client holding the old position sees ordinary changes.
+	ch, _, err := s.Changes("alice", "contacts", tokenPos)
+	if err != nil || len(ch) != 16 {
+		t.Fatalf("changes since the old token: %d %v", len(ch), err)
+	}
+	// Undo again to the same point: nothing to do.
+	again, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: target, DryRun: true})
+	if err != nil || len(again.Items) != 0 {
+		t.Fatalf("second undo: %v %s", err, again)
+	}
+	hist, err := s.History("alice", "contacts", 5)
+	if err != nil || len(hist) != 5 || hist[0].Seq < hist[4].Seq {
+		t.Fatalf("history: %+v %v", hist, err)
+	}
+}
+
+func TestUndoOneObjectByTimeAndConflicts(t *testing.T) {
+	s, _ := openTestStore(t, Options{})
+	ctx := context.Background()
+	seedCollection(t, s, "alice", "contacts")
+	mustCommit(t, s, putChange("alice", "contacts", "a.vcf", "a", vcard("a", 1)))
+	mustCommit(t, s, putChange("alice", "contacts", "b.vcf", "b", vcard("b", 1)))
+	time.Sleep(2 * time.Millisecond) // the target time lies between two group commits
+	at := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	mustCommit(t, s, Change{Op: OpDelete, Principal: "alice", Collection: "contacts", Name: "a.vcf"})
+	mustCommit(t, s, Change{Op: OpDelete, Principal: "alice", Collection: "contacts", Name: "b.vcf"})
+	rep, err := s.Undo(ctx, UndoRequest{Principal: "alice", Collection: "contacts", Object: "a.vcf", ToTime: at})
+	if err != nil || rep.ReAdded != 1 || len(rep.Items) != 1 {
+		t.Fatalf("undo one object: %v %s", err, rep)
+	}
+	if _, err := s.Get("alice", "contacts", "b.vcf"); err == nil {
+		t.Fatalf("b came back, only a was asked for")
+	}
+	// Another name now holds b's UID: re-adding b conflicts and is reported.
+	mustCommit(t, s, putChange("alice", "contacts", "b2.vcf", "b", vcard("b", 2)))
+	rep, err = s.Undo(ctx, UndoRequest{Principal: "alice", Collection: "contacts", Object: "b.vcf", ToTime: at})
+	if err != nil || rep.Failed != 1 || rep.Items[0].Error == "" {
+		t.Fatalf("conflicting undo: %v %s", err, rep)
+	}
+	for _, bad := range []UndoRequest{{Principal: "alice"}, {Principal: "alice", Object: "x", ToSeq: 1}, {Principal: "../x", ToSeq: 1}, {Principal: "nobody", ToSeq: 1}} {
+		if _, err := s.Undo(ctx, bad); err == nil {
+			t.Fatalf("undo %+v: no error", bad)
+		}
+	}
+}
