@@ -80,3 +80,20 @@ func backupStatus(dir string) string {
 	}
 	return b.String()
 }
+
+func init() { adminCommands["undo"] = adminUndo }
+
+// adminUndo runs a forward undo for args user, collection, object, to-time
+// (RFC 3339) or to-seq, dry-run ("true").
+func adminUndo(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	req, err := undoRequestFrom(args["user"], args["collection"], args["object"], args["to-time"], args["to-seq"])
+	if err != nil {
+		return AdminResult{}, err
+	}
+	req.DryRun = args["dry-run"] == "true"
+	rep, err := s.Undo(ctx, req)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: rep.String(), Failed: rep.Failed > 0}, nil
+}

@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"user":    {"manage accounts: add, passwd, disable, enable, list", runUser},
 	"backup":  {"write a verified hot snapshot of the store", runBackup},
 	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},
+	"undo":    {"bring a user's data back to an earlier time with new changes (devices keep syncing)", runUndo},
 }
 
 func usage(w io.Writer) {
