@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/transfer"
 )
 
 // Admin-socket commands for backups (issue 6). They run inside the server
@@ -96,4 +98,64 @@ func adminUndo(ctx context.Context, s *storage.Store, args map[string]string) (A
 		return AdminResult{}, err
 	}
 	return AdminResult{Output: rep.String(), Failed: rep.Failed > 0}, nil
+}
+
+func init() {
+	adminCommands["export"] = adminExport
+	adminCommands["import"] = adminImport
+}
+
+// adminExport writes args["user"]'s collections to the zip args["out"]
+// (absolute, must not exist), through a temporary file renamed when complete.
+func adminExport(_ context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	out := args["out"]
+	if !filepath.IsAbs(out) {
+		return AdminResult{}, fmt.Errorf("export: output path %q must be absolute", out)
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return AdminResult{}, fmt.Errorf("export: %s exists; choose a new file", out)
+	}
+	tmp := out + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	rep, err := transfer.Export(s, args["user"], f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, out)
+	}
+	if err != nil {
+		os.Remove(tmp) // our own partial file
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: fmt.Sprintf("exported %d collections, %d objects of %s to %s\n", rep.Collections, rep.Objects, args["user"], out)}, nil
+}
+
+// adminImport validates everything at args["path"] (absolute) first and
+// imports nothing when anything is bad.
+func adminImport(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	p := args["path"]
+	if !filepath.IsAbs(p) {
+		return AdminResult{}, fmt.Errorf("import: path %q must be absolute", p)
+	}
+	src, errs := transfer.Load(p, args["collection"])
+	if len(errs) > 0 {
+		var b strings.Builder
+		for _, e := range errs {
+			fmt.Fprintf(&b, "error: %v\n", e)
+		}
+		fmt.Fprintf(&b, "nothing imported: fix the %d errors above and run the import again\n", len(errs))
+		return AdminResult{Output: b.String(), Failed: true}, nil
+	}
+	rep, err := transfer.Import(ctx, s, args["user"], src, args["dry-run"] == "true")
+	if err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: rep.String(), Failed: len(rep.Failed) > 0}, nil
 }

@@ -26,6 +26,8 @@ var commands = map[string]command{
 	"backup":  {"write a verified hot snapshot of the store", runBackup},
 	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},
 	"undo":    {"bring a user's data back to an earlier time with new changes (devices keep syncing)", runUndo},
+	"export":  {"write a user's collections to a zip file", runExport},
+	"import":  {"import .vcf/.ics files, exports and Radicale folders, merging by UID", runImport},
 }
 
 func usage(w io.Writer) {
