@@ -181,6 +181,25 @@ func readIdentityFile(dir string) ([]byte, Identity, error) {
 func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
 	var seq uint64
 	var when int64
+	if o.ToTime.IsZero() {
+		// By sequence (or the last complete record): read one segment; the
+		// whole chain is checked when the restored store opens.
+		if o.ToSeq == 0 {
+			last, t, err := lastRecord(o.JournalDir, storeID)
+			if err != nil {
+				return 0, 0, fmt.Errorf("find restore target: %w", err)
+			}
+			return last, t, nil
+		}
+		err := scanJournalFrom(o.JournalDir, storeID, o.ToSeq, o.ToSeq, func(r *Record, _ [32]byte) error {
+			seq, when = r.Seq, r.Time
+			return nil
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("find restore target %d: %w", o.ToSeq, err)
+		}
+		return seq, when, nil
+	}
 	upTo := ^uint64(0)
 	if o.ToSeq > 0 {
 		upTo = o.ToSeq

@@ -71,6 +71,39 @@ func scanJournalFrom(dir string, storeID [16]byte, from, upTo uint64, fn scanFun
 	return nil
 }
 
+// lastRecord returns the sequence and time of the last complete record of
+// the journal in dir. A partial frame at the end (a write in progress, or a
+// torn tail) is not an error here: the restore stops before it.
+func lastRecord(dir string, storeID [16]byte) (uint64, int64, error) {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := len(segs) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(segs[i].path)
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(b) <= segHeaderLen {
+			continue
+		}
+		first, _, _, err := decodeFrame(b[segHeaderLen:])
+		if err != nil {
+			return 0, 0, &CorruptionError{Path: segs[i].path, Offset: segHeaderLen, What: "damaged first record: " + err.Error(), Advice: adviceRestore}
+		}
+		var when int64
+		seq, _, _, _, err := scanSegment(b, segs[i], storeID, segs[i].firstSeq-1, first.Prev, ^uint64(0), func(r *Record, _ [32]byte) error {
+			when = r.Time
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		return seq, when, nil
+	}
+	return 0, 0, fmt.Errorf("the journal in %s holds no record", dir)
+}
+
 // copyJournalPrefix copies the records 1..upTo of the journal in src into the
 // empty directory dst, byte for byte: sealed segments whole, and the segment
 // holding upTo up to the end of that record. The copy is checked when the
