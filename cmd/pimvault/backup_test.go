@@ -82,6 +82,15 @@ func TestScheduledSnapshotsAndDrillInRunningServer(t *testing.T) {
 	if res := pimvault(t, "verify", "--data", dir, "--drill"); res.code != 0 || !strings.Contains(res.stdout, "OK: the restore equals the live store") {
 		t.Fatalf("verify --drill through the socket: %s", res)
 	}
+	// Undo and import through the socket: the server holds the lock.
+	if res := pimvault(t, "undo", "--data", dir, "--user", "alice", "--to-seq", "3", "--dry-run"); res.code != 0 || !strings.Contains(res.stdout, "would undo alice's changes after sequence 3") || !strings.Contains(res.stdout, "removed: 90,") {
+		t.Fatalf("undo --dry-run through the socket: %s", res)
+	}
+	vcf := filepath.Join(t.TempDir(), "one.vcf")
+	os.WriteFile(vcf, []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:via-socket\r\nFN:Socket\r\nEND:VCARD\r\n"), 0o600)
+	if res := pimvault(t, "import", "--data", dir, "--user", "alice", vcf); res.code != 0 || !strings.Contains(res.stdout, "added: 1,") {
+		t.Fatalf("import through the socket: %s", res)
+	}
 	if !strings.Contains(rs.stderr.String(), "scheduled snapshot") {
 		t.Fatalf("server log has no scheduled snapshot:\n%s", rs.stderr.String())
 	}
