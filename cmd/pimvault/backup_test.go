@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,3 +101,91 @@ func TestScheduledSnapshotsAndDrillInRunningServer(t *testing.T) {
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+var tagSeqRe = regexp.MustCompile(`(?m)^sequence: (\d+)$`)
+var tagHashRe = regexp.MustCompile(`(?m)^state hash: ([0-9a-f]{64})$`)
+
+// TestBackupDuringHTTPWrites is acceptance 4 of issue 6 end to end: the real
+// server takes PUTs from 8 clients while three backups run through its admin
+// socket; no PUT fails, and each snapshot restores (while the server still
+// runs) to its tagged state hash and verifies.
+func TestBackupDuringHTTPWrites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rs := startServer(t, dir, "--user", "dora")
+	if rs.password == "" {
+		t.Fatal("no password printed")
+	}
+	// The address book is created on first sign-in.
+	put := func(name, body string) (int, error) {
+		req, _ := http.NewRequest("PUT", rs.url+"/dav/addressbooks/dora/contacts/"+name, strings.NewReader(body))
+		req.SetBasicAuth("dora", rs.password)
+		req.Header.Set("Content-Type", "text/vcard")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := put("first.vcf", card("3.0", "first", "First")); err != nil || code != http.StatusCreated {
+		t.Fatalf("first put: %d %v", code, err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	var puts int
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				uid := fmt.Sprintf("w%d-%d", w, i)
+				code, err := put(uid+".vcf", card("3.0", uid, "Writer "+uid))
+				mu.Lock()
+				puts++
+				if err != nil || code != http.StatusCreated {
+					failures = append(failures, fmt.Sprintf("%s: %d %v", uid, code, err))
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+	var snaps, paths []string
+	for i := 0; i < 3; i++ {
+		snap := filepath.Join(t.TempDir(), fmt.Sprintf("hot-%d.db", i))
+		res := pimvault(t, "backup", "--data", dir, "--out", snap)
+		if res.code != 0 || !strings.Contains(res.stdout, "verified") {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("backup %d during writes: %s", i, res)
+		}
+		snaps, paths = append(snaps, res.stdout), append(paths, snap)
+	}
+	close(stop)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d PUTs failed during backups: %v", len(failures), puts, failures[:min(5, len(failures))])
+	}
+	t.Logf("%d PUTs during 3 backups, none failed", puts)
+	for i, out := range snaps {
+		seq, hash := tagSeqRe.FindStringSubmatch(out), tagHashRe.FindStringSubmatch(out)
+		if seq == nil || hash == nil {
+			t.Fatalf("backup %d printed no sequence or state hash:\n%s", i, out)
+		}
+		snap := paths[i]
+		restored := filepath.Join(t.TempDir(), "r")
+		res := pimvault(t, "restore", "--data", dir, "--from", snap, "--to-seq", seq[1], "--out", restored)
+		if m := restoredHashRe.FindStringSubmatch(res.stdout); res.code != 0 || m == nil || m[2] != hash[1] {
+			t.Fatalf("restore of backup %d (seq %s, hash %s): %s", i, seq[1], hash[1], res)
+		}
+		expectVerifyOK(t, restored)
+	}
+}
