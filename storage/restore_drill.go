@@ -8,13 +8,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// drillFile holds the result of the last restore drill, in snapshots/.
-const drillFile = "last-drill.result"
+const (
+	drillFile   = "last-drill.result" // the result of the last drill, in snapshots/
+	drillPrefix = "drill-"            // temporary restore directories of drills
+)
+
+var drillMu sync.Mutex
 
 // DrillResult is the outcome of a restore drill.
 type DrillResult struct {
@@ -52,6 +57,16 @@ func (d *DrillResult) String() string {
 // A failed drill is reported in the result; the error is for I/O trouble
 // around it.
 func (s *Store) Drill(ctx context.Context) (*DrillResult, error) {
+	// One drill at a time (scheduled and asked for through the socket): the
+	// data directory's lock keeps other processes out, drillMu this one's
+	// goroutines. Copies a crashed drill left behind are removed first.
+	drillMu.Lock()
+	defer drillMu.Unlock()
+	if stale, _ := filepath.Glob(filepath.Join(s.dir, drillPrefix+"*")); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
 	start := time.Now()
 	res := &DrillResult{Time: start.UTC()}
 	err := s.view(func(tx *bolt.Tx) error {
@@ -62,7 +77,7 @@ func (s *Store) Drill(ctx context.Context) (*DrillResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(s.dir, "drill-")
+	tmp, err := os.MkdirTemp(s.dir, drillPrefix)
 	if err != nil {
 		return nil, err
 	}
