@@ -65,7 +65,7 @@ func Export(s *storage.Store, user string, w io.Writer) (*ExportReport, error) {
 		}
 		var all bytes.Buffer
 		err := s.Objects(user, c.Name, true, func(o storage.Object) error {
-			f, err := zw.Create(c.Name + "/" + o.Name)
+			f, err := zw.CreateHeader(&zip.FileHeader{Name: c.Name + "/" + o.Name, Method: zip.Deflate, Modified: time.Unix(0, o.Time)})
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ func Export(s *storage.Store, user string, w io.Writer) (*ExportReport, error) {
 		if err != nil {
 			return nil, fmt.Errorf("export %s: %w", c.Name, err)
 		}
-		f, err := zw.Create(c.Name + ext)
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: c.Name + ext, Method: zip.Deflate, Modified: m.Exported})
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +90,7 @@ func Export(s *storage.Store, user string, w io.Writer) (*ExportReport, error) {
 		m.Collections = append(m.Collections, mc)
 		rep.Collections++
 	}
-	f, err := zw.Create(manifestName)
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: manifestName, Method: zip.Deflate, Modified: m.Exported})
 	if err != nil {
 		return nil, err
 	}

@@ -24,18 +24,23 @@ func (b backupSchedule) run(ctx context.Context, s *storage.Store, log *slog.Log
 		return time.After(d)
 	}
 	snapC, drillC := tick(b.snapshotEvery), tick(b.drillEvery)
+	var lastSeq uint64
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-snapC:
+			snapC = tick(b.snapshotEvery)
+			if s.Head() == lastSeq {
+				continue // nothing written since the last snapshot
+			}
 			info, removed, err := s.SnapshotScheduled(ctx, b.keepSnapshots)
 			if err != nil {
 				log.Error("scheduled snapshot failed", "err", err)
 			} else {
+				lastSeq = info.Seq
 				log.Info("scheduled snapshot", "path", info.Path, "seq", info.Seq, "removed_old", len(removed))
 			}
-			snapC = tick(b.snapshotEvery)
 		case <-drillC:
 			if _, err := s.Drill(ctx); err != nil {
 				log.Error("scheduled restore drill could not run", "err", err)

@@ -58,27 +58,34 @@ func TestBackupAndRestoreOffline(t *testing.T) {
 	expectVerifyOK(t, out2)
 }
 
-// TestScheduledSnapshotsAndDrillInRunningServer: serve takes snapshots,
-// keeps only the newest, runs drills; backup and verify --drill go through
-// the admin socket; status shows the last drill.
+// TestScheduledSnapshotsAndDrillInRunningServer: serve takes a snapshot
+// when something was written since the last one, keeps only the newest two,
+// runs drills; backup, verify --drill, undo and import go through the admin
+// socket; status shows the newest snapshot and the last drill.
 func TestScheduledSnapshotsAndDrillInRunningServer(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeStore(t, dir, storage.Options{SegmentSize: 16 << 10}, 100)
 	rs := startServer(t, dir, "--snapshot-every", "100ms", "--keep-snapshots", "2", "--drill-every", "150ms")
-	deadline := time.Now().Add(30 * time.Second)
-	var st cliResult
-	for {
-		st = pimvault(t, "status", "--data", dir)
-		snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.db"))
-		if strings.Contains(st.stdout, "last restore drill: OK") && len(snaps) == 2 && strings.Contains(st.stdout, "snapshots: 2,") {
-			break
+	// waitStatus polls 'pimvault status' until ok says so (at most 30 s).
+	waitStatus := func(what string, ok func(out string, snaps int) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			st := pimvault(t, "status", "--data", dir)
+			snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "snap-*.db"))
+			if ok(st.stdout, len(snaps)) {
+				return st.stdout
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30s:\n%s\n%s", what, st, rs.stderr.String())
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no OK drill and 2 kept snapshots within 30s:\n%s\n%s", st, rs.stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	waitStatus("first snapshot and an OK drill", func(out string, n int) bool {
+		return n == 1 && strings.Contains(out, "snapshots: 1,") && strings.Contains(out, "last restore drill: OK")
+	})
 	snap := filepath.Join(t.TempDir(), "hot.db")
 	if res := pimvault(t, "backup", "--data", dir, "--out", snap); res.code != 0 || !strings.Contains(res.stdout, "verified") {
 		t.Fatalf("backup through the socket: %s", res)
@@ -90,10 +97,17 @@ func TestScheduledSnapshotsAndDrillInRunningServer(t *testing.T) {
 	if res := pimvault(t, "undo", "--data", dir, "--user", "alice", "--to-seq", "3", "--dry-run"); res.code != 0 || !strings.Contains(res.stdout, "would undo alice's changes after sequence 3") || !strings.Contains(res.stdout, "removed: 90,") {
 		t.Fatalf("undo --dry-run through the socket: %s", res)
 	}
-	vcf := filepath.Join(t.TempDir(), "one.vcf")
-	os.WriteFile(vcf, []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:via-socket\r\nFN:Socket\r\nEND:VCARD\r\n"), 0o600)
-	if res := pimvault(t, "import", "--data", dir, "--user", "alice", vcf); res.code != 0 || !strings.Contains(res.stdout, "added: 1,") {
-		t.Fatalf("import through the socket: %s", res)
+	for i := 0; i < 2; i++ {
+		vcf := filepath.Join(t.TempDir(), "one.vcf")
+		os.WriteFile(vcf, []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:via-socket-%d\r\nFN:Socket\r\nEND:VCARD\r\n", i)), 0o600)
+		if res := pimvault(t, "import", "--data", dir, "--user", "alice", vcf); res.code != 0 || !strings.Contains(res.stdout, "added: 1,") {
+			t.Fatalf("import through the socket: %s", res)
+		}
+		_, head := status(t, dir)
+		want := "newest at sequence " + head + " "
+		waitStatus("a snapshot of the new head "+head, func(out string, n int) bool {
+			return strings.Contains(out, want) && n == min(i+2, 2) && strings.Contains(out, "last restore drill: OK")
+		})
 	}
 	if !strings.Contains(rs.stderr.String(), "scheduled snapshot") {
 		t.Fatalf("server log has no scheduled snapshot:\n%s", rs.stderr.String())
