@@ -56,6 +56,19 @@ func TestBackupAndRestoreOffline(t *testing.T) {
 		t.Fatalf("restore to 50: got\n%s", res)
 	}
 	expectVerifyOK(t, out2)
+	// To a time after the last record: the whole history, from the newest snapshot in snapshots/.
+	if res := pimvault(t, "backup", "--data", dir); res.code != 0 {
+		t.Fatalf("backup into snapshots/: %s", res)
+	}
+	out3 := filepath.Join(t.TempDir(), "bytime")
+	res = pimvault(t, "restore", "--data", dir, "--to-time", time.Now().UTC().Format(time.RFC3339Nano), "--out", out3)
+	if m := restoredHashRe.FindStringSubmatch(res.stdout); res.code != 0 || m == nil || m[2] != hash || !strings.Contains(res.stdout, "from snapshot "+filepath.Join(dir, "snapshots")) {
+		t.Fatalf("restore --to-time now: want state hash %s from a snapshot in snapshots/, got\n%s", hash, res)
+	}
+	// The drill without a server: the store is opened here.
+	if res := pimvault(t, "verify", "--data", dir, "--drill"); res.code != 0 || !strings.Contains(res.stdout, "OK: the restore equals the live store") {
+		t.Fatalf("verify --drill offline: %s", res)
+	}
 }
 
 // TestScheduledSnapshotsAndDrillInRunningServer: serve takes a snapshot
