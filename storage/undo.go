@@ -59,6 +59,7 @@ type UndoReport struct {
 	TargetSeq   uint64     `json:"target_seq"`
 	TargetTime  time.Time  `json:"target_time"`
 	DryRun      bool       `json:"dry_run"`
+	Snapshot    string     `json:"snapshot,omitempty"` // the state at the target started from this snapshot
 	Items       []UndoItem `json:"items"`
 	ReAdded     int        `json:"re_added"`
 	ChangedBack int        `json:"changed_back"`
@@ -110,17 +111,23 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 	if !principalExists(s, req.Principal) {
 		return nil, fmt.Errorf("principal %s: %w", req.Principal, ErrNotFound)
 	}
-	past, seq, when, err := s.stateAt(req)
+	past, err := s.stateAt(req)
 	if err != nil {
 		return nil, err
 	}
+	defer past.close()
 	now, err := s.currentState(req)
 	if err != nil {
 		return nil, err
 	}
-	rep := &UndoReport{Principal: req.Principal, TargetSeq: seq, TargetTime: time.Unix(0, when).UTC(), DryRun: req.DryRun}
-	plan := planUndo(req, past, now)
+	rep := &UndoReport{Principal: req.Principal, TargetSeq: past.seq, TargetTime: time.Unix(0, past.when).UTC(), DryRun: req.DryRun, Snapshot: past.snapPath}
+	plan := planUndo(req, past.cols, now)
 	if !req.DryRun {
+		if past.snap != nil {
+			if err := fillBodies(past.snap, req.Principal, plan); err != nil {
+				return nil, err
+			}
+		}
 		s.applyUndo(ctx, req.Principal, plan)
 	}
 	for _, p := range plan {
@@ -156,8 +163,16 @@ func (r *UndoReport) add(it UndoItem) {
 
 // undoStep is one change of the plan and what it reports.
 type undoStep struct {
-	change Change
-	item   UndoItem
+	change   Change
+	item     UndoItem
+	lazyBody bool   // change.Body is to be read from the snapshot (fillBodies)
+	lazyFrom string // its collection there
+	etag     string // the ETag that body must have
+}
+
+// putBack is a put that restores po, whose body may still be in the snapshot.
+func putBack(c Change, it UndoItem, po memObject) *undoStep {
+	return &undoStep{change: c, item: it, lazyBody: po.lazy, lazyFrom: c.Collection, etag: po.etag}
 }
 
 // planUndo returns the changes in phases that must run in order (collections
@@ -187,16 +202,16 @@ func planUndo(req UndoRequest, past, now map[string]*memCollection) [][]*undoSte
 			continue
 		case pc == nil:
 			if req.Object == "" {
-				cols = append(cols, &undoStep{Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, UndoItem{Action: UndoRemoveCol, Collection: cn}})
+				cols = append(cols, &undoStep{change: Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, item: UndoItem{Action: UndoRemoveCol, Collection: cn}})
 			} else if o, ok := nc.objects[req.Object]; ok {
-				dels = append(dels, &undoStep{Change{Op: OpDelete, Principal: p, Collection: cn, Name: req.Object, IfMatch: o.etag}, UndoItem{Action: UndoRemove, Collection: cn, Name: req.Object, UID: o.meta.UID}})
+				dels = append(dels, &undoStep{change: Change{Op: OpDelete, Principal: p, Collection: cn, Name: req.Object, IfMatch: o.etag}, item: UndoItem{Action: UndoRemove, Collection: cn, Name: req.Object, UID: o.meta.UID}})
 			}
 			continue
 		case nc == nil || nc.kind != pc.kind:
 			if nc != nil {
-				cols = append(cols, &undoStep{Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, UndoItem{Action: undoRecreateKindDiff, Collection: cn}})
+				cols = append(cols, &undoStep{change: Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, item: UndoItem{Action: undoRecreateKindDiff, Collection: cn}})
 			}
-			cols = append(cols, &undoStep{Change{Op: OpCreateCollection, Principal: p, Collection: cn, Kind: pc.kind, Props: pc.props}, UndoItem{Action: UndoRecreateCol, Collection: cn}})
+			cols = append(cols, &undoStep{change: Change{Op: OpCreateCollection, Principal: p, Collection: cn, Kind: pc.kind, Props: pc.props}, item: UndoItem{Action: UndoRecreateCol, Collection: cn}})
 			nc = &memCollection{kind: pc.kind, props: pc.props, objects: map[string]memObject{}}
 		}
 		if req.Object == "" && !sameProps(pc.props, nc.props) {
@@ -207,18 +222,18 @@ func planUndo(req UndoRequest, past, now map[string]*memCollection) [][]*undoSte
 				}
 			}
 			sort.Strings(remove)
-			props = append(props, &undoStep{Change{Op: OpSetProps, Principal: p, Collection: cn, Props: pc.props, Remove: remove}, UndoItem{Action: UndoRestoreColProps, Collection: cn}})
+			props = append(props, &undoStep{change: Change{Op: OpSetProps, Principal: p, Collection: cn, Props: pc.props, Remove: remove}, item: UndoItem{Action: UndoRestoreColProps, Collection: cn}})
 		}
 		for _, name := range objectNames(pc, nc, req.Object) {
 			po, inPast := pc.objects[name]
 			no, inNow := nc.objects[name]
 			switch {
 			case inNow && !inPast:
-				dels = append(dels, &undoStep{Change{Op: OpDelete, Principal: p, Collection: cn, Name: name, IfMatch: no.etag}, UndoItem{Action: UndoRemove, Collection: cn, Name: name, UID: no.meta.UID}})
+				dels = append(dels, &undoStep{change: Change{Op: OpDelete, Principal: p, Collection: cn, Name: name, IfMatch: no.etag}, item: UndoItem{Action: UndoRemove, Collection: cn, Name: name, UID: no.meta.UID}})
 			case inPast && !inNow:
-				puts = append(puts, &undoStep{Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfNoneMatch: true}, UndoItem{Action: UndoReAdd, Collection: cn, Name: name, UID: po.meta.UID}})
+				puts = append(puts, putBack(Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfNoneMatch: true}, UndoItem{Action: UndoReAdd, Collection: cn, Name: name, UID: po.meta.UID}, po))
 			case po.etag != no.etag || !sameMeta(po.meta, no.meta):
-				puts = append(puts, &undoStep{Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfMatch: no.etag}, UndoItem{Action: UndoChangeBack, Collection: cn, Name: name, UID: po.meta.UID}})
+				puts = append(puts, putBack(Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfMatch: no.etag}, UndoItem{Action: UndoChangeBack, Collection: cn, Name: name, UID: po.meta.UID}, po))
 			}
 		}
 	}

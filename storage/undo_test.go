@@ -20,12 +20,32 @@ func objectsOf(t *testing.T, s *Store, p, c string) map[string]string {
 // and a deleted collection after the target are undone with new records;
 // tokens (the change index) keep working and the undo is itself undoable.
 func TestUndoBringsBackDeletedEditedAndCollections(t *testing.T) {
+	for _, snaps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("snapshots=%v", snaps), func(t *testing.T) { testUndoBringsBack(t, snaps) })
+	}
+}
+
+// testUndoBringsBack runs the scenario from the journal alone, or (snaps)
+// with a snapshot in the middle of the history before the target, whose
+// objects' bodies the undo then reads, and one after the target, which it
+// must not use.
+func testUndoBringsBack(t *testing.T, snaps bool) {
 	s, _ := openTestStore(t, Options{})
+	snapshot := func() {
+		if snaps {
+			if _, _, err := s.SnapshotScheduled(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	ctx := context.Background()
 	seedCollection(t, s, "alice", "contacts")
 	seedCollection(t, s, "bob", "contacts")
 	mustCommit(t, s, Change{Op: OpCreateCollection, Principal: "alice", Collection: "work", Kind: "addressbook", Props: map[string][]byte{"{DAV:}displayname": []byte("Work")}})
 	for i := 0; i < 20; i++ {
+		if i == 12 {
+			snapshot()
+		}
 		mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard(fmt.Sprintf("u%d", i), i)))
 		mustCommit(t, s, putChange("alice", "work", fmt.Sprintf("w%d.vcf", i), fmt.Sprintf("w%d", i), vcard(fmt.Sprintf("w%d", i), i)))
 	}
@@ -42,6 +62,7 @@ func TestUndoBringsBackDeletedEditedAndCollections(t *testing.T) {
 	mustCommit(t, s, Change{Op: OpDeleteCollection, Principal: "alice", Collection: "work"})
 	mustCommit(t, s, Change{Op: OpDelete, Principal: "bob", Collection: "contacts", Name: "b.vcf"})
 	_, tokenPos, _ := s.Changes("alice", "contacts", 0)
+	snapshot()
 
 	headBefore := s.Head()
 	dry, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: target, DryRun: true})
@@ -60,6 +81,15 @@ func TestUndoBringsBackDeletedEditedAndCollections(t *testing.T) {
 	}
 	if rep.ReAdded != 30 || rep.ChangedBack != 5 || rep.Removed != 1 || rep.Failed != 0 {
 		t.Fatalf("undo: %s", rep)
+	}
+	if snaps != (rep.Snapshot != "") {
+		t.Fatalf("undo started from snapshot %q (snapshots: %v)", rep.Snapshot, snaps)
+	}
+	if snaps {
+		info, err := ReadSnapshotInfo(rep.Snapshot)
+		if err != nil || info.Seq >= target || info.Seq+10 > target {
+			t.Fatalf("undo used snapshot at %d (%v), want the one before the target %d", info.Seq, err, target)
+		}
 	}
 	if got := objectsOf(t, s, "alice", "contacts"); fmt.Sprint(got) != fmt.Sprint(beforeContacts) {
 		t.Fatalf("contacts after undo differ from before")
