@@ -23,7 +23,9 @@ const MaxHistory = 10000
 
 // History returns the latest changes (newest first, at most limit) to a
 // principal's data, or to one of its collections (including moves into
-// it). It reads the journal, so its cost is proportional to the journal.
+// it). It reads the journal's segments from the newest back and stops once
+// it has limit entries, so a short history costs a few segments, not the
+// whole journal.
 func (s *Store) History(principal, collection string, limit int) ([]HistoryEntry, error) {
 	if err := ValidateName("principal", principal); err != nil {
 		return nil, err
@@ -36,31 +38,37 @@ func (s *Store) History(principal, collection string, limit int) ([]HistoryEntry
 	if limit <= 0 || limit > MaxHistory {
 		limit = MaxHistory
 	}
-	ring := make([]HistoryEntry, 0, limit)
-	next := 0
-	_, _, err := scanJournal(s.opts.JournalDir, s.storeID, s.Head(), func(r *Record, _ [32]byte) error {
-		if r.Principal != principal || r.Op == OpPutPrincipal {
-			return nil
-		}
-		if collection != "" && r.Collection != collection && r.ToCollection != collection {
-			return nil
-		}
-		e := HistoryEntry{Seq: r.Seq, Time: time.Unix(0, r.Time).UTC(), Op: r.Op.String(), Collection: r.Collection,
-			Name: r.Name, ToCollection: r.ToCollection, ToName: r.ToName, ETag: r.ETag, UID: r.Meta.UID}
-		if len(ring) < limit {
-			ring = append(ring, e)
-		} else {
-			ring[next] = e
-			next = (next + 1) % limit
-		}
-		return nil
-	})
+	segs, err := listSegments(s.opts.JournalDir)
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, err
 	}
-	out := make([]HistoryEntry, 0, len(ring))
-	for i := len(ring) - 1; i >= 0; i-- {
-		out = append(out, ring[(next+i)%len(ring)])
+	head := s.Head()
+	var out []HistoryEntry
+	upTo := head
+	for i := len(segs) - 1; i >= 0 && len(out) < limit; i-- {
+		from := segs[i].firstSeq
+		if from > upTo {
+			continue
+		}
+		var found []HistoryEntry
+		err := scanJournalFrom(s.opts.JournalDir, s.storeID, from, upTo, func(r *Record, _ [32]byte) error {
+			if r.Principal != principal || r.Op == OpPutPrincipal {
+				return nil
+			}
+			if collection != "" && r.Collection != collection && r.ToCollection != collection {
+				return nil
+			}
+			found = append(found, HistoryEntry{Seq: r.Seq, Time: time.Unix(0, r.Time).UTC(), Op: r.Op.String(), Collection: r.Collection,
+				Name: r.Name, ToCollection: r.ToCollection, ToName: r.ToName, ETag: r.ETag, UID: r.Meta.UID})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		for j := len(found) - 1; j >= 0 && len(out) < limit; j-- {
+			out = append(out, found[j])
+		}
+		upTo = from - 1
 	}
 	return out, nil
 }

@@ -149,3 +149,41 @@ func TestUndoOneObjectByTimeAndConflicts(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryAcrossSegments: newest first, limited, only the principal's
+// (and the collection's) changes, the same whether it spans one or many
+// segments.
+func TestHistoryAcrossSegments(t *testing.T) {
+	s, _ := openTestStore(t, Options{SegmentSize: 4096})
+	seedCollection(t, s, "alice", "contacts")
+	seedCollection(t, s, "bob", "contacts")
+	mustCommit(t, s, Change{Op: OpCreateCollection, Principal: "alice", Collection: "other", Kind: "addressbook"})
+	var want []uint64
+	for i := 0; i < 60; i++ {
+		res := mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard("u", i)))
+		want = append(want, res.Seq)
+		mustCommit(t, s, putChange("bob", "contacts", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard("u", i)))
+		mustCommit(t, s, putChange("alice", "other", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard("u", i)))
+	}
+	if segs, _ := listSegments(s.opts.JournalDir); len(segs) < 5 {
+		t.Fatalf("want many segments, got %d", len(segs))
+	}
+	for _, limit := range []int{1, 7, 60, 1000} {
+		h, err := s.History("alice", "contacts", limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := min(limit, 61) // 60 puts and the collection's creation
+		if len(h) != n {
+			t.Fatalf("limit %d: %d entries, want %d", limit, len(h), n)
+		}
+		for i, e := range h {
+			if e.Collection != "contacts" || (i < 60 && e.Seq != want[59-i]) {
+				t.Fatalf("limit %d: entry %d is %+v, want seq %d", limit, i, e, want[59-i])
+			}
+		}
+	}
+	if h, _ := s.History("alice", "", 0); len(h) != 122 {
+		t.Fatalf("all of alice's history: %d entries, want 122 (2 collections, 120 puts)", len(h))
+	}
+}
