@@ -97,25 +97,34 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 		return nil, err
 	}
 	rep = &RestoreReport{Out: o.Out, TargetSeq: target, TargetTime: time.Unix(0, when)}
-	snap, err := pickSnapshot(o, id.StoreID, target)
+	cands, err := snapshotCandidates(o, id.StoreID, target)
 	if err != nil {
 		return nil, err
 	}
 	if err := writeFileSync(filepath.Join(o.Out, identityFile), idBytes); err != nil {
 		return nil, err
 	}
-	if snap != nil {
-		rep.Snapshot, rep.SnapshotSeq = snap.Path, snap.Seq
-		if err := copyFileSync(snap.Path, filepath.Join(o.Out, dbFile), -1); err != nil {
-			return nil, fmt.Errorf("copy snapshot: %w", err)
-		}
+	// The journal copy (disk), the snapshot copy (disk) and the snapshot's
+	// verification (CPU: its state hash) run side by side.
+	t0 := time.Now()
+	jerr := make(chan error, 1)
+	go func() { jerr <- copyJournalPrefix(o.JournalDir, filepath.Join(o.Out, "journal"), target) }()
+	snap, err := useSnapshot(o, id.StoreID, cands)
+	if err != nil {
+		<-jerr
+		return nil, err
 	}
-	if err := copyJournalPrefix(o.JournalDir, filepath.Join(o.Out, "journal"), target); err != nil {
+	if err := <-jerr; err != nil {
 		return nil, fmt.Errorf("copy journal: %w", err)
 	}
+	if snap != nil {
+		rep.Snapshot, rep.SnapshotSeq = snap.Path, snap.Seq
+	}
+	o.Logger.Info("restore: snapshot verified and copied, journal copied", "snapshot", rep.Snapshot, "took", time.Since(t0).Round(time.Millisecond))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	t0 = time.Now()
 	s, err := Open(o.Out, Options{Logger: o.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("open restored store: %w", err)
@@ -125,14 +134,20 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 			err = cerr
 		}
 	}()
+	o.Logger.Info("restore: opened (whole hash chain checked, journal after the snapshot replayed)", "took", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
 	hash, seq, err := s.StateHash()
 	if err != nil {
 		return nil, err
 	}
+	o.Logger.Info("restore: state hash computed", "took", time.Since(t0).Round(time.Millisecond))
 	if seq != target {
 		return nil, fmt.Errorf("restored store is at sequence %d, expected %d: %w", seq, target, ErrCorrupt)
 	}
 	rep.StateHash, rep.Replayed = hash, target-rep.SnapshotSeq
+	if rep.Snapshot != "" && rep.Replayed == 0 && snap.StateHash != hash {
+		return nil, fmt.Errorf("restored store's state hash %s differs from the snapshot's tag %s: %w", hash, snap.StateHash, ErrSnapshotInvalid)
+	}
 	if !o.KeepEpoch {
 		rep.Epoch = NewEpochID()
 		if _, err := s.commit(ctx, Change{Op: OpEpoch, Name: rep.Epoch}, true); err != nil {
@@ -220,30 +235,58 @@ func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
 	return seq, when, nil
 }
 
-// pickSnapshot returns the snapshot to start from, verified, or nil.
-func pickSnapshot(o RestoreOptions, storeID string, target uint64) (*SnapshotInfo, error) {
+// snapshotCandidates returns the snapshots a restore may start from, best
+// first: --from, or the snapshots in snapshots/ at or before the target,
+// newest first. None means the whole journal is replayed.
+func snapshotCandidates(o RestoreOptions, storeID string, target uint64) ([]SnapshotInfo, error) {
 	if o.From != "" {
-		info, err := VerifySnapshot(o.From, storeID)
+		info, err := ReadSnapshotInfo(o.From)
 		if err != nil {
 			return nil, err
 		}
 		if info.Seq > target {
 			return nil, fmt.Errorf("snapshot %s is at sequence %d, after the target %d: choose an older one", o.From, info.Seq, target)
 		}
-		return &info, nil
+		return []SnapshotInfo{info}, nil
 	}
 	all, err := ListSnapshots(filepath.Join(o.DataDir, SnapshotDir))
 	if err != nil {
 		return nil, err
 	}
+	var out []SnapshotInfo
 	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].Seq > target || all[i].StoreID != storeID {
+		if all[i].Seq <= target && all[i].StoreID == storeID {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// useSnapshot copies the first candidate that verifies to o.Out/store.db,
+// verifying it while it is copied. A snapshot that does not verify is
+// skipped (with --from it is an error); with no candidate left the whole
+// journal is replayed.
+func useSnapshot(o RestoreOptions, storeID string, cands []SnapshotInfo) (*SnapshotInfo, error) {
+	dst := filepath.Join(o.Out, dbFile)
+	for _, c := range cands {
+		verr := make(chan error, 1)
+		var info SnapshotInfo
+		go func() {
+			var err error
+			info, err = VerifySnapshot(c.Path, storeID)
+			verr <- err
+		}()
+		cerr := copyFileSync(c.Path, dst, -1)
+		if err := <-verr; err != nil {
+			os.Remove(dst)
+			if o.From != "" {
+				return nil, err
+			}
+			o.Logger.Warn("snapshot does not verify; trying an older one", "path", c.Path, "err", err)
 			continue
 		}
-		info, err := VerifySnapshot(all[i].Path, storeID)
-		if err != nil {
-			o.Logger.Warn("snapshot does not verify; trying an older one", "path", all[i].Path, "err", err)
-			continue
+		if cerr != nil {
+			return nil, fmt.Errorf("copy snapshot: %w", cerr)
 		}
 		return &info, nil
 	}

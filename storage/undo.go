@@ -116,12 +116,12 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 		return nil, err
 	}
 	defer past.close()
-	now, err := s.currentState(req)
+	now, err := s.currentState(req, past.touched)
 	if err != nil {
 		return nil, err
 	}
 	rep := &UndoReport{Principal: req.Principal, TargetSeq: past.seq, TargetTime: time.Unix(0, past.when).UTC(), DryRun: req.DryRun, Snapshot: past.snapPath}
-	plan := planUndo(req, past.cols, now)
+	plan := planUndo(req, past.cols, now, past.touched)
 	if !req.DryRun {
 		if past.snap != nil {
 			if err := fillBodies(past.snap, req.Principal, plan); err != nil {
@@ -132,6 +132,12 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 	}
 	for _, p := range plan {
 		for _, st := range p {
+			if st.hidden {
+				if st.item.Error != "" {
+					rep.add(UndoItem{Action: UndoChangeBack, Collection: st.change.Collection, Name: st.change.Name, Error: "delete before the change back: " + st.item.Error})
+				}
+				continue
+			}
 			rep.add(st.item)
 		}
 	}
@@ -165,6 +171,7 @@ func (r *UndoReport) add(it UndoItem) {
 type undoStep struct {
 	change   Change
 	item     UndoItem
+	hidden   bool   // a step another one needs (not reported unless it fails)
 	lazyBody bool   // change.Body is to be read from the snapshot (fillBodies)
 	lazyFrom string // its collection there
 	etag     string // the ETag that body must have
@@ -178,7 +185,7 @@ func putBack(c Change, it UndoItem, po memObject) *undoStep {
 // planUndo returns the changes in phases that must run in order (collections
 // first, then deletions that free names and UIDs, then puts, then
 // properties); the changes of one phase are independent.
-func planUndo(req UndoRequest, past, now map[string]*memCollection) [][]*undoStep {
+func planUndo(req UndoRequest, past, now map[string]*memCollection, touched *touchSet) [][]*undoStep {
 	var cols, dels, puts, props []*undoStep
 	p := req.Principal
 	names := map[string]bool{}
@@ -224,7 +231,7 @@ func planUndo(req UndoRequest, past, now map[string]*memCollection) [][]*undoSte
 			sort.Strings(remove)
 			props = append(props, &undoStep{change: Change{Op: OpSetProps, Principal: p, Collection: cn, Props: pc.props, Remove: remove}, item: UndoItem{Action: UndoRestoreColProps, Collection: cn}})
 		}
-		for _, name := range objectNames(pc, nc, req.Object) {
+		for _, name := range objectNames(pc, nc, req.Object, touched, cn) {
 			po, inPast := pc.objects[name]
 			no, inNow := nc.objects[name]
 			switch {
@@ -232,6 +239,12 @@ func planUndo(req UndoRequest, past, now map[string]*memCollection) [][]*undoSte
 				dels = append(dels, &undoStep{change: Change{Op: OpDelete, Principal: p, Collection: cn, Name: name, IfMatch: no.etag}, item: UndoItem{Action: UndoRemove, Collection: cn, Name: name, UID: no.meta.UID}})
 			case inPast && !inNow:
 				puts = append(puts, putBack(Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfNoneMatch: true}, UndoItem{Action: UndoReAdd, Collection: cn, Name: name, UID: po.meta.UID}, po))
+			case po.meta.UID != no.meta.UID:
+				// Its UID changed: delete it first, so the UIDs of all the
+				// objects put back are free (two objects may have swapped
+				// UIDs), then put the old version back.
+				dels = append(dels, &undoStep{change: Change{Op: OpDelete, Principal: p, Collection: cn, Name: name, IfMatch: no.etag}, hidden: true})
+				puts = append(puts, putBack(Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfNoneMatch: true}, UndoItem{Action: UndoChangeBack, Collection: cn, Name: name, UID: po.meta.UID}, po))
 			case po.etag != no.etag || !sameMeta(po.meta, no.meta):
 				puts = append(puts, putBack(Change{Op: OpPut, Principal: p, Collection: cn, Name: name, Meta: po.meta, Body: po.body, IfMatch: no.etag}, UndoItem{Action: UndoChangeBack, Collection: cn, Name: name, UID: po.meta.UID}, po))
 			}
@@ -240,9 +253,19 @@ func planUndo(req UndoRequest, past, now map[string]*memCollection) [][]*undoSte
 	return [][]*undoStep{cols, dels, puts, props}
 }
 
-func objectNames(a, b *memCollection, only string) []string {
+// objectNames lists the objects to compare: only, when set; else those
+// changed after the target (objects nobody touched since are the same).
+func objectNames(a, b *memCollection, only string, touched *touchSet, col string) []string {
 	if only != "" {
 		return []string{only}
+	}
+	if all, names := touched.objects(col); !all {
+		out := make([]string, 0, len(names))
+		for n := range names {
+			out = append(out, n)
+		}
+		sort.Strings(out)
+		return out
 	}
 	seen := map[string]bool{}
 	for n := range a.objects {

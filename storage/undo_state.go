@@ -26,73 +26,130 @@ type memObject struct {
 	lazy bool // the body is in the snapshot the state started from, under the same collection and name
 }
 
-// stateAt returns the principal's collections at the target, the target
-// sequence and the time of its record. It starts from the newest verified
-// snapshot at or before the target (its objects' bodies are read from it only
-// when needed, see fillBodies) and replays the principal's records after it;
-// without a snapshot it replays the journal from the start. The snapshot is
-// tied to the journal: the chain hash of the record at its sequence must be
-// the one it was tagged with.
+// stateAt returns the principal's state at the target. It reads the
+// journal up to the head once: the principal's records up to the target
+// build the past state, and those after it say which objects changed since
+// (only those can differ from the current state). It starts from the newest
+// verified snapshot at or before the target, reading from it only the
+// objects changed since (their bodies only when they are put back, see
+// fillBodies); without a snapshot it replays the journal from the start. The
+// snapshot is tied to the journal: the chain hash of the record at its
+// sequence must be the one it holds.
 func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
-	upTo := s.Head()
+	head := s.Head()
+	if req.ToSeq > head {
+		return nil, fmt.Errorf("target sequence %d is after the head %d: %w", req.ToSeq, head, ErrInvalidChange)
+	}
+	bound := head
 	if req.ToSeq > 0 {
-		if req.ToSeq > upTo {
-			return nil, fmt.Errorf("target sequence %d is after the head %d: %w", req.ToSeq, upTo, ErrInvalidChange)
-		}
-		upTo = req.ToSeq
+		bound = req.ToSeq
 	}
-	st := &pastState{cols: map[string]*memCollection{}}
+	st := &pastState{cols: map[string]*memCollection{}, touched: newTouchSet()}
 	from := uint64(1)
-	if snap := s.undoSnapshot(req, upTo); snap != nil {
-		db, cols, err := loadPrincipalSnapshot(snap.Path, s.storeID, req.Principal, snap.Seq)
-		if err != nil {
-			s.log.Warn("undo: snapshot unusable, replaying the journal from the start", "path", snap.Path, "err", err)
-		} else {
-			st.snap, st.snapPath, st.cols, st.seq, st.when = db, snap.Path, cols, snap.Seq, snap.Time
-			from = snap.Seq
-		}
+	snap := s.undoSnapshot(req, bound)
+	var chain string
+	if snap != nil {
+		from, st.seq, st.when, chain = snap.Seq, snap.Seq, snap.Time, snap.ChainHash
 	}
+	var before []*Record // with a snapshot: the principal's records up to the target
+	after := false
 	fn := func(r *Record, h [32]byte) error {
-		if st.snap != nil && r.Seq == from {
-			if hex.EncodeToString(h[:]) != st.snapChain {
+		if snap != nil && r.Seq == from {
+			if hex.EncodeToString(h[:]) != chain {
 				return fmt.Errorf("snapshot at %d does not match the journal (chain hash differs): %w", from, ErrSnapshotInvalid)
 			}
 			return nil
 		}
-		if !req.ToTime.IsZero() && r.Time > req.ToTime.UnixNano() {
-			return errStopScan
+		after = after || (req.ToSeq > 0 && r.Seq > req.ToSeq) || (!req.ToTime.IsZero() && r.Time > req.ToTime.UnixNano())
+		if r.Principal != req.Principal {
+			if !after {
+				st.seq, st.when = r.Seq, r.Time
+			}
+			return nil
 		}
-		st.seq, st.when = r.Seq, r.Time
-		if r.Principal == req.Principal {
+		switch {
+		case after:
+			st.touched.add(r)
+		case snap != nil:
+			st.seq, st.when = r.Seq, r.Time
+			before = append(before, r)
+		default:
+			st.seq, st.when = r.Seq, r.Time
 			applyMem(st.cols, r)
 		}
 		return nil
 	}
 	var err error
-	if st.snap != nil {
-		st.snapChain = snapChain(st.snap)
-		err = scanJournalFrom(s.opts.JournalDir, s.storeID, from, upTo, fn)
-		if err == errStopScan {
-			err = nil
-		}
+	if snap != nil {
+		err = scanJournalFrom(s.opts.JournalDir, s.storeID, from, head, fn)
 	} else {
-		_, _, err = scanJournal(s.opts.JournalDir, s.storeID, upTo, fn)
+		_, _, err = scanJournal(s.opts.JournalDir, s.storeID, head, fn)
 	}
 	if err != nil {
-		st.close()
 		return nil, err
+	}
+	if snap != nil {
+		db, cols, err := loadPrincipalSnapshot(snap.Path, s.storeID, req.Principal, snap.Seq, st.touched)
+		if err != nil {
+			return nil, fmt.Errorf("undo from snapshot %s: %w", snap.Path, err)
+		}
+		st.snap, st.snapPath, st.cols = db, snap.Path, cols
+		for _, r := range before {
+			applyMem(st.cols, r)
+		}
 	}
 	return st, nil
 }
 
+// touchSet is what changed in a principal's data after the undo target.
+type touchSet struct {
+	all   bool            // the principal was deleted: everything
+	whole map[string]bool // collections created or deleted
+	names map[string]map[string]bool
+}
+
+func newTouchSet() *touchSet {
+	return &touchSet{whole: map[string]bool{}, names: map[string]map[string]bool{}}
+}
+
+func (t *touchSet) add(r *Record) {
+	switch r.Op {
+	case OpDeletePrincipal:
+		t.all = true
+	case OpCreateCollection, OpDeleteCollection:
+		t.whole[r.Collection] = true
+	case OpPut, OpDelete:
+		t.name(r.Collection, r.Name)
+	case OpMove:
+		t.name(r.Collection, r.Name)
+		t.name(r.ToCollection, r.ToName)
+	}
+}
+
+func (t *touchSet) name(col, name string) {
+	if t.names[col] == nil {
+		t.names[col] = map[string]bool{}
+	}
+	t.names[col][name] = true
+}
+
+// objects says which objects of a collection may differ: all of them, or
+// the names listed.
+func (t *touchSet) objects(col string) (all bool, names map[string]bool) {
+	if t.all || t.whole[col] {
+		return true, nil
+	}
+	return false, t.names[col]
+}
+
 // pastState is the principal's state at the undo target.
 type pastState struct {
-	cols      map[string]*memCollection
-	seq       uint64
-	when      int64
-	snap      *bolt.DB // the snapshot the state started from, or nil
-	snapPath  string
-	snapChain string
+	cols     map[string]*memCollection
+	seq      uint64
+	when     int64
+	snap     *bolt.DB // the snapshot the state started from, or nil
+	snapPath string
+	touched  *touchSet
 }
 
 func (p *pastState) close() {
@@ -118,16 +175,10 @@ func (s *Store) undoSnapshot(req UndoRequest, upTo uint64) *SnapshotInfo {
 	return nil
 }
 
-func snapChain(db *bolt.DB) string {
-	var h [32]byte
-	db.View(func(tx *bolt.Tx) error { _, h = readApplied(tx); return nil })
-	return hex.EncodeToString(h[:])
-}
-
 // loadPrincipalSnapshot opens a snapshot read-only, checks it is of this
 // store at seq, and reads the principal's collections (objects without
 // their bodies; the db stays open for fillBodies).
-func loadPrincipalSnapshot(path string, storeID [16]byte, principal string, seq uint64) (*bolt.DB, map[string]*memCollection, error) {
+func loadPrincipalSnapshot(path string, storeID [16]byte, principal string, seq uint64, only *touchSet) (*bolt.DB, map[string]*memCollection, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return nil, nil, err
@@ -143,7 +194,7 @@ func loadPrincipalSnapshot(path string, storeID [16]byte, principal string, seq 
 		if got, _ := readApplied(tx); got != seq {
 			return fmt.Errorf("snapshot is at %d, its tag says %d: %w", got, seq, ErrSnapshotInvalid)
 		}
-		return readPrincipalCols(tx, principal, "", cols)
+		return readPrincipalCols(tx, principal, "", only, cols)
 	})
 	if err != nil {
 		db.Close()
@@ -228,15 +279,16 @@ func applyMem(cols map[string]*memCollection, r *Record) {
 
 // currentState reads the principal's live collections (ETags and metadata;
 // no bodies, they are not needed to compare).
-func (s *Store) currentState(req UndoRequest) (map[string]*memCollection, error) {
+func (s *Store) currentState(req UndoRequest, only *touchSet) (map[string]*memCollection, error) {
 	cols := map[string]*memCollection{}
-	err := s.view(func(tx *bolt.Tx) error { return readPrincipalCols(tx, req.Principal, req.Collection, cols) })
+	err := s.view(func(tx *bolt.Tx) error { return readPrincipalCols(tx, req.Principal, req.Collection, only, cols) })
 	return cols, err
 }
 
 // readPrincipalCols reads a principal's collections (only collection, when
-// set) with their objects' ETags and metadata.
-func readPrincipalCols(tx *bolt.Tx, principal, collection string, cols map[string]*memCollection) error {
+// set) with the ETags and metadata of their objects (only those only lists,
+// when set).
+func readPrincipalCols(tx *bolt.Tx, principal, collection string, only *touchSet, cols map[string]*memCollection) error {
 	p := tx.Bucket(bktData).Bucket([]byte(principal))
 	if p == nil {
 		return nil
@@ -251,15 +303,28 @@ func readPrincipalCols(tx *bolt.Tx, principal, collection string, cols map[strin
 			return err
 		}
 		mc := &memCollection{kind: c.Kind, props: c.Props, objects: map[string]memObject{}}
-		err = cb.Bucket(k).Bucket(bktObjects).ForEach(func(name, v []byte) error {
+		cols[string(k)] = mc
+		objs := cb.Bucket(k).Bucket(bktObjects)
+		add := func(name, v []byte) error {
 			o, err := decodeObjectValue(v)
 			if err != nil {
 				return err
 			}
 			mc.objects[string(name)] = memObject{etag: o.ETag, meta: o.Meta}
 			return nil
-		})
-		cols[string(k)] = mc
-		return err
+		}
+		if only != nil {
+			if all, names := only.objects(string(k)); !all {
+				for name := range names {
+					if v := objs.Get([]byte(name)); v != nil {
+						if err := add([]byte(name), v); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}
+		}
+		return objs.ForEach(add)
 	})
 }

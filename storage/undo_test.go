@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -185,5 +187,63 @@ func TestHistoryAcrossSegments(t *testing.T) {
 	}
 	if h, _ := s.History("alice", "", 0); len(h) != 122 {
 		t.Fatalf("all of alice's history: %d entries, want 122 (2 collections, 120 puts)", len(h))
+	}
+}
+
+// collectionsOf returns a principal's collections as comparable text: kind,
+// properties and every object's name, metadata and body.
+func collectionsOf(t *testing.T, s *Store, p string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	cols, err := s.Collections(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		text := fmt.Sprintf("kind=%s props=%q\n", c.Kind, c.Props)
+		s.Objects(p, c.Name, true, func(o Object) error {
+			text += fmt.Sprintf("%s %s %+v %q\n", o.Name, o.ETag, o.Meta.UID, o.Body)
+			return nil
+		})
+		out[c.Name] = text
+	}
+	return out
+}
+
+// TestUndoMatchesRestoreAtRandomPoints: after an undo of alice's data to a
+// random point of a long scripted history (puts, deletes, moves, collection
+// changes, with snapshots on the way), alice's collections equal those of a
+// point-in-time restore to that point; bob's data is untouched.
+func TestUndoMatchesRestoreAtRandomPoints(t *testing.T) {
+	s, dir := openTestStore(t, Options{SegmentSize: 64 << 10})
+	rng := rand.New(rand.NewPCG(7, 2))
+	scriptedHistory(t, s, rng, 1500, 400)
+	for i := 0; i < 6; i++ {
+		head := s.Head()
+		target := head/2 + rng.Uint64N(head/2)
+		rep, err := Restore(context.Background(), RestoreOptions{DataDir: dir, ToSeq: target, Out: filepath.Join(t.TempDir(), "r"), KeepEpoch: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := OpenExisting(rep.Out, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := collectionsOf(t, r, "alice")
+		r.Close()
+		bob := collectionsOf(t, s, "bob")
+		u, err := s.Undo(context.Background(), UndoRequest{Principal: "alice", ToSeq: target})
+		if err != nil || u.Failed > 0 {
+			t.Fatalf("undo to %d: %v\n%s", target, err, u)
+		}
+		got := collectionsOf(t, s, "alice")
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("undo to %d (snapshot %q): alice's data differs from a restore to that point:\ngot  %v\nwant %v", target, u.Snapshot, got, want)
+		}
+		if fmt.Sprint(collectionsOf(t, s, "bob")) != fmt.Sprint(bob) {
+			t.Fatalf("undo of alice changed bob's data")
+		}
+		// More history after the undo, so the next undo crosses this one.
+		scriptedHistory(t, s, rng, 200, 0)
 	}
 }
