@@ -166,6 +166,8 @@ func recordEnd(seg segment, seq uint64) (int64, error) {
 	return 0, &CorruptionError{Path: seg.path, Offset: off, Seq: seq, What: fmt.Sprintf("record %d is not in its segment", seq), Advice: adviceRestore}
 }
 
+const copyChunk = 32 << 20
+
 // copyFileSync copies n bytes (all when n < 0) of src to a new file dst and
 // fsyncs it.
 func copyFileSync(src, dst string, n int64) error {
@@ -178,12 +180,27 @@ func copyFileSync(src, dst string, n int64) error {
 	if err != nil {
 		return err
 	}
-	var r io.Reader = in
-	if n >= 0 {
-		r = io.LimitReader(in, n)
+	if n < 0 {
+		st, err := in.Stat()
+		if err != nil {
+			out.Close()
+			return err
+		}
+		n = st.Size()
 	}
-	copied, err := io.Copy(out, r)
-	if err == nil && n >= 0 && copied != n {
+	// In chunks, each flushed to disk: a drill copies gigabytes while the
+	// server runs, and a kernel full of dirty pages would make the live
+	// journal's fdatasync wait behind them.
+	var copied int64
+	for copied < n && err == nil {
+		var k int64
+		k, err = io.CopyN(out, in, min(copyChunk, n-copied))
+		copied += k
+		if err == nil {
+			err = fdatasync(out)
+		}
+	}
+	if err == nil && copied != n {
 		err = errors.New("short copy of " + src)
 	}
 	if err == nil {

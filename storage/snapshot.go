@@ -114,7 +114,10 @@ func writeSnapshotTx(ctx context.Context, tx *bolt.Tx, path string) (SnapshotInf
 	// written: two passes over the same pages, on two cores.
 	hashc := make(chan string, 1)
 	go func() { hashc <- digestTx(tx).sum() }()
-	w := bufio.NewWriterSize(f, 1<<20)
+	// Flushing the copy to disk every 32 MiB keeps the kernel from holding
+	// gigabytes of dirty pages, which would make the journal's fdatasync
+	// (and so every write's acknowledgement) wait behind them.
+	w := bufio.NewWriterSize(&syncEvery{f: f, every: 32 << 20}, 1<<20)
 	n, err := tx.WriteTo(w)
 	if err == nil {
 		err = w.Flush()
@@ -137,6 +140,23 @@ func writeSnapshotTx(ctx context.Context, tx *bolt.Tx, path string) (SnapshotInf
 	}
 	info.Size, info.Created = n, time.Now().UTC()
 	return info, live, err
+}
+
+// syncEvery writes to f and fdatasyncs it every so many bytes.
+type syncEvery struct {
+	f       *os.File
+	every   int64
+	pending int64
+}
+
+func (w *syncEvery) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.pending += int64(n)
+	if err == nil && w.pending >= w.every {
+		w.pending = 0
+		err = fdatasync(w.f)
+	}
+	return n, err
 }
 
 // recordTime returns the time of the journal record at seq, 0 when unknown.
