@@ -101,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+	s.routeAPI(r)
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.

@@ -28,6 +28,9 @@
 //	store.db          bbolt projection
 //	journal/          segments (may be elsewhere: Options.JournalDir)
 //	quarantine/       files moved aside instead of deleted (old store.db, …)
+//	snapshots/        snap-<seq>-<time>.db hot copies of store.db, each with its tag
+//	                  <file>.json (seq, chain hash, epoch, store id, state hash; see
+//	                  snapshot.go), and last-drill.result of the last restore drill
 //
 // # Journal format
 //

@@ -72,8 +72,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("verify", stderr)
 	var sf storeFlags
 	sf.register(fs)
+	drill := fs.Bool("drill", false, "restore the newest snapshot plus the journal into a temporary directory and compare state hashes with the live store")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *drill {
+		return adminRun(ctx, sf, "drill", nil, nil, stdout, stderr)
 	}
 	return adminRun(ctx, sf, "verify", nil, nil, stdout, stderr)
 }

@@ -23,6 +23,11 @@ var commands = map[string]command{
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
 	"status":  {"print the store id, epoch, head sequence and state hash", runStatus},
 	"user":    {"manage accounts: add, passwd, disable, enable, list", runUser},
+	"backup":  {"write a verified hot snapshot of the store", runBackup},
+	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},
+	"undo":    {"bring a user's data back to an earlier time with new changes (devices keep syncing)", runUndo},
+	"export":  {"write a user's collections to a zip file", runExport},
+	"import":  {"import .vcf/.ics files, exports and Radicale folders, merging by UID", runImport},
 }
 
 func usage(w io.Writer) {

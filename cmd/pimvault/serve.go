@@ -25,6 +25,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	recoveryDays := fs.Int("recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
+	var backups backupSchedule
+	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
+	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
+	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -71,6 +75,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		errc <- hs.Serve(ln)
 	}()
+	bctx, bcancel := context.WithCancel(ctx)
+	bdone := make(chan struct{})
+	go func() { backups.run(bctx, s, log); close(bdone) }()
+	defer func() { bcancel(); <-bdone }() // before the store closes
 	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid())
 	select {
 	case <-ctx.Done():

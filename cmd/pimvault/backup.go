@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+)
+
+// runBackup writes a verified hot snapshot: through the admin socket when a
+// server holds the data directory (writes go on), else on the store opened here.
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("backup", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	out := fs.String("out", "", "snapshot file to write (must not exist; its tag is written to FILE.json); default: <data>/snapshots/")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	a := map[string]string{}
+	if *out != "" {
+		abs, err := filepath.Abs(*out)
+		if err != nil {
+			fmt.Fprintf(stderr, "pimvault backup: %v\n", err)
+			return 2
+		}
+		a["out"] = abs
+	}
+	return adminRun(ctx, sf, "backup", a, nil, stdout, stderr)
+}

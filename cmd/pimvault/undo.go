@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// runUndo brings a user's data (or one collection, or one object) back to
+// how it was at a time, by writing new journal records: devices receive
+// ordinary changes and keep their sync tokens.
+func runUndo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("undo", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	user := fs.String("user", "", "account whose data to bring back (required)")
+	collection := fs.String("collection", "", "only this collection (its name, e.g. contacts)")
+	object := fs.String("object", "", "only this object of --collection (its name, e.g. 1234.vcf)")
+	toTime := fs.String("to-time", "", "bring the data back to how it was at this time (RFC 3339)")
+	toSeq := fs.Uint64("to-seq", 0, "bring the data back to how it was after this journal sequence")
+	dryRun := fs.Bool("dry-run", false, "print what would be re-added, changed back and removed, change nothing")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *user == "" || (*toTime == "" && *toSeq == 0) {
+		fmt.Fprintln(stderr, "pimvault undo: --user and one of --to-time or --to-seq are required")
+		return 2
+	}
+	if *toTime != "" {
+		if _, err := time.Parse(time.RFC3339Nano, *toTime); err != nil {
+			fmt.Fprintf(stderr, "pimvault undo: --to-time: %v\n", err)
+			return 2
+		}
+	}
+	a := map[string]string{"user": *user, "collection": *collection, "object": *object, "to-time": *toTime,
+		"dry-run": strconv.FormatBool(*dryRun)}
+	if *toSeq > 0 {
+		a["to-seq"] = strconv.FormatUint(*toSeq, 10)
+	}
+	return adminRun(ctx, sf, "undo", a, nil, stdout, stderr)
+}

@@ -1,0 +1,294 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ErrNotEmpty: a restore's output directory is not empty.
+var ErrNotEmpty = errors.New("directory not empty")
+
+// RestoreOptions says what to restore and where.
+type RestoreOptions struct {
+	// DataDir is the source store's data directory: its IDENTITY, its
+	// journal and its snapshots/ are read, never written. It may be held open
+	// by a running server.
+	DataDir string
+	// JournalDir is the source journal; default DataDir/journal.
+	JournalDir string
+	// From is a snapshot file to start from. Default: the newest verified
+	// snapshot in DataDir/snapshots/ at or before the target, or none (the
+	// whole journal is replayed).
+	From string
+	// ToSeq restores the state after this journal sequence. ToTime restores
+	// the state after the last record written at or before this time (the
+	// first record after it ends the search). With neither, the whole journal.
+	ToSeq  uint64
+	ToTime time.Time
+	// Out is the new data directory. It must be empty or not exist.
+	Out string
+	// KeepEpoch leaves the restored store at the target without starting a
+	// new epoch (the drill uses it; the copy is thrown away).
+	KeepEpoch bool
+	Logger    *slog.Logger
+}
+
+// RestoreReport says what a restore did.
+type RestoreReport struct {
+	Out         string
+	Snapshot    string // snapshot used, "" when the whole journal was replayed
+	SnapshotSeq uint64
+	TargetSeq   uint64
+	TargetTime  time.Time // time of the record at TargetSeq
+	Replayed    uint64    // journal records applied on top of the snapshot
+	StateHash   string    // state hash at TargetSeq (before the new epoch)
+	Epoch       string    // the new epoch, "" with KeepEpoch
+	Took        time.Duration
+}
+
+func (r *RestoreReport) String() string {
+	from := "no snapshot (whole journal)"
+	if r.Snapshot != "" {
+		from = fmt.Sprintf("snapshot %s (sequence %d)", r.Snapshot, r.SnapshotSeq)
+	}
+	s := fmt.Sprintf("restored into %s from %s plus %d journal records\ntarget: sequence %d (written %s)\nhash chain verified from sequence 1 to %d\nstate hash at %d: %s\n",
+		r.Out, from, r.Replayed, r.TargetSeq, r.TargetTime.UTC().Format(time.RFC3339Nano), r.TargetSeq, r.TargetSeq, r.StateHash)
+	if r.Epoch != "" {
+		s += fmt.Sprintf("new epoch: %s (clients that synced after sequence %d will reconcile)\n", r.Epoch, r.TargetSeq)
+	}
+	return s + fmt.Sprintf("took %s\n", r.Took.Round(time.Millisecond))
+}
+
+// Restore builds a new store in o.Out from a snapshot plus the journal up to
+// the target: it copies the journal records 1..target byte for byte, opens
+// the new store (which checks every segment and the whole hash chain and
+// replays the records after the snapshot with the normal replay path), and
+// then starts a new epoch. The source is only read.
+func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err error) {
+	start := time.Now()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.JournalDir == "" {
+		o.JournalDir = filepath.Join(o.DataDir, "journal")
+	}
+	if err := prepareEmptyDir(o.Out); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			clearDir(o.Out) // it was empty: nothing of anyone else's is removed
+		}
+	}()
+	idBytes, id, err := readIdentityFile(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := id.rawID()
+	target, when, err := restoreTarget(o, raw)
+	if err != nil {
+		return nil, err
+	}
+	rep = &RestoreReport{Out: o.Out, TargetSeq: target, TargetTime: time.Unix(0, when)}
+	cands, err := snapshotCandidates(o, id.StoreID, target)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileSync(filepath.Join(o.Out, identityFile), idBytes); err != nil {
+		return nil, err
+	}
+	// The journal copy (disk), the snapshot copy (disk) and the snapshot's
+	// verification (CPU: its state hash) run side by side.
+	t0 := time.Now()
+	jerr := make(chan error, 1)
+	go func() { jerr <- copyJournalPrefix(o.JournalDir, filepath.Join(o.Out, "journal"), target) }()
+	snap, err := useSnapshot(o, id.StoreID, cands)
+	if err != nil {
+		<-jerr
+		return nil, err
+	}
+	if err := <-jerr; err != nil {
+		return nil, fmt.Errorf("copy journal: %w", err)
+	}
+	if snap != nil {
+		rep.Snapshot, rep.SnapshotSeq = snap.Path, snap.Seq
+	}
+	o.Logger.Info("restore: snapshot verified and copied, journal copied", "snapshot", rep.Snapshot, "took", time.Since(t0).Round(time.Millisecond))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t0 = time.Now()
+	s, err := Open(o.Out, Options{Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("open restored store: %w", err)
+	}
+	defer func() {
+		if cerr := s.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	o.Logger.Info("restore: opened (whole hash chain checked, journal after the snapshot replayed)", "took", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	hash, seq, err := s.StateHash()
+	if err != nil {
+		return nil, err
+	}
+	o.Logger.Info("restore: state hash computed", "took", time.Since(t0).Round(time.Millisecond))
+	if seq != target {
+		return nil, fmt.Errorf("restored store is at sequence %d, expected %d: %w", seq, target, ErrCorrupt)
+	}
+	rep.StateHash, rep.Replayed = hash, target-rep.SnapshotSeq
+	if rep.Snapshot != "" && rep.Replayed == 0 && snap.StateHash != hash {
+		return nil, fmt.Errorf("restored store's state hash %s differs from the snapshot's tag %s: %w", hash, snap.StateHash, ErrSnapshotInvalid)
+	}
+	if !o.KeepEpoch {
+		rep.Epoch = NewEpochID()
+		if _, err := s.commit(ctx, Change{Op: OpEpoch, Name: rep.Epoch}, true); err != nil {
+			return nil, fmt.Errorf("start new epoch: %w", err)
+		}
+	}
+	rep.Took = time.Since(start)
+	return rep, nil
+}
+
+func prepareEmptyDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("restore: no output directory")
+	}
+	ents, err := os.ReadDir(dir)
+	if err == nil && len(ents) > 0 {
+		return fmt.Errorf("restore into %s: %w (restore only into a new or empty directory)", dir, ErrNotEmpty)
+	}
+	return os.MkdirAll(dir, 0o700)
+}
+
+func clearDir(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+// readIdentityFile reads IDENTITY without creating it.
+func readIdentityFile(dir string) ([]byte, Identity, error) {
+	var id Identity
+	b, err := os.ReadFile(filepath.Join(dir, identityFile))
+	if err != nil {
+		return nil, id, fmt.Errorf("%s holds no pimvault store: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &id); err != nil {
+		return nil, id, &CorruptionError{Path: filepath.Join(dir, identityFile), Offset: -1, What: "IDENTITY is not valid JSON: " + err.Error(), Advice: "restore IDENTITY from a backup"}
+	}
+	if _, err := id.rawID(); err != nil {
+		return nil, id, err
+	}
+	return b, id, nil
+}
+
+// restoreTarget returns the target sequence and the time of its record.
+func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
+	var seq uint64
+	var when int64
+	if o.ToTime.IsZero() {
+		// By sequence (or the last complete record): read one segment; the
+		// whole chain is checked when the restored store opens.
+		if o.ToSeq == 0 {
+			last, t, err := lastRecord(o.JournalDir, storeID)
+			if err != nil {
+				return 0, 0, fmt.Errorf("find restore target: %w", err)
+			}
+			return last, t, nil
+		}
+		err := scanJournalFrom(o.JournalDir, storeID, o.ToSeq, o.ToSeq, func(r *Record, _ [32]byte) error {
+			seq, when = r.Seq, r.Time
+			return nil
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("find restore target %d: %w", o.ToSeq, err)
+		}
+		return seq, when, nil
+	}
+	upTo := ^uint64(0)
+	if o.ToSeq > 0 {
+		upTo = o.ToSeq
+	}
+	_, _, err := scanJournal(o.JournalDir, storeID, upTo, func(r *Record, _ [32]byte) error {
+		if !o.ToTime.IsZero() && r.Time > o.ToTime.UnixNano() {
+			return errStopScan
+		}
+		seq, when = r.Seq, r.Time
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("find restore target: %w", err)
+	}
+	if seq == 0 {
+		return 0, 0, fmt.Errorf("no journal record at or before the target: %w", ErrNotFound)
+	}
+	return seq, when, nil
+}
+
+// snapshotCandidates returns the snapshots a restore may start from, best
+// first: --from, or the snapshots in snapshots/ at or before the target,
+// newest first. None means the whole journal is replayed.
+func snapshotCandidates(o RestoreOptions, storeID string, target uint64) ([]SnapshotInfo, error) {
+	if o.From != "" {
+		info, err := ReadSnapshotInfo(o.From)
+		if err != nil {
+			return nil, err
+		}
+		if info.Seq > target {
+			return nil, fmt.Errorf("snapshot %s is at sequence %d, after the target %d: choose an older one", o.From, info.Seq, target)
+		}
+		return []SnapshotInfo{info}, nil
+	}
+	all, err := ListSnapshots(filepath.Join(o.DataDir, SnapshotDir))
+	if err != nil {
+		return nil, err
+	}
+	var out []SnapshotInfo
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Seq <= target && all[i].StoreID == storeID {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// useSnapshot copies the first candidate that verifies to o.Out/store.db,
+// verifying it while it is copied. A snapshot that does not verify is
+// skipped (with --from it is an error); with no candidate left the whole
+// journal is replayed.
+func useSnapshot(o RestoreOptions, storeID string, cands []SnapshotInfo) (*SnapshotInfo, error) {
+	dst := filepath.Join(o.Out, dbFile)
+	for _, c := range cands {
+		verr := make(chan error, 1)
+		var info SnapshotInfo
+		go func() {
+			var err error
+			info, err = VerifySnapshot(c.Path, storeID)
+			verr <- err
+		}()
+		cerr := copyFileSync(c.Path, dst, -1)
+		if err := <-verr; err != nil {
+			os.Remove(dst)
+			if o.From != "" {
+				return nil, err
+			}
+			o.Logger.Warn("snapshot does not verify; trying an older one", "path", c.Path, "err", err)
+			continue
+		}
+		if cerr != nil {
+			return nil, fmt.Errorf("copy snapshot: %w", cerr)
+		}
+		return &info, nil
+	}
+	return nil, nil
+}
