@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -15,25 +14,11 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// spanless is the time span stored for calendar objects that have no time at
-// all (RFC 4791 §9.9: a VTODO without dates matches every time range), so the
-// store's time index returns them for every range.
-var spanless = storage.Span{Start: math.MinInt64, End: math.MaxInt64}
-
-// spanOf is the time-index entry of a parsed object, in Unix seconds.
+// spanOf is the time-index entry of a parsed object, in Unix seconds. An
+// object with no time at all (RFC 4791 §9.9: a VTODO without dates matches
+// every time range) covers all time, so the index returns it for every range.
 func spanOf(o *calendar.Object) *storage.Span {
-	if !o.HasSpan {
-		sp := spanless
-		return &sp
-	}
-	end := o.End.Unix()
-	if o.End.After(calendar.Forever) {
-		end = calendar.Forever.Unix()
-	}
-	start := o.Start.Unix()
-	if end < start {
-		end = start
-	}
+	start, end := o.SpanUnix()
 	return &storage.Span{Start: start, End: end}
 }
 

@@ -99,7 +99,7 @@ func Import(ctx context.Context, s *storage.Store, user string, src *Source, dry
 			}
 		}
 		for _, it := range cd.Items {
-			ch := storage.Change{Op: storage.OpPut, Principal: user, Collection: cd.Name, Meta: storage.ObjectMeta{UID: it.UID, Component: it.Component}, Body: it.Body}
+			ch := storage.Change{Op: storage.OpPut, Principal: user, Collection: cd.Name, Meta: storage.ObjectMeta{UID: it.UID, Component: it.Component, Span: it.Span}, Body: it.Body}
 			if o, ok := ex.byUID[it.UID]; ok {
 				if o.ETag == storage.ETagOf(it.Body) {
 					rep.Unchanged++

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-vcard"
 
+	"github.com/pimvault/pimvault/server/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -26,6 +28,9 @@ type Item struct {
 	Component string // VCARD, VEVENT, VTODO, VJOURNAL
 	Body      []byte
 	From      string // file (and line) it came from
+	// Span is a calendar object's entry in the store's time index (the same
+	// rule as a CalDAV PUT: calendar.Object.SpanUnix); nil for vCards.
+	Span *storage.Span
 }
 
 // ParseError is a bad input: which file, which line, what is wrong.
@@ -191,7 +196,15 @@ func ParseCalendar(file string, data []byte) ([]Item, error) {
 				}
 				body = buf.Bytes()
 			}
-			out = append(out, Item{Name: objectName(uid, ".ics"), UID: uid, Component: groups[uid][0].Name, Body: body, From: fmt.Sprintf("%s:%d", file, seen[uid])})
+			// Validated as a CalDAV PUT validates (RFC 4791 §4.1), so an
+			// import never stores what a client could not have.
+			obj, err := calendar.Parse(body, time.UTC)
+			if err != nil {
+				return nil, &ParseError{file, seen[uid], fmt.Sprintf("calendar object %q: %v", uid, err)}
+			}
+			start, end := obj.SpanUnix()
+			out = append(out, Item{Name: objectName(uid, ".ics"), UID: uid, Component: groups[uid][0].Name, Body: body,
+				From: fmt.Sprintf("%s:%d", file, seen[uid]), Span: &storage.Span{Start: start, End: end}})
 		}
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,20 @@ func TestParseSplitsAndKeepsBytes(t *testing.T) {
 		if again, err := ParseCalendar("again.ics", it.Body); err != nil || len(again) != 1 || !bytes.Equal(again[0].Body, it.Body) {
 			t.Fatalf("re-parse of %s: %v", it.UID, err)
 		}
+	}
+	// Spans as a CalDAV PUT stores them: the event at 10:00 in the file's
+	// own +01:00 zone (09:00 UTC, no end: an instant), the dateless todo
+	// over all time.
+	if sp := items[0].Span; sp == nil || sp.Start != 1767258000 || sp.End < sp.Start || sp.End > sp.Start+1 {
+		t.Errorf("event e1: span %+v, want [1767258000, +1s] (2026-01-01T09:00:00Z)", sp)
+	}
+	if sp := items[1].Span; sp == nil || sp.Start != math.MinInt64 || sp.End != math.MaxInt64 {
+		t.Errorf("todo t1 without dates: span %+v, want all time", sp)
+	}
+	// What a CalDAV PUT refuses, an import refuses too (METHOD is not
+	// allowed in a calendar object resource, RFC 4791 §4.1).
+	if _, err := ParseCalendar("m.ics", []byte(strings.Replace(cal, "PRODID:-//x//EN\r\n", "PRODID:-//x//EN\r\nMETHOD:PUBLISH\r\n", 1))); err == nil {
+		t.Errorf("a calendar with METHOD was accepted for import")
 	}
 }
 
