@@ -39,10 +39,16 @@ bench-server:
 bench-radicale:
 	GO=$(GO) bash ./cmd/pvload/run-radicale.sh
 
-# Short coverage-guided fuzz runs of every parser.
+# Short coverage-guided fuzz runs of every parser: each Fuzz* target of each
+# package for FUZZTIME (their seed corpora also run in `make test`).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./storage/
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 clean:
 	rm -rf bin
