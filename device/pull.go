@@ -127,7 +127,7 @@ func (e *Engine) pull(ctx context.Context, c Collection, rep *Report) error {
 				conflicts = append(conflicts, f)
 				continue
 			}
-			if err := t.PutItem(c.Href, serverItem(c, f, tok.Epoch, tok.Seq)); err != nil {
+			if err := t.PutItem(c.Href, serverItem(c, items[f.Href], f, tok.Epoch, tok.Seq)); err != nil {
 				return err
 			}
 			if err := t.RemoveApplied(c.Href, f.Href); err != nil {

@@ -243,14 +243,19 @@ func (e *Engine) keepBoth(ctx context.Context, c Collection, local Item, srv Fet
 				return err
 			}
 		}
-		return t.PutItem(c.Href, serverItem(c, srv, epoch, seq))
+		prev := local
+		if local.Href != srv.Href {
+			prev = Item{}
+		}
+		return t.PutItem(c.Href, serverItem(c, prev, srv, epoch, seq))
 	})
 }
 
-// serverItem is a clean item holding the server's version.
-func serverItem(c Collection, f Fetched, epoch string, seq uint64) Item {
+// serverItem is a clean item holding the server's version; prev, the
+// item it replaces (zero if none), passes on the ETags synced before.
+func serverItem(c Collection, prev Item, f Fetched, epoch string, seq uint64) Item {
 	uid, _ := ParseUID(c.Kind, f.Body)
-	it := Item{Href: f.Href, UID: uid, Body: f.Body, ETag: ETagOf(f.Body)}
+	it := Item{Href: f.Href, UID: uid, Body: f.Body, ETag: ETagOf(f.Body), SyncedETag: prev.SyncedETag, Seen: prev.Seen}
 	it.synced(f.ETag, epoch, seq)
 	return it
 }

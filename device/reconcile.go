@@ -221,7 +221,7 @@ func (e *Engine) recover(ctx context.Context, c Collection, epoch string, rep *R
 				keep = append(keep, f)
 				continue
 			}
-			if err := t.PutItem(c.Href, serverItem(c, f, epoch, tok.Seq)); err != nil {
+			if err := t.PutItem(c.Href, serverItem(c, items[f.Href], f, epoch, tok.Seq)); err != nil {
 				return err
 			}
 			if err := t.RemoveDeletion(c.Href, f.Href); err != nil {
