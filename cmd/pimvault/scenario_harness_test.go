@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,6 +213,25 @@ func diffStates(a, b map[string]string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// requireRecoveryProtocol skips a scenario that needs the server side of
+// the recovery protocol (X-Pimvault-Epoch on answers to a device) when the
+// binary does not implement it yet.
+func requireRecoveryProtocol(t *testing.T, url, user, password string) {
+	t.Helper()
+	req, _ := http.NewRequest("PROPFIND", url+"/dav/principals/"+user+"/", nil)
+	req.SetBasicAuth(user, password)
+	req.Header.Set("Depth", "0")
+	req.Header.Set(device.HeaderDevice, "probe")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get(device.HeaderEpoch) == "" {
+		t.Skip("the server does not implement the recovery protocol yet (no X-Pimvault-Epoch on a device's request; branch recovery)")
+	}
 }
 
 // pimvaultStdin runs the binary with stdin.

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pimvault/pimvault/device"
+)
+
+// TestScenarioSidekick (issue 5 scenario 1): three devices with
+// overlapping data, offline edits and deletions; the server's data
+// directory is destroyed, a new empty server starts and the account is
+// recreated with 'pimvault user add'. After the devices sync, every item
+// any device held is back byte for byte, with no duplicates, nothing a
+// device saw deleted comes back, and every device converges.
+func TestScenarioSidekick(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir, "--user", "ann")
+	pw := rs.password
+	requireRecoveryProtocol(t, rs.url, "ann", pw)
+	a := newTestDevice(t, "phone", rs.url, "ann", pw)
+	b := newTestDevice(t, "laptop", rs.url, "ann", pw)
+	c := newTestDevice(t, "tablet", rs.url, "ann", pw)
+	syncAll(t, 1, a, b, c)
+	for i := 0; i < 12; i++ {
+		a.add(t, "contacts", vcardBody(fmt.Sprintf("shared-%02d", i), fmt.Sprintf("Shared %d", i), "v1"))
+	}
+	for i := 0; i < 5; i++ {
+		b.add(t, "contacts", vcardBody(fmt.Sprintf("laptop-%d", i), "Laptop", "folded\r\n line"))
+		c.add(t, "contacts", vcardBody(fmt.Sprintf("tablet-%d", i), "Tablet", "ünïcode ✓"))
+	}
+	syncAll(t, 2, a, b, c)
+	requireConverged(t, a, b, c)
+
+	// Deletions every device saw.
+	a.remove(t, "contacts", "shared-00")
+	b.remove(t, "contacts", "laptop-0")
+	syncAll(t, 2, a, b, c)
+	// A deletion the tablet has not seen: it still holds shared-01.
+	a.remove(t, "contacts", "shared-01")
+	syncAll(t, 1, a, b)
+	// Offline changes, never sent to the old server.
+	b.edit(t, "contacts", "shared-03", vcardBody("shared-03", "Shared 3", "laptop's offline edit"))
+	b.remove(t, "contacts", "shared-04")
+	c.add(t, "contacts", vcardBody("tablet-new", "Tablet new", "added offline"))
+	a.edit(t, "contacts", "shared-05", vcardBody("shared-05", "Shared 5", "phone's offline edit"))
+	a.add(t, "contacts", vcardBody("phone-new", "Phone new", "added offline"))
+
+	want := map[string]string{}
+	for _, d := range []*testDevice{a, b, c} {
+		for h, body := range d.state(t) {
+			want[h] = body
+		}
+	}
+	book := a.coll(t, "contacts").Href
+	for _, gone := range []string{"shared-00", "laptop-0", "shared-01", "shared-04"} {
+		delete(want, book+gone+".vcf")
+	}
+	want[book+"shared-03.vcf"] = vcardBody("shared-03", "Shared 3", "laptop's offline edit")
+	want[book+"shared-05.vcf"] = vcardBody("shared-05", "Shared 5", "phone's offline edit")
+	if len(want) != 9+4+5+2 {
+		t.Fatalf("test setup: expected state holds %d items", len(want))
+	}
+
+	// The disaster: the data directory (bbolt and journal) is gone.
+	rs.stop(t)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	rs2 := startServer(t, dir2)
+	if res := pimvaultStdin(t, pw+"\n", "user", "add", "ann", "--password-stdin", "--data", dir2); res.code != 0 {
+		t.Fatalf("user add on the new server:\n%s", res)
+	}
+	for _, d := range []*testDevice{a, b, c} {
+		d.connect(t, rs2.url)
+	}
+	// The tablet, which is behind, rebuilds first.
+	rep := c.sync(t)
+	if len(rep.Recovered) == 0 || !rep.RecoveryDone {
+		t.Fatalf("tablet: recovered %v, done %v: want a reconcile and a report", rep.Recovered, rep.RecoveryDone)
+	}
+	syncAll(t, 3, b, a, c)
+	got := requireConverged(t, a, b, c)
+	if diff := diffStates(want, got); diff != "" {
+		t.Fatalf("after the rebuild the devices do not hold what they held (first: expected):\n%s", diff)
+	}
+	// The server holds the same: a new device sees exactly this.
+	fresh := newTestDevice(t, "new-phone", rs2.url, "ann", pw)
+	fresh.sync(t)
+	if diff := diffStates(want, fresh.state(t)); diff != "" {
+		t.Fatalf("a new device does not see the rebuilt state (first: expected):\n%s", diff)
+	}
+}
+
+// TestScenarioRollback (issue 5 scenario 2): the server is restored from
+// an older copy of its data directory (the journal after it lost). Devices
+// that synced later push back their newer changes and deletions.
+func TestScenarioRollback(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir, "--user", "ann")
+	pw := rs.password
+	requireRecoveryProtocol(t, rs.url, "ann", pw)
+	a := newTestDevice(t, "phone", rs.url, "ann", pw)
+	b := newTestDevice(t, "laptop", rs.url, "ann", pw)
+	syncAll(t, 1, a, b)
+	for i := 0; i < 10; i++ {
+		a.add(t, "contacts", vcardBody(fmt.Sprintf("r-%02d", i), fmt.Sprintf("R %d", i), "v1"))
+	}
+	syncAll(t, 2, a, b)
+	rs.stop(t)
+	snapshot := filepath.Join(t.TempDir(), "snapshot")
+	copyDir(t, dir, snapshot)
+
+	rs = startServer(t, dir)
+	a.connect(t, rs.url)
+	b.connect(t, rs.url)
+	a.edit(t, "contacts", "r-01", vcardBody("r-01", "R 1", "v2 after the snapshot"))
+	a.remove(t, "contacts", "r-02")
+	b.edit(t, "contacts", "r-03", vcardBody("r-03", "R 3", "v2 after the snapshot"))
+	b.add(t, "contacts", vcardBody("r-new", "R new", "after the snapshot"))
+	syncAll(t, 2, a, b)
+	want := requireConverged(t, a, b)
+	rs.stop(t)
+
+	old := startServer(t, snapshot)
+	a.connect(t, old.url)
+	b.connect(t, old.url)
+	syncAll(t, 3, a, b)
+	got := requireConverged(t, a, b)
+	if diff := diffStates(want, got); diff != "" {
+		t.Fatalf("after the rollback the devices lost changes (first: before):\n%s", diff)
+	}
+	fresh := newTestDevice(t, "new-phone", old.url, "ann", pw)
+	fresh.sync(t)
+	if diff := diffStates(want, fresh.state(t)); diff != "" {
+		t.Fatalf("the rolled-back server did not get the newer changes back (first: expected):\n%s", diff)
+	}
+	if strings.Contains(fmt.Sprint(got), "UID:r-02\r") {
+		t.Fatalf("r-02, deleted after the snapshot, came back")
+	}
+}
+
+// TestScenarioFleet: the fleet simulator against the real binary: seeded
+// rounds of random edits with devices offline, then everyone syncs; the
+// devices converge and a new device sees the same state.
+func TestScenarioFleet(t *testing.T) {
+	rs := startServer(t, t.TempDir(), "--user", "fay")
+	f, err := device.NewFleet(device.FleetConfig{Dir: t.TempDir(), Server: rs.url, User: "fay", Password: rs.password, Devices: 4, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	var total device.FleetStats
+	for i := 0; i < 6; i++ {
+		st, err := f.Round(ctx)
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		total.Adds += st.Adds
+		total.Edits += st.Edits
+		total.Deletes += st.Deletes
+		total.Offline += st.Offline
+		total.Conflicts += st.Conflicts
+	}
+	if total.Adds == 0 || total.Edits == 0 || total.Deletes == 0 || total.Offline == 0 {
+		t.Fatalf("the fleet did not exercise every kind of change: %+v", total)
+	}
+	if err := f.SyncAll(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	state, err := f.Converged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newTestDevice(t, "observer", rs.url, "fay", rs.password)
+	fresh.sync(t)
+	if diff := diffStates(state, fresh.state(t)); diff != "" || len(state) == 0 {
+		t.Fatalf("the server and the fleet differ (%d items):\n%s", len(state), diff)
+	}
+	t.Logf("fleet: %+v, %d items converged", total, len(state))
+}
