@@ -219,7 +219,7 @@ func (t *Txn) PutCollection(c Collection) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range [][]byte{bucketItems, bucketDeleted, bucketApplied} {
+	for _, n := range [][]byte{bucketItems, bucketDeleted, bucketApplied, bucketUIDs} {
 		if _, err := b.CreateBucketIfNotExists(n); err != nil {
 			return err
 		}
@@ -287,11 +287,58 @@ func (t *Txn) Item(coll, href string) (Item, bool, error) {
 	return get[Item](t, coll, bucketItems, href)
 }
 
-// PutItem stores an item.
-func (t *Txn) PutItem(coll string, it Item) error { return t.put(coll, bucketItems, it.Href, it) }
+// PutItem stores an item and indexes its UID.
+func (t *Txn) PutItem(coll string, it Item) error {
+	if err := t.unindex(coll, it.Href); err != nil {
+		return err
+	}
+	uids, err := t.sub(coll, bucketUIDs)
+	if err != nil {
+		return err
+	}
+	if err := uids.Put([]byte(it.UID), []byte(it.Href)); err != nil {
+		return err
+	}
+	return t.put(coll, bucketItems, it.Href, it)
+}
 
 // DeleteItem removes an item record (no bookkeeping).
-func (t *Txn) DeleteItem(coll, href string) error { return t.del(coll, bucketItems, href) }
+func (t *Txn) DeleteItem(coll, href string) error {
+	if err := t.unindex(coll, href); err != nil {
+		return err
+	}
+	return t.del(coll, bucketItems, href)
+}
+
+// unindex removes the UID index entry of the item at href, if it points
+// there.
+func (t *Txn) unindex(coll, href string) error {
+	old, ok, err := t.Item(coll, href)
+	if err != nil || !ok {
+		return err
+	}
+	uids, err := t.sub(coll, bucketUIDs)
+	if err != nil {
+		return err
+	}
+	if string(uids.Get([]byte(old.UID))) == href {
+		return uids.Delete([]byte(old.UID))
+	}
+	return nil
+}
+
+// ItemByUID returns the item with this UID; ok is false when there is none.
+func (t *Txn) ItemByUID(coll, uid string) (Item, bool, error) {
+	uids, err := t.sub(coll, bucketUIDs)
+	if err != nil {
+		return Item{}, false, err
+	}
+	href := uids.Get([]byte(uid))
+	if href == nil {
+		return Item{}, false, nil
+	}
+	return t.Item(coll, string(href))
+}
 
 // Deletions returns the local deletions the server has not confirmed.
 func (t *Txn) Deletions(coll string) ([]Deletion, error) {
@@ -329,13 +376,12 @@ func (t *Txn) FindItem(coll, key string) (Item, error) {
 	if it, ok, err := t.Item(coll, key); err != nil || ok {
 		return it, err
 	}
-	items, err := t.Items(coll)
-	if err != nil {
-		return Item{}, err
+	if it, ok, err := t.ItemByUID(coll, key); err != nil || ok {
+		return it, err
 	}
-	for _, it := range items {
-		if it.UID == key || segment(it.Href) == key {
-			return it, nil
+	if !strings.Contains(key, "/") {
+		if it, ok, err := t.Item(coll, coll+key); err != nil || ok {
+			return it, err
 		}
 	}
 	return Item{}, fmt.Errorf("%w: %q", ErrNoItem, key)
@@ -348,14 +394,11 @@ func (t *Txn) AddLocal(c Collection, body []byte) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	items, err := t.Items(c.Href)
-	if err != nil {
-		return Item{}, err
-	}
-	for _, it := range items {
-		if it.UID == uid {
-			return Item{}, fmt.Errorf("%w: %q at %s", ErrItemExists, uid, it.Href)
+	if it, ok, err := t.ItemByUID(c.Href, uid); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("%w: %q at %s", ErrItemExists, uid, it.Href)
 		}
+		return Item{}, err
 	}
 	href := c.Href + hrefName(uid) + c.Kind.Ext()
 	if _, ok, _ := t.Item(c.Href, href); ok {

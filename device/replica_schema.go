@@ -14,6 +14,7 @@ import (
 //	    deleted                item href → JSON Deletion (local, unconfirmed)
 //	    applied                item href → JSON Deletion (seen deleted: applied
 //	                           from the server, or confirmed local deletions)
+//	    uids                   UID → item href (index of items)
 //
 // Values are JSON so the format is easy to inspect and to extend; bodies are
 // kept byte for byte (base64 inside JSON).
@@ -25,6 +26,7 @@ var (
 	bucketItems       = []byte("items")
 	bucketDeleted     = []byte("deleted")
 	bucketApplied     = []byte("applied")
+	bucketUIDs        = []byte("uids")
 
 	keySchema   = []byte("schema")
 	keyServer   = []byte("server")
