@@ -176,6 +176,9 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, &davError{status: http.StatusUnauthorized, msg: "wrong user name or password"})
 			return
 		}
+		if !s.admitRecovery(w, r, user) {
+			return
+		}
 		if err := s.ensureDefaults(r.Context(), user); err != nil {
 			s.writeError(w, r, err)
 			return

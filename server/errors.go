@@ -80,7 +80,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if de.status == http.StatusServiceUnavailable {
 		// Jittered, so a fleet of clients does not come back in one wave.
-		w.Header().Set("Retry-After", strconv.Itoa(30+rand.IntN(90)))
+		retry := 30 + rand.IntN(90)
+		if de == errRecovering {
+			retry = 60 + rand.IntN(241) // [60, 300], recovery protocol item 4
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
 	if de.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="pimvault", charset="UTF-8"`)

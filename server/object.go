@@ -116,6 +116,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
 	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
 	case inm == "*":
 		c.IfNoneMatch = true
+		c.DedupeByUID = deviceOf(r) != "" // recovery uploads (protocol item 6)
 	case inm != "":
 		s.writeError(w, r, badRequest("If-None-Match on PUT supports only *"))
 		return
@@ -126,6 +127,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	w.Header().Set("ETag", quoteETag(res.ETag))
+	if c.DedupeByUID && s.dedupedPut(w, p, res) {
+		return
+	}
 	if res.Created {
 		w.WriteHeader(http.StatusCreated)
 		return

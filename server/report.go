@@ -122,24 +122,25 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 		}
 		limit = n
 	}
-	epoch, _, err := s.store.Epoch()
+	store, accepted, err := s.syncStore(r, p.user)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	epoch := store.Epoch
 	since := c.CreatedSeq
 	initial := true
 	tok, kind := syncproto.Classify(req.SyncToken)
-	d := syncproto.Decide(syncproto.Input{Kind: kind, Token: tok,
-		Store:        syncproto.Store{Epoch: epoch, Head: s.store.Head()},
-		HistoryStart: max(c.CreatedSeq, c.PrunedSeq)})
+	historyStart := max(c.CreatedSeq, c.PrunedSeq)
+	d := syncproto.Decide(syncproto.Input{Kind: kind, Token: tok, Store: store, HistoryStart: historyStart,
+		// A collection's tokens never pass its last change (see syncproto's doc).
+		Foreign: kind == syncproto.ValidToken && tok.Seq > c.LastSeq, Accepted: accepted})
 	switch d.Decision {
 	case syncproto.Initial:
 	case syncproto.Incremental:
-		since, initial = d.Since, false
+		since, initial = max(d.Since, historyStart), false
 	case syncproto.Recovering:
-		s.log.Warn("sync token ahead of this store; answering 503", "user", p.user, "collection", p.collection, "token", req.SyncToken, "reason", d.Reason)
-		s.writeError(w, r, errRecovering)
+		s.tokenShowsLoss(w, r, p.user, p.collection, tok, store, d.Reason)
 		return
 	default:
 		s.writeError(w, r, errInvalidToken)

@@ -23,6 +23,7 @@ type Store interface {
 	Principal(name string) (storage.Principal, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
+	recoveryStore
 }
 
 // Config holds the server's settings. The zero value gives the defaults.
@@ -33,6 +34,9 @@ type Config struct {
 	FailedLoginDelay time.Duration
 	// QuotaBytes is the per-account quota advertised (0: unlimited, not advertised).
 	QuotaBytes int64
+	// RecoveryDeviceWindow: a recovery closes by itself once every device
+	// seen within it has reported (default DefaultRecoveryDeviceWindow).
+	RecoveryDeviceWindow time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -41,6 +45,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FailedLoginDelay == 0 {
 		c.FailedLoginDelay = time.Second
+	}
+	if c.RecoveryDeviceWindow == 0 {
+		c.RecoveryDeviceWindow = DefaultRecoveryDeviceWindow
 	}
 	return c
 }
@@ -51,6 +58,7 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	auth  *authenticator
+	seen  deviceSeen // when each device's last-seen was written
 
 	defaultsDone sync.Map // users whose default collections exist
 }
@@ -71,7 +79,9 @@ func init() {
 // /dav/ and a health check.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
+	r.Use(s.deviceEpoch)
 	r.Get("/healthz", s.healthz)
+	r.Handle("/api/recovery/done", s.requireAuth(http.HandlerFunc(s.recoveryDone)))
 	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
 		r.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/dav/", http.StatusMovedPermanently)

@@ -79,6 +79,8 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		return tx.Bucket(bktMeta).Put(keyEpoch, []byte(r.Name))
 	case OpCheckpoint:
 		return nil
+	case OpPrincipalState:
+		return applyState(tx, r)
 	}
 	return fmt.Errorf("apply: %w: operation %v", ErrInvalidChange, r.Op)
 }

@@ -27,6 +27,14 @@ type Change struct {
 	IfMatch     string // "*" (must exist) or an ETag the current object must have
 	IfNoneMatch bool   // If-None-Match: * (must not exist)
 	Overwrite   bool   // OpMove: replace an existing destination
+	// DedupeByUID (OpPut): when an object with the same UID and a
+	// byte-identical body already exists in the collection, at this name or
+	// another, write nothing and report it (Result.NoOp, Result.Existing),
+	// even with IfNoneMatch. Recovery uploads use it (see dedupe.go).
+	DedupeByUID bool
+	// UpdateState (OpPrincipalState) changes the principal's state; the
+	// committer calls it with the current state inside the write.
+	UpdateState func(*PrincipalState) error
 }
 
 // Result tells what a committed change did.
@@ -35,6 +43,9 @@ type Result struct {
 	ETag    string // the object's ETag after a put or move
 	Created bool   // the object, collection or principal did not exist before
 	NoOp    bool   // nothing changed (an identical re-put); no record was written
+	// Existing is the name of the object that already holds this UID and
+	// body, when a DedupeByUID put found it at another name.
+	Existing string
 }
 
 // Limits on properties, so one request cannot blow up a record.
@@ -68,6 +79,11 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 			name("collection", c.ToCollection), name("object", c.ToName))
 		if c.Collection == c.ToCollection && c.Name == c.ToName {
 			errs = append(errs, fmt.Errorf("move %s onto itself: %w", c.Name, ErrInvalidChange))
+		}
+	case OpPrincipalState:
+		errs = append(errs, name("principal", c.Principal))
+		if c.UpdateState == nil {
+			errs = append(errs, fmt.Errorf("principal state change without UpdateState: %w", ErrInvalidChange))
 		}
 	case OpEpoch, OpCheckpoint:
 		if !internal {
@@ -165,6 +181,8 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		r.ETag = old.ETag
 	case OpMove:
 		return prepareMove(tx, c, r)
+	case OpPrincipalState:
+		return prepareState(tx, c, r, head)
 	case OpEpoch, OpCheckpoint:
 	}
 	return r, res, nil
@@ -217,6 +235,11 @@ func preparePut(tx *bolt.Tx, c *Change, r *Record, head uint64) (*Record, Result
 	old, exists, err := getObject(cb, c.Name)
 	if err != nil {
 		return nil, res, err
+	}
+	if c.DedupeByUID {
+		if res, found, err := dedupeByUID(cb, c, head); found || err != nil {
+			return nil, res, err
+		}
 	}
 	if err := checkMatch(c.Name, exists, old.ETag, c); err != nil {
 		return nil, res, err

@@ -19,6 +19,9 @@
 // # Data directory
 //
 //	IDENTITY          JSON: format, store_id (32 hex digits), created
+//	HIGHWATER         JSON: store_id, seq, chain_hash, written: the highest
+//	                  acknowledged record (highwater.go); a store that opens
+//	                  behind it starts a new epoch, every principal RECOVERING
 //	LOCK              flock held by the process that has the store open (holds its pid)
 //	DIRTY             present while open: "<boot id> sync|nosync"
 //	store.db          bbolt projection
@@ -46,6 +49,11 @@
 // carries the chain hash of the record before it, so a missing, reordered or
 // altered record breaks the chain.
 //
+// Operation 11 (principal-state) was added after format version 1 without
+// changing it: its record uses the existing fields (principal, props,
+// removed names), so older records decode as before; a store written by this
+// version cannot be opened by a version that does not know operation 11.
+//
 // On Open every segment is read and checked (header, store id, contiguous
 // sequence numbers, CRC, chain). A bad frame in the last segment with no valid
 // frame after it, past what store.db applied, is a torn write that was never
@@ -60,6 +68,8 @@
 //	epochs      seq u64 BE → epoch id
 //	principals  name → live byte | seq u64 BE | account data
 //	data/<principal>/coltombs            collection → seq u64 BE of its deletion
+//	data/<principal>/state               principal state (recovery.go): "recovery" → JSON
+//	                                     RecoveryState, "device/<id>" → JSON DeviceInfo
 //	data/<principal>/cols/<collection>   key "info" (kind, created, last, pruned seq, count, bytes) and buckets:
 //	    props    property name → raw value
 //	    objects  name → etag, uid, component, span, seq, time, size

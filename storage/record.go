@@ -24,7 +24,8 @@ const (
 	OpEpoch             Op = 8  // Name = new epoch id; starts a history line
 	OpCheckpoint        Op = 9  // Body = free text (why); no state change
 	OpDeletePrincipal   Op = 10 // Principal: a tombstone for the account and all its collections
-	opMax                  = OpDeletePrincipal
+	OpPrincipalState    Op = 11 // Principal, Props (set), Remove: recovery state and devices (recovery.go)
+	opMax                  = OpPrincipalState
 	recordFormatVersion    = 1
 )
 
@@ -32,7 +33,7 @@ var opNames = map[Op]string{
 	OpPutPrincipal: "put-principal", OpCreateCollection: "create-collection",
 	OpDeleteCollection: "delete-collection", OpSetProps: "set-props", OpPut: "put",
 	OpDelete: "delete", OpMove: "move", OpEpoch: "epoch", OpCheckpoint: "checkpoint",
-	OpDeletePrincipal: "delete-principal",
+	OpDeletePrincipal: "delete-principal", OpPrincipalState: "principal-state",
 }
 
 func (o Op) String() string {

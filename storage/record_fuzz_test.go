@@ -60,6 +60,9 @@ func roundTripSamples() []struct {
 		{"epoch first record", Record{Seq: 1, Time: 1, Op: OpEpoch, Name: "0123456789abcdef"}},
 		{"checkpoint", Record{Seq: 16, Time: 48, Prev: prev, Op: OpCheckpoint, Body: []byte("snapshot 2024-01-01 by admin")}},
 		{"delete-principal", Record{Seq: 17, Time: 49, Prev: prev, Op: OpDeletePrincipal, Principal: "alice"}},
+		{"principal-state", Record{Seq: 18, Time: 50, Prev: prev, Op: OpPrincipalState, Principal: "alice",
+			Props:  map[string][]byte{"recovery": []byte(`{"recovering":true}`), "device/phone-1": []byte(`{"last_seen":"2026-01-01T00:00:00Z"}`)},
+			Remove: []string{"device/old"}}},
 		{"huge sequence and time", Record{Seq: math.MaxUint64, Time: math.MaxInt64, Prev: prev, Op: OpCheckpoint}},
 		{"min time", Record{Seq: 1 << 40, Time: math.MinInt64, Prev: prev, Op: OpEpoch, Name: "ffffffffffffffff"}},
 	}

@@ -38,6 +38,7 @@ type Store struct {
 	closed   bool
 	failed   atomic.Pointer[error] // set when a journal or bbolt write failed
 	lastHash [32]byte              // committer only
+	hwSeq    uint64                // last high-water mark written (committer, then Close)
 }
 
 type request struct {
@@ -79,15 +80,32 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 		lock.unlock()
 		return nil, err
 	}
+	lessWhy, err := s.checkHighWater()
+	if err != nil {
+		s.closeFiles()
+		lock.unlock()
+		return nil, err
+	}
 	s.reqs = make(chan *request, 1024)
 	s.quit = make(chan struct{})
 	s.done = make(chan struct{})
 	go s.committer()
-	if s.head.Load() == 0 {
+	fresh := s.head.Load() == 0
+	if fresh {
 		if _, err := s.commit(context.Background(), Change{Op: OpEpoch, Name: NewEpochID()}, true); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("start first epoch: %w", err)
 		}
+	}
+	if lessWhy != "" {
+		if err := s.holdsLess(context.Background(), lessWhy, fresh); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("high-water check: %w", err)
+		}
+	}
+	if err := s.exclusive(context.Background(), func() error { return s.writeHighWater(s.head.Load(), s.lastHash) }); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -373,6 +391,11 @@ func (s *Store) runBatch(batch []*request) {
 	for i, req := range batch {
 		req.resp <- results[i]
 	}
+	if s.head.Load() >= s.hwSeq+HighWaterEvery {
+		if err := s.writeHighWater(s.head.Load(), s.lastHash); err != nil {
+			s.log.Warn("could not write the high-water mark", "err", err)
+		}
+	}
 }
 
 // fail puts the store in a failed state after a write error: the state of
@@ -399,7 +422,11 @@ func (s *Store) Close() error {
 	close(s.quit)
 	s.closeMu.Unlock()
 	<-s.done
-	err := s.closeFiles()
+	var hwErr error
+	if s.failed.Load() == nil && s.head.Load() > s.hwSeq {
+		hwErr = s.writeHighWater(s.head.Load(), s.lastHash)
+	}
+	err := errors.Join(s.closeFiles(), hwErr)
 	if err == nil && s.failed.Load() == nil {
 		err = os.Remove(filepath.Join(s.dir, dirtyFile))
 	}

@@ -79,6 +79,9 @@ func digestTx(tx *bolt.Tx) stateDigest {
 	data.ForEachBucket(func(p []byte) error {
 		pb := data.Bucket(p)
 		d.parts["data/"+string(p)+"/coltombs"] = digestOf(pb.Bucket(bktColTombs))
+		if sb := pb.Bucket(bktState); sb != nil {
+			d.parts["data/"+string(p)+"/state"] = digestOf(sb)
+		}
 		cols := pb.Bucket(bktCols)
 		cols.ForEachBucket(func(c []byte) error {
 			d.parts["data/"+string(p)+"/cols/"+string(c)] = digestOf(cols.Bucket(c))

@@ -125,6 +125,14 @@ type Input struct {
 	// is in the index. It is max(creation seq, pruned seq) and at most
 	// Store.Head.
 	HistoryStart uint64
+	// Accepted holds the epochs (other than the current one) whose lost
+	// history a closed recovery of this principal accounted for. A token of
+	// such an epoch that would make the principal RECOVERING again (past
+	// its fork, ahead of the head, or from an epoch the store does not
+	// know) is TokenTooOld instead: the admin or the devices declared the
+	// store complete, and a client that can never leave the 503s would be
+	// stuck for good (DESIGN.md §1, Carbonite).
+	Accepted map[string]bool
 }
 
 // Result is Decide's answer.
@@ -148,20 +156,27 @@ type Result struct {
 //     integrity check (invariant 4), so it serves no listing at all.
 //  2. Kind is NoToken → Initial.
 //  3. Kind is MalformedToken → Malformed.
-//  4. Token seq > Head, whatever the epoch → Recovering: the client has seen
+//  4. Epoch in Accepted (not the current one), and not known with seq ≤ its
+//     fork seq → TokenTooOld (see Input.Accepted).
+//  5. Token seq > Head, whatever the epoch → Recovering: the client has seen
 //     changes the store does not hold.
-//  5. Current epoch, Foreign → Malformed.
-//  6. Current epoch, seq < HistoryStart → TokenTooOld: the store is whole,
+//  6. Current epoch, seq 0 → Incremental since 0: the whole kept history of
+//     the collection, present members and tombstones. The server never hands
+//     out seq 0; the device library asks for it to read the server's full
+//     state for reconciliation (a 404 member is a real deletion, so a stock
+//     client that sent it would lose nothing either). It is never Foreign.
+//  7. Current epoch, Foreign → Malformed.
+//  8. Current epoch, seq < HistoryStart → TokenTooOld: the store is whole,
 //     only the change index no longer reaches back that far.
-//  7. Current epoch, HistoryStart ≤ seq ≤ Head → Incremental since seq.
-//  8. Earlier known epoch, seq > its fork seq → Recovering: the client saw
+//  9. Current epoch, HistoryStart ≤ seq ≤ Head → Incremental since seq.
+//  10. Earlier known epoch, seq > its fork seq → Recovering: the client saw
 //     changes of that line after the fork, which the store lost.
-//  9. Earlier known epoch, seq ≤ fork seq, Foreign → Malformed.
-//  10. Earlier known epoch, seq ≤ fork seq, seq < HistoryStart → TokenTooOld.
-//  11. Earlier known epoch, HistoryStart ≤ seq ≤ fork seq → Incremental since
+//  11. Earlier known epoch, seq ≤ fork seq, Foreign → Malformed.
+//  12. Earlier known epoch, seq ≤ fork seq, seq < HistoryStart → TokenTooOld.
+//  13. Earlier known epoch, HistoryStart ≤ seq ≤ fork seq → Incremental since
 //     seq: everything the client saw is contained in the current line, and
 //     the changes after seq in the current line are exactly what it lacks.
-//  12. Unknown epoch → Recovering (a token from a history the store does not
+//  14. Unknown epoch → Recovering (a token from a history the store does not
 //     know: a store rolled back past an epoch change, or a foreign store).
 //
 // Recovering outranks Foreign because answering DAV:valid-sync-token to a
@@ -184,10 +199,18 @@ func Decide(in Input) Result {
 		return Result{Decision: Malformed, Reason: "token does not parse"}
 	}
 	t := in.Token
+	if t.Epoch != in.Store.Epoch && in.Accepted[t.Epoch] {
+		if fork, known := in.Store.Earlier[t.Epoch]; !known || t.Seq > fork {
+			return Result{Decision: TokenTooOld, Reason: "epoch " + t.Epoch + ": history lost and accepted when a recovery closed"}
+		}
+	}
 	if t.Seq > in.Store.Head {
 		return recovering(fmt.Sprintf("token seq %d ahead of head %d", t.Seq, in.Store.Head))
 	}
 	line := "current epoch"
+	if t.Epoch == in.Store.Epoch && t.Seq == 0 {
+		return Result{Decision: Incremental, Since: 0, Reason: "current epoch, seq 0: the whole kept history with tombstones"}
+	}
 	if t.Epoch != in.Store.Epoch {
 		fork, known := in.Store.Earlier[t.Epoch]
 		if !known {

@@ -55,7 +55,9 @@ func TestDecide(t *testing.T) {
 			func(s *Store) { s.Head = 0; s.Earlier = nil }), Incremental, 0},
 		// Row 6: current epoch, too old.
 		{"current seq == history start-1", valid(cur, historyStart-1), TokenTooOld, 0},
-		{"current seq 0", valid(cur, 0), TokenTooOld, 0},
+		// Row 6: current epoch, seq 0: the whole history with tombstones.
+		{"current seq 0", valid(cur, 0), Incremental, 0},
+		{"current seq 0 is never foreign", foreign(valid(cur, 0)), Incremental, 0},
 		// Row 4: ahead of head.
 		{"current seq == head+1", valid(cur, head+1), Recovering, 0},
 		{"current seq max", valid(cur, math.MaxUint64), Recovering, 0},
@@ -137,11 +139,49 @@ func TestDecideNeverValidSyncTokenWhenBehind(t *testing.T) {
 				if !behind && got == Recovering {
 					t.Errorf("epoch %s seq %d foreign %v: got recovering for a token the store covers", epoch, seq, isForeign)
 				}
-				if got == Incremental && (seq < historyStart || isForeign) {
+				fullHistory := epoch == cur && seq == 0
+				if got == Incremental && (seq < historyStart || isForeign) && !fullHistory {
 					t.Errorf("epoch %s seq %d foreign %v: incremental outside the kept history", epoch, seq, isForeign)
 				}
 			}
 		}
+	}
+}
+
+// TestDecideAccepted: once a closed recovery accepted an epoch's loss, its
+// tokens that show the loss are TokenTooOld, never Recovering again, while
+// its tokens within the fork stay incremental and other epochs are judged
+// as before.
+func TestDecideAccepted(t *testing.T) {
+	acc := func(in Input, epochs ...string) Input {
+		in.Accepted = map[string]bool{}
+		for _, e := range epochs {
+			in.Accepted[e] = true
+		}
+		return in
+	}
+	tests := []struct {
+		name      string
+		in        Input
+		want      Decision
+		wantSince uint64
+	}{
+		{"accepted unknown epoch", acc(valid("dd", 5), "dd"), TokenTooOld, 0},
+		{"accepted unknown epoch ahead of head", acc(valid("dd", math.MaxUint64), "dd"), TokenTooOld, 0},
+		{"accepted earlier epoch past its fork", acc(valid("b0", forkB+1), "b0"), TokenTooOld, 0},
+		{"accepted earlier epoch ahead of head", acc(valid("b0", head+50), "b0"), TokenTooOld, 0},
+		{"accepted earlier epoch within its fork stays incremental", acc(valid("b0", 50), "b0"), Incremental, 50},
+		{"accepting the current epoch changes nothing", acc(valid(cur, head+1), cur), Recovering, 0},
+		{"another epoch accepted", acc(valid("dd", 5), "ee"), Recovering, 0},
+		{"accepted, malformed token", acc(Input{Kind: MalformedToken, Store: testStore()}, "dd"), Malformed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.in)
+			if got.Decision != tt.want || got.Since != tt.wantSince {
+				t.Errorf("Decide(%+v) = %v since %d (%s), want %v since %d", tt.in, got.Decision, got.Since, got.Reason, tt.want, tt.wantSince)
+			}
+		})
 	}
 }
 

@@ -39,6 +39,7 @@
 //
 //	token the client sends                                answer
 //	none                                                  Initial: 207, full listing
+//	current epoch, seq 0                                  Incremental: 207, every member and tombstone
 //	current epoch, history start ≤ seq ≤ head              Incremental: 207, changes since seq
 //	current epoch, seq < history start                     TokenTooOld: 403 DAV:valid-sync-token
 //	earlier epoch, history start ≤ seq ≤ its fork seq      Incremental: 207, changes since seq
@@ -47,6 +48,17 @@
 //	unknown epoch, or seq > head                           Recovering
 //	malformed, or another collection's                     Malformed: 403 DAV:valid-sync-token
 //	(store history inconsistent)                           Recovering
+//	epoch a closed recovery accepted, not within its fork  TokenTooOld: 403 DAV:valid-sync-token
+//
+// Seq 0 in the current epoch is never handed out by the server; the device
+// library sends it to read the whole state, tombstones included, when it
+// reconciles. A 404 member is always a journalled deletion, so the answer is
+// safe for any client.
+//
+// An epoch is accepted (Input.Accepted) when a recovery that it opened is
+// closed by an admin or by the devices' reports: the store was declared
+// complete, so answering valid-sync-token is safe again, and a stock client
+// holding such a token is not kept on 503 forever.
 //
 // The history start of a collection is the lowest token seq its change
 // index can answer from: max(creation seq, pruned seq). An earlier epoch's
@@ -82,7 +94,13 @@
 // Decide judges only the token. The server first answers 503 to stock
 // clients of a principal that is already RECOVERING, and decides itself
 // whether a token is another collection's (the format does not name the
-// collection). Reconcile judges one item; the device library supplies the
+// collection). The server calls a token foreign when its seq is past the
+// collection's last change: within one history line the server only ever
+// hands out a collection's tokens at or below that. A foreign token at or
+// below it cannot be told apart; it is harmless to the store: the answer
+// lists only this collection's own changes after seq, and a 404 in it is a
+// real deletion, so a confused client may miss older members until its
+// next full sync but is never told to delete an item that exists. Reconcile judges one item; the device library supplies the
 // replica's per-item state (last-synced ETag, dirty flag, applied and
 // unconfirmed deletions) and ETags computed the way the server computes
 // them, so that identical bodies compare equal.

@@ -23,7 +23,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	firstUser := fs.String("user", "admin", "account to create on first start, when there is none")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
+	recoveryDays := fs.Int("recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *recoveryDays <= 0 {
+		fmt.Fprintln(stderr, "pimvault serve: --recovery-device-days must be at least 1")
 		return 2
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -55,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize}, log)
+	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: time.Duration(*recoveryDays) * 24 * time.Hour}, log)
 	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/syncproto"
+)
+
+// The recovery gate: DESIGN.md invariant 4 and /work/briefs/recovery-protocol.md
+// (the wire protocol with the pimvault device library).
+//
+//   - A request that carries X-Pimvault-Device (a valid device id) comes from
+//     the device library; every response to it carries X-Pimvault-Epoch, and
+//     X-Pimvault-Recovering: 1 while the principal is RECOVERING.
+//   - While a principal is RECOVERING, a stock client's request under /dav/
+//     (any method but OPTIONS) is answered 503 with a Retry-After in
+//     [60, 300] seconds, before anything else happens: never a listing,
+//     never DAV:valid-sync-token, never 404.
+//   - A device's sync-collection with a token that shows a loss is answered
+//     409 with the headers above; a stock client's with 503. Either makes
+//     the principal RECOVERING.
+//   - POST /api/recovery/done: a device finished reconciling.
+
+// Headers of the recovery protocol.
+const (
+	HeaderDevice     = "X-Pimvault-Device"
+	HeaderEpoch      = "X-Pimvault-Epoch"
+	HeaderRecovering = "X-Pimvault-Recovering"
+	HeaderExisting   = "X-Pimvault-Existing"
+)
+
+// DefaultRecoveryDeviceWindow: a recovery closes by itself once every
+// device seen within this window has reported.
+const DefaultRecoveryDeviceWindow = 30 * 24 * time.Hour
+
+// recoveryStore is what the gate needs of the store (part of Store).
+type recoveryStore interface {
+	EpochHistory() (storage.EpochHistory, error)
+	StartEpoch(ctx context.Context, why string) (string, error)
+	PrincipalState(principal string) (storage.PrincipalState, error)
+	RecoveryState(principal string) (storage.RecoveryState, error)
+	OpenRecovery(ctx context.Context, principal, reason, epoch string) (bool, error)
+	SeeDevice(ctx context.Context, principal, device string) error
+	ReportRecoveryDone(ctx context.Context, principal, device string, window time.Duration) (bool, error)
+}
+
+// errReconcile answers a device whose token shows the store lost history it
+// had seen: the device reconciles (protocol item 5).
+var errReconcile = &davError{status: http.StatusConflict, msg: "this account's data is being recovered: reconcile your replica (sync-token data:,pv1-<epoch>-0) and report to /api/recovery/done"}
+
+// deviceOf returns the request's device id, or "" for a stock client (a
+// malformed value counts as absent).
+func deviceOf(r *http.Request) string {
+	id := r.Header.Get(HeaderDevice)
+	if storage.ValidateDeviceID(id) != nil {
+		return ""
+	}
+	return id
+}
+
+// deviceEpoch puts X-Pimvault-Epoch on every response to a device request.
+func (s *Server) deviceEpoch(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if deviceOf(r) != "" {
+			if h, err := s.store.EpochHistory(); err == nil {
+				w.Header().Set(HeaderEpoch, h.Current)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// gatedPath reports whether a path is DAV (the root PROPFIND included).
+func gatedPath(p string) bool {
+	return p == "/" || p == "/dav" || strings.HasPrefix(p, "/dav/")
+}
+
+// deviceSeen remembers when each device's last-seen time was last written,
+// so a busy device writes it at most once per storage.DeviceSeenInterval.
+type deviceSeen struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+const maxTrackedDevices = 100000
+
+func (d *deviceSeen) due(key string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.last == nil || len(d.last) >= maxTrackedDevices {
+		d.last = map[string]time.Time{}
+	}
+	if t, ok := d.last[key]; ok && now.Sub(t) < storage.DeviceSeenInterval {
+		return false
+	}
+	d.last[key] = now
+	return true
+}
+
+// admitRecovery runs after authentication and before anything else (the
+// default collections included). It records the device, and answers 503 to
+// a stock client of a RECOVERING principal. It returns false when it has
+// answered.
+func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user string) bool {
+	dev := deviceOf(r)
+	if dev != "" && s.seen.due(user+"\x00"+dev, time.Now()) {
+		if err := s.store.SeeDevice(r.Context(), user, dev); err != nil {
+			s.log.Warn("could not record device", "user", user, "device", dev, "err", err)
+		}
+	}
+	if !gatedPath(r.URL.Path) {
+		return true
+	}
+	rs, err := s.store.RecoveryState(user)
+	if err != nil {
+		// Fail closed: a state that cannot be read is not healthy.
+		s.log.Error("reading recovery state", "user", user, "err", err)
+		s.writeError(w, r, errRecovering)
+		return false
+	}
+	if !rs.Recovering {
+		return true
+	}
+	if dev != "" {
+		w.Header().Set(HeaderRecovering, "1")
+		return true
+	}
+	if r.Method == http.MethodOptions {
+		return true
+	}
+	s.writeError(w, r, errRecovering)
+	return false
+}
+
+// syncStore is the store's history and the principal's accepted epochs as
+// syncproto.Decide needs them. A device gets no accepted epochs: it can
+// always reconcile, so a lost token of it is answered 409 even after the
+// recovery closed (see tokenShowsLoss).
+func (s *Server) syncStore(r *http.Request, user string) (syncproto.Store, map[string]bool, error) {
+	h, err := s.store.EpochHistory()
+	if err != nil {
+		return syncproto.Store{}, nil, err
+	}
+	rs, err := s.store.RecoveryState(user)
+	if err != nil {
+		return syncproto.Store{}, nil, err
+	}
+	var accepted map[string]bool
+	if deviceOf(r) == "" {
+		accepted = map[string]bool{}
+		for _, e := range rs.Accepted {
+			accepted[e] = true
+		}
+	}
+	return syncproto.Store{Epoch: h.Current, Earlier: h.Earlier, Head: s.store.Head()}, accepted, nil
+}
+
+// tokenShowsLoss handles a sync-collection whose token shows the store lost
+// history the client saw: the principal becomes RECOVERING, a token of the
+// current epoch ahead of the head starts a new epoch (so that the sequence
+// numbers the client saw are never reused for other changes), and the
+// client gets 409 (device) or 503 (stock).
+//
+// A device that comes late, with a token of an epoch whose loss a closed
+// recovery already accepted, is answered 409 without reopening the
+// recovery: it reconciles, and what it uploads reaches the other clients as
+// ordinary changes. Reopening would put the stock clients back on 503 until
+// every device reported again, which devices already in sync have no reason
+// to do.
+func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, collection string, tok syncproto.Token, store syncproto.Store, reason string) {
+	ctx := r.Context()
+	s.log.Warn("sync token shows history this store does not hold", "user", user, "collection", collection,
+		"token", syncproto.Format(tok), "reason", reason, "device", deviceOf(r))
+	if deviceOf(r) != "" && tok.Epoch != store.Epoch {
+		if rs, err := s.store.RecoveryState(user); err == nil && !rs.Recovering && slices.Contains(rs.Accepted, tok.Epoch) {
+			s.log.Info("a device with a token of an accepted epoch reconciles; the recovery stays closed", "user", user, "device", deviceOf(r), "epoch", tok.Epoch)
+			w.Header().Set(HeaderEpoch, store.Epoch)
+			s.writeError(w, r, errReconcile)
+			return
+		}
+	}
+	if tok.Epoch == store.Epoch && tok.Seq > store.Head {
+		if h, err := s.store.EpochHistory(); err == nil && h.Current == store.Epoch && h.Start < store.Head {
+			if _, err := s.store.StartEpoch(ctx, "a client presented "+syncproto.Format(tok)+", ahead of head"); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+	}
+	if _, err := s.store.OpenRecovery(ctx, user, "sync token: "+reason, tok.Epoch); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Error("could not open recovery", "user", user, "err", err)
+	}
+	if deviceOf(r) == "" {
+		s.writeError(w, r, errRecovering)
+		return
+	}
+	if h, err := s.store.EpochHistory(); err == nil {
+		w.Header().Set(HeaderEpoch, h.Current)
+	}
+	w.Header().Set(HeaderRecovering, "1")
+	s.writeError(w, r, errReconcile)
+}
+
+// recoveryDone is POST /api/recovery/done (protocol item 7).
+func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "use POST"})
+		return
+	}
+	dev := deviceOf(r)
+	if dev == "" {
+		s.writeError(w, r, badRequest("%s with a device id of 1 to 64 characters [A-Za-z0-9._-] is required", HeaderDevice))
+		return
+	}
+	user := userFrom(r.Context())
+	if _, err := s.store.ReportRecoveryDone(r.Context(), user, dev, s.cfg.RecoveryDeviceWindow); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if rs, err := s.store.RecoveryState(user); err == nil && rs.Recovering {
+		w.Header().Set(HeaderRecovering, "1")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// dedupedPut answers a device PUT that the store deduplicated (protocol
+// item 6): 200 with the ETag, and the name of the object that holds the body
+// when it lives at another href. It returns false for an ordinary result.
+func (s *Server) dedupedPut(w http.ResponseWriter, p davPath, res storage.Result) bool {
+	if !res.NoOp {
+		return false
+	}
+	if res.Existing != "" {
+		ep := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: res.Existing}
+		w.Header().Set(HeaderExisting, ep.href())
+	}
+	w.WriteHeader(http.StatusOK)
+	return true
+}

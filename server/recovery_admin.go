@@ -1,0 +1,130 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// Admin commands of the recovery state: pimvault recovery open|close|status.
+func init() {
+	adminCommands["recovery-open"] = adminRecoveryOpen
+	adminCommands["recovery-close"] = adminRecoveryClose
+	adminCommands["recovery-status"] = adminRecoveryStatus
+}
+
+func recoveryUser(s *storage.Store, args map[string]string) (string, error) {
+	name := args["user"]
+	if err := storage.ValidateName("user", name); err != nil {
+		return "", err
+	}
+	if _, err := s.Principal(name); err != nil {
+		return "", fmt.Errorf("user %s: %w", name, err)
+	}
+	return name, nil
+}
+
+func adminRecoveryOpen(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	user, err := recoveryUser(s, args)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	reason := strings.TrimSpace(args["reason"])
+	if reason == "" {
+		reason = "opened by an admin"
+	}
+	opened, err := s.OpenRecovery(ctx, user, reason, "")
+	if err != nil {
+		return AdminResult{}, err
+	}
+	if !opened {
+		return AdminResult{Output: fmt.Sprintf("%s is already RECOVERING\n", user)}, nil
+	}
+	return AdminResult{Output: fmt.Sprintf("%s is now RECOVERING: stock clients get 503 until 'pimvault recovery close --user %s' or every recent device reports\n", user, user)}, nil
+}
+
+func adminRecoveryClose(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	user, err := recoveryUser(s, args)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	closed, err := s.CloseRecovery(ctx, user, "closed by an admin")
+	if err != nil {
+		return AdminResult{}, err
+	}
+	if !closed {
+		return AdminResult{Output: fmt.Sprintf("%s is not RECOVERING; nothing changed\n", user)}, nil
+	}
+	return AdminResult{Output: fmt.Sprintf("recovery of %s closed: served normally again\n", user)}, nil
+}
+
+func adminRecoveryStatus(_ context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	user, err := recoveryUser(s, args)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	window := DefaultRecoveryDeviceWindow
+	if d := args["window-days"]; d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return AdminResult{}, fmt.Errorf("window-days %q: want a positive number of days", d)
+		}
+		window = time.Duration(n) * 24 * time.Hour
+	}
+	st, err := s.PrincipalState(user)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Output: formatRecoveryStatus(user, st, window, time.Now())}, nil
+}
+
+func formatRecoveryStatus(user string, st storage.PrincipalState, window time.Duration, now time.Time) string {
+	var b strings.Builder
+	rec := st.Recovery
+	if rec.Recovering {
+		fmt.Fprintf(&b, "user: %s\nstate: RECOVERING\nsince: %s\nreason: %s\n", user, rec.Since.Format(time.RFC3339), rec.Reason)
+	} else {
+		fmt.Fprintf(&b, "user: %s\nstate: normal\n", user)
+		if !rec.Closed.IsZero() {
+			fmt.Fprintf(&b, "last recovery: opened %s (%s), closed %s (%s)\n",
+				rec.Since.Format(time.RFC3339), rec.Reason, rec.Closed.Format(time.RFC3339), rec.CloseReason)
+		}
+	}
+	if len(rec.Pending) > 0 {
+		fmt.Fprintf(&b, "lost epochs seen: %s\n", strings.Join(rec.Pending, ", "))
+	}
+	if len(rec.Accepted) > 0 {
+		fmt.Fprintf(&b, "accepted epochs: %s\n", strings.Join(rec.Accepted, ", "))
+	}
+	ids := make([]string, 0, len(st.Devices))
+	for id := range st.Devices {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	fmt.Fprintf(&b, "devices: %d\n", len(ids))
+	for _, id := range ids {
+		d := st.Devices[id]
+		recent := "seen in the last " + window.String()
+		if d.LastSeen.Before(now.Add(-window)) {
+			recent = "not seen recently (does not hold up an automatic close)"
+		}
+		report := "-"
+		if rec.Recovering {
+			report = "waiting"
+			if d.ReportedFor(rec.Since) {
+				report = "reported " + d.Reported.Format(time.RFC3339)
+			}
+		}
+		fmt.Fprintf(&b, "  %s\tlast seen %s\t%s\t%s\n", id, d.LastSeen.Format(time.RFC3339), recent, report)
+	}
+	if rec.Recovering {
+		waiting := storage.DevicesWaiting(st, window, now)
+		fmt.Fprintf(&b, "waiting for: %d device(s) %s\n", len(waiting), strings.Join(waiting, " "))
+	}
+	return b.String()
+}
