@@ -27,7 +27,7 @@ func (e *Engine) pull(ctx context.Context, c Collection, rep *Report) error {
 		return errRecover
 	case err != nil:
 		return err
-	case l.Info.Recovering || epochChanged(c.Token, l.Info.Epoch):
+	case l.Info.Recovering:
 		return errRecover
 	}
 	tok, terr := syncproto.Parse(l.Token)

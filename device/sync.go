@@ -114,7 +114,25 @@ func (e *Engine) Sync(ctx context.Context) (*Report, error) {
 	recovering := disc.Info.Recovering
 	var recovered []Collection
 	for _, c := range colls {
-		need := recovering || recreated[c.Href] || epochChanged(c.Token, disc.Info.Epoch)
+		need := recreated[c.Href]
+		if !need && (recovering || epochChanged(c.Token, disc.Info.Epoch)) {
+			// Pull before pushing: the old token tells the server what
+			// this device has seen. A token of a lost history gets 409
+			// and makes the principal RECOVERING (protocol item 3), so
+			// stock clients are held off while devices rebuild; a token
+			// the server still accepts is answered normally.
+			err := e.pull(ctx, c, rep)
+			switch {
+			case errors.Is(err, errRecover):
+				need = true
+			case err != nil:
+				return rep, fmt.Errorf("sync %s: %w", c.Href, err)
+			default:
+				if c, err = e.collection(c.Href); err != nil {
+					return rep, err
+				}
+			}
+		}
 		if !need {
 			err := e.push(ctx, c, disc.Info.Epoch, rep)
 			if err == nil {

@@ -218,12 +218,14 @@ func diffStates(a, b map[string]string) string {
 // requireRecoveryProtocol skips a scenario that needs the server side of
 // the recovery protocol (X-Pimvault-Epoch on answers to a device) when the
 // binary does not implement it yet.
-func requireRecoveryProtocol(t *testing.T, url, user, password string) {
+// The probe uses the id of a device of the scenario, so that it adds no
+// device the server would wait for before it closes a recovery.
+func requireRecoveryProtocol(t *testing.T, url, user, password, deviceID string) {
 	t.Helper()
 	req, _ := http.NewRequest("PROPFIND", url+"/dav/principals/"+user+"/", nil)
 	req.SetBasicAuth(user, password)
 	req.Header.Set("Depth", "0")
-	req.Header.Set(device.HeaderDevice, "probe")
+	req.Header.Set(device.HeaderDevice, deviceID)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

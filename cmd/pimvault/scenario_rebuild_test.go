@@ -48,7 +48,7 @@ func seedSyncedReplica(t *testing.T, d *testDevice, user string, from, n int) {
 func TestScenarioRebuildTiming(t *testing.T) {
 	n := *rebuildItems
 	rs := startServer(t, t.TempDir(), "--user", "gus")
-	requireRecoveryProtocol(t, rs.url, "gus", rs.password)
+	requireRecoveryProtocol(t, rs.url, "gus", rs.password, "dev0")
 	devs := make([]*testDevice, 3)
 	for i := range devs {
 		devs[i] = newTestDevice(t, fmt.Sprintf("dev%d", i), rs.url, "gus", rs.password)

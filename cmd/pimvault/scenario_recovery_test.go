@@ -21,7 +21,7 @@ func TestScenarioSidekick(t *testing.T) {
 	dir := t.TempDir()
 	rs := startServer(t, dir, "--user", "ann")
 	pw := rs.password
-	requireRecoveryProtocol(t, rs.url, "ann", pw)
+	requireRecoveryProtocol(t, rs.url, "ann", pw, "phone")
 	a := newTestDevice(t, "phone", rs.url, "ann", pw)
 	b := newTestDevice(t, "laptop", rs.url, "ann", pw)
 	c := newTestDevice(t, "tablet", rs.url, "ann", pw)
@@ -89,6 +89,11 @@ func TestScenarioSidekick(t *testing.T) {
 	if diff := diffStates(want, got); diff != "" {
 		t.Fatalf("after the rebuild the devices do not hold what they held (first: expected):\n%s", diff)
 	}
+	status := pimvault(t, "recovery", "status", "--user", "ann", "--data", dir2)
+	t.Logf("pimvault recovery status after the rebuild:\n%s", status.stdout)
+	if !strings.Contains(status.stdout, "last recovery: opened") {
+		t.Errorf("the devices' reports did not close the recovery the server opened:\n%s", status)
+	}
 	// The server holds the same: a new device sees exactly this.
 	fresh := newTestDevice(t, "new-phone", rs2.url, "ann", pw)
 	fresh.sync(t)
@@ -104,7 +109,7 @@ func TestScenarioRollback(t *testing.T) {
 	dir := t.TempDir()
 	rs := startServer(t, dir, "--user", "ann")
 	pw := rs.password
-	requireRecoveryProtocol(t, rs.url, "ann", pw)
+	requireRecoveryProtocol(t, rs.url, "ann", pw, "phone")
 	a := newTestDevice(t, "phone", rs.url, "ann", pw)
 	b := newTestDevice(t, "laptop", rs.url, "ann", pw)
 	syncAll(t, 1, a, b)
@@ -130,7 +135,15 @@ func TestScenarioRollback(t *testing.T) {
 	old := startServer(t, snapshot)
 	a.connect(t, old.url)
 	b.connect(t, old.url)
-	syncAll(t, 3, a, b)
+	if rep := a.sync(t); len(rep.Recovered) == 0 || !rep.RecoveryDone {
+		t.Fatalf("phone against the old server: recovered %v, done %v; want a reconcile and a report", rep.Recovered, rep.RecoveryDone)
+	}
+	syncAll(t, 3, b, a)
+	status := pimvault(t, "recovery", "status", "--user", "ann", "--data", snapshot)
+	t.Logf("pimvault recovery status after the rollback:\n%s", status.stdout)
+	if !strings.Contains(status.stdout, "last recovery: opened") {
+		t.Errorf("the devices' reports did not close the recovery the server opened:\n%s", status)
+	}
 	got := requireConverged(t, a, b)
 	if diff := diffStates(want, got); diff != "" {
 		t.Fatalf("after the rollback the devices lost changes (first: before):\n%s", diff)
