@@ -91,6 +91,21 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	return f, nil
 }
 
+// Reconnect points every device at another server URL (a server that
+// was replaced or restarted elsewhere); the replicas keep their state.
+func (f *Fleet) Reconnect(server string) error {
+	for _, d := range f.Devices {
+		cfg := d.Replica.Config()
+		cfg.Server = server
+		t, err := f.cfg.NewTransport(cfg)
+		if err != nil {
+			return err
+		}
+		d.Engine.Transport = t
+	}
+	return nil
+}
+
 // Close closes every replica.
 func (f *Fleet) Close() error {
 	var errs []error

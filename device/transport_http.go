@@ -47,7 +47,10 @@ func NewHTTPTransport(cfg Config, hc *http.Client) (*HTTPTransport, error) {
 		return nil, fmt.Errorf("server URL %q: want http(s)://host[:port]", cfg.Server)
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 5 * time.Minute}
+		// Keep a connection per upload worker alive (the default keeps 2).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Timeout: 5 * time.Minute, Transport: tr}
 	}
 	return &HTTPTransport{base: u, user: cfg.User, pass: cfg.Password, device: cfg.DeviceID, hc: hc}, nil
 }
@@ -244,7 +247,15 @@ func (t *HTTPTransport) MultiGet(ctx context.Context, c Collection, hrefs []stri
 		if err != nil {
 			return nil, fmt.Errorf("multiget %s: %w", c.Href, err)
 		}
+		asked := make(map[string]bool, len(chunk))
+		for _, h := range chunk {
+			asked[h] = true
+		}
 		for _, f := range got {
+			if !asked[f.Href] {
+				continue // not asked for: never let a server write elsewhere
+			}
+			delete(asked, f.Href)
 			if ETagOf(f.Body) != f.ETag {
 				g, err := t.get(ctx, f.Href)
 				if statusCode(err) == http.StatusNotFound {

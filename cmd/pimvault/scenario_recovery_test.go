@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/pimvault/pimvault/device"
 )
 
 // TestScenarioSidekick (issue 5 scenario 1): three devices with
@@ -156,45 +153,4 @@ func TestScenarioRollback(t *testing.T) {
 	if strings.Contains(fmt.Sprint(got), "UID:r-02\r") {
 		t.Fatalf("r-02, deleted after the snapshot, came back")
 	}
-}
-
-// TestScenarioFleet: the fleet simulator against the real binary: seeded
-// rounds of random edits with devices offline, then everyone syncs; the
-// devices converge and a new device sees the same state.
-func TestScenarioFleet(t *testing.T) {
-	rs := startServer(t, t.TempDir(), "--user", "fay")
-	f, err := device.NewFleet(device.FleetConfig{Dir: t.TempDir(), Server: rs.url, User: "fay", Password: rs.password, Devices: 4, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ctx := context.Background()
-	var total device.FleetStats
-	for i := 0; i < 6; i++ {
-		st, err := f.Round(ctx)
-		if err != nil {
-			t.Fatalf("round %d: %v", i, err)
-		}
-		total.Adds += st.Adds
-		total.Edits += st.Edits
-		total.Deletes += st.Deletes
-		total.Offline += st.Offline
-		total.Conflicts += st.Conflicts
-	}
-	if total.Adds == 0 || total.Edits == 0 || total.Deletes == 0 || total.Offline == 0 {
-		t.Fatalf("the fleet did not exercise every kind of change: %+v", total)
-	}
-	if err := f.SyncAll(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	state, err := f.Converged()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := newTestDevice(t, "observer", rs.url, "fay", rs.password)
-	fresh.sync(t)
-	if diff := diffStates(state, fresh.state(t)); diff != "" || len(state) == 0 {
-		t.Fatalf("the server and the fleet differ (%d items):\n%s", len(state), diff)
-	}
-	t.Logf("fleet: %+v, %d items converged", total, len(state))
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/pimvault/pimvault/device"
 )
 
 // TestDeviceSyncConverges: three devices with overlapping data, edits and
@@ -73,5 +77,101 @@ func TestDeviceConflictKeepsBoth(t *testing.T) {
 	}
 	if phone != 1 || laptop != 1 || len(st) != 2 {
 		t.Fatalf("want both versions once each (2 items), got phone %d laptop %d in %d items: %v", phone, laptop, len(st), st)
+	}
+}
+
+// TestScenarioFleet: the fleet simulator against the real binary: seeded
+// rounds of random edits with devices offline, then everyone syncs; the
+// devices converge and a new device sees the same state.
+func TestScenarioFleet(t *testing.T) {
+	rs := startServer(t, t.TempDir(), "--user", "fay")
+	f, err := device.NewFleet(device.FleetConfig{Dir: t.TempDir(), Server: rs.url, User: "fay", Password: rs.password, Devices: 4, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	var total device.FleetStats
+	for i := 0; i < 6; i++ {
+		st, err := f.Round(ctx)
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		total.Adds += st.Adds
+		total.Edits += st.Edits
+		total.Deletes += st.Deletes
+		total.Offline += st.Offline
+		total.Conflicts += st.Conflicts
+		total.Syncs += st.Syncs
+	}
+	if total.Adds == 0 || total.Edits == 0 || total.Deletes == 0 || total.Offline == 0 || total.Syncs == 0 {
+		t.Fatalf("the fleet did not exercise every kind of change: %+v", total)
+	}
+	if err := f.SyncAll(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	state, err := f.Converged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newTestDevice(t, "observer", rs.url, "fay", rs.password)
+	fresh.sync(t)
+	if diff := diffStates(state, fresh.state(t)); diff != "" || len(state) == 0 {
+		t.Fatalf("the server and the fleet differ (%d items):\n%s", len(state), diff)
+	}
+	t.Logf("fleet: %+v, %d items converged", total, len(state))
+}
+
+// TestScenarioFleetRebuild: a fleet that has converged rebuilds a
+// destroyed server (new empty data directory, account recreated) and ends
+// with exactly the state it had.
+func TestScenarioFleetRebuild(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir, "--user", "hal")
+	requireRecoveryProtocol(t, rs.url, "hal", rs.password, "fleet-0")
+	f, err := device.NewFleet(device.FleetConfig{Dir: t.TempDir(), Server: rs.url, User: "hal", Password: rs.password, Devices: 3, Seed: 5, EditsPerRound: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		if _, err := f.Round(ctx); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+	}
+	if err := f.SyncAll(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.Converged()
+	if err != nil || len(before) == 0 {
+		t.Fatalf("before the loss: %d items, %v", len(before), err)
+	}
+	rs.stop(t)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	rs2 := startServer(t, dir2)
+	if res := pimvaultStdin(t, rs.password+"\n", "user", "add", "hal", "--password-stdin", "--data", dir2); res.code != 0 {
+		t.Fatalf("user add:\n%s", res)
+	}
+	if err := f.Reconnect(rs2.url); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SyncAll(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	after, err := f.Converged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffStates(before, after); diff != "" {
+		t.Fatalf("the fleet's state changed across the rebuild (first: before):\n%s", diff)
+	}
+	fresh := newTestDevice(t, "observer", rs2.url, "hal", rs.password)
+	fresh.sync(t)
+	if diff := diffStates(before, fresh.state(t)); diff != "" {
+		t.Fatalf("the rebuilt server differs from the fleet (first: fleet):\n%s", diff)
 	}
 }
