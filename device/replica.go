@@ -296,8 +296,10 @@ func (t *Txn) PutItem(coll string, it Item) error {
 	if err != nil {
 		return err
 	}
-	if err := uids.Put([]byte(it.UID), []byte(it.Href)); err != nil {
-		return err
+	if it.UID != "" {
+		if err := uids.Put([]byte(it.UID), []byte(it.Href)); err != nil {
+			return err
+		}
 	}
 	return t.put(coll, bucketItems, it.Href, it)
 }

@@ -32,6 +32,11 @@ func TestScenarioSidekick(t *testing.T) {
 	}
 	syncAll(t, 2, a, b, c)
 	requireConverged(t, a, b, c)
+	// A watch syncs now and then stays offline until the recovery is
+	// over: it never sees the deletions below, and edits shared-06.
+	w := newTestDevice(t, "watch", rs.url, "ann", pw)
+	w.sync(t)
+	w.edit(t, "contacts", "shared-06", vcardBody("shared-06", "Shared 6", "watch's offline edit"))
 
 	// Deletions every device saw.
 	a.remove(t, "contacts", "shared-00")
@@ -90,6 +95,15 @@ func TestScenarioSidekick(t *testing.T) {
 	t.Logf("pimvault recovery status after the rebuild:\n%s", status.stdout)
 	if !strings.Contains(status.stdout, "last recovery: opened") {
 		t.Errorf("the devices' reports did not close the recovery the server opened:\n%s", status)
+	}
+	// The watch comes back after the recovery closed: its edit survives,
+	// and what it still holds that the others saw deleted does not return.
+	want[book+"shared-06.vcf"] = vcardBody("shared-06", "Shared 6", "watch's offline edit")
+	w.connect(t, rs2.url)
+	syncAll(t, 3, w, a, b, c)
+	got = requireConverged(t, a, b, c, w)
+	if diff := diffStates(want, got); diff != "" {
+		t.Fatalf("after the late device synced (first: expected):\n%s", diff)
 	}
 	// The server holds the same: a new device sees exactly this.
 	fresh := newTestDevice(t, "new-phone", rs2.url, "ann", pw)
