@@ -69,10 +69,8 @@ func (e *Engine) recover(ctx context.Context, c Collection, epoch string, rep *R
 		return err
 	}
 	hrefs := map[string]bool{}
-	for _, m := range []map[string]syncproto.Server{server} {
-		for h := range m {
-			hrefs[h] = true
-		}
+	for h := range server {
+		hrefs[h] = true
 	}
 	for h := range items {
 		hrefs[h] = true

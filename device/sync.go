@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 
 	"github.com/pimvault/pimvault/syncproto"
@@ -247,7 +246,5 @@ func (e *Engine) mergeCollections(ctx context.Context, disc Discovery, rep *Repo
 	return out, recreated, err
 }
 
-// httpStatus is a shorthand used by push, pull and recover.
+// is reports whether err is an HTTP answer with this status code.
 func is(err error, code int) bool { return statusCode(err) == code }
-
-var _ = http.StatusOK
