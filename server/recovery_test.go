@@ -525,3 +525,25 @@ func FuzzDeviceHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestRecoveryGateBeforeDefaults: the gate answers before the first login
+// creates the default collections, so a stock client of a RECOVERING
+// account changes nothing at all; a device's first request creates them.
+func TestRecoveryGateBeforeDefaults(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	if err := AddUser(ctx, e.store, "carol", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	openRecovery(t, e, "carol")
+	head := e.store.Head()
+	resp, body := e.do(t, "carol", "PROPFIND", "/dav/addressbooks/carol/", map[string]string{"Depth": "1"}, "")
+	checkRecovering503(t, "first stock request", resp, body)
+	if cols, err := e.store.Collections("carol"); err != nil || len(cols) != 0 || e.store.Head() != head {
+		t.Fatalf("a 503'd stock request created %d collections (err %v) or wrote records", len(cols), err)
+	}
+	resp, body = e.do(t, "carol", "PROPFIND", "/dav/addressbooks/carol/", dev(testDevice, "Depth", "1"), "")
+	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "/dav/addressbooks/carol/contacts/") {
+		t.Fatalf("device's first request: %d %s", resp.StatusCode, body)
+	}
+}

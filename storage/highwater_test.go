@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -246,4 +247,56 @@ func FuzzReadHighWater(f *testing.F) {
 			t.Fatalf("readHighWater(%q) = %v, %v: want exactly one of a mark and an error", b, hw, err)
 		}
 	})
+}
+
+// TestHighWaterJournalRestarted: IDENTITY and HIGHWATER survive but the
+// journal and store.db are gone: the store opens empty on a new epoch and
+// says that it lost what it had acknowledged.
+func TestHighWaterJournalRestarted(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	seedCollection(t, s, "alice", "contacts")
+	writeCards(t, s, "a", 3)
+	old, _ := s.EpochHistory()
+	closeT(t, s)
+	for _, p := range []string{dbFile, "journal"} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := &syncWriter{}
+	s, err := Open(dir, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, _ := s.EpochHistory()
+	if h.Current == old.Current || !strings.Contains(logs.String(), "holds less than it acknowledged") {
+		t.Fatalf("restarted journal: epoch %s (was %s), log:\n%s", h.Current, old.Current, logs)
+	}
+	checkIntegrity(t, s)
+}
+
+// TestHighWaterUnreadable: a damaged HIGHWATER refuses the open with a clear
+// error and changes nothing in the directory.
+func TestHighWaterUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	seedCollection(t, s, "alice", "contacts")
+	closeT(t, s)
+	if err := os.WriteFile(filepath.Join(dir, highWaterFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(dir)
+	_, err := Open(dir, Options{})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "HIGHWATER") {
+		t.Fatalf("open with a damaged HIGHWATER: %v", err)
+	}
+	after, _ := os.ReadDir(dir)
+	if len(before) != len(after) {
+		t.Fatalf("a refused open changed the directory: %v → %v", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dirtyFile)); err == nil {
+		t.Fatal("a refused open left a DIRTY marker")
+	}
 }

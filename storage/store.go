@@ -39,6 +39,7 @@ type Store struct {
 	failed   atomic.Pointer[error] // set when a journal or bbolt write failed
 	lastHash [32]byte              // committer only
 	hwSeq    uint64                // last high-water mark written (committer, then Close)
+	lessWhy  string                // why the store holds less than its high-water mark ("" if it does not)
 }
 
 type request struct {
@@ -80,12 +81,6 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 		lock.unlock()
 		return nil, err
 	}
-	lessWhy, err := s.checkHighWater()
-	if err != nil {
-		s.closeFiles()
-		lock.unlock()
-		return nil, err
-	}
 	s.reqs = make(chan *request, 1024)
 	s.quit = make(chan struct{})
 	s.done = make(chan struct{})
@@ -97,8 +92,8 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 			return nil, fmt.Errorf("start first epoch: %w", err)
 		}
 	}
-	if lessWhy != "" {
-		if err := s.holdsLess(context.Background(), lessWhy, fresh); err != nil {
+	if s.lessWhy != "" {
+		if err := s.holdsLess(context.Background(), s.lessWhy, fresh); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("high-water check: %w", err)
 		}
@@ -182,6 +177,9 @@ func (s *Store) open() (err error) {
 	}
 	s.head.Store(j.lastSeq)
 	s.lastHash = j.lastHash
+	if s.lessWhy, err = s.checkHighWater(); err != nil {
+		return err
+	}
 	return markDirty(s.dir, s.opts.SyncProjection)
 }
 
