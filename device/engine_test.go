@@ -293,3 +293,53 @@ func TestEngineRollbackPushesNewer(t *testing.T) {
 		t.Errorf("server %v and device %v differ", got, items(t, e))
 	}
 }
+
+// A new item whose UID the server already holds at another href with a
+// different body: both are kept, the device's under a new UID.
+func TestEngineUIDConflictKeepsBoth(t *testing.T) {
+	srv := newFakeServer("aa", Collection{Href: book, Kind: AddressBook})
+	e, _ := testEngine(t, "d1", srv)
+	mustSync(t, e)
+	srv.put(book+"elsewhere.vcf", vcard("same-uid", "server's"))
+	addLocal(t, e, vcard("same-uid", "device's"))
+	rep := mustSync(t, e)
+	if len(rep.Conflicts) != 1 {
+		t.Fatalf("conflicts %+v, want 1", rep.Conflicts)
+	}
+	got := srv.bodies(book)
+	if len(got) != 2 || got[book+"elsewhere.vcf"] != string(vcard("same-uid", "server's")) || !strings.Contains(got[rep.Conflicts[0].CopyHref], "device's") {
+		t.Fatalf("server holds %v", got)
+	}
+	if local := items(t, e); fmt.Sprint(local) != fmt.Sprint(got) {
+		t.Fatalf("device %v, server %v", local, got)
+	}
+}
+
+// During recovery, an item changed on the device and, differently, on the
+// server (a version the device never saw): both are kept.
+func TestEngineRecoveryKeepsBoth(t *testing.T) {
+	srv := newFakeServer("aa", Collection{Href: book, Kind: AddressBook})
+	seed(srv, 2)
+	e, _ := testEngine(t, "a", srv)
+	mustSync(t, e)
+	err := e.Replica.Update(func(tx *Txn) error {
+		c, _ := tx.Collection(book)
+		_, err := tx.EditLocal(c, "c00", vcard("c00", "device's offline edit"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newFakeServer("bb", Collection{Href: book, Kind: AddressBook})
+	fresh.put(book+"c00.vcf", vcard("c00", "another device's edit"))
+	e.Transport = fresh
+	rep := mustSync(t, e)
+	if len(rep.Recovered) != 1 || len(rep.Conflicts) != 1 {
+		t.Fatalf("recovered %v conflicts %+v; want one reconcile with one keep-both", rep.Recovered, rep.Conflicts)
+	}
+	got := fresh.bodies(book)
+	if len(got) != 3 || got[book+"c00.vcf"] != string(vcard("c00", "another device's edit")) ||
+		!strings.Contains(got[rep.Conflicts[0].CopyHref], "device's offline edit") || got[book+"c01.vcf"] == "" {
+		t.Fatalf("server holds %v", got)
+	}
+}

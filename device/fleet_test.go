@@ -8,7 +8,8 @@ import (
 // The fleet against the in-memory fake: seeded rounds with offline
 // periods, then everyone syncs and the devices and the server agree.
 func TestFleetConvergesOnFake(t *testing.T) {
-	srv := newFakeServer("aa", Collection{Href: book, Kind: AddressBook})
+	const cal = "/dav/calendars/u/calendar/"
+	srv := newFakeServer("aa", Collection{Href: book, Kind: AddressBook}, Collection{Href: cal, Kind: Calendar})
 	f, err := NewFleet(FleetConfig{Dir: t.TempDir(), Server: "http://127.0.0.1:1", User: "u", Password: "p", Devices: 4, Seed: 7,
 		NewTransport: func(Config) (Transport, error) { return srv, nil }})
 	if err != nil {
@@ -38,6 +39,13 @@ func TestFleetConvergesOnFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := srv.bodies(book)
+	events := srv.bodies(cal)
+	if len(events) == 0 {
+		t.Fatalf("the fleet made no calendar events")
+	}
+	for h, b := range events {
+		server[h] = b
+	}
 	if len(server) != len(state) || len(state) == 0 {
 		t.Fatalf("server holds %d items, devices %d", len(server), len(state))
 	}
