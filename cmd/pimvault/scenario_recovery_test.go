@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/carddav"
 )
 
 // TestScenarioSidekick (issue 5 scenario 1): three devices with
@@ -141,6 +146,19 @@ func TestScenarioRollback(t *testing.T) {
 	b.add(t, "contacts", vcardBody("r-new", "R new", "after the snapshot"))
 	syncAll(t, 2, a, b)
 	want := requireConverged(t, a, b)
+	// A stock client (go-webdav, no device header) synced here too.
+	book := a.coll(t, "contacts").Href
+	stock := func(url string) *carddav.Client {
+		cc, err := carddav.NewClient(webdav.HTTPClientWithBasicAuth(http.DefaultClient, "ann", pw), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cc
+	}
+	stockSync, err := stock(rs.url).SyncCollection(context.Background(), book, &carddav.SyncQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rs.stop(t)
 
 	old := startServer(t, snapshot)
@@ -149,7 +167,26 @@ func TestScenarioRollback(t *testing.T) {
 	if rep := a.sync(t); len(rep.Recovered) == 0 || !rep.RecoveryDone {
 		t.Fatalf("phone against the old server: recovered %v, done %v; want a reconcile and a report", rep.Recovered, rep.RecoveryDone)
 	}
+	// The laptop has not reported yet: the stock client's token shows the
+	// loss, and it gets 503, never a listing of the old state.
+	if _, err := stock(old.url).SyncCollection(context.Background(), book, &carddav.SyncQuery{SyncToken: stockSync.SyncToken}); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("stock client during the recovery: %v, want 503", err)
+	}
 	syncAll(t, 3, b, a)
+	// Once the devices reported, a stock client's full listing is whole.
+	full, err := stock(old.url).SyncCollection(context.Background(), book, &carddav.SyncQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, o := range full.Updated {
+		listed[o.Path] = true
+	}
+	for href := range want {
+		if !listed[href] {
+			t.Errorf("after the recovery a stock client's listing lacks %s", href)
+		}
+	}
 	status := pimvault(t, "recovery", "status", "--user", "ann", "--data", snapshot)
 	t.Logf("pimvault recovery status after the rollback:\n%s", status.stdout)
 	if !strings.Contains(status.stdout, "last recovery: opened") {
