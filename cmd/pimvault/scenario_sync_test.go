@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -173,5 +174,32 @@ func TestScenarioFleetRebuild(t *testing.T) {
 	fresh.sync(t)
 	if diff := diffStates(before, fresh.state(t)); diff != "" {
 		t.Fatalf("the rebuilt server differs from the fleet (first: fleet):\n%s", diff)
+	}
+}
+
+// TestDeviceAdoptsIdenticalItem: a card the device adds that another
+// client already stored, byte for byte, under another href is not
+// duplicated: the device adopts the server's href.
+func TestDeviceAdoptsIdenticalItem(t *testing.T) {
+	rs := startServer(t, t.TempDir(), "--user", "ivy")
+	d := newTestDevice(t, "phone", rs.url, "ivy", rs.password)
+	d.sync(t)
+	body := vcardBody("same-card", "Same", "stored by another client")
+	req, _ := http.NewRequest("PUT", rs.url+"/dav/addressbooks/ivy/contacts/other-client-name.vcf", strings.NewReader(body))
+	req.SetBasicAuth("ivy", rs.password)
+	req.Header.Set("Content-Type", "text/vcard")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("stock PUT: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	d.add(t, "contacts", body)
+	rep := d.sync(t)
+	if len(rep.Conflicts) != 0 {
+		t.Fatalf("conflicts %+v for an identical card", rep.Conflicts)
+	}
+	st := d.state(t)
+	if len(st) != 1 || st["/dav/addressbooks/ivy/contacts/other-client-name.vcf"] != body {
+		t.Fatalf("device holds %v, want the one card at the other client's href", st)
 	}
 }
