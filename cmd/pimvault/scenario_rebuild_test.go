@@ -11,25 +11,25 @@ import (
 	"github.com/pimvault/pimvault/device"
 )
 
-var rebuildItems = flag.Int("rebuild-items", 200, "contacts per device in TestScenarioRebuildTiming (issue 5 benchmark: 10000)")
+var rebuildItems = flag.Int("rebuild-items", 200, "contacts (and events, when the server has CalDAV) per device in TestScenarioRebuildTiming (issue 5 benchmark: 10000)")
 
-// seedSyncedReplica fills a device's replica as if it had synced n
-// contacts (numbers from..from+n-1) with a server that is now lost: clean
+// seedSyncedReplica fills a device's collection c as if it had synced n
+// items (numbers from..from+n-1) with a server that is now lost: clean
 // items with their last synced ETags, and a token of the lost epoch.
-func seedSyncedReplica(t *testing.T, d *testDevice, user string, from, n int) {
+func seedSyncedReplica(t *testing.T, d *testDevice, c device.Collection, from, n int) {
 	t.Helper()
 	const lostEpoch = "0123456789abcdef"
-	c := device.Collection{Href: "/dav/addressbooks/" + user + "/contacts/", Kind: device.AddressBook, Name: "Contacts",
-		Token: fmt.Sprintf("data:,pv1-%s-%d", lostEpoch, 3*n)}
+	c.Token = fmt.Sprintf("data:,pv1-%s-%d", lostEpoch, 3*n)
 	err := d.r.Update(func(tx *device.Txn) error {
 		if err := tx.PutCollection(c); err != nil {
 			return err
 		}
 		for i := from; i < from+n; i++ {
 			uid := fmt.Sprintf("bench-%06d", i)
-			body := []byte(vcardBody(uid, "Person "+uid, fmt.Sprintf("tel %d, a note long enough to look like a real card: %0120d", i, i)))
+			note := fmt.Sprintf("tel %d, a note long enough to look like a real item: %0120d", i, i)
+			body := device.FleetBody(c.Kind, uid, note)
 			etag := device.ETagOf(body)
-			it := device.Item{Href: c.Href + uid + ".vcf", UID: uid, Body: body, ETag: etag, SyncedETag: etag, Epoch: lostEpoch, Seq: uint64(i + 1)}
+			it := device.Item{Href: c.Href + uid + c.Kind.Ext(), UID: uid, Body: body, ETag: etag, SyncedETag: etag, Epoch: lostEpoch, Seq: uint64(i + 1)}
 			if err := tx.PutItem(c.Href, it); err != nil {
 				return err
 			}
@@ -42,19 +42,38 @@ func seedSyncedReplica(t *testing.T, d *testDevice, user string, from, n int) {
 }
 
 // TestScenarioRebuildTiming (issue 5 benchmark): a new empty server is
-// rebuilt from three devices that each hold -rebuild-items contacts (half
-// of each device's contacts are also on the next device). It checks the
+// rebuilt from three devices that each hold -rebuild-items contacts, and
+// as many events when the server has CalDAV (half of each device's items
+// are also on the next device). It checks the
 // result and logs the time; run with -rebuild-items=10000 for the figure.
 func TestScenarioRebuildTiming(t *testing.T) {
 	n := *rebuildItems
 	rs := startServer(t, t.TempDir(), "--user", "gus")
 	requireRecoveryProtocol(t, rs.url, "gus", rs.password, "dev0")
+	// The collections to seed: the default address book, and the default
+	// calendar when the server has CalDAV.
+	probe, err := device.NewHTTPTransport(device.Config{Server: rs.url, User: "gus", Password: rs.password, DeviceID: "dev0"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, err := probe.Collections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var colls []device.Collection
+	for _, c := range disc.Collections {
+		if len(colls) == 0 && c.Kind == device.AddressBook || len(colls) == 1 && c.Kind == device.Calendar {
+			colls = append(colls, c)
+		}
+	}
 	devs := make([]*testDevice, 3)
 	for i := range devs {
 		devs[i] = newTestDevice(t, fmt.Sprintf("dev%d", i), rs.url, "gus", rs.password)
-		seedSyncedReplica(t, devs[i], "gus", i*n/2, n)
+		for _, c := range colls {
+			seedSyncedReplica(t, devs[i], c, i*n/2, n)
+		}
 	}
-	unique := n + 2*(n/2)
+	unique := len(colls) * (n + 2*(n/2))
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, len(devs))
@@ -87,6 +106,10 @@ func TestScenarioRebuildTiming(t *testing.T) {
 	if diff := diffStates(state, fresh.state(t)); diff != "" {
 		t.Fatalf("the rebuilt server differs from the devices:\n%s", diff)
 	}
-	t.Logf("rebuild: 3 devices x %d contacts (%d unique) uploaded to an empty server in %v; all converged in %v",
-		n, unique, rebuilt.Round(time.Millisecond), converged.Round(time.Millisecond))
+	kinds := "contacts"
+	if len(colls) == 2 {
+		kinds = "contacts and as many events"
+	}
+	t.Logf("rebuild: 3 devices x %d %s (%d unique items) uploaded to an empty server in %v; all converged in %v",
+		n, kinds, unique, rebuilt.Round(time.Millisecond), converged.Round(time.Millisecond))
 }

@@ -148,6 +148,25 @@ func TestScenarioFleetRebuild(t *testing.T) {
 	if err != nil || len(before) == 0 {
 		t.Fatalf("before the loss: %d items, %v", len(before), err)
 	}
+	// With a CalDAV server the fleet edits calendars too.
+	var hasCalendar bool
+	f.Devices[0].Replica.View(func(tx *device.Txn) error {
+		cs, err := tx.Collections()
+		for _, c := range cs {
+			hasCalendar = hasCalendar || c.Kind == device.Calendar
+		}
+		return err
+	})
+	events := 0
+	for h := range before {
+		if strings.HasPrefix(h, "/dav/calendars/") {
+			events++
+		}
+	}
+	if hasCalendar && events == 0 {
+		t.Fatalf("the server has calendars but the fleet holds no events")
+	}
+	t.Logf("fleet before the loss: %d items, %d of them events", len(before), events)
 	rs.stop(t)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
