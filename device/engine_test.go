@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -341,5 +342,29 @@ func TestEngineRecoveryKeepsBoth(t *testing.T) {
 	if len(got) != 3 || got[book+"c00.vcf"] != string(vcard("c00", "another device's edit")) ||
 		!strings.Contains(got[rep.Conflicts[0].CopyHref], "device's offline edit") || got[book+"c01.vcf"] == "" {
 		t.Fatalf("server holds %v", got)
+	}
+}
+
+// Two devices rebuild at once: between this device's listing and its
+// upload, a device that was behind stores an older version of an item.
+// The upload's 412 is decided again: the newer copy replaces the older
+// one, with no duplicate.
+func TestEngineRecoveryRaceWithStaleUpload(t *testing.T) {
+	old := newFakeServer("aa", Collection{Href: book, Kind: AddressBook})
+	old.put(book+"x.vcf", vcard("x", "v1"))
+	e, _ := testEngine(t, "a", old)
+	mustSync(t, e)
+	old.put(book+"x.vcf", vcard("x", "v2"))
+	mustSync(t, e) // the device synced v1, then v2
+	fresh := newFakeServer("bb", Collection{Href: book, Kind: AddressBook})
+	var once sync.Once
+	fresh.onPut = func(string) { once.Do(func() { fresh.put(book+"x.vcf", vcard("x", "v1")) }) }
+	e.Transport = fresh
+	rep := mustSync(t, e)
+	if len(rep.Conflicts) != 0 {
+		t.Fatalf("conflicts %+v: an older version must not make a copy", rep.Conflicts)
+	}
+	if got := fresh.bodies(book); len(got) != 1 || got[book+"x.vcf"] != string(vcard("x", "v2")) {
+		t.Fatalf("server holds %v, want only v2", got)
 	}
 }

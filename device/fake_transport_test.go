@@ -28,6 +28,8 @@ type fakeServer struct {
 	// forget makes SyncCollection answer 403 valid-sync-token to any
 	// token (a server whose change history was pruned).
 	forget bool
+	// onPut, when set, runs before each Put (another writer racing).
+	onPut func(href string)
 }
 
 type fakeColl struct {
@@ -140,6 +142,9 @@ func (s *fakeServer) MultiGet(ctx context.Context, c Collection, hrefs []string)
 }
 
 func (s *fakeServer) Put(ctx context.Context, href string, kind Kind, body []byte, ifMatch string, ifNoneMatch bool) (PutResult, error) {
+	if s.onPut != nil {
+		s.onPut(href)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.shed("put"); err != nil {

@@ -209,6 +209,35 @@ func (e *Engine) resolveConflict(ctx context.Context, c Collection, r uploaded, 
 			it.synced(srv.ETag, epoch, seq)
 			return t.PutItem(c.Href, it)
 		})
+	case srv.Href != it.Href:
+		return e.keepBoth(ctx, c, it, srv, epoch, seq, rep)
+	}
+	// Another version at the same href, e.g. written by another device
+	// between this device's listing and its upload: decide again with
+	// the server's current state, as reconciliation would.
+	d := syncproto.Device{Kind: syncproto.DevicePresent, ETag: it.ETag, LastSyncedETag: it.SyncedETag, Dirty: it.Dirty, SeenETags: it.Seen}
+	switch syncproto.Reconcile(syncproto.Server{Kind: syncproto.ServerPresent, ETag: srv.ETag}, d) {
+	case syncproto.Upload:
+		// The server holds a version this device synced before: its own
+		// is newer.
+		var res PutResult
+		err := e.retry(ctx, func() (err error) {
+			res, err = e.Transport.Put(ctx, it.Href, c.Kind, it.Body, srv.ETag, false)
+			return err
+		})
+		if err == nil {
+			rep.Uploaded++
+			it.synced(res.ETag, epoch, seq)
+			return e.Replica.Update(func(t *Txn) error { return t.PutItem(c.Href, it) })
+		}
+		if !is(err, http.StatusPreconditionFailed) {
+			rep.fail("upload %s over an older version: %v (kept on the device)", it.Href, err)
+			return nil
+		}
+	case syncproto.Download:
+		// This device's copy is clean and the server's is newer.
+		rep.Downloaded++
+		return e.Replica.Update(func(t *Txn) error { return t.PutItem(c.Href, serverItem(c, it, srv, epoch, seq)) })
 	}
 	return e.keepBoth(ctx, c, it, srv, epoch, seq, rep)
 }
