@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -366,5 +367,56 @@ func TestEngineRecoveryRaceWithStaleUpload(t *testing.T) {
 	}
 	if got := fresh.bodies(book); len(got) != 1 || got[book+"x.vcf"] != string(vcard("x", "v2")) {
 		t.Fatalf("server holds %v, want only v2", got)
+	}
+}
+
+// Devices rebuilding one server do not send again what another already
+// restored: between chunks a device rereads the server's changes.
+func TestEngineRecoverySkipsRestoredItems(t *testing.T) {
+	const n = 2500
+	old := newFakeServer("aa", Collection{Href: book, Kind: AddressBook})
+	seed(old, 0)
+	a, _ := testEngine(t, "a", old)
+	b, _ := testEngine(t, "b", old)
+	mustSync(t, a)
+	mustSync(t, b)
+	for _, e := range []*Engine{a, b} {
+		err := e.Replica.Update(func(tx *Txn) error {
+			for i := 0; i < n; i++ {
+				body := vcard(fmt.Sprintf("bulk-%05d", i), "v1")
+				it := Item{Href: fmt.Sprintf("%sbulk-%05d.vcf", book, i), UID: fmt.Sprintf("bulk-%05d", i), Body: body, ETag: ETagOf(body)}
+				it.synced(it.ETag, "aa", 1)
+				if err := tx.PutItem(book, it); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := newFakeServer("bb", Collection{Href: book, Kind: AddressBook})
+	a.Transport, b.Transport = fresh, fresh
+	// b listed the empty server too, and starts uploading; right then a
+	// restores everything.
+	var started atomic.Bool
+	var aErr error
+	fresh.onPut = func(string) {
+		if started.CompareAndSwap(false, true) {
+			_, aErr = a.Sync(context.Background())
+		}
+	}
+	mustSync(t, b)
+	if aErr != nil {
+		t.Fatal(aErr)
+	}
+	extra := fresh.puts - n
+	t.Logf("%d uploads for %d items", fresh.puts, n)
+	if extra < 0 || extra > uploadChunk {
+		t.Fatalf("b sent %d uploads of items a had restored, want at most one chunk (%d)", extra, uploadChunk)
+	}
+	if got := fresh.bodies(book); len(got) != n || fmt.Sprint(got) != fmt.Sprint(items(t, b)) {
+		t.Fatalf("server %d items, device b %d", len(got), len(items(t, b)))
 	}
 }

@@ -30,6 +30,7 @@ type fakeServer struct {
 	forget bool
 	// onPut, when set, runs before each Put (another writer racing).
 	onPut func(href string)
+	puts  int // Put calls
 }
 
 type fakeColl struct {
@@ -37,12 +38,13 @@ type fakeColl struct {
 	objs    map[string][]byte
 	changed map[string]uint64 // href → seq of the last change
 	deleted map[string]bool   // href → tombstone
+	uids    map[string]string // UID → href (stale entries are checked against objs)
 }
 
 func newFakeServer(epoch string, colls ...Collection) *fakeServer {
 	s := &fakeServer{epoch: epoch, colls: map[string]*fakeColl{}, fail: map[string]int{}}
 	for _, c := range colls {
-		s.colls[c.Href] = &fakeColl{kind: c.Kind, objs: map[string][]byte{}, changed: map[string]uint64{}, deleted: map[string]bool{}}
+		s.colls[c.Href] = &fakeColl{kind: c.Kind, objs: map[string][]byte{}, changed: map[string]uint64{}, deleted: map[string]bool{}, uids: map[string]string{}}
 	}
 	return s
 }
@@ -70,6 +72,9 @@ func (s *fakeServer) put(href string, body []byte) {
 	c, _ := s.coll(href)
 	s.seq++
 	c.objs[href], c.changed[href] = bytes.Clone(body), s.seq
+	if uid, err := ParseUID(c.kind, body); err == nil {
+		c.uids[uid] = href
+	}
 	delete(c.deleted, href)
 }
 
@@ -90,7 +95,7 @@ func (s *fakeServer) Collections(ctx context.Context) (Discovery, error) {
 func (s *fakeServer) MakeCollection(ctx context.Context, c Collection) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.colls[c.Href] = &fakeColl{kind: c.Kind, objs: map[string][]byte{}, changed: map[string]uint64{}, deleted: map[string]bool{}}
+	s.colls[c.Href] = &fakeColl{kind: c.Kind, objs: map[string][]byte{}, changed: map[string]uint64{}, deleted: map[string]bool{}, uids: map[string]string{}}
 	return nil
 }
 
@@ -147,6 +152,7 @@ func (s *fakeServer) Put(ctx context.Context, href string, kind Kind, body []byt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.puts++
 	if err := s.shed("put"); err != nil {
 		return PutResult{}, err
 	}
@@ -158,11 +164,8 @@ func (s *fakeServer) Put(ctx context.Context, href string, kind Kind, body []byt
 	if err != nil {
 		return PutResult{}, &StatusError{Code: 403, Precondition: "valid-address-data"}
 	}
-	for h, b := range c.objs {
-		if h == href {
-			continue
-		}
-		if u, _ := ParseUID(kind, b); u == uid {
+	if h, ok := c.uids[uid]; ok && h != href {
+		if b, ok := c.objs[h]; ok {
 			if bytes.Equal(b, body) && ifNoneMatch {
 				return PutResult{ETag: ETagOf(b), Existing: h, Info: s.info()}, nil
 			}
@@ -177,7 +180,7 @@ func (s *fakeServer) Put(ctx context.Context, href string, kind Kind, body []byt
 		return PutResult{}, &StatusError{Code: 412, Info: s.info()}
 	}
 	s.seq++
-	c.objs[href], c.changed[href] = bytes.Clone(body), s.seq
+	c.objs[href], c.changed[href], c.uids[uid] = bytes.Clone(body), s.seq, href
 	delete(c.deleted, href)
 	return PutResult{ETag: ETagOf(body), Created: !exists, Info: s.info()}, nil
 }

@@ -163,9 +163,12 @@ func (e *Engine) recover(ctx context.Context, c Collection, epoch string, rep *R
 	if err != nil {
 		return err
 	}
-	if err := e.settleUploads(ctx, c, e.uploadAll(ctx, c, uploads), epoch, tok.Seq, rep); err != nil && err != errRecover {
+	more, err := e.uploadInChunks(ctx, c, uploads, l.Token, epoch, tok.Seq, rep)
+	if err != nil {
 		return err
 	}
+	downloads = append(downloads, more.downloads...)
+	conflicts = append(conflicts, more.conflicts...)
 	for _, h := range delServer {
 		ifMatch := ""
 		if s := server[h]; s.Kind == syncproto.ServerPresent {
