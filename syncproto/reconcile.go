@@ -49,6 +49,12 @@ type Device struct {
 	ETag           string // hash of the local body, computed as the server computes ETags; DevicePresent only
 	LastSyncedETag string // the ETag at the last sync with the server; "" if none
 	Dirty          bool   // changed locally since the last sync; DevicePresent only
+	// SeenETags are earlier ETags the device synced for this item, before
+	// LastSyncedETag. A server copy whose ETag is among them is an older
+	// version (a server restored from an old snapshot, or rebuilt by a
+	// device that was behind), not a change made after the device's last
+	// sync: the device's newer copy is uploaded over it.
+	SeenETags []string
 }
 
 // Action is what recovery does for one item.
@@ -110,7 +116,10 @@ func (a Action) String() string {
 //	                            else DeleteOnDevice
 //
 // Both present: identical ETags → Nothing; both changed → KeepBoth; only
-// the device changed → Upload; only the server changed → Download.
+// the device changed → Upload; only the server changed → Download. A server
+// ETag among Device.SeenETags is an older version, not a change: the
+// device's copy is uploaded over it (a rollback must not undo the edits
+// the devices synced after the snapshot).
 //
 // The rules behind the table:
 //   - Absence on the server is not deletion: whatever the device holds is
@@ -150,7 +159,7 @@ func Reconcile(s Server, d Device) Action {
 			}
 			return DeleteOnServer
 		case ServerPresent:
-			if sameETag(s.ETag, d.LastSyncedETag) {
+			if sameETag(s.ETag, d.LastSyncedETag) || d.seen(s.ETag) {
 				return DeleteOnServer
 			}
 			return Download
@@ -174,11 +183,13 @@ func reconcilePresent(s Server, d Device) Action {
 		if sameETag(s.ETag, d.ETag) {
 			return Nothing
 		}
-		serverChanged := !sameETag(s.ETag, d.LastSyncedETag)
+		serverChanged := !sameETag(s.ETag, d.LastSyncedETag) && !d.seen(s.ETag)
 		switch {
 		case deviceChanged && serverChanged:
 			return KeepBoth
-		case deviceChanged:
+		case deviceChanged, !serverChanged:
+			// The server holds the last synced version or an older one
+			// the device has seen: the device's copy is newer.
 			return Upload
 		default:
 			// The device is clean, so its body is the last synced one;
@@ -187,6 +198,16 @@ func reconcilePresent(s Server, d Device) Action {
 		}
 	}
 	return Nothing
+}
+
+// seen reports whether etag is one of the device's earlier synced ETags.
+func (d Device) seen(etag string) bool {
+	for _, e := range d.SeenETags {
+		if sameETag(e, etag) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameETag compares ETags; an empty ETag (unknown) equals nothing.

@@ -51,6 +51,11 @@ func TestReconcileRules(t *testing.T) {
 		{"server ETag unknown, device clean", present(""), onDevice("v1", "v1", false), Download},
 		{"server ETag unknown, device dirty", present(""), onDevice("v2", "v1", true), KeepBoth},
 		{"both ETags unknown are not identical", present(""), onDevice("", "", false), KeepBoth},
+		{"server holds an older version the device synced: upload the newer", present("v1"), Device{Kind: DevicePresent, ETag: "v2", LastSyncedETag: "v2", SeenETags: []string{"v0", "v1"}}, Upload},
+		{"server holds an older version, device dirty: upload", present("v1"), Device{Kind: DevicePresent, ETag: "v3", LastSyncedETag: "v2", Dirty: true, SeenETags: []string{"v1"}}, Upload},
+		{"server holds a version the device never saw: download", present("v9"), Device{Kind: DevicePresent, ETag: "v2", LastSyncedETag: "v2", SeenETags: []string{"v1"}}, Download},
+		{"deleted locally, server holds an older version: delete", present("v1"), Device{Kind: DeviceDeletedLocally, LastSyncedETag: "v2", SeenETags: []string{"v1"}}, DeleteOnServer},
+		{"empty seen ETag matches nothing", present(""), Device{Kind: DevicePresent, ETag: "v2", LastSyncedETag: "v2", SeenETags: []string{""}}, Download},
 		{"out-of-range server kind", Server{Kind: 7}, onDevice("v1", "v1", false), Nothing},
 		{"out-of-range device kind", present("v1"), Device{Kind: 9}, Nothing},
 	}

@@ -18,6 +18,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"device":  {"a device replica: init, sync, status, add, edit, delete, export", runDevice},
 	"serve":   {"run the server", runServe},
 	"verify":  {"check the journal's hash chain and that store.db equals a replay of it", runVerify},
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
