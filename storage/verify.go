@@ -188,7 +188,7 @@ func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt
 		db.Close()
 		return nil, zero, 0, err
 	}
-	rp := newReplayer(db)
+	rp := newReplayer(db, true)
 	var n uint64
 	_, last, err := scanJournal(s.opts.JournalDir, s.storeID, upTo, func(r *Record, h [32]byte) error {
 		n++
@@ -198,7 +198,9 @@ func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt
 		return rp.add(r, h)
 	})
 	if err == nil {
-		err = rp.flush()
+		err = rp.finish()
+	} else {
+		rp.abort()
 	}
 	if err != nil {
 		db.Close()
@@ -294,7 +296,7 @@ func dedupe(s []string) []string {
 func (s *Store) Rebuild(ctx context.Context) (quarantined string, err error) {
 	err = s.exclusive(ctx, func() error {
 		path := filepath.Join(s.dir, dbFile)
-		tmp := path + ".rebuild"
+		tmp := path + rebuildSuffix
 		os.Remove(tmp)
 		db, _, _, err := s.replayInto(ctx, tmp, s.head.Load())
 		if err != nil {
