@@ -130,13 +130,14 @@ func (rp *replayer) applyTx(first replayChunkMsg) error {
 	}
 	defer tx.Rollback()
 	f := newFillTracker(tx, rp.bulk)
+	ic := infoCache{}
 	m, ok := first, true
 	var recs, bytes int
 	var lastSeq uint64
 	var lastHash [32]byte
 	for {
 		for _, r := range m.recs {
-			if err := applyRecord(tx, r); err != nil {
+			if err := applyRecordCached(tx, r, ic); err != nil {
 				return &CorruptionError{Offset: -1, Seq: r.Seq,
 					What:   fmt.Sprintf("journal record %d (%v %s/%s/%s) cannot be applied: %v", r.Seq, r.Op, r.Principal, r.Collection, r.Name, err),
 					Advice: adviceRestore}
@@ -155,6 +156,9 @@ func (rp *replayer) applyTx(first replayChunkMsg) error {
 	}
 	if rp.stop.Load() {
 		return nil
+	}
+	if err := flushInfos(ic); err != nil {
+		return err
 	}
 	if err := setApplied(tx, lastSeq, lastHash); err != nil {
 		return err

@@ -129,7 +129,9 @@ func (s *Store) open() (err error) {
 		return err
 	}
 	s.db = db
-	db.NoSync = db.NoSync || created // fsynced once, if at all, when complete
+	if created { // fsynced once, if at all, when complete
+		db.NoSync, db.NoGrowSync = true, true
+	}
 	if created {
 		// A refused Open leaves the directory as it found it.
 		defer func() {
@@ -184,11 +186,14 @@ func (s *Store) open() (err error) {
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true,
-		InitialMmapSize: mmapHint(s.opts.JournalDir)})
+		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Without SyncProjection store.db is never fsynced while open, so
+	// neither is its growth (bbolt fsyncs the file each time it grows).
 	db.NoSync = !s.opts.SyncProjection
+	db.NoGrowSync = db.NoSync
 	return db, nil
 }
 

@@ -176,8 +176,8 @@ func (s *Store) Verify(ctx context.Context) (*VerifyReport, error) {
 // replayInto builds a new store.db at path from the journal up to upTo.
 func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt.DB, [32]byte, uint64, error) {
 	var zero [32]byte
-	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true,
-		InitialMmapSize: mmapHint(s.opts.JournalDir)})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoGrowSync: true, NoFreelistSync: true,
+		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
 		return nil, zero, 0, err
 	}
