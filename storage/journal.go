@@ -168,13 +168,18 @@ func validFrameAfter(b []byte, off int64, lastSeq uint64) (int64, bool) {
 // openJournal opens dir and checks every segment: the header, the sequence
 // numbers and the hash chain. Only when the whole journal checks out are the
 // records after appliedSeq passed to fn, so the caller can bring its
-// projection up to date: a refused open changes nothing. With stream set, fn
-// receives the records during the check itself (one pass instead of two):
-// only for a new projection that the caller discards when the open is
-// refused. A torn tail (a bad record with nothing valid after it, past
-// appliedSeq) is copied to a .broken file and truncated; any other damage is
-// a *CorruptionError.
-func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, appliedSeq uint64, appliedHash [32]byte, stream bool, fn scanFunc) (*journal, error) {
+// projection up to date: a refused open changes nothing. A torn tail (a bad
+// record with nothing valid after it, past appliedSeq) is copied to a
+// .broken file and truncated; any other damage is a *CorruptionError.
+func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, appliedSeq uint64, appliedHash [32]byte, fn scanFunc) (*journal, error) {
+	return openJournalStream(dir, storeID, segSize, dbPath, appliedSeq, appliedHash, false, fn)
+}
+
+// openJournalStream is openJournal where, with stream set, fn receives the
+// records during the check itself (one pass over the journal instead of
+// two). Only for a new projection, which the caller discards when the open
+// is refused.
+func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath string, appliedSeq uint64, appliedHash [32]byte, stream bool, fn scanFunc) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}

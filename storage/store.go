@@ -164,7 +164,7 @@ func (s *Store) open() (err error) {
 	}
 	start := time.Now()
 	rp := newReplayer(db, created)
-	j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, created, rp.add)
+	j, err := openJournalStream(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, created, rp.add)
 	if err != nil {
 		rp.abort()
 		return err
