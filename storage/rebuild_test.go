@@ -215,3 +215,87 @@ func TestRebuildRefusedOnDamageLeavesNothing(t *testing.T) {
 		t.Fatalf("state after online rebuild %s, want %s", got, want)
 	}
 }
+
+// TestRebuildWithSyncProjection: with SyncProjection a rebuilt store.db is
+// fsynced before it is published, marked "sync", and later commits fsync it
+// again (the bulk load's NoSync does not stay on).
+func TestRebuildWithSyncProjection(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentSize: rebuildTestSegment, SyncProjection: true}
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedCollection(t, s, "alice", "contacts")
+	for i := 0; i < 50; i++ {
+		mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("%d.vcf", i), fmt.Sprintf("u%d", i), vcard("x", i)))
+	}
+	want, head, _ := s.StateHash()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RebuildDir(dir, opts); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	s, err = Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, gotHead, _ := s.StateHash(); got != want || gotHead != head {
+		t.Fatalf("state %s at %d, want %s at %d", got, gotHead, want, head)
+	}
+	if s.db.NoSync || s.db.NoGrowSync {
+		t.Fatalf("store.db NoSync=%v NoGrowSync=%v after a rebuild with SyncProjection, want both false", s.db.NoSync, s.db.NoGrowSync)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, dirtyFile))
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(b)), " sync") {
+		t.Fatalf("DIRTY = %q (%v), want this boot and sync", b, err)
+	}
+	mustCommit(t, s, putChange("alice", "contacts", "after.vcf", "after", vcard("after", 1)))
+	checkIntegrity(t, s)
+}
+
+// TestReplayerStopsOnABadRecord: a record that cannot be applied (a put into
+// a collection that does not exist) ends the replay with a *CorruptionError
+// naming its sequence; the transaction it was in is not committed, and add
+// returns the error so the scan stops.
+func TestReplayerStopsOnABadRecord(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), dbFile), 0o600, &bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id [16]byte
+	if err := db.Update(func(tx *bolt.Tx) error { _, _, err := initProjection(tx, id, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	rp := newReplayer(db, true)
+	var h [32]byte
+	recs := []*Record{
+		{Seq: 1, Op: OpPutPrincipal, Principal: "alice"},
+		{Seq: 2, Op: OpPut, Principal: "alice", Collection: "missing", Name: "a.vcf", Body: []byte("x")},
+	}
+	var addErr error
+	for i := 0; i < 20*replayChunk && addErr == nil; i++ { // more than the queue holds
+		r := recs[min(i, 1)]
+		addErr = rp.add(r, h)
+	}
+	err = rp.finish()
+	var ce *CorruptionError
+	if !errors.As(err, &ce) || ce.Seq != 2 || !strings.Contains(ce.What, "cannot be applied") {
+		t.Fatalf("finish: %v, want a *CorruptionError for record 2", err)
+	}
+	if addErr == nil {
+		t.Errorf("add kept accepting records after the applier failed")
+	}
+	if rp.records() != 0 {
+		t.Errorf("%d records committed, want 0", rp.records())
+	}
+	db.View(func(tx *bolt.Tx) error {
+		if seq, _ := readApplied(tx); seq != 0 || principalLive(tx, "alice") {
+			t.Errorf("store.db changed: applied %d, alice live %v", seq, principalLive(tx, "alice"))
+		}
+		return nil
+	})
+}
