@@ -270,7 +270,7 @@ func TestReplayerStopsOnABadRecord(t *testing.T) {
 	if err := db.Update(func(tx *bolt.Tx) error { _, _, err := initProjection(tx, id, "x"); return err }); err != nil {
 		t.Fatal(err)
 	}
-	rp := newReplayer(db, true)
+	rp := newReplayer(db, replayRebuild)
 	var h [32]byte
 	recs := []*Record{
 		{Seq: 1, Op: OpPutPrincipal, Principal: "alice"},

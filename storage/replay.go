@@ -48,13 +48,22 @@ type replayChunkMsg struct {
 	last [32]byte // chain hash of the last record
 }
 
-// newReplayer starts the applier. bulk says store.db is new and is being
-// built from the journal (a rebuild): its pages are then filled completely,
-// since records arrive in sequence order. Every replayer must be ended with
-// finish or abort.
-func newReplayer(db *bolt.DB, bulk bool) *replayer {
-	rp := &replayer{db: db, bulk: bulk, ch: make(chan replayChunkMsg, 8), done: make(chan struct{})}
-	if bulk {
+// replayMode says what a replay is for.
+type replayMode int
+
+const (
+	replayCatchUp replayMode = iota // bring an existing store.db up to date
+	replayScratch                   // fill a new database that is thrown away (verify)
+	replayRebuild                   // fill a new store.db that will be kept
+)
+
+// newReplayer starts the applier. A new database (replayScratch,
+// replayRebuild) gets its pages filled completely, since records arrive in
+// sequence order; a kept one is also written back to disk as it goes. Every
+// replayer must be ended with finish or abort.
+func newReplayer(db *bolt.DB, mode replayMode) *replayer {
+	rp := &replayer{db: db, bulk: mode != replayCatchUp, ch: make(chan replayChunkMsg, 8), done: make(chan struct{})}
+	if mode == replayRebuild {
 		// Best effort: without it the disk writes all wait for the fsync.
 		rp.wb, _ = os.Open(db.Path())
 	}

@@ -163,7 +163,11 @@ func (s *Store) open() (err error) {
 		return err
 	}
 	start := time.Now()
-	rp := newReplayer(db, created)
+	mode := replayCatchUp
+	if created {
+		mode = replayRebuild
+	}
+	rp := newReplayer(db, mode)
 	j, err := openJournalStream(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, created, rp.add)
 	if err != nil {
 		rp.abort()
