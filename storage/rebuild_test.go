@@ -76,7 +76,7 @@ func TestRebuildChild(t *testing.T) {
 // store reopens to the state hash it had before.
 func TestRebuildKilledMidway(t *testing.T) {
 	dir := t.TempDir()
-	want, head := fillRebuildStore(t, dir, 4000)
+	want, head := fillRebuildStore(t, dir, 2000)
 	// Time one rebuild in this process to spread the kills over it.
 	start := time.Now()
 	if _, err := RebuildDir(dir, Options{SegmentSize: rebuildTestSegment}); err != nil {
