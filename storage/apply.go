@@ -12,6 +12,31 @@ import (
 // identical to the one that was written live. Preconditions are not checked
 // here: a record in the journal was accepted when it was written.
 func applyRecord(tx *bolt.Tx, r *Record) error {
+	return applyRecordCached(tx, r, nil)
+}
+
+// infoCache holds the collection infos a transaction changed but has not
+// written yet (flushInfos writes them): a replay writes each collection's
+// info once per transaction instead of once per record. nil writes at once.
+type infoCache map[*bolt.Bucket]*collectionInfo
+
+func flushInfos(ic infoCache) error {
+	for cb, info := range ic {
+		if err := cb.Put(keyInfo, info.encode()); err != nil {
+			return err
+		}
+		delete(ic, cb)
+	}
+	return nil
+}
+
+func applyRecordCached(tx *bolt.Tx, r *Record, ic infoCache) error {
+	if r.Op == OpDeletePrincipal || r.Op == OpDeleteCollection {
+		// Never write an info into a bucket this record deletes.
+		if err := flushInfos(ic); err != nil {
+			return err
+		}
+	}
 	switch r.Op {
 	case OpPutPrincipal:
 		data := tx.Bucket(bktData)
@@ -50,18 +75,18 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 			return fmt.Errorf("set props %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
 		}
 		if r.Name != "" {
-			return applyObjectSetProps(cb, r)
+			return applyObjectSetProps(cb, ic, r)
 		}
 		if err := applyProps(cb.Bucket(bktProps), r.Props, r.Remove); err != nil {
 			return err
 		}
-		return touchInfo(cb, r.Seq, 0, 0)
+		return touchInfo(cb, ic, r.Seq, 0, 0)
 	case OpPut:
 		cb := collectionBucket(tx, r.Principal, r.Collection)
 		if cb == nil {
 			return fmt.Errorf("put %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
 		}
-		if err := applyPut(cb, r.Name, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
+		if err := applyPut(cb, ic, r.Name, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
 			return err
 		}
 		return applyObjProps(cb, r.Name, r.Props, nil, r.ReplaceProps)
@@ -70,7 +95,7 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		if cb == nil {
 			return fmt.Errorf("delete %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
 		}
-		if err := applyDelete(cb, r.Name, r.Seq, r.Time); err != nil {
+		if err := applyDelete(cb, ic, r.Name, r.Seq, r.Time); err != nil {
 			return err
 		}
 		return writeObjProps(cb, r.Name, nil)
@@ -80,10 +105,10 @@ func applyRecord(tx *bolt.Tx, r *Record) error {
 		if src == nil || dst == nil {
 			return fmt.Errorf("move %s/%s to %s: %w", r.Principal, r.Collection, r.ToCollection, ErrNotFound)
 		}
-		if err := applyDelete(src, r.Name, r.Seq, r.Time); err != nil {
+		if err := applyDelete(src, ic, r.Name, r.Seq, r.Time); err != nil {
 			return err
 		}
-		if err := applyPut(dst, r.ToName, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
+		if err := applyPut(dst, ic, r.ToName, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
 			return err
 		}
 		return moveObjProps(src, dst, r.Name, r.ToName)
@@ -140,14 +165,22 @@ func applyProps(b *bolt.Bucket, set map[string][]byte, remove []string) error {
 
 // touchInfo records a change in the collection's info: its last sequence and
 // the count and byte deltas.
-func touchInfo(cb *bolt.Bucket, seq uint64, dCount, dBytes int64) error {
-	info, err := getInfo(cb)
-	if err != nil {
-		return err
+func touchInfo(cb *bolt.Bucket, ic infoCache, seq uint64, dCount, dBytes int64) error {
+	info := ic[cb]
+	if info == nil {
+		i, err := getInfo(cb)
+		if err != nil {
+			return err
+		}
+		info = &i
 	}
 	info.LastSeq = seq
 	info.Count += dCount
 	info.Bytes += dBytes
+	if ic != nil {
+		ic[cb] = info
+		return nil
+	}
 	return cb.Put(keyInfo, info.encode())
 }
 
@@ -176,7 +209,7 @@ func unindex(cb *bolt.Bucket, name string, o objectValue) error {
 	return nil
 }
 
-func applyPut(cb *bolt.Bucket, name, etag string, meta ObjectMeta, body []byte, seq uint64, t int64) error {
+func applyPut(cb *bolt.Bucket, ic infoCache, name, etag string, meta ObjectMeta, body []byte, seq uint64, t int64) error {
 	key := []byte(name)
 	var dCount, dBytes int64 = 1, int64(len(body))
 	old, exists, err := getObject(cb, name)
@@ -216,10 +249,10 @@ func applyPut(cb *bolt.Bucket, name, etag string, meta ObjectMeta, body []byte, 
 	if err := cb.Bucket(bktChanges).Put(u64(seq), append([]byte{changePut}, name...)); err != nil {
 		return err
 	}
-	return touchInfo(cb, seq, dCount, dBytes)
+	return touchInfo(cb, ic, seq, dCount, dBytes)
 }
 
-func applyDelete(cb *bolt.Bucket, name string, seq uint64, t int64) error {
+func applyDelete(cb *bolt.Bucket, ic infoCache, name string, seq uint64, t int64) error {
 	old, exists, err := getObject(cb, name)
 	if err != nil {
 		return err
@@ -246,5 +279,5 @@ func applyDelete(cb *bolt.Bucket, name string, seq uint64, t int64) error {
 	if err := cb.Bucket(bktChanges).Put(u64(seq), append([]byte{changeDelete}, name...)); err != nil {
 		return err
 	}
-	return touchInfo(cb, seq, -1, -old.Size)
+	return touchInfo(cb, ic, seq, -1, -old.Size)
 }

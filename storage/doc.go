@@ -26,6 +26,7 @@
 //	LOCK              flock held by the process that has the store open (holds its pid)
 //	DIRTY             present while open: "<boot id> sync|nosync"
 //	store.db          bbolt projection
+//	store.db.rebuild  store.db being built from the journal; renamed to store.db once complete
 //	journal/          segments (may be elsewhere: Options.JournalDir)
 //	quarantine/       files moved aside instead of deleted (old store.db, …)
 //	snapshots/        snap-<seq>-<time>.db hot copies of store.db, each with its tag

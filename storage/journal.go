@@ -172,6 +172,14 @@ func validFrameAfter(b []byte, off int64, lastSeq uint64) (int64, bool) {
 // record with nothing valid after it, past appliedSeq) is copied to a
 // .broken file and truncated; any other damage is a *CorruptionError.
 func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, appliedSeq uint64, appliedHash [32]byte, fn scanFunc) (*journal, error) {
+	return openJournalStream(dir, storeID, segSize, dbPath, appliedSeq, appliedHash, false, fn)
+}
+
+// openJournalStream is openJournal where, with stream set, fn receives the
+// records during the check itself (one pass over the journal instead of
+// two). Only for a new projection, which the caller discards when the open
+// is refused.
+func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath string, appliedSeq uint64, appliedHash [32]byte, stream bool, fn scanFunc) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -187,6 +195,15 @@ func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, app
 		}
 		return nil
 	}
+	check := checkApplied
+	if stream && fn != nil {
+		check = func(r *Record, h [32]byte) error {
+			if r.Seq > appliedSeq {
+				return fn(r, h)
+			}
+			return checkApplied(r, h)
+		}
+	}
 	for i := range j.segs {
 		seg := &j.segs[i]
 		seg.prevHash = j.lastHash
@@ -195,7 +212,7 @@ func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, app
 			return nil, err
 		}
 		last := i == len(j.segs)-1
-		seq, hash, badAt, badErr, err := scanSegment(b, *seg, storeID, j.lastSeq, j.lastHash, ^uint64(0), checkApplied)
+		seq, hash, badAt, badErr, err := scanSegment(b, *seg, storeID, j.lastSeq, j.lastHash, ^uint64(0), check)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +242,7 @@ func openJournal(dir string, storeID [16]byte, segSize int64, dbPath string, app
 		return nil, &CorruptionError{Path: dir, Offset: -1, Seq: j.lastSeq + 1,
 			What: fmt.Sprintf("store.db has applied sequence %d but the journal ends at %d: journal records are missing", appliedSeq, j.lastSeq), Advice: adviceRestore}
 	}
-	if fn != nil && appliedSeq < j.lastSeq {
+	if fn != nil && !stream && appliedSeq < j.lastSeq {
 		if err := j.replay(appliedSeq, fn); err != nil {
 			return nil, err
 		}

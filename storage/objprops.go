@@ -104,7 +104,7 @@ func applyObjProps(cb *bolt.Bucket, name string, set map[string][]byte, remove [
 // applyObjectSetProps applies OpSetProps with a Name: the object's properties
 // change and it is listed as changed (its ETag stays, its sequence moves), so
 // sync-collection reports it.
-func applyObjectSetProps(cb *bolt.Bucket, r *Record) error {
+func applyObjectSetProps(cb *bolt.Bucket, ic infoCache, r *Record) error {
 	o, exists, err := getObject(cb, r.Name)
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func applyObjectSetProps(cb *bolt.Bucket, r *Record) error {
 	if err := cb.Bucket(bktChanges).Put(u64(r.Seq), append([]byte{changePut}, r.Name...)); err != nil {
 		return err
 	}
-	return touchInfo(cb, r.Seq, 0, 0)
+	return touchInfo(cb, ic, r.Seq, 0, 0)
 }
 
 // moveObjProps carries an object's properties from src/from to dst/to on

@@ -127,17 +127,30 @@ func (s *Store) open() (err error) {
 	}
 	_, statErr := os.Stat(dbPath)
 	created := errors.Is(statErr, fs.ErrNotExist)
-	db, err := s.openDB(dbPath)
+	// A new store.db is built under a temporary name and renamed into place
+	// only once it holds the whole journal, so a crash mid-rebuild leaves no
+	// store.db at all (the next Open starts over), never a partial one.
+	openPath := dbPath
+	if created {
+		openPath = dbPath + rebuildSuffix
+		if err := os.Remove(openPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	db, err := s.openDB(openPath)
 	if err != nil {
 		return err
 	}
 	s.db = db
+	if created { // fsynced once, if at all, when complete
+		db.NoSync, db.NoGrowSync = true, true
+	}
 	if created {
 		// A refused Open leaves the directory as it found it.
 		defer func() {
 			if err != nil {
 				s.closeFiles()
-				os.Remove(dbPath)
+				os.Remove(openPath)
 			}
 		}()
 	}
@@ -163,74 +176,48 @@ func (s *Store) open() (err error) {
 		return err
 	}
 	start := time.Now()
-	rp := newReplayer(db)
-	j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, rp.add)
+	mode := replayCatchUp
+	if created {
+		mode = replayRebuild
+	}
+	rp := newReplayer(db, mode)
+	j, err := openJournalStream(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, created, rp.add)
 	if err != nil {
+		rp.abort()
 		return err
 	}
 	s.j = j
-	if err := rp.flush(); err != nil {
+	if err := rp.finish(); err != nil {
 		return fmt.Errorf("replay journal: %w", err)
 	}
-	if rp.n > 0 {
-		s.log.Info("replayed journal into store.db", "records", rp.n, "from", applied+1, "to", j.lastSeq, "took", time.Since(start))
+	if n := rp.records(); n > 0 {
+		s.log.Info("replayed journal into store.db", "records", n, "from", applied+1, "to", j.lastSeq, "took", time.Since(start))
 	}
 	s.head.Store(j.lastSeq)
 	s.lastHash = j.lastHash
+	// HIGHWATER is checked before the store counts as open, so a damaged
+	// mark refuses the open cleanly (a new store.db is then left as the
+	// temporary file, which the next open discards).
 	if s.lessWhy, err = s.checkHighWater(); err != nil {
 		return err
+	}
+	if created {
+		return s.publishDB(openPath, dbPath)
 	}
 	return markDirty(s.dir, s.opts.SyncProjection)
 }
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true,
-		InitialMmapSize: mmapHint(s.opts.JournalDir)})
+		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Without SyncProjection store.db is never fsynced while open, so
+	// neither is its growth (bbolt fsyncs the file each time it grows).
 	db.NoSync = !s.opts.SyncProjection
+	db.NoGrowSync = db.NoSync
 	return db, nil
-}
-
-// replayer applies journal records to bbolt in transactions of many records.
-type replayer struct {
-	db    *bolt.DB
-	batch []*Record
-	bytes int
-	last  [32]byte
-	n     int
-}
-
-func newReplayer(db *bolt.DB) *replayer { return &replayer{db: db} }
-
-func (rp *replayer) add(r *Record, h [32]byte) error {
-	rp.batch = append(rp.batch, r)
-	rp.bytes += len(r.Body)
-	rp.last = h
-	if len(rp.batch) >= 5000 || rp.bytes >= 16<<20 {
-		return rp.flush()
-	}
-	return nil
-}
-
-func (rp *replayer) flush() error {
-	if len(rp.batch) == 0 {
-		return nil
-	}
-	err := rp.db.Update(func(tx *bolt.Tx) error {
-		for _, r := range rp.batch {
-			if err := applyRecord(tx, r); err != nil {
-				return &CorruptionError{Offset: -1, Seq: r.Seq,
-					What:   fmt.Sprintf("journal record %d (%v %s/%s/%s) cannot be applied: %v", r.Seq, r.Op, r.Principal, r.Collection, r.Name, err),
-					Advice: adviceRestore}
-			}
-		}
-		return setApplied(tx, rp.batch[len(rp.batch)-1].Seq, rp.last)
-	})
-	rp.n += len(rp.batch)
-	rp.batch, rp.bytes = rp.batch[:0], 0
-	return err
 }
 
 // Dir returns the data directory.

@@ -178,9 +178,15 @@ func (s *Store) Verify(ctx context.Context) (*VerifyReport, error) {
 
 // replayInto builds a new store.db at path from the journal up to upTo.
 func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt.DB, [32]byte, uint64, error) {
+	return s.replayIntoMode(ctx, path, upTo, replayScratch)
+}
+
+// replayIntoMode is replayInto for a database that is thrown away after use
+// (replayScratch) or kept (replayRebuild).
+func (s *Store) replayIntoMode(ctx context.Context, path string, upTo uint64, mode replayMode) (*bolt.DB, [32]byte, uint64, error) {
 	var zero [32]byte
-	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true,
-		InitialMmapSize: mmapHint(s.opts.JournalDir)})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoGrowSync: true, NoFreelistSync: true,
+		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
 		return nil, zero, 0, err
 	}
@@ -191,7 +197,7 @@ func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt
 		db.Close()
 		return nil, zero, 0, err
 	}
-	rp := newReplayer(db)
+	rp := newReplayer(db, mode)
 	var n uint64
 	_, last, err := scanJournal(s.opts.JournalDir, s.storeID, upTo, func(r *Record, h [32]byte) error {
 		n++
@@ -201,7 +207,9 @@ func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt
 		return rp.add(r, h)
 	})
 	if err == nil {
-		err = rp.flush()
+		err = rp.finish()
+	} else {
+		rp.abort()
 	}
 	if err != nil {
 		db.Close()
@@ -297,9 +305,9 @@ func dedupe(s []string) []string {
 func (s *Store) Rebuild(ctx context.Context) (quarantined string, err error) {
 	err = s.exclusive(ctx, func() error {
 		path := filepath.Join(s.dir, dbFile)
-		tmp := path + ".rebuild"
+		tmp := path + rebuildSuffix
 		os.Remove(tmp)
-		db, _, _, err := s.replayInto(ctx, tmp, s.head.Load())
+		db, _, _, err := s.replayIntoMode(ctx, tmp, s.head.Load(), replayRebuild)
 		if err != nil {
 			return err
 		}
