@@ -36,21 +36,9 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		return
 	}
 	tooBig := forbidden(nsCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
-	if r.ContentLength > s.cfg.MaxResourceSize {
-		s.writeError(w, r, tooBig)
-		return
-	}
-	if err := checkCalendarContentType(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxResourceSize+1))
+	body, err := s.readPutBody(r, tooBig, checkCalendarContentType)
 	if err != nil {
-		s.writeError(w, r, badRequest("reading body: %v", err))
-		return
-	}
-	if int64(len(body)) > s.cfg.MaxResourceSize {
-		s.writeError(w, r, tooBig)
+		s.writeError(w, r, err)
 		return
 	}
 	obj, err := calendar.Parse(body, floatingLocation(col))

@@ -149,17 +149,9 @@ func (s *Server) filesPut(w http.ResponseWriter, r *http.Request, p davPath) {
 	}
 	n := filesNode{rel: p.files}
 	tooBig := &davError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body over %d bytes", s.cfg.MaxResourceSize)}
-	if r.ContentLength > s.cfg.MaxResourceSize {
-		s.writeError(w, r, tooBig)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxResourceSize+1))
+	body, err := s.readPutBody(r, tooBig, nil)
 	if err != nil {
-		s.writeError(w, r, badRequest("reading body: %v", err))
-		return
-	}
-	if int64(len(body)) > s.cfg.MaxResourceSize {
-		s.writeError(w, r, tooBig)
+		s.writeError(w, r, err)
 		return
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: filesColl(n.parent()), Name: n.name(),

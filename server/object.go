@@ -96,21 +96,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	tooBig := forbidden(nsCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
-	if r.ContentLength > s.cfg.MaxResourceSize {
-		s.writeError(w, r, tooBig)
-		return
-	}
-	if err := checkCardContentType(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxResourceSize+1))
+	body, err := s.readPutBody(r, tooBig, checkCardContentType)
 	if err != nil {
-		s.writeError(w, r, badRequest("reading body: %v", err))
-		return
-	}
-	if int64(len(body)) > s.cfg.MaxResourceSize {
-		s.writeError(w, r, tooBig)
+		s.writeError(w, r, err)
 		return
 	}
 	info, err := validateVCard(body)
