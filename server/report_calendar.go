@@ -193,6 +193,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 	rp.calendarErr = &renderErr
 	eventRange, eventsOnly := eventRangeOnly(f)
 	ms := newMultistatus()
+	ms.b.Grow(64 << 10) // most answers hold hundreds of responses: skip the small sizes
 	err = s.eachCandidate(r.Context(), p, c, f, func(o storage.Object) error {
 		ok, decided := false, false
 		if eventsOnly {

@@ -133,11 +133,22 @@ func (sel *compSelXML) empty() bool {
 // event inside the expand range whose times are all in UTC (expand turns
 // times into UTC and drops VTIMEZONEs, RFC 4791 §9.6.5).
 func (c *calendarDataReq) expandsToItself(o storage.Object) bool {
-	if c.expand == nil || c.comp != nil || c.limitFB != nil || bytes.Contains(bytes.ToUpper(o.Body), []byte("TZID")) {
+	if c.expand == nil || c.comp != nil || c.limitFB != nil || containsFoldASCII(o.Body, "TZID") {
 		return false
 	}
 	match, decided := spanMatch(o, *c.expand)
 	return decided && match
+}
+
+// containsFoldASCII reports whether b contains upper, an upper-case ASCII
+// string, in any case (bytes.Contains of bytes.ToUpper without the copy).
+func containsFoldASCII(b []byte, upper string) bool {
+	for i := 0; i+len(upper) <= len(b); i++ {
+		if equalFoldASCII(b[i:i+len(upper)], upper) {
+			return true
+		}
+	}
+	return false
 }
 
 // selectComponent returns a copy of comp with only the properties and

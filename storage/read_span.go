@@ -60,14 +60,21 @@ func (s *Store) GetObjects(principal, collection string, names []string) ([]Obje
 }
 
 // readObjects reads the named objects of cb (missing names are skipped),
-// copying the bodies into one buffer when withBodies.
+// copying the bodies into one buffer when withBodies. One cursor per bucket
+// serves every look-up (Bucket.Get allocates a cursor each time).
 func readObjects(cb *bolt.Bucket, names [][]byte, withBodies bool) ([]Object, error) {
-	ob, bb := cb.Bucket(bktObjects), cb.Bucket(bktBodies)
+	oc, bc := cb.Bucket(bktObjects).Cursor(), cb.Bucket(bktBodies).Cursor()
+	get := func(c *bolt.Cursor, k []byte) []byte {
+		if kk, v := c.Seek(k); bytes.Equal(kk, k) {
+			return v
+		}
+		return nil
+	}
 	out := make([]Object, 0, len(names))
-	var slab []byte
-	var ends []int
+	found := make([][]byte, 0, len(names))
+	var size int64
 	for _, k := range names {
-		v := ob.Get(k)
+		v := get(oc, k)
 		if v == nil {
 			continue // a span without its object would be damage; Verify reports it
 		}
@@ -75,18 +82,17 @@ func readObjects(cb *bolt.Bucket, names [][]byte, withBodies bool) ([]Object, er
 		if err != nil {
 			return nil, fmt.Errorf("object %s: %w", k, err)
 		}
-		out = append(out, objectFrom(k, ov))
-		if withBodies {
-			slab = append(slab, bb.Get(k)...)
-			ends = append(ends, len(slab))
-		}
+		out, found = append(out, objectFrom(k, ov)), append(found, k)
+		size += ov.Size
 	}
-	if withBodies {
-		from := 0
-		for i, to := range ends {
-			out[i].Body = slab[from:to:to]
-			from = to
-		}
+	if !withBodies {
+		return out, nil
+	}
+	slab := make([]byte, 0, size)
+	for i := range out {
+		from := len(slab)
+		slab = append(slab, get(bc, found[i])...)
+		out[i].Body = slab[from:len(slab):len(slab)]
 	}
 	return out, nil
 }
