@@ -91,6 +91,9 @@ func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (str
 		// Expand and selectComponent only read the cached object. An object
 		// Parse refuses now is expanded from its decoded text below.
 		if obj, err := c.cache.Object(o.ETag, o.Body, floating); err == nil {
+			if c.comp == nil {
+				return obj.ExpandText(*c.expand, floating, encodeICal)
+			}
 			cal, err := obj.Expand(*c.expand, floating)
 			if err != nil {
 				return "", err
