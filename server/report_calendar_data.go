@@ -136,7 +136,7 @@ func (sel *compSelXML) empty() bool {
 // event inside the expand range whose times are all in UTC (expand turns
 // times into UTC and drops VTIMEZONEs, RFC 4791 §9.6.5).
 func (c *calendarDataReq) expandsToItself(o storage.Object) bool {
-	if c.expand == nil || c.comp != nil || c.limitFB != nil || containsFoldASCII(o.Body, "TZID") {
+	if c.expand == nil || c.comp != nil || c.limitFB != nil || bodyFacts(o)&factTZID != 0 {
 		return false
 	}
 	match, decided := spanMatch(o, *c.expand)
@@ -146,8 +146,9 @@ func (c *calendarDataReq) expandsToItself(o storage.Object) bool {
 // containsFoldASCII reports whether b contains upper, an upper-case ASCII
 // string, in any case (bytes.Contains of bytes.ToUpper without the copy).
 func containsFoldASCII(b []byte, upper string) bool {
+	first := upper[0] | 0x20 // lower case
 	for i := 0; i+len(upper) <= len(b); i++ {
-		if equalFoldASCII(b[i:i+len(upper)], upper) {
+		if b[i]|0x20 == first && equalFoldASCII(b[i:i+len(upper)], upper) {
 			return true
 		}
 	}

@@ -68,19 +68,19 @@ func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encode
 	if !ok {
 		return o.expandEncoded(tr, encode)
 	}
-	var b strings.Builder
-	b.Grow(len(head) + 512)
-	b.WriteString(head)
+	out := make([]byte, 0, len(head)+1024)
+	out = append(out, head...)
 	for _, s := range p.series {
 		name := seriesName(s)
 		lo, hi, err := s.window(p.z, &CompFilter{Name: name, TimeRange: &tr})
 		if err != nil {
 			return "", fmt.Errorf("%w: %v", ErrInvalidData, err)
 		}
-		// As expand: each instance rendered as it comes, then put in start order.
-		var texts []string
+		// As expand: each instance rendered as it comes (here, appended to out),
+		// then the series' instances put in start order.
+		base := len(out)
+		var ends []int
 		var starts []time.Time
-		var line strings.Builder
 		usable := true
 		err = s.each(lo, hi, func(inst *instance) (bool, error) {
 			if !instanceOverlaps(inst, tr, p.z) {
@@ -94,9 +94,8 @@ func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encode
 				usable = false
 				return true, nil
 			}
-			line.Reset()
-			tp.write(&line, inst)
-			texts, starts = append(texts, line.String()), append(starts, inst.start)
+			out = tp.append(out, inst)
+			ends, starts = append(ends, len(out)), append(starts, inst.start)
 			return false, nil
 		})
 		if err != nil {
@@ -105,22 +104,38 @@ func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encode
 		if !usable {
 			return o.expandEncoded(tr, encode)
 		}
-		idx := make([]int, len(texts))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return starts[idx[a]].Before(starts[idx[b]]) })
-		for _, i := range idx {
-			b.WriteString(texts[i])
-		}
+		out = sortInstances(out, base, ends, starts)
 	}
 	for _, c := range o.Cal.Children {
 		if c.Name != ical.CompTimezone && !timed(c.Name) {
-			b.WriteString(encode(&ical.Calendar{Component: c}))
+			out = append(out, encode(&ical.Calendar{Component: c})...)
 		}
 	}
-	b.WriteString("END:" + ical.CompCalendar + "\r\n")
-	return b.String(), nil
+	out = append(out, "END:"+ical.CompCalendar+"\r\n"...)
+	return string(out), nil
+}
+
+// sortInstances puts the instance texts in out[base:] (the i-th ending at ends[i]) in
+// the stable order of their starts, as expand orders its components.
+func sortInstances(out []byte, base int, ends []int, starts []time.Time) []byte {
+	if sort.SliceIsSorted(starts, func(a, b int) bool { return starts[a].Before(starts[b]) }) {
+		return out
+	}
+	idx := make([]int, len(ends))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return starts[idx[a]].Before(starts[idx[b]]) })
+	seg := append([]byte(nil), out[base:]...)
+	out = out[:base]
+	for _, i := range idx {
+		from := base
+		if i > 0 {
+			from = ends[i-1]
+		}
+		out = append(out, seg[from-base:ends[i]-base]...)
+	}
+	return out
 }
 
 func (o *Object) expandEncoded(tr TimeRange, encode Encoder) (string, error) {
@@ -221,11 +236,11 @@ func (ts *templates) forInstance(inst *instance, z *zones, encode Encoder) (*tem
 	return tp, nil
 }
 
-// write writes inst's text: the template with its values in the kinds setTime uses.
-func (tp *template) write(b *strings.Builder, inst *instance) {
-	var buf [24]byte
+// append appends inst's text to out: the template with its values in the kinds
+// setTime uses.
+func (tp *template) append(out []byte, inst *instance) []byte {
 	for i, slot := range tp.slots {
-		b.WriteString(tp.parts[i])
+		out = append(out, tp.parts[i]...)
 		var v time.Time
 		switch slot {
 		case slotStart:
@@ -238,12 +253,12 @@ func (tp *template) write(b *strings.Builder, inst *instance) {
 		kind := tp.kinds[slot-1]
 		switch {
 		case kind.date:
-			b.Write(wallOf(v).AppendFormat(buf[:0], "20060102"))
+			out = wallOf(v).AppendFormat(out, "20060102")
 		case kind.floating:
-			b.Write(wallOf(v).AppendFormat(buf[:0], "20060102T150405"))
+			out = wallOf(v).AppendFormat(out, "20060102T150405")
 		default:
-			b.Write(v.UTC().AppendFormat(buf[:0], "20060102T150405Z"))
+			out = v.UTC().AppendFormat(out, "20060102T150405Z")
 		}
 	}
-	b.WriteString(tp.parts[len(tp.parts)-1])
+	return append(out, tp.parts[len(tp.parts)-1]...)
 }
