@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,4 +86,37 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// TestExpandTextConcurrent: one cached Object serves concurrent queries; its
+// templates are made once and read by all (run with -race).
+func TestExpandTextConcurrent(t *testing.T) {
+	body := vcal(vevent("w", "20260105T090000Z", "20260105T100000Z", "RRULE:FREQ=WEEKLY;COUNT=40"),
+		vevent("w", "20260202T110000Z", "20260202T120000Z", "RECURRENCE-ID:20260202T090000Z"))
+	obj, err := calendar.Parse([]byte(body), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := calendar.TimeRange{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	cal, err := obj.Expand(tr, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := encodeICal(cal)
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			got, err := obj.ExpandText(tr, time.UTC, encodeICal)
+			if err != nil || got != want {
+				errs <- fmt.Sprintf("got %q, %v", got, err)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
 }
