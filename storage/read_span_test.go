@@ -77,6 +77,7 @@ func TestOverlappingObjects(t *testing.T) {
 	if _, err := s.OverlappingObjects("alice", "nope", 0, 1, false); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing collection: got %v, want ErrNotFound", err)
 	}
+	checkIntegrity(t, s) // reads changed nothing
 }
 
 func TestGetObjects(t *testing.T) {
@@ -95,4 +96,5 @@ func TestGetObjects(t *testing.T) {
 	if _, err := s.GetObjects("bob", "cal", []string{"a"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing principal: got %v, want ErrNotFound", err)
 	}
+	checkIntegrity(t, s)
 }
