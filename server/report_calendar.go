@@ -207,7 +207,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 	sized := func(n int, bodies int64) {
 		size := int64(n) * 320
 		if rp.calendarData != nil {
-			size += bodies + bodies/4
+			size += bodies * 3 / 2 // escaped CRs, and more with expand
 		}
 		ms.b.Grow(int(min(size, 64<<20)))
 	}

@@ -69,7 +69,7 @@ func (s *Server) queryResponse(ms *multistatus, p davPath, o storage.Object, rp 
 	b.WriteString("</D:response>")
 }
 
-// xmlEntity is textEscaper's replacement for c, or "".
+// xmlEntity is textEscaper's replacement for c, or "" (xml_response.go).
 func xmlEntity(c byte) string {
 	switch c {
 	case '&':
@@ -84,13 +84,16 @@ func xmlEntity(c byte) string {
 	return ""
 }
 
+// needsEscape marks the bytes xmlEntity replaces.
+var needsEscape = [256]bool{'&': true, '<': true, '>': true, '\r': true}
+
 // writeEscaped writes xmlEscape(s) to b.
 func writeEscaped(b *strings.Builder, s string) {
 	from := 0
 	for i := 0; i < len(s); i++ {
-		if e := xmlEntity(s[i]); e != "" {
+		if needsEscape[s[i]] {
 			b.WriteString(s[from:i])
-			b.WriteString(e)
+			b.WriteString(xmlEntity(s[i]))
 			from = i + 1
 		}
 	}
@@ -101,9 +104,9 @@ func writeEscaped(b *strings.Builder, s string) {
 func writeEscapedBytes(b *strings.Builder, s []byte) {
 	from := 0
 	for i := 0; i < len(s); i++ {
-		if e := xmlEntity(s[i]); e != "" {
+		if needsEscape[s[i]] {
 			b.Write(s[from:i])
-			b.WriteString(e)
+			b.WriteString(xmlEntity(s[i]))
 			from = i + 1
 		}
 	}
