@@ -16,7 +16,8 @@ import (
 )
 
 // benchCalendar is a calendar of n events over 2026 (every tenth weekly for
-// 20 weeks), served in-process, for profiling the report path.
+// 20 weeks, with an EXDATE and a moved instance, as cmd/pvload's calendar
+// scenario makes them), served in-process, for profiling the report path.
 func benchCalendar(b *testing.B, n int) (srv *httptest.Server, cal string) {
 	b.Helper()
 	st, err := storage.Open(b.TempDir(), storage.Options{})
@@ -54,11 +55,15 @@ func benchCalendar(b *testing.B, n int) (srv *httptest.Server, cal string) {
 				day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i*37%365).Add(time.Duration(7+i%10) * time.Hour)
 				start, end := day.Format(icalUTC), day.Add(time.Hour).Format(icalUTC)
 				uid := fmt.Sprintf("ev-%d", i)
-				var extra []string
-				if i%10 == 0 {
-					extra = []string{"RRULE:FREQ=WEEKLY;COUNT=20", "EXDATE:" + day.AddDate(0, 0, 14).Format(icalUTC)}
+				extra := []string{fmt.Sprintf("LOCATION:Room %d", i%50), fmt.Sprintf("DESCRIPTION:Generated for the calendar benchmark\\, event %d.", i)}
+				comps := []string{vevent(uid, start, end, extra...)}
+				if i%10 == 0 { // as pvload's: the third instance excluded, the fifth moved
+					moved := day.AddDate(0, 0, 28)
+					extra = append(extra, "RRULE:FREQ=WEEKLY;COUNT=20", "EXDATE:"+day.AddDate(0, 0, 14).Format(icalUTC))
+					comps = []string{vevent(uid, start, end, extra...),
+						vevent(uid, moved.Add(2*time.Hour).Format(icalUTC), moved.Add(3*time.Hour).Format(icalUTC), "RECURRENCE-ID:"+moved.Format(icalUTC))}
 				}
-				if code, body := do("PUT", cal+uid+".ics", map[string]string{"Content-Type": "text/calendar"}, vcal(vevent(uid, start, end, extra...))); code != http.StatusCreated {
+				if code, body := do("PUT", cal+uid+".ics", map[string]string{"Content-Type": "text/calendar"}, vcal(comps...)); code != http.StatusCreated {
 					b.Errorf("PUT %s: %d %s", uid, code, body)
 				}
 			}

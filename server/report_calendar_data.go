@@ -91,6 +91,9 @@ func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (str
 		// Expand and selectComponent only read the cached object. An object
 		// Parse refuses now is expanded from its decoded text below.
 		if obj, err := c.cache.Object(o.ETag, o.Body, floating); err == nil {
+			if c.comp == nil {
+				return obj.ExpandText(*c.expand, floating, encodeICal)
+			}
 			cal, err := obj.Expand(*c.expand, floating)
 			if err != nil {
 				return "", err
@@ -133,11 +136,23 @@ func (sel *compSelXML) empty() bool {
 // event inside the expand range whose times are all in UTC (expand turns
 // times into UTC and drops VTIMEZONEs, RFC 4791 §9.6.5).
 func (c *calendarDataReq) expandsToItself(o storage.Object) bool {
-	if c.expand == nil || c.comp != nil || c.limitFB != nil || bytes.Contains(bytes.ToUpper(o.Body), []byte("TZID")) {
+	if c.expand == nil || c.comp != nil || c.limitFB != nil || bodyFacts(o)&factTZID != 0 {
 		return false
 	}
 	match, decided := spanMatch(o, *c.expand)
 	return decided && match
+}
+
+// containsFoldASCII reports whether b contains upper, an upper-case ASCII
+// string, in any case (bytes.Contains of bytes.ToUpper without the copy).
+func containsFoldASCII(b []byte, upper string) bool {
+	first := upper[0] | 0x20 // lower case
+	for i := 0; i+len(upper) <= len(b); i++ {
+		if b[i]|0x20 == first && equalFoldASCII(b[i:i+len(upper)], upper) {
+			return true
+		}
+	}
+	return false
 }
 
 // selectComponent returns a copy of comp with only the properties and

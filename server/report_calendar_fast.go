@@ -34,7 +34,7 @@ func eventRangeOnly(f calendar.CompFilter) (calendar.TimeRange, bool) {
 // false when the span does not decide it and calendar.Match must.
 func spanMatch(o storage.Object, tr calendar.TimeRange) (match, ok bool) {
 	sp := o.Meta.Span
-	if o.Meta.Component != "VEVENT" || sp == nil || sp.Start == math.MinInt64 || !spanIsExact(o.Body) {
+	if o.Meta.Component != "VEVENT" || sp == nil || sp.Start == math.MinInt64 || bodyFacts(o)&factExact == 0 {
 		return false, false
 	}
 	start, end := unixBounds(tr, 0)

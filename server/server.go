@@ -20,6 +20,8 @@ type Store interface {
 	Objects(principal, collection string, bodies bool, fn func(storage.Object) error) error
 	Changes(principal, collection string, since uint64) ([]storage.MemberChange, uint64, error)
 	Overlapping(principal, collection string, start, end int64) ([]string, error)
+	OverlappingObjects(principal, collection string, start, end int64, withBodies bool) ([]storage.Object, error)
+	GetObjects(principal, collection string, names []string) ([]storage.Object, error)
 	Collection(principal, name string) (storage.Collection, error)
 	Collections(principal string) ([]storage.Collection, error)
 	ObjectProps(principal, collection, name string) (map[string][]byte, error)

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -128,5 +129,5 @@ func (m *multistatus) write(w http.ResponseWriter) {
 	m.b.WriteString("</D:multistatus>\n")
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(http.StatusMultiStatus)
-	w.Write([]byte(m.b.String()))
+	io.WriteString(w, m.b.String()) // no copy of a large response
 }

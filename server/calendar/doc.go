@@ -52,7 +52,10 @@
 //
 // Object.Match and Object.Expand reuse what Parse prepared (zones, recurrence sets), and
 // Cache keeps parsed Objects by ETag, so a server need not decode and prepare unchanged
-// objects for every query.
+// objects for every query. Object.ExpandText writes expanded instances from per-component
+// text templates kept with the Object (the same bytes as encoding Expand's result), and
+// rules with one instance per period (every n days, weeks, months or years, no BY parts)
+// are generated directly rather than through rrule-go (rule_simple.go).
 //
 // Errors wrap one of the sentinels (ErrInvalidData, ErrInvalidObject, ErrTooManyInstances,
 // ErrBadFilter, ErrUnsupportedCollation) and say which component or property is wrong.

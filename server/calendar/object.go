@@ -14,6 +14,7 @@ type prepared struct {
 	floating *time.Location
 	z        *zones
 	series   []*series
+	tmpl     *templates // ExpandText's per-component text
 }
 
 func (o *Object) prepFor(floating *time.Location) *prepared {

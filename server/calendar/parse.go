@@ -52,7 +52,7 @@ func Parse(body []byte, floating *time.Location) (*Object, error) {
 			return nil, err
 		}
 	}
-	obj.prep = &prepared{floating: z.floating, z: z, series: ss}
+	obj.prep = &prepared{floating: z.floating, z: z, series: ss, tmpl: &templates{}}
 	if err := checkEncodable(cal); err != nil {
 		return nil, err
 	}

@@ -199,6 +199,12 @@ func untilText(v string) string {
 // iterator returns the merged, de-duplicated recurrence values of the master in order
 // (RRULEs fast-forwarded to lo, RDATEs, DTSTART), each with its RDATE period if any.
 func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
+	return s.iteratorWith(lo, true)
+}
+
+// iteratorWith is iterator; without simple, every rule goes through rrule-go (tests
+// compare the two).
+func (s *series) iteratorWith(lo time.Time, simple bool) func() (time.Time, *dur, bool) {
 	type src struct {
 		next func() (time.Time, bool)
 		head time.Time
@@ -206,6 +212,14 @@ func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
 	}
 	var srcs []*src
 	for _, opt := range s.rules {
+		if simple {
+			if next := simpleSource(opt, lo, s.loc); next != nil {
+				sr := &src{next: next}
+				sr.head, sr.ok = sr.next()
+				srcs = append(srcs, sr)
+				continue
+			}
+		}
 		o := opt
 		if !lo.IsZero() && !fastForward(&o, wallOf(lo.In(s.loc))) {
 			continue // no instance at or after lo
