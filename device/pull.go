@@ -35,33 +35,10 @@ func (e *Engine) pull(ctx context.Context, c Collection, rep *Report) error {
 		return fmt.Errorf("the server sent a bad sync token: %w", terr)
 	}
 	var (
-		items    = map[string]Item{}
-		pending  = map[string]Deletion{}
-		applied  = map[string]Deletion{}
 		fetch    []string
 		redelete []Member
 	)
-	err = e.Replica.View(func(t *Txn) error {
-		is, err := t.Items(c.Href)
-		for _, it := range is {
-			items[it.Href] = it
-		}
-		if err != nil {
-			return err
-		}
-		ds, err := t.Deletions(c.Href)
-		for _, d := range ds {
-			pending[d.Href] = d
-		}
-		if err != nil {
-			return err
-		}
-		as, err := t.Applied(c.Href)
-		for _, d := range as {
-			applied[d.Href] = d
-		}
-		return err
-	})
+	items, pending, applied, err := e.localState(c.Href)
 	if err != nil {
 		return err
 	}

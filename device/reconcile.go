@@ -43,28 +43,7 @@ func (e *Engine) recover(ctx context.Context, c Collection, epoch string, rep *R
 	for _, m := range l.Members {
 		server[m.Href] = syncproto.Server{Kind: syncproto.ServerPresent, ETag: m.ETag}
 	}
-	items, pending, applied := map[string]Item{}, map[string]Deletion{}, map[string]Deletion{}
-	err = e.Replica.View(func(t *Txn) error {
-		is, err := t.Items(c.Href)
-		for _, it := range is {
-			items[it.Href] = it
-		}
-		if err != nil {
-			return err
-		}
-		ds, err := t.Deletions(c.Href)
-		for _, d := range ds {
-			pending[d.Href] = d
-		}
-		if err != nil {
-			return err
-		}
-		as, err := t.Applied(c.Href)
-		for _, d := range as {
-			applied[d.Href] = d
-		}
-		return err
-	})
+	items, pending, applied, err := e.localState(c.Href)
 	if err != nil {
 		return err
 	}
