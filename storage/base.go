@@ -105,16 +105,6 @@ type BaseInfo struct {
 	SnapSeq  uint64
 }
 
-// JournalBase reads the journal base of a data directory (journalDir may be
-// empty for the default).
-func JournalBase(dir, journalDir string) (BaseInfo, error) {
-	if journalDir == "" {
-		journalDir = filepath.Join(dir, "journal")
-	}
-	b, err := readBase(journalDir)
-	return BaseInfo{Seq: b.Seq, Snapshot: b.Snapshot, SnapSeq: b.SnapSeq}, err
-}
-
 // seedFromBase copies the snapshot named by the base into path (which must
 // not exist) after checking it against the base and its own tag, so a
 // projection can be built from it plus the journal after it.
@@ -132,4 +122,10 @@ func seedFromBase(dataDir string, storeID [16]byte, b journalBase, path string) 
 			Advice: "put the snapshot named in journal/BASE back, or restore from a snapshot (pimvault restore)"}
 	}
 	return copyFileSync(snap, path, -1)
+}
+
+// JournalBase says where the store's kept journal starts.
+func (s *Store) JournalBase() (BaseInfo, error) {
+	b, err := readBase(s.opts.JournalDir)
+	return BaseInfo{Seq: b.Seq, Snapshot: b.Snapshot, SnapSeq: b.SnapSeq}, err
 }

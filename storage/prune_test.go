@@ -44,7 +44,7 @@ func TestPruneThenReopenVerifyRebuild(t *testing.T) {
 	ctx := context.Background()
 	checkIntegrity(t, s)
 	head := s.Head()
-	if b, err := JournalBase(dir, ""); err != nil || b.Seq != rep.Base || b.SnapSeq != rep.SnapSeq {
+	if b, err := s.JournalBase(); err != nil || b.Seq != rep.Base || b.SnapSeq != rep.SnapSeq {
 		t.Fatalf("JournalBase = %+v, %v; want base %d", b, err, rep.Base)
 	}
 	// Writes go on after pruning.
