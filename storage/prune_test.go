@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -110,9 +111,23 @@ func TestPruneRestoreAndUndoAroundBase(t *testing.T) {
 		t.Errorf("refused restore left %d files", len(ents))
 	}
 	// Undo after the snapshot works; before the base it is refused.
-	if _, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: (rep.SnapSeq + head) / 2, DryRun: true}); err != nil {
+	mid := (rep.SnapSeq + head) / 2
+	if _, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: mid}); err != nil {
 		t.Fatalf("undo after the base: %v", err)
 	}
+	// alice's data is now as it was at mid: restore to mid agrees for her.
+	out0 := filepath.Join(t.TempDir(), "r0")
+	if _, err := Restore(ctx, RestoreOptions{DataDir: dir, Out: out0, ToSeq: mid}); err != nil {
+		t.Fatal(err)
+	}
+	r0, err := OpenExisting(out0, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := collectionsOf(t, s, "alice"), collectionsOf(t, r0, "alice"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after undo to %d alice has\n%v\nthe restore to %d has\n%v", mid, got, mid, want)
+	}
+	r0.Close()
 	if _, err := s.Undo(ctx, UndoRequest{Principal: "alice", ToSeq: rep.Base / 2, DryRun: true}); !errors.Is(err, ErrJournalPruned) {
 		t.Fatalf("undo before the base: %v, want ErrJournalPruned", err)
 	}

@@ -261,6 +261,12 @@ func snapshotCandidates(o RestoreOptions, storeID string, target uint64) ([]Snap
 		if info.Seq > target {
 			return nil, fmt.Errorf("snapshot %s is at sequence %d, after the target %d: choose an older one", o.From, info.Seq, target)
 		}
+		if base, err := readBase(o.JournalDir); err != nil || info.Seq < base.Seq {
+			if err != nil {
+				return nil, err
+			}
+			return nil, base.prunedError(fmt.Sprintf("restore from snapshot %s (sequence %d)", o.From, info.Seq))
+		}
 		return []SnapshotInfo{info}, nil
 	}
 	all, err := ListSnapshots(filepath.Join(o.DataDir, SnapshotDir))

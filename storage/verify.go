@@ -133,7 +133,8 @@ func (r *VerifyReport) String() string {
 	return b.String()
 }
 
-// Verify checks the journal's hash chain from the first record and that
+// Verify checks the journal's hash chain from its base (the first record,
+// or the covering snapshot after retention pruned: base.go) and that
 // store.db equals a fresh replay of the journal up to the sequence store.db
 // has applied. Damage in the journal is returned as a *CorruptionError; a
 // differing store.db is reported in the report (OK() is false).

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pimvault/pimvault/storage"
 )
@@ -80,6 +81,29 @@ func TestPruneThroughSocket(t *testing.T) {
 	}
 	if st := pimvault(t, "status", "--data", dir); !strings.Contains(st.stdout, "journal base: records up to sequence ") {
 		t.Fatalf("status does not show the base:\n%s", st)
+	}
+	expectVerifyOK(t, dir)
+}
+
+// TestServeJournalRetention: serve prunes after each scheduled snapshot.
+func TestServeJournalRetention(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeStore(t, dir, storage.Options{SegmentSize: 16 << 10}, 200)
+	rs := startServer(t, dir, "--snapshot-every", "100ms", "--journal-retention", "1ns")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := pimvault(t, "status", "--data", dir)
+		if strings.Contains(st.stdout, "journal base: records up to sequence ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no journal base within 30s:\n%s\n%s", st, rs.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(rs.stderr.String(), "journal retention: pruned segments") {
+		t.Fatalf("server log does not say it pruned:\n%s", rs.stderr.String())
 	}
 	expectVerifyOK(t, dir)
 }
