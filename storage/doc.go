@@ -28,6 +28,13 @@
 //	store.db          bbolt projection
 //	store.db.rebuild  store.db being built from the journal; renamed to store.db once complete
 //	journal/          segments (may be elsewhere: Options.JournalDir)
+//	journal/BASE      JSON, only after retention pruned segments (base.go,
+//	                  prune.go): seq and chain_hash of the last pruned record,
+//	                  and the verified snapshot (file name in snapshots/, its
+//	                  seq, chain and state hash) that covers every pruned
+//	                  record. Readers start the chain there; a new store.db
+//	                  starts as a copy of that snapshot; segments at or below
+//	                  the base (a prune that died before moving them) are skipped
 //	quarantine/       files moved aside instead of deleted (old store.db, …)
 //	snapshots/        snap-<seq>-<time>.db hot copies of store.db, each with its tag
 //	                  <file>.json (seq, chain hash, epoch, store id, state hash; see
@@ -67,7 +74,7 @@
 // removed names), so older records decode as before; a store written by this
 // version cannot be opened by a version that does not know operation 11.
 //
-// On Open every segment is read and checked (header, store id, contiguous
+// On Open every segment after the base is read and checked (header, store id, contiguous
 // sequence numbers, CRC, chain). A bad frame in the last segment with no valid
 // frame after it, past what store.db applied, is a torn write that was never
 // acknowledged: the bytes are kept in <segment>.broken-<offset> and the segment

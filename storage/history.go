@@ -38,7 +38,7 @@ func (s *Store) History(principal, collection string, limit int) ([]HistoryEntry
 	if limit <= 0 || limit > MaxHistory {
 		limit = MaxHistory
 	}
-	segs, err := listSegments(s.opts.JournalDir)
+	segs, _, err := liveSegments(s.opts.JournalDir)
 	if err != nil {
 		return nil, err
 	}

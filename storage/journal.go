@@ -183,11 +183,20 @@ func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath strin
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	segs, err := listSegments(dir)
+	segs, base, err := liveSegments(dir)
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{dir: dir, storeID: storeID, segSize: segSize, segs: segs}
+	j := &journal{dir: dir, storeID: storeID, segSize: segSize, segs: segs, lastSeq: base.Seq, lastHash: base.hash}
+	if appliedSeq < base.Seq {
+		return nil, &CorruptionError{Path: dbPath, Offset: -1, Seq: appliedSeq + 1,
+			What:   fmt.Sprintf("store.db has applied sequence %d but the journal before sequence %d was pruned", appliedSeq, base.Seq+1),
+			Advice: fmt.Sprintf("run 'pimvault rebuild --data DIR': it starts from the snapshot %s (sequence %d) that covers the pruned journal", base.Snapshot, base.SnapSeq)}
+	}
+	if base.Seq > 0 && appliedSeq == base.Seq && appliedHash != base.hash {
+		return nil, &CorruptionError{Path: dbPath, Offset: -1, Seq: appliedSeq,
+			What: "store.db does not match the journal base at its applied sequence", Advice: adviceRebuild}
+	}
 	checkApplied := func(r *Record, h [32]byte) error {
 		if r.Seq == appliedSeq && h != appliedHash {
 			return &CorruptionError{Path: dbPath, Offset: -1, Seq: r.Seq,
@@ -393,15 +402,19 @@ func (j *journal) close() error {
 	return err
 }
 
-// scanJournal reads the journal in dir from the start up to and including
-// upTo, verifying headers, sequence numbers and the hash chain, and calls fn
+// scanJournal reads the journal in dir from its base (sequence 1, or after
+// the records retention pruned: base.go) up to and including upTo, verifying headers, sequence numbers and the hash chain, and calls fn
 // for each record. Unlike openJournal it repairs nothing: any bad frame before
 // upTo is reported as damage. It is safe while another goroutine appends.
 func scanJournal(dir string, storeID [16]byte, upTo uint64, fn scanFunc) (lastSeq uint64, lastHash [32]byte, err error) {
-	segs, err := listSegments(dir)
+	segs, base, err := liveSegments(dir)
 	if err != nil {
 		return 0, lastHash, err
 	}
+	if upTo < base.Seq {
+		return 0, lastHash, base.prunedError(fmt.Sprintf("read the journal up to sequence %d", upTo))
+	}
+	lastSeq, lastHash = base.Seq, base.hash
 	for _, seg := range segs {
 		if seg.firstSeq > upTo {
 			break

@@ -96,6 +96,13 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 	if err != nil {
 		return nil, err
 	}
+	base, err := readBase(o.JournalDir)
+	if err != nil {
+		return nil, err
+	}
+	if target < base.SnapSeq && base.Seq > 0 && !snapshotBetween(o, id.StoreID, base.Seq, target) {
+		return nil, base.prunedError(fmt.Sprintf("restore to sequence %d", target))
+	}
 	rep = &RestoreReport{Out: o.Out, TargetSeq: target, TargetTime: time.Unix(0, when)}
 	cands, err := snapshotCandidates(o, id.StoreID, target)
 	if err != nil {
@@ -119,6 +126,13 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 	}
 	if snap != nil {
 		rep.Snapshot, rep.SnapshotSeq = snap.Path, snap.Seq
+	}
+	if base.Seq > 0 {
+		// The restored journal keeps the base: it needs the snapshot that
+		// covers the pruned records for a later verify or rebuild.
+		if err := copyBaseSnapshot(o.DataDir, o.Out, base); err != nil {
+			return nil, fmt.Errorf("copy the snapshot of the journal base: %w", err)
+		}
 	}
 	o.Logger.Info("restore: snapshot verified and copied, journal copied", "snapshot", rep.Snapshot, "took", time.Since(t0).Round(time.Millisecond))
 	if err := ctx.Err(); err != nil {
@@ -247,6 +261,12 @@ func snapshotCandidates(o RestoreOptions, storeID string, target uint64) ([]Snap
 		if info.Seq > target {
 			return nil, fmt.Errorf("snapshot %s is at sequence %d, after the target %d: choose an older one", o.From, info.Seq, target)
 		}
+		if base, err := readBase(o.JournalDir); err != nil || info.Seq < base.Seq {
+			if err != nil {
+				return nil, err
+			}
+			return nil, base.prunedError(fmt.Sprintf("restore from snapshot %s (sequence %d)", o.From, info.Seq))
+		}
 		return []SnapshotInfo{info}, nil
 	}
 	all, err := ListSnapshots(filepath.Join(o.DataDir, SnapshotDir))
@@ -254,8 +274,12 @@ func snapshotCandidates(o RestoreOptions, storeID string, target uint64) ([]Snap
 		return nil, err
 	}
 	var out []SnapshotInfo
+	base, err := readBase(o.JournalDir)
+	if err != nil {
+		return nil, err
+	}
 	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].Seq <= target && all[i].StoreID == storeID {
+		if all[i].Seq <= target && all[i].Seq >= base.Seq && all[i].StoreID == storeID {
 			out = append(out, all[i])
 		}
 	}
@@ -291,4 +315,39 @@ func useSnapshot(o RestoreOptions, storeID string, cands []SnapshotInfo) (*Snaps
 		return &info, nil
 	}
 	return nil, nil
+}
+
+// snapshotBetween reports whether a verified snapshot of the store lies at
+// or after the journal base and at or before target: a restore to target
+// after retention pruned the journal up to base must start from one.
+func snapshotBetween(o RestoreOptions, storeID string, base, target uint64) bool {
+	if o.From != "" {
+		info, err := ReadSnapshotInfo(o.From)
+		return err == nil && info.Seq >= base && info.Seq <= target
+	}
+	all, err := ListSnapshots(filepath.Join(o.DataDir, SnapshotDir))
+	if err != nil {
+		return false
+	}
+	for _, sn := range all {
+		if sn.StoreID == storeID && sn.Seq >= base && sn.Seq <= target {
+			return true
+		}
+	}
+	return false
+}
+
+// copyBaseSnapshot copies the snapshot named by base, with its tag, from
+// the snapshots/ of src to those of dst.
+func copyBaseSnapshot(src, dst string, base journalBase) error {
+	dir := filepath.Join(dst, SnapshotDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{base.Snapshot, base.Snapshot + sidecarExt} {
+		if err := copyFileSync(filepath.Join(src, SnapshotDir, name), filepath.Join(dir, name), -1); err != nil {
+			return err
+		}
+	}
+	return syncDir(dir)
 }

@@ -13,9 +13,12 @@ import (
 // first record read on (its predecessor is taken from the record itself);
 // callers that need the chain from sequence 1 use scanJournal.
 func scanJournalFrom(dir string, storeID [16]byte, from, upTo uint64, fn scanFunc) error {
-	segs, err := listSegments(dir)
+	segs, base, err := liveSegments(dir)
 	if err != nil {
 		return err
+	}
+	if from <= base.Seq {
+		return base.prunedError(fmt.Sprintf("read the journal from sequence %d", from))
 	}
 	start := -1
 	for i, seg := range segs {
@@ -75,7 +78,7 @@ func scanJournalFrom(dir string, storeID [16]byte, from, upTo uint64, fn scanFun
 // the journal in dir. A partial frame at the end (a write in progress, or a
 // torn tail) is not an error here: the restore stops before it.
 func lastRecord(dir string, storeID [16]byte) (uint64, int64, error) {
-	segs, err := listSegments(dir)
+	segs, _, err := liveSegments(dir)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -117,12 +120,23 @@ func copyJournalPrefix(src, dst string, upTo uint64) error {
 	if upTo == 0 {
 		return nil
 	}
-	segs, err := listSegments(src)
+	segs, base, err := liveSegments(src)
 	if err != nil {
 		return err
 	}
-	if len(segs) == 0 || segs[0].firstSeq != 1 {
-		return &CorruptionError{Path: src, Offset: -1, Seq: 1, What: "the journal does not start at sequence 1", Advice: adviceRestore}
+	if upTo < base.Seq {
+		return base.prunedError(fmt.Sprintf("copy the journal up to sequence %d", upTo))
+	}
+	if base.Seq > 0 {
+		if err := writeBase(dst, base); err != nil {
+			return err
+		}
+	}
+	if upTo == base.Seq {
+		return syncDir(dst)
+	}
+	if len(segs) == 0 || segs[0].firstSeq != base.Seq+1 {
+		return &CorruptionError{Path: src, Offset: -1, Seq: base.Seq + 1, What: fmt.Sprintf("the journal does not start at sequence %d", base.Seq+1), Advice: adviceRestore}
 	}
 	for i, seg := range segs {
 		if seg.firstSeq > upTo {

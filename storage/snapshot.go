@@ -304,7 +304,14 @@ func (s *Store) SnapshotScheduled(ctx context.Context, keep int) (SnapshotInfo, 
 		if err != nil {
 			return info, nil, err
 		}
+		base, err := readBase(s.opts.JournalDir)
+		if err != nil {
+			return info, nil, err
+		}
 		for i := 0; i < len(all)-keep; i++ {
+			if base.Seq > 0 && filepath.Base(all[i].Path) == base.Snapshot {
+				continue // the journal before its base needs it
+			}
 			for _, p := range []string{all[i].Path + sidecarExt, all[i].Path} {
 				if err := os.Remove(p); err != nil {
 					return info, removed, err

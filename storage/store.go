@@ -137,6 +137,22 @@ func (s *Store) open() (err error) {
 			return err
 		}
 	}
+	// Retention pruned the start of the journal: a new store.db starts
+	// from the snapshot that covers it, then replays the journal after it.
+	seeded := false
+	if created {
+		base, err := readBase(s.opts.JournalDir)
+		if err != nil {
+			return err
+		}
+		if base.Seq > 0 {
+			if err := seedFromBase(s.dir, s.storeID, base, openPath); err != nil {
+				os.Remove(openPath)
+				return err
+			}
+			seeded = true
+		}
+	}
 	db, err := s.openDB(openPath)
 	if err != nil {
 		return err
@@ -177,7 +193,7 @@ func (s *Store) open() (err error) {
 	}
 	start := time.Now()
 	mode := replayCatchUp
-	if created {
+	if created && !seeded {
 		mode = replayRebuild
 	}
 	rp := newReplayer(db, mode)

@@ -47,6 +47,13 @@ func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 	st := &pastState{cols: map[string]*memCollection{}, touched: newTouchSet()}
 	from := uint64(1)
 	snap := s.undoSnapshot(req, bound)
+	base, err := readBase(s.opts.JournalDir)
+	if err != nil {
+		return nil, err
+	}
+	if base.Seq > 0 && (snap == nil || snap.Seq < base.Seq) {
+		return nil, base.prunedError("undo")
+	}
 	var chain string
 	if snap != nil {
 		from, st.seq, st.when, chain = snap.Seq, snap.Seq, snap.Time, snap.ChainHash
@@ -79,7 +86,6 @@ func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 		}
 		return nil
 	}
-	var err error
 	if snap != nil {
 		err = scanJournalFrom(s.opts.JournalDir, s.storeID, from, head, fn)
 	} else {

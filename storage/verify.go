@@ -133,7 +133,8 @@ func (r *VerifyReport) String() string {
 	return b.String()
 }
 
-// Verify checks the journal's hash chain from the first record and that
+// Verify checks the journal's hash chain from its base (the first record,
+// or the covering snapshot after retention pruned: base.go) and that
 // store.db equals a fresh replay of the journal up to the sequence store.db
 // has applied. Damage in the journal is returned as a *CorruptionError; a
 // differing store.db is reported in the report (OK() is false).
@@ -185,6 +186,21 @@ func (s *Store) replayInto(ctx context.Context, path string, upTo uint64) (*bolt
 // (replayScratch) or kept (replayRebuild).
 func (s *Store) replayIntoMode(ctx context.Context, path string, upTo uint64, mode replayMode) (*bolt.DB, [32]byte, uint64, error) {
 	var zero [32]byte
+	base, err := readBase(s.opts.JournalDir)
+	if err != nil {
+		return nil, zero, 0, err
+	}
+	if base.Seq > 0 {
+		// The journal before the base was pruned: start from the snapshot
+		// that covers it (checked against its tag and the base).
+		if upTo < base.SnapSeq {
+			return nil, zero, 0, base.prunedError(fmt.Sprintf("replay up to sequence %d", upTo))
+		}
+		if err := seedFromBase(s.dir, s.storeID, base, path); err != nil {
+			return nil, zero, 0, err
+		}
+		mode = replayCatchUp
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoGrowSync: true, NoFreelistSync: true,
 		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
@@ -197,9 +213,23 @@ func (s *Store) replayIntoMode(ctx context.Context, path string, upTo uint64, mo
 		db.Close()
 		return nil, zero, 0, err
 	}
+	var seedSeq uint64
+	var seedHash [32]byte
+	if base.Seq > 0 {
+		db.View(func(tx *bolt.Tx) error {
+			seedSeq, seedHash = readApplied(tx)
+			return nil
+		})
+	}
 	rp := newReplayer(db, mode)
 	var n uint64
 	_, last, err := scanJournal(s.opts.JournalDir, s.storeID, upTo, func(r *Record, h [32]byte) error {
+		if r.Seq <= seedSeq {
+			if r.Seq == seedSeq && h != seedHash {
+				return &CorruptionError{Path: path, Offset: -1, Seq: r.Seq, What: "the snapshot named in journal/BASE does not match the journal at its sequence", Advice: adviceRestore}
+			}
+			return nil
+		}
 		n++
 		if n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()

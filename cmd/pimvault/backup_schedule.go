@@ -13,6 +13,7 @@ type backupSchedule struct {
 	snapshotEvery time.Duration // 0: never
 	keepSnapshots int           // 0: keep all
 	drillEvery    time.Duration // 0: never
+	retention     time.Duration // journal retention after each snapshot; 0: keep everything
 }
 
 // run takes snapshots and runs drills until ctx ends.
@@ -40,6 +41,7 @@ func (b backupSchedule) run(ctx context.Context, s *storage.Store, log *slog.Log
 			} else {
 				lastSeq = info.Seq
 				log.Info("scheduled snapshot", "path", info.Path, "seq", info.Seq, "removed_old", len(removed))
+				b.prune(ctx, s, log)
 			}
 		case <-drillC:
 			if _, err := s.Drill(ctx); err != nil {
@@ -47,5 +49,20 @@ func (b backupSchedule) run(ctx context.Context, s *storage.Store, log *slog.Log
 			}
 			drillC = tick(b.drillEvery)
 		}
+	}
+}
+
+// prune applies journal retention after a snapshot (the only time a new
+// segment can become covered).
+func (b backupSchedule) prune(ctx context.Context, s *storage.Store, log *slog.Logger) {
+	if b.retention <= 0 {
+		return
+	}
+	rep, err := s.Prune(ctx, b.retention, false)
+	switch {
+	case err != nil:
+		log.Warn("journal retention: nothing pruned", "err", err)
+	case len(rep.Segments) > 0:
+		log.Info("journal retention: pruned segments to quarantine", "segments", len(rep.Segments), "base", rep.Base, "snapshot", rep.Snapshot)
 	}
 }
