@@ -60,25 +60,7 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: p.collection, Name: p.object,
 		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}}
-	if err := setConditionals(&c, r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	c.DedupeByUID = c.IfNoneMatch && deviceOf(r) != "" // recovery uploads (protocol item 6)
-	res, err := s.store.Commit(r.Context(), c)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", quoteETag(res.ETag))
-	if c.DedupeByUID && s.dedupedPut(w, p, res) {
-		return
-	}
-	if res.Created {
-		w.WriteHeader(http.StatusCreated)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.commitPut(w, r, p, c)
 }
 
 // checkCalendarTarget refuses a MOVE or COPY of src into a calendar that

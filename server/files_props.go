@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/pimvault/pimvault/storage"
 )
@@ -13,21 +12,7 @@ import (
 // filesPropfind answers PROPFIND in the files area (RFC 4918 §9.1), Depth 0
 // or 1 (infinity is answered as 1, as for the other collections).
 func (s *Server) filesPropfind(w http.ResponseWriter, r *http.Request, p davPath) {
-	depth := strings.ToLower(r.Header.Get("Depth"))
-	switch depth {
-	case "0", "1":
-	case "", "infinity":
-		depth = "1"
-	default:
-		s.writeError(w, r, badRequest("bad Depth header %q", depth))
-		return
-	}
-	body, err := readXMLBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	req, err := parsePropfind(body)
+	depth, req, err := readPropfind(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -139,16 +124,7 @@ func (s *Server) filesProppatch(w http.ResponseWriter, r *http.Request, p davPat
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := readXMLBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if body == nil {
-		s.writeError(w, r, badRequest("PROPPATCH needs a propertyupdate body"))
-		return
-	}
-	ups, err := parsePropUpdates(body, xml.Name{Space: nsDAV, Local: "propertyupdate"})
+	ups, err := readPropertyUpdate(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

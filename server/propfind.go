@@ -2,31 +2,14 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/pimvault/pimvault/storage"
 )
 
-// propfind answers PROPFIND with Depth 0 or 1 (RFC 4918 §9.1). Depth
-// infinity, and a missing Depth (which means infinity), are answered as
-// Depth 1, as sabre/dav does: nothing here is deeper than one level that a
-// client could want in one listing.
+// propfind answers PROPFIND with Depth 0 or 1 (RFC 4918 §9.1; see
+// readPropfind for Depth infinity).
 func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p davPath) {
-	depth := r.Header.Get("Depth")
-	switch strings.ToLower(depth) {
-	case "0", "1":
-	case "", "infinity":
-		depth = "1"
-	default:
-		s.writeError(w, r, badRequest("bad Depth header %q", depth))
-		return
-	}
-	body, err := readXMLBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	req, err := parsePropfind(body)
+	depth, req, err := readPropfind(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

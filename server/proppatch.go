@@ -162,16 +162,7 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p davPath) {
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := readXMLBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if body == nil {
-		s.writeError(w, r, badRequest("PROPPATCH needs a propertyupdate body"))
-		return
-	}
-	ups, err := parsePropUpdates(body, xml.Name{Space: nsDAV, Local: "propertyupdate"})
+	ups, err := readPropertyUpdate(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -258,4 +249,37 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request, p davPath) {
 	}
 	w.Header().Set("Location", p.href())
 	w.WriteHeader(http.StatusCreated)
+}
+
+// readPropfind reads a PROPFIND request: its Depth, "0" or "1" (infinity
+// and a missing Depth are answered as 1, as sabre/dav does: nothing here is
+// deeper than one level that a client could want in one listing), and its
+// bounded XML body.
+func readPropfind(r *http.Request) (depth string, req *propfindRequest, err error) {
+	switch depth = strings.ToLower(r.Header.Get("Depth")); depth {
+	case "0", "1":
+	case "", "infinity":
+		depth = "1"
+	default:
+		return "", nil, badRequest("bad Depth header %q", r.Header.Get("Depth"))
+	}
+	body, err := readXMLBody(r)
+	if err != nil {
+		return "", nil, err
+	}
+	req, err = parsePropfind(body)
+	return depth, req, err
+}
+
+// readPropertyUpdate reads a PROPPATCH body (RFC 4918 §14.19
+// propertyupdate): bounded, required, parsed into its ordered updates.
+func readPropertyUpdate(r *http.Request) ([]propUpdate, error) {
+	body, err := readXMLBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		return nil, badRequest("PROPPATCH needs a propertyupdate body")
+	}
+	return parsePropUpdates(body, xml.Name{Space: nsDAV, Local: "propertyupdate"})
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"io"
 	"net/http"
+
+	"github.com/pimvault/pimvault/storage"
 )
 
 // readPutBody reads a PUT body of at most Config.MaxResourceSize bytes. A
@@ -29,4 +31,31 @@ func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Req
 		return nil, tooBig
 	}
 	return body, nil
+}
+
+// commitPut commits a validated vCard or calendar object PUT and answers it:
+// the request's If-Match / If-None-Match become preconditions checked inside
+// the storage write, a device's If-None-Match: * upload is deduplicated by
+// UID and body (recovery protocol item 6), and the answer is 201 or 204 with
+// the ETag (200 for a deduplicated upload).
+func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p davPath, c storage.Change) {
+	if err := setConditionals(&c, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c.DedupeByUID = c.IfNoneMatch && deviceOf(r) != ""
+	res, err := s.store.Commit(r.Context(), c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", quoteETag(res.ETag))
+	if c.DedupeByUID && s.dedupedPut(w, p, res) {
+		return
+	}
+	if res.Created {
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
