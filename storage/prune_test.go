@@ -258,3 +258,31 @@ func TestPruneCrashBetweenBaseAndMove(t *testing.T) {
 	}
 	checkIntegrity(t, s)
 }
+
+// TestScheduledSnapshotsKeepTheBaseSnapshot: --keep-snapshots deletes the
+// oldest scheduled snapshots, but never the one journal/BASE names: the
+// pruned journal before the base can only be rebuilt from it.
+func TestScheduledSnapshotsKeepTheBaseSnapshot(t *testing.T) {
+	s, dir, _, _ := prunedStore(t)
+	ctx := context.Background()
+	b, err := s.JournalBase()
+	if err != nil || b.Snapshot == "" {
+		t.Fatalf("JournalBase = %+v, %v; want a base naming its snapshot", b, err)
+	}
+	basePath := filepath.Join(dir, SnapshotDir, b.Snapshot)
+	for i := range 3 {
+		name := fmt.Sprintf("keep-%d.vcf", i)
+		mustCommit(t, s, putChange("alice", "contacts", name, "uid-"+name, vcard("uid-"+name, i)))
+		if _, _, err := s.SnapshotScheduled(ctx, 1); err != nil {
+			t.Fatalf("scheduled snapshot %d: %v", i, err)
+		}
+	}
+	if _, err := os.Stat(basePath); err != nil {
+		t.Fatalf("the snapshot journal/BASE names was deleted by --keep-snapshots 1: %v", err)
+	}
+	dbs, _ := filepath.Glob(filepath.Join(dir, SnapshotDir, "*.db"))
+	if len(dbs) != 2 {
+		t.Errorf("snapshots left with keep 1: %v; want the newest and the base's", dbs)
+	}
+	checkIntegrity(t, s)
+}
