@@ -85,9 +85,17 @@ func (r cliResult) String() string {
 // pimvault runs the binary with args and waits for it (at most a minute).
 func pimvault(t *testing.T, args ...string) cliResult {
 	t.Helper()
+	return pimvaultStdin(t, "", args...)
+}
+
+// pimvaultStdin runs the binary with args and stdin and waits for it (at
+// most a minute), failing the test on a timeout or a data race.
+func pimvaultStdin(t *testing.T, stdin string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pimvaultBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

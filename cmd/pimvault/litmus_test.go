@@ -42,10 +42,8 @@ func TestLitmus(t *testing.T) {
 	// known password, so the test does not depend on catching the password
 	// the first start prints.
 	const password = "litmus-test-password"
-	add := exec.Command(pimvaultBin, "user", "add", "lit", "--password-stdin", "--data", data)
-	add.Stdin = strings.NewReader(password + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("pimvault user add: %v\n%s", err, out)
+	if res := pimvaultStdin(t, password+"\n", "user", "add", "lit", "--password-stdin", "--data", data); res.code != 0 {
+		t.Fatalf("pimvault user add: %s", res)
 	}
 	rs.password = password
 	base := rs.url + "/dav/files/lit/"

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -234,29 +231,6 @@ func requireRecoveryProtocol(t *testing.T, url, user, password, deviceID string)
 	if resp.Header.Get(device.HeaderEpoch) == "" {
 		t.Skip("the server does not implement the recovery protocol yet (no X-Pimvault-Epoch on a device's request; branch recovery)")
 	}
-}
-
-// pimvaultStdin runs the binary with stdin.
-func pimvaultStdin(t *testing.T, stdin string, args ...string) cliResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, pimvaultBin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	default:
-		t.Fatalf("pimvault %s: %v", strings.Join(args, " "), err)
-	}
-	return res
 }
 
 // copyDir copies a data directory (the server must be stopped).
