@@ -60,8 +60,9 @@ func firstHref(v *hrefValue, what string) (string, error) {
 	return strings.TrimSpace(v.Hrefs[0]), nil
 }
 
-// discoverBook finds the user's first address book the way a phone does.
-func discoverBook(ctx context.Context, c *davClient) (string, error) {
+// discoverPrincipal follows current-user-principal from the root, as a
+// phone does first, and returns the principal's path.
+func discoverPrincipal(ctx context.Context, c *davClient) (string, error) {
 	p, err := c.singleProp(ctx, "/", "<D:current-user-principal/>")
 	if err != nil {
 		return "", err
@@ -70,10 +71,17 @@ func discoverBook(ctx context.Context, c *davClient) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if principal, err = c.hrefPath(principal); err != nil {
+	return c.hrefPath(principal)
+}
+
+// discoverBook finds the user's first address book the way a phone does.
+func discoverBook(ctx context.Context, c *davClient) (string, error) {
+	principal, err := discoverPrincipal(ctx, c)
+	if err != nil {
 		return "", err
 	}
-	if p, err = c.singleProp(ctx, principal, "<C:addressbook-home-set/>"); err != nil {
+	p, err := c.singleProp(ctx, principal, "<C:addressbook-home-set/>")
+	if err != nil {
 		return "", err
 	}
 	home, err := firstHref(p.HomeSet, "addressbook-home-set")

@@ -115,15 +115,8 @@ func (ev calEvent) inMonth() int {
 
 // discoverCalendarHome follows current-user-principal → calendar-home-set.
 func discoverCalendarHome(ctx context.Context, c *davClient) (string, error) {
-	p, err := c.singleProp(ctx, "/", "<D:current-user-principal/>")
+	principal, err := discoverPrincipal(ctx, c)
 	if err != nil {
-		return "", err
-	}
-	principal, err := firstHref(p.CurrentUser, "current-user-principal")
-	if err != nil {
-		return "", err
-	}
-	if principal, err = c.hrefPath(principal); err != nil {
 		return "", err
 	}
 	r, err := c.do(ctx, "PROPFIND", principal, map[string]string{"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
