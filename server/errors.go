@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/calendar"
 )
 
 // calendarQueryXML is CALDAV:calendar-query (RFC 4791 §7.8, §9.5), with the

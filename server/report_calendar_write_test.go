@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 

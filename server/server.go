@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 

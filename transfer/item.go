@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-vcard"
 
-	"github.com/pimvault/pimvault/server/calendar"
+	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 
