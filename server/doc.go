@@ -10,7 +10,7 @@
 //
 // CalDAV (RFC 4791, with RFC 5689 extended MKCOL and RFC 6578 sync): the
 // caldav_*.go and report_calendar*.go files. Calendar bodies are validated
-// and matched by package server/calendar; a PUT stores the body exactly as
+// and matched by package calendar; a PUT stores the body exactly as
 // sent, with its UID, component and time span (unbounded recurrences end at
 // calendar.Forever; objects without any time are indexed over all time, so
 // the span index always returns them). calendar-query takes its candidates

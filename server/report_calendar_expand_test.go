@@ -13,7 +13,7 @@ import (
 
 // TestExpandTextMatchesEncodedExpand checks that calendar.Object.ExpandText, which
 // writes instances from per-component templates, gives byte for byte what encoding
-// Expand's components gives, for the test calendars of server/calendar (real clients'
+// Expand's components gives, for the test calendars of calendar (real clients'
 // objects, the RFC 4791 Appendix B calendar) and recurrence cases, over several
 // windows, each asked twice (the second from the cached templates).
 func TestExpandTextMatchesEncodedExpand(t *testing.T) {

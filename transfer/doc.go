@@ -18,12 +18,12 @@
 //     several UIDs: it is split into one VCALENDAR per UID (with the file's
 //     VTIMEZONEs), re-encoded by go-ical.
 //
-//   - Calendar objects are validated by server/calendar exactly as a CalDAV
+//   - Calendar objects are validated by calendar exactly as a CalDAV
 //     PUT validates them, and stored with the same time-index span
 //     (calendar.Object.SpanUnix), so imported events answer time-range
 //     queries like uploaded ones.
 //
-// It imports only storage, server/calendar (pure iCalendar logic, no HTTP)
+// It imports only storage, calendar (pure iCalendar logic, no HTTP)
 // and the vCard/iCalendar libraries: no HTTP, no XML parsing (property values are kept as the escaped XML text the DAV layer
 // stores).
 package transfer
