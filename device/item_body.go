@@ -2,10 +2,9 @@ package device
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/pimvault/pimvault/syncproto"
 	"strings"
 )
 
@@ -15,13 +14,9 @@ var ErrBadBody = errors.New("not a valid item")
 // maxBody bounds a body the device accepts from a file or the server.
 const maxBody = 4 << 20
 
-// ETagOf computes an ETag as the pimvault server does (the first 16 bytes
-// of the body's SHA-256, in hex), so that identical bodies compare equal
-// without a round trip.
-func ETagOf(body []byte) string {
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:16])
-}
+// ETagOf computes an ETag as the pimvault server does (syncproto.ETagOf),
+// so that identical bodies compare equal without a round trip.
+func ETagOf(body []byte) string { return syncproto.ETagOf(body) }
 
 // ParseUID returns the UID of a vCard (kind AddressBook) or of an
 // iCalendar object (Calendar: every component must carry the same UID).

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/pimvault/pimvault/syncproto"
 	"os"
 	"path/filepath"
 	"sort"
@@ -146,17 +147,7 @@ func (r *Replica) Config() Config { return r.cfg }
 // Dir is the replica directory.
 func (r *Replica) Dir() string { return r.dir }
 
-func validDeviceID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func validDeviceID(s string) bool { return syncproto.ValidateDeviceID(s) == nil }
 
 // View runs fn in a read transaction.
 func (r *Replica) View(fn func(t *Txn) error) error {

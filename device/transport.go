@@ -4,18 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pimvault/pimvault/syncproto"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
 )
 
-// Headers of the recovery protocol (/work/briefs/recovery-protocol.md).
+// Headers of the recovery protocol, as syncproto defines them.
 const (
-	HeaderDevice     = "X-Pimvault-Device"
-	HeaderEpoch      = "X-Pimvault-Epoch"
-	HeaderRecovering = "X-Pimvault-Recovering"
-	HeaderExisting   = "X-Pimvault-Existing"
+	HeaderDevice     = syncproto.HeaderDevice
+	HeaderEpoch      = syncproto.HeaderEpoch
+	HeaderRecovering = syncproto.HeaderRecovering
+	HeaderExisting   = syncproto.HeaderExisting
 )
 
 // Transport is what the sync engine needs from a server. HTTPTransport is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pimvault/pimvault/syncproto"
 	"io"
 	"net/http"
 	"net/url"
@@ -328,14 +329,14 @@ func (t *HTTPTransport) Delete(ctx context.Context, href, ifMatch string) (Serve
 	return infoFrom(resp.Header), nil
 }
 
-// RecoveryDone posts /api/recovery/done (protocol item 7).
+// RecoveryDone posts syncproto.RecoveryDonePath: the replica has reconciled.
 func (t *HTTPTransport) RecoveryDone(ctx context.Context) error {
-	resp, data, err := t.request(ctx, "POST", "/api/recovery/done", nil, nil)
+	resp, data, err := t.request(ctx, "POST", syncproto.RecoveryDonePath, nil, nil)
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		return statusError("POST", "/api/recovery/done", resp, data)
+		return statusError("POST", syncproto.RecoveryDonePath, resp, data)
 	}
 	return nil
 }

@@ -28,12 +28,12 @@ import (
 //     the principal RECOVERING.
 //   - POST /api/recovery/done: a device finished reconciling.
 
-// Headers of the recovery protocol.
+// Headers of the recovery protocol, as syncproto defines them.
 const (
-	HeaderDevice     = "X-Pimvault-Device"
-	HeaderEpoch      = "X-Pimvault-Epoch"
-	HeaderRecovering = "X-Pimvault-Recovering"
-	HeaderExisting   = "X-Pimvault-Existing"
+	HeaderDevice     = syncproto.HeaderDevice
+	HeaderEpoch      = syncproto.HeaderEpoch
+	HeaderRecovering = syncproto.HeaderRecovering
+	HeaderExisting   = syncproto.HeaderExisting
 )
 
 // DefaultRecoveryDeviceWindow: a recovery closes by itself once every

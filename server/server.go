@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/pimvault/pimvault/syncproto"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -95,7 +96,7 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.deviceEpoch)
 	r.Get("/healthz", s.healthz)
-	r.Handle("/api/recovery/done", s.requireAuth(http.HandlerFunc(s.recoveryDone)))
+	r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
 	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
 		r.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/dav/", http.StatusMovedPermanently)

@@ -2,9 +2,8 @@ package storage
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"github.com/pimvault/pimvault/syncproto"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,10 +63,7 @@ const (
 
 // ETagOf is the ETag the store gives a body: a hash of its bytes, so an
 // identical re-put is recognised as a no-op.
-func ETagOf(body []byte) string {
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:16])
-}
+func ETagOf(body []byte) string { return syncproto.ETagOf(body) }
 
 // validate checks what can be checked without the store's state.
 func (c *Change) validate(maxBody int64, internal bool) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pimvault/pimvault/syncproto"
 	"sort"
 	"strings"
 	"time"
@@ -162,16 +163,11 @@ func decodeState(b *bolt.Bucket) (PrincipalState, error) {
 	return st, nil
 }
 
-// ValidateDeviceID checks a device id: 1–64 characters of [A-Za-z0-9._-].
+// ValidateDeviceID checks a device id by the rule both sides of the wire
+// share (syncproto.ValidateDeviceID); a bad id is an ErrInvalidName.
 func ValidateDeviceID(id string) error {
-	if id == "" || len(id) > 64 {
-		return fmt.Errorf("device id must be 1 to 64 characters: %w", ErrInvalidName)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("device id has a character outside [A-Za-z0-9._-]: %w", ErrInvalidName)
-		}
+	if err := syncproto.ValidateDeviceID(id); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrInvalidName)
 	}
 	return nil
 }
