@@ -1,4 +1,4 @@
-package server
+package account
 
 import (
 	"context"
@@ -24,8 +24,15 @@ type Account struct {
 	Changed      time.Time `json:"changed"`
 }
 
-// bcryptCost is the work factor of stored password hashes.
-var bcryptCost = bcrypt.DefaultCost
+// HashCost is the bcrypt work factor of new password hashes. Tests that
+// create many accounts lower it to bcrypt.MinCost.
+var HashCost = bcrypt.DefaultCost
+
+// Store is what account changes need of the store.
+type Store interface {
+	Commit(ctx context.Context, c storage.Change) (storage.Result, error)
+	Principal(name string) (storage.Principal, error)
+}
 
 // Password rules.
 const (
@@ -52,7 +59,8 @@ func checkPassword(pw string) error {
 	return nil
 }
 
-func decodeAccount(p storage.Principal) (Account, error) {
+// Decode returns the account a principal's data holds.
+func Decode(p storage.Principal) (Account, error) {
 	var a Account
 	if err := json.Unmarshal(p.Data, &a); err != nil {
 		return a, fmt.Errorf("account %s: %w", p.Name, err)
@@ -60,7 +68,7 @@ func decodeAccount(p storage.Principal) (Account, error) {
 	return a, nil
 }
 
-func putAccount(ctx context.Context, s *storage.Store, name string, a Account, create bool) error {
+func putAccount(ctx context.Context, s Store, name string, a Account, create bool) error {
 	data, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -76,14 +84,14 @@ func putAccount(ctx context.Context, s *storage.Store, name string, a Account, c
 }
 
 // AddUser creates an account. The name must be a valid path segment.
-func AddUser(ctx context.Context, s *storage.Store, name, password string) error {
+func AddUser(ctx context.Context, s Store, name, password string) error {
 	if err := storage.ValidateName("user", name); err != nil {
 		return err
 	}
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), HashCost)
 	if err != nil {
 		return err
 	}
@@ -92,12 +100,12 @@ func AddUser(ctx context.Context, s *storage.Store, name, password string) error
 }
 
 // updateAccount changes an existing account.
-func updateAccount(ctx context.Context, s *storage.Store, name string, fn func(*Account) error) error {
+func updateAccount(ctx context.Context, s Store, name string, fn func(*Account) error) error {
 	p, err := s.Principal(name)
 	if err != nil {
 		return err
 	}
-	a, err := decodeAccount(p)
+	a, err := Decode(p)
 	if err != nil {
 		return err
 	}
@@ -109,11 +117,11 @@ func updateAccount(ctx context.Context, s *storage.Store, name string, fn func(*
 }
 
 // SetPassword replaces an account's password.
-func SetPassword(ctx context.Context, s *storage.Store, name, password string) error {
+func SetPassword(ctx context.Context, s Store, name, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), HashCost)
 	if err != nil {
 		return err
 	}
@@ -125,9 +133,24 @@ func SetPassword(ctx context.Context, s *storage.Store, name, password string) e
 
 // SetDisabled disables or enables an account. A disabled account cannot sign
 // in; its data stays.
-func SetDisabled(ctx context.Context, s *storage.Store, name string, disabled bool) error {
+func SetDisabled(ctx context.Context, s Store, name string, disabled bool) error {
 	return updateAccount(ctx, s, name, func(a *Account) error {
 		a.Disabled = disabled
 		return nil
 	})
+}
+
+// PasswordMatches reports whether password is the account's. It takes as
+// long as bcrypt takes, on purpose.
+func (a Account) PasswordMatches(password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil
+}
+
+// dummyHash gives a check for an unknown user the cost of a real one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("pimvault-dummy-password"), bcrypt.DefaultCost)
+
+// CompareDummy spends the time of one password check and returns nothing:
+// a sign-in as an unknown user must not answer faster than a wrong password.
+func CompareDummy(password string) {
+	bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 }

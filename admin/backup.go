@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -12,31 +12,27 @@ import (
 	"github.com/pimvault/pimvault/transfer"
 )
 
-// Admin-socket commands for backups (issue 6). They run inside the server
-// that holds the store, or on a store the admin tool opened itself.
-func init() {
-	adminCommands["backup"] = adminBackup
-	adminCommands["drill"] = adminDrill
-}
+// Admin commands for backups, undo, export and import. They run inside the
+// server that holds the store, or on a store the admin tool opened itself.
 
-// adminBackup writes a verified hot snapshot to args["out"] (an absolute
-// path), or into the data directory's snapshots/ when out is empty.
-func adminBackup(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	out := args["out"]
+// backup writes a verified hot snapshot to req.Out (an absolute path), or
+// into the data directory's snapshots/ when Out is empty.
+func backup(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	out := req.Out
 	var info storage.SnapshotInfo
 	var err error
 	if out == "" {
 		info, _, err = s.SnapshotScheduled(ctx, 0)
 	} else {
 		if !filepath.IsAbs(out) {
-			return AdminResult{}, fmt.Errorf("backup: output path %q must be absolute", out)
+			return Result{}, fmt.Errorf("backup: output path %q must be absolute", out)
 		}
 		info, err = s.Snapshot(ctx, out)
 	}
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: snapshotLines(info)}, nil
+	return Result{Output: snapshotLines(info)}, nil
 }
 
 func snapshotLines(info storage.SnapshotInfo) string {
@@ -44,12 +40,12 @@ func snapshotLines(info storage.SnapshotInfo) string {
 		info.Path, info.Path, info.Seq, info.ChainHash, info.Epoch, info.StateHash, info.Size, info.Seq)
 }
 
-func adminDrill(ctx context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
+func drill(ctx context.Context, s *storage.Store, _ Request) (Result, error) {
 	res, err := s.Drill(ctx)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: res.String(), Failed: !res.OK}, nil
+	return Result{Output: res.String(), Failed: !res.OK}, nil
 }
 
 // backupStatus is the part of 'pimvault status' about snapshots and drills.
@@ -83,44 +79,43 @@ func backupStatus(dir string) string {
 	return b.String()
 }
 
-func init() { adminCommands["undo"] = adminUndo }
-
-// adminUndo runs a forward undo for args user, collection, object, to-time
-// (RFC 3339) or to-seq, dry-run ("true").
-func adminUndo(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	req, err := undoRequestFrom(args["user"], args["collection"], args["object"], args["to-time"], args["to-seq"])
-	if err != nil {
-		return AdminResult{}, err
+// undo runs a forward undo for req.User, narrowed by Collection and Object,
+// back to ToTime (RFC 3339) or ToSeq, or only reports it (DryRun).
+func undo(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	ur := storage.UndoRequest{Principal: req.User, Collection: req.Collection, Object: req.Object, ToSeq: req.ToSeq, DryRun: req.DryRun}
+	if req.ToTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.ToTime)
+		if err != nil {
+			return Result{}, fmt.Errorf("to-time %q: want RFC 3339 (2026-11-27T12:00:00Z)", req.ToTime)
+		}
+		ur.ToTime = t
 	}
-	req.DryRun = args["dry-run"] == "true"
-	rep, err := s.Undo(ctx, req)
-	if err != nil {
-		return AdminResult{}, err
+	if ur.ToTime.IsZero() && ur.ToSeq == 0 {
+		return Result{}, fmt.Errorf("give to-time or to-seq")
 	}
-	return AdminResult{Output: rep.String(), Failed: rep.Failed > 0}, nil
+	rep, err := s.Undo(ctx, ur)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Output: rep.String(), Failed: rep.Failed > 0}, nil
 }
 
-func init() {
-	adminCommands["export"] = adminExport
-	adminCommands["import"] = adminImport
-}
-
-// adminExport writes args["user"]'s collections to the zip args["out"]
-// (absolute, must not exist), through a temporary file renamed when complete.
-func adminExport(_ context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	out := args["out"]
+// export writes req.User's collections to the zip req.Out (absolute, must
+// not exist), through a temporary file renamed when complete.
+func export(_ context.Context, s *storage.Store, req Request) (Result, error) {
+	out := req.Out
 	if !filepath.IsAbs(out) {
-		return AdminResult{}, fmt.Errorf("export: output path %q must be absolute", out)
+		return Result{}, fmt.Errorf("export: output path %q must be absolute", out)
 	}
 	if _, err := os.Lstat(out); err == nil {
-		return AdminResult{}, fmt.Errorf("export: %s exists; choose a new file", out)
+		return Result{}, fmt.Errorf("export: %s exists; choose a new file", out)
 	}
 	tmp := out + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	rep, err := transfer.Export(s, args["user"], f)
+	rep, err := transfer.Export(s, req.User, f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -132,30 +127,30 @@ func adminExport(_ context.Context, s *storage.Store, args map[string]string) (A
 	}
 	if err != nil {
 		os.Remove(tmp) // our own partial file
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: fmt.Sprintf("exported %d collections, %d objects of %s to %s\n", rep.Collections, rep.Objects, args["user"], out)}, nil
+	return Result{Output: fmt.Sprintf("exported %d collections, %d objects of %s to %s\n", rep.Collections, rep.Objects, req.User, out)}, nil
 }
 
-// adminImport validates everything at args["path"] (absolute) first and
-// imports nothing when anything is bad.
-func adminImport(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	p := args["path"]
+// importFrom validates everything at req.Path (absolute) first and imports
+// nothing when anything is bad.
+func importFrom(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	p := req.Path
 	if !filepath.IsAbs(p) {
-		return AdminResult{}, fmt.Errorf("import: path %q must be absolute", p)
+		return Result{}, fmt.Errorf("import: path %q must be absolute", p)
 	}
-	src, errs := transfer.Load(p, args["collection"])
+	src, errs := transfer.Load(p, req.Collection)
 	if len(errs) > 0 {
 		var b strings.Builder
 		for _, e := range errs {
 			fmt.Fprintf(&b, "error: %v\n", e)
 		}
 		fmt.Fprintf(&b, "nothing imported: fix the %d errors above and run the import again\n", len(errs))
-		return AdminResult{Output: b.String(), Failed: true}, nil
+		return Result{Output: b.String(), Failed: true}, nil
 	}
-	rep, err := transfer.Import(ctx, s, args["user"], src, args["dry-run"] == "true")
+	rep, err := transfer.Import(ctx, s, req.User, src, req.DryRun)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: rep.String(), Failed: len(rep.Failed) > 0}, nil
+	return Result{Output: rep.String(), Failed: len(rep.Failed) > 0}, nil
 }

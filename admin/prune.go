@@ -1,31 +1,27 @@
-package server
+package admin
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/pimvault/pimvault/storage"
 )
 
-func init() { adminCommands["prune"] = adminPrune }
-
-// adminPrune applies journal retention (storage.Store.Prune). Args:
-// "retention" (a Go duration, required, > 0) and "dry-run" ("1").
-func adminPrune(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	retention, err := time.ParseDuration(args["retention"])
-	if err != nil || retention <= 0 {
-		return AdminResult{}, fmt.Errorf("retention %q: give a positive duration such as 720h", args["retention"])
+// prune applies journal retention (storage.Store.Prune): req.Retention
+// (required, > 0) and req.DryRun.
+func prune(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if req.Retention <= 0 {
+		return Result{}, fmt.Errorf("retention %q: give a positive duration such as 720h", req.Retention.String())
 	}
-	rep, err := s.Prune(ctx, retention, args["dry-run"] == "1")
+	rep, err := s.Prune(ctx, req.Retention, req.DryRun)
 	if errors.Is(err, storage.ErrNothingToPrune) {
-		return AdminResult{Output: err.Error() + "\n"}, nil
+		return Result{Output: err.Error() + "\n"}, nil
 	}
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: rep.String()}, nil
+	return Result{Output: rep.String()}, nil
 }
 
 // journalBaseStatus is the status line for the journal's base.

@@ -1,10 +1,9 @@
-package server
+package admin
 
 import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,14 +11,9 @@ import (
 )
 
 // Admin commands of the recovery state: pimvault recovery open|close|status.
-func init() {
-	adminCommands["recovery-open"] = adminRecoveryOpen
-	adminCommands["recovery-close"] = adminRecoveryClose
-	adminCommands["recovery-status"] = adminRecoveryStatus
-}
 
-func recoveryUser(s *storage.Store, args map[string]string) (string, error) {
-	name := args["user"]
+func recoveryUser(s *storage.Store, req Request) (string, error) {
+	name := req.User
 	if err := storage.ValidateName("user", name); err != nil {
 		return "", err
 	}
@@ -29,58 +23,57 @@ func recoveryUser(s *storage.Store, args map[string]string) (string, error) {
 	return name, nil
 }
 
-func adminRecoveryOpen(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	user, err := recoveryUser(s, args)
+func recoveryOpen(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	user, err := recoveryUser(s, req)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	reason := strings.TrimSpace(args["reason"])
+	reason := strings.TrimSpace(req.Reason)
 	if reason == "" {
 		reason = "opened by an admin"
 	}
 	opened, err := s.OpenRecovery(ctx, user, reason, "")
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
 	if !opened {
-		return AdminResult{Output: fmt.Sprintf("%s is already RECOVERING\n", user)}, nil
+		return Result{Output: fmt.Sprintf("%s is already RECOVERING\n", user)}, nil
 	}
-	return AdminResult{Output: fmt.Sprintf("%s is now RECOVERING: stock clients get 503 until 'pimvault recovery close --user %s' or every recent device reports\n", user, user)}, nil
+	return Result{Output: fmt.Sprintf("%s is now RECOVERING: stock clients get 503 until 'pimvault recovery close --user %s' or every recent device reports\n", user, user)}, nil
 }
 
-func adminRecoveryClose(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	user, err := recoveryUser(s, args)
+func recoveryClose(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	user, err := recoveryUser(s, req)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
 	closed, err := s.CloseRecovery(ctx, user, "closed by an admin")
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
 	if !closed {
-		return AdminResult{Output: fmt.Sprintf("%s is not RECOVERING; nothing changed\n", user)}, nil
+		return Result{Output: fmt.Sprintf("%s is not RECOVERING; nothing changed\n", user)}, nil
 	}
-	return AdminResult{Output: fmt.Sprintf("recovery of %s closed: served normally again\n", user)}, nil
+	return Result{Output: fmt.Sprintf("recovery of %s closed: served normally again\n", user)}, nil
 }
 
-func adminRecoveryStatus(_ context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	user, err := recoveryUser(s, args)
+func recoveryStatus(_ context.Context, s *storage.Store, req Request) (Result, error) {
+	user, err := recoveryUser(s, req)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	window := DefaultRecoveryDeviceWindow
-	if d := args["window-days"]; d != "" {
-		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 {
-			return AdminResult{}, fmt.Errorf("window-days %q: want a positive number of days", d)
-		}
-		window = time.Duration(n) * 24 * time.Hour
+	window := storage.DefaultRecoveryDeviceWindow
+	switch {
+	case req.WindowDays < 0:
+		return Result{}, fmt.Errorf("window-days %d: want a positive number of days", req.WindowDays)
+	case req.WindowDays > 0:
+		window = time.Duration(req.WindowDays) * 24 * time.Hour
 	}
 	st, err := s.PrincipalState(user)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: formatRecoveryStatus(user, st, window, time.Now())}, nil
+	return Result{Output: formatRecoveryStatus(user, st, window, time.Now())}, nil
 }
 
 func formatRecoveryStatus(user string, st storage.PrincipalState, window time.Duration, now time.Time) string {

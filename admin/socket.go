@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -18,88 +18,134 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// AdminSocketName is the admin socket's file name inside the data directory.
-const AdminSocketName = "admin.sock"
+// SocketName is the admin socket's file name inside the data directory.
+const SocketName = "admin.sock"
 
-// AdminResult is what an admin command reports.
-type AdminResult struct {
+// Result is what an admin command reports.
+type Result struct {
 	Output string `json:"output"`
 	Failed bool   `json:"failed"` // the command ran and found a problem (exit status 1)
 	Error  string `json:"error,omitempty"`
 }
 
-// AdminCommand is a command that runs against an open store, either inside a
-// running server (through the admin socket) or in the admin's own process.
-type AdminCommand func(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error)
-
-// adminCommands are the commands the admin socket serves.
-var adminCommands = map[string]AdminCommand{
-	"verify":  adminVerify,
-	"rebuild": adminRebuild,
-	"status":  adminStatus,
+// Request holds the arguments of every admin command; each command reads
+// the fields it documents and ignores the others.
+type Request struct {
+	// User is the account: user-*, recovery-*, undo, export, import.
+	User string `json:"user,omitempty"`
+	// Password for user-add and user-passwd; empty: one is generated and
+	// printed once.
+	Password string `json:"password,omitempty"`
+	// Reason is shown by recovery-status (recovery-open).
+	Reason string `json:"reason,omitempty"`
+	// WindowDays: devices seen within this many days hold up an automatic
+	// close (recovery-status); 0 is the default window.
+	WindowDays int `json:"window_days,omitempty"`
+	// Retention: prune sealed journal segments older than this (prune).
+	Retention time.Duration `json:"retention,omitempty"`
+	// DryRun reports what would change and changes nothing (prune, undo,
+	// import).
+	DryRun bool `json:"dry_run,omitempty"`
+	// Out is an absolute output path (backup, export).
+	Out string `json:"out,omitempty"`
+	// Path is the absolute path to import from (import).
+	Path string `json:"path,omitempty"`
+	// Collection narrows undo to one collection, or names the collection
+	// an import goes into.
+	Collection string `json:"collection,omitempty"`
+	// Object narrows undo to one object of Collection.
+	Object string `json:"object,omitempty"`
+	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
+	ToTime string `json:"to_time,omitempty"`
+	ToSeq  uint64 `json:"to_seq,omitempty"`
 }
 
-// RunAdmin runs a named admin command against an open store.
-func RunAdmin(ctx context.Context, name string, s *storage.Store, args map[string]string) (AdminResult, error) {
-	cmd, ok := adminCommands[name]
+// Command is a command that runs against an open store, either inside a
+// running server (through the admin socket) or in the admin's own process.
+type Command func(ctx context.Context, s *storage.Store, req Request) (Result, error)
+
+// commands is the one table of admin commands.
+var commands = map[string]Command{
+	"verify":          verify,
+	"rebuild":         rebuild,
+	"status":          status,
+	"user-add":        userAdd,
+	"user-passwd":     userPasswd,
+	"user-disable":    userDisable,
+	"user-enable":     userEnable,
+	"user-list":       userList,
+	"prune":           prune,
+	"recovery-open":   recoveryOpen,
+	"recovery-close":  recoveryClose,
+	"recovery-status": recoveryStatus,
+	"backup":          backup,
+	"drill":           drill,
+	"undo":            undo,
+	"export":          export,
+	"import":          importFrom,
+}
+
+// Run runs a named admin command against an open store.
+func Run(ctx context.Context, name string, s *storage.Store, req Request) (Result, error) {
+	cmd, ok := commands[name]
 	if !ok {
-		names := make([]string, 0, len(adminCommands))
-		for n := range adminCommands {
+		names := make([]string, 0, len(commands))
+		for n := range commands {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return AdminResult{}, fmt.Errorf("unknown admin command %q (known: %s)", name, strings.Join(names, ", "))
+		return Result{}, fmt.Errorf("unknown admin command %q (known: %s)", name, strings.Join(names, ", "))
 	}
-	return cmd(ctx, s, args)
+	return cmd(ctx, s, req)
 }
 
-func adminVerify(ctx context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
+func verify(ctx context.Context, s *storage.Store, _ Request) (Result, error) {
 	rep, err := s.Verify(ctx)
 	if err != nil {
 		var ce *storage.CorruptionError
 		if errors.As(err, &ce) {
-			return AdminResult{Output: err.Error() + "\n", Failed: true}, nil
+			return Result{Output: err.Error() + "\n", Failed: true}, nil
 		}
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: rep.String(), Failed: !rep.OK()}, nil
+	return Result{Output: rep.String(), Failed: !rep.OK()}, nil
 }
 
-func adminRebuild(ctx context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
+func rebuild(ctx context.Context, s *storage.Store, _ Request) (Result, error) {
 	q, err := s.Rebuild(ctx)
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
 	hash, seq, err := s.StateHash()
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: fmt.Sprintf("rebuilt store.db from the journal up to sequence %d\nstate hash: %s\nprevious store.db kept at %s\n", seq, hash, q)}, nil
+	return Result{Output: fmt.Sprintf("rebuilt store.db from the journal up to sequence %d\nstate hash: %s\nprevious store.db kept at %s\n", seq, hash, q)}, nil
 }
 
-func adminStatus(_ context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
+func status(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	hash, seq, err := s.StateHash()
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
 	epoch, _, err := s.Epoch()
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	return AdminResult{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir())}, nil
+	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir())}, nil
 }
 
-// AdminSocket serves admin commands for a running server.
-type AdminSocket struct {
+// Socket serves admin commands for a running server.
+type Socket struct {
 	path string
 	srv  *http.Server
 	ln   net.Listener
 }
 
-// ListenAdmin creates <dir>/admin.sock (mode 0600) and serves admin commands
+// Listen creates <dir>/admin.sock (mode 0600) and serves admin commands
 // on it until Close. The caller must hold the store open.
-func ListenAdmin(dir string, s *storage.Store, log *slog.Logger) (*AdminSocket, error) {
-	path := filepath.Join(dir, AdminSocketName)
+func Listen(dir string, s *storage.Store, log *slog.Logger) (*Socket, error) {
+	path := filepath.Join(dir, SocketName)
 	os.Remove(path) // a stale socket of a process that died; we hold the lock
 	// 0177: bind creates the socket as 0600 at once, so there is no moment
 	// in which it is connectable with a wider mode (the Chmod below is a
@@ -117,34 +163,34 @@ func ListenAdmin(dir string, s *storage.Store, log *slog.Logger) (*AdminSocket, 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/{cmd}", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Args map[string]string `json:"args"`
+			Args Request `json:"args"`
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil && err != io.EOF {
-			writeAdmin(w, http.StatusBadRequest, AdminResult{Error: "bad request: " + err.Error()})
+			writeResult(w, http.StatusBadRequest, Result{Error: "bad request: " + err.Error()})
 			return
 		}
 		name := r.PathValue("cmd")
 		log.Info("admin command", "cmd", name)
-		res, err := RunAdmin(r.Context(), name, s, req.Args)
+		res, err := Run(r.Context(), name, s, req.Args)
 		if err != nil {
-			writeAdmin(w, http.StatusInternalServerError, AdminResult{Error: err.Error()})
+			writeResult(w, http.StatusInternalServerError, Result{Error: err.Error()})
 			return
 		}
-		writeAdmin(w, http.StatusOK, res)
+		writeResult(w, http.StatusOK, res)
 	})
-	a := &AdminSocket{path: path, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	a := &Socket{path: path, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go a.srv.Serve(ln)
 	return a, nil
 }
 
-func writeAdmin(w http.ResponseWriter, status int, res AdminResult) {
+func writeResult(w http.ResponseWriter, status int, res Result) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(res)
 }
 
 // Close stops serving and removes the socket file.
-func (a *AdminSocket) Close() error {
+func (a *Socket) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := a.srv.Shutdown(ctx)
@@ -152,100 +198,32 @@ func (a *AdminSocket) Close() error {
 	return err
 }
 
-// CallAdmin sends a command to the server that holds dir, through its admin
+// Call sends a command to the server that holds dir, through its admin
 // socket.
-func CallAdmin(ctx context.Context, dir, name string, args map[string]string) (AdminResult, error) {
-	path := filepath.Join(dir, AdminSocketName)
+func Call(ctx context.Context, dir, name string, req Request) (Result, error) {
+	path := filepath.Join(dir, SocketName)
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
 	}}
-	body, _ := json.Marshal(map[string]any{"args": args})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://admin/admin/"+name, strings.NewReader(string(body)))
+	body, _ := json.Marshal(map[string]any{"args": req})
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://admin/admin/"+name, strings.NewReader(string(body)))
 	if err != nil {
-		return AdminResult{}, err
+		return Result{}, err
 	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(hreq)
 	if err != nil {
-		return AdminResult{}, fmt.Errorf("the data directory is locked by a running process, but its admin socket %s does not answer: %w", path, err)
+		return Result{}, fmt.Errorf("the data directory is locked by a running process, but its admin socket %s does not answer: %w", path, err)
 	}
 	defer resp.Body.Close()
-	var res AdminResult
+	var res Result
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		return AdminResult{}, fmt.Errorf("admin socket answer: %w", err)
+		return Result{}, fmt.Errorf("admin socket answer: %w", err)
 	}
 	if res.Error != "" {
 		return res, errors.New(res.Error)
 	}
 	return res, nil
-}
-
-func init() {
-	adminCommands["user-add"] = adminUserAdd
-	adminCommands["user-passwd"] = adminUserPasswd
-	adminCommands["user-disable"] = adminUserDisable
-	adminCommands["user-enable"] = adminUserEnable
-	adminCommands["user-list"] = adminUserList
-}
-
-// userPassword returns the password the admin gave, or a generated one and a
-// line that prints it once.
-func userPassword(args map[string]string) (pw, shown string) {
-	if pw = args["password"]; pw != "" {
-		return pw, ""
-	}
-	pw = GeneratePassword()
-	return pw, fmt.Sprintf("password: %s\n", pw)
-}
-
-func adminUserAdd(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	pw, shown := userPassword(args)
-	if err := AddUser(ctx, s, args["name"], pw); err != nil {
-		return AdminResult{}, err
-	}
-	return AdminResult{Output: fmt.Sprintf("user %s created\n%s", args["name"], shown)}, nil
-}
-
-func adminUserPasswd(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	pw, shown := userPassword(args)
-	if err := SetPassword(ctx, s, args["name"], pw); err != nil {
-		return AdminResult{}, err
-	}
-	return AdminResult{Output: fmt.Sprintf("password of %s changed\n%s", args["name"], shown)}, nil
-}
-
-func adminUserDisable(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	if err := SetDisabled(ctx, s, args["name"], true); err != nil {
-		return AdminResult{}, err
-	}
-	return AdminResult{Output: fmt.Sprintf("user %s disabled\n", args["name"])}, nil
-}
-
-func adminUserEnable(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
-	if err := SetDisabled(ctx, s, args["name"], false); err != nil {
-		return AdminResult{}, err
-	}
-	return AdminResult{Output: fmt.Sprintf("user %s enabled\n", args["name"])}, nil
-}
-
-func adminUserList(_ context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
-	ps, err := s.Principals()
-	if err != nil {
-		return AdminResult{}, err
-	}
-	var b strings.Builder
-	for _, p := range ps {
-		a, err := decodeAccount(p)
-		if err != nil {
-			return AdminResult{}, err
-		}
-		state := "active"
-		if a.Disabled {
-			state = "disabled"
-		}
-		fmt.Fprintf(&b, "%s\t%s\tcreated %s\n", p.Name, state, a.Created.Format(time.RFC3339))
-	}
-	return AdminResult{Output: b.String()}, nil
 }

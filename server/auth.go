@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"github.com/pimvault/pimvault/account"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 )
 
@@ -106,10 +106,10 @@ func (a *authenticator) recordFailure(user, addr string, now time.Time) {
 func (a *authenticator) check(user, password string) bool {
 	p, err := a.store.Principal(user)
 	if err != nil {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password)) // same cost as a real check
+		account.CompareDummy(password) // same cost as a real check
 		return false
 	}
-	acct, err := decodeAccount(p)
+	acct, err := account.Decode(p)
 	if err != nil || acct.Disabled {
 		return false
 	}
@@ -121,7 +121,7 @@ func (a *authenticator) check(user, password string) bool {
 	if cached && now.Before(exp) {
 		return true
 	}
-	if bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) != nil {
+	if !acct.PasswordMatches(password) {
 		return false
 	}
 	a.mu.Lock()
@@ -139,8 +139,6 @@ func (a *authenticator) check(user, password string) bool {
 	a.mu.Unlock()
 	return true
 }
-
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("pimvault-dummy-password"), bcrypt.DefaultCost)
 
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

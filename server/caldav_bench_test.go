@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,7 @@ func benchCalendar(b *testing.B, n int) (srv *httptest.Server, cal string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := AddUser(context.Background(), st, "alice", testPassword); err != nil {
+	if err := account.AddUser(context.Background(), st, "alice", testPassword); err != nil {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,7 +18,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	bcryptCost = bcrypt.MinCost // tests create many accounts
+	account.HashCost = bcrypt.MinCost // tests create many accounts
 	os.Exit(m.Run())
 }
 
@@ -37,7 +38,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if err := AddUser(context.Background(), st, u, testPassword); err != nil {
+		if err := account.AddUser(context.Background(), st, u, testPassword); err != nil {
 			t.Fatal(err)
 		}
 	}

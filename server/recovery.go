@@ -38,7 +38,7 @@ const (
 
 // DefaultRecoveryDeviceWindow: a recovery closes by itself once every
 // device seen within this window has reported.
-const DefaultRecoveryDeviceWindow = 30 * 24 * time.Hour
+const DefaultRecoveryDeviceWindow = storage.DefaultRecoveryDeviceWindow
 
 // recoveryStore is what the gate needs of the store (part of Store).
 type recoveryStore interface {

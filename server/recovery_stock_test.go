@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,7 +154,7 @@ func newStoreServer(t *testing.T) (*storage.Store, http.Handler) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := AddUser(context.Background(), st, "alice", testPassword); err != nil {
+	if err := account.AddUser(context.Background(), st, "alice", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/pimvault/pimvault/account"
 	"net/http"
 	"strconv"
 	"strings"
@@ -532,7 +533,7 @@ func FuzzDeviceHeader(f *testing.F) {
 func TestRecoveryGateBeforeDefaults(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
-	if err := AddUser(ctx, e.store, "carol", testPassword); err != nil {
+	if err := account.AddUser(ctx, e.store, "carol", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	openRecovery(t, e, "carol")

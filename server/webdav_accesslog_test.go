@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"github.com/pimvault/pimvault/account"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -39,7 +40,7 @@ func TestAccessLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := AddUser(context.Background(), st, "alice", testPassword); err != nil {
+	if err := account.AddUser(context.Background(), st, "alice", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	for _, on := range []bool{true, false} {

@@ -163,6 +163,10 @@ func decodeState(b *bolt.Bucket) (PrincipalState, error) {
 	return st, nil
 }
 
+// DefaultRecoveryDeviceWindow: a recovery closes by itself once every
+// device seen within this window has reported.
+const DefaultRecoveryDeviceWindow = 30 * 24 * time.Hour
+
 // ValidateDeviceID checks a device id by the rule both sides of the wire
 // share (syncproto.ValidateDeviceID); a bad id is an ErrInvalidName.
 func ValidateDeviceID(id string) error {

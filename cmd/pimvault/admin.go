@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pimvault/pimvault/server"
+	"github.com/pimvault/pimvault/admin"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -35,23 +35,23 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // when a server holds the data directory, otherwise on the store opened here.
 // offline, when set, replaces opening the store (rebuild must work on a
 // store.db that does not open).
-func adminRun(ctx context.Context, sf storeFlags, name string, args map[string]string, offline func() (server.AdminResult, error), stdout, stderr io.Writer) int {
+func adminRun(ctx context.Context, sf storeFlags, name string, req admin.Request, offline func() (admin.Result, error), stdout, stderr io.Writer) int {
 	locked, err := storage.IsLocked(sf.data)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault %s: %v\n", name, err)
 		return 1
 	}
-	var res server.AdminResult
+	var res admin.Result
 	switch {
 	case locked:
-		res, err = server.CallAdmin(ctx, sf.data, name, args)
+		res, err = admin.Call(ctx, sf.data, name, req)
 	case offline != nil:
 		res, err = offline()
 	default:
 		var s *storage.Store
 		s, err = storage.OpenExisting(sf.data, sf.options())
 		if err == nil {
-			res, err = server.RunAdmin(ctx, name, s, args)
+			res, err = admin.Run(ctx, name, s, req)
 			if cerr := s.Close(); err == nil {
 				err = cerr
 			}
@@ -77,9 +77,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	if *drill {
-		return adminRun(ctx, sf, "drill", nil, nil, stdout, stderr)
+		return adminRun(ctx, sf, "drill", admin.Request{}, nil, stdout, stderr)
 	}
-	return adminRun(ctx, sf, "verify", nil, nil, stdout, stderr)
+	return adminRun(ctx, sf, "verify", admin.Request{}, nil, stdout, stderr)
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -89,7 +89,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	return adminRun(ctx, sf, "status", nil, nil, stdout, stderr)
+	return adminRun(ctx, sf, "status", admin.Request{}, nil, stdout, stderr)
 }
 
 func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -99,25 +99,25 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	offline := func() (server.AdminResult, error) {
+	offline := func() (admin.Result, error) {
 		q, err := storage.RebuildDir(sf.data, sf.options())
 		if err != nil {
-			return server.AdminResult{}, err
+			return admin.Result{}, err
 		}
 		s, err := storage.OpenExisting(sf.data, sf.options())
 		if err != nil {
-			return server.AdminResult{}, err
+			return admin.Result{}, err
 		}
 		defer s.Close()
 		hash, seq, err := s.StateHash()
 		if err != nil {
-			return server.AdminResult{}, err
+			return admin.Result{}, err
 		}
 		kept := "there was no store.db"
 		if q != "" {
 			kept = "previous store.db kept at " + q
 		}
-		return server.AdminResult{Output: fmt.Sprintf("rebuilt store.db from the journal up to sequence %d\nstate hash: %s\n%s\n", seq, hash, kept)}, nil
+		return admin.Result{Output: fmt.Sprintf("rebuilt store.db from the journal up to sequence %d\nstate hash: %s\n%s\n", seq, hash, kept)}, nil
 	}
-	return adminRun(ctx, sf, "rebuild", nil, offline, stdout, stderr)
+	return adminRun(ctx, sf, "rebuild", admin.Request{}, offline, stdout, stderr)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
 	"path/filepath"
 )
@@ -17,14 +18,14 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	a := map[string]string{}
+	var a admin.Request
 	if *out != "" {
 		abs, err := filepath.Abs(*out)
 		if err != nil {
 			fmt.Fprintf(stderr, "pimvault backup: %v\n", err)
 			return 2
 		}
-		a["out"] = abs
+		a.Out = abs
 	}
 	return adminRun(ctx, sf, "backup", a, nil, stdout, stderr)
 }

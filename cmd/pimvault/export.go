@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
 	"path/filepath"
 )
@@ -27,5 +28,5 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "pimvault export: %v\n", err)
 		return 2
 	}
-	return adminRun(ctx, sf, "export", map[string]string{"user": *user, "out": abs}, nil, stdout, stderr)
+	return adminRun(ctx, sf, "export", admin.Request{User: *user, Out: abs}, nil, stdout, stderr)
 }

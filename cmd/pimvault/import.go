@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
 	"path/filepath"
-	"strconv"
 )
 
 // runImport reads .vcf and .ics files, pimvault exports and Radicale storage
@@ -29,6 +29,5 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "pimvault import: %v\n", err)
 		return 2
 	}
-	return adminRun(ctx, sf, "import", map[string]string{"user": *user, "path": abs, "collection": *collection,
-		"dry-run": strconv.FormatBool(*dryRun)}, nil, stdout, stderr)
+	return adminRun(ctx, sf, "import", admin.Request{User: *user, Path: abs, Collection: *collection, DryRun: *dryRun}, nil, stdout, stderr)
 }

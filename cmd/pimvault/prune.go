@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
 )
 
@@ -21,9 +22,5 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "pimvault prune: give --retention, a positive duration such as 720h (the default keeps everything)")
 		return 2
 	}
-	a := map[string]string{"retention": retention.String()}
-	if *dryRun {
-		a["dry-run"] = "1"
-	}
-	return adminRun(ctx, sf, "prune", a, nil, stdout, stderr)
+	return adminRun(ctx, sf, "prune", admin.Request{Retention: *retention, DryRun: *dryRun}, nil, stdout, stderr)
 }

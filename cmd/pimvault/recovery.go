@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
-	"strconv"
 )
 
 // runRecovery is 'pimvault recovery open|close|status --user NAME': the
@@ -36,12 +36,13 @@ func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprint(stderr, usageText)
 		return 2
 	}
-	a := map[string]string{"user": *user}
-	if *reason != "" {
-		a["reason"] = *reason
-	}
+	a := admin.Request{User: *user, Reason: *reason}
 	if verb == "status" {
-		a["window-days"] = strconv.Itoa(*windowDays)
+		if *windowDays <= 0 {
+			fmt.Fprintf(stderr, "pimvault %s: window-days %d: want a positive number of days\n", name, *windowDays)
+			return 1
+		}
+		a.WindowDays = *windowDays
 	}
 	return adminRun(ctx, sf, name, a, nil, stdout, stderr)
 }

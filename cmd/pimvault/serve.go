@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/admin"
 	"io"
 	"log/slog"
 	"net"
@@ -50,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer s.Close()
-	admin, err := server.ListenAdmin(sf.data, s, log)
+	admin, err := admin.Listen(sf.data, s, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
@@ -107,8 +109,8 @@ func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout 
 	if err != nil || len(ps) > 0 {
 		return err
 	}
-	pw := server.GeneratePassword()
-	if err := server.AddUser(ctx, s, name, pw); err != nil {
+	pw := account.GeneratePassword()
+	if err := account.AddUser(ctx, s, name, pw); err != nil {
 		return fmt.Errorf("create first user: %w", err)
 	}
 	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s')\n", name, pw, name)

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
-	"strconv"
 	"time"
 )
 
@@ -34,10 +34,6 @@ func runUndo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	a := map[string]string{"user": *user, "collection": *collection, "object": *object, "to-time": *toTime,
-		"dry-run": strconv.FormatBool(*dryRun)}
-	if *toSeq > 0 {
-		a["to-seq"] = strconv.FormatUint(*toSeq, 10)
-	}
+	a := admin.Request{User: *user, Collection: *collection, Object: *object, ToTime: *toTime, ToSeq: *toSeq, DryRun: *dryRun}
 	return adminRun(ctx, sf, "undo", a, nil, stdout, stderr)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/pimvault/pimvault/admin"
 	"io"
 	"os"
 	"strings"
@@ -50,9 +51,9 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usageText)
 		return 2
 	}
-	a := map[string]string{}
+	var a admin.Request
 	if want == 1 {
-		a["name"] = positional[0]
+		a.User = positional[0]
 	}
 	if *pwStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -60,8 +61,8 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "pimvault user: read password: %v\n", err)
 			return 1
 		}
-		a["password"] = strings.TrimRight(line, "\r\n")
-		if a["password"] == "" {
+		a.Password = strings.TrimRight(line, "\r\n")
+		if a.Password == "" {
 			fmt.Fprintln(stderr, "pimvault user: --password-stdin given but standard input is empty")
 			return 1
 		}

@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,7 +33,7 @@ func newTestServer(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := server.AddUser(context.Background(), st, "u", testPassword); err != nil {
+	if err := account.AddUser(context.Background(), st, "u", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,0 +1,16 @@
+// Package account keeps the accounts of pimvault's users: a bcrypt password
+// hash, a disabled flag and two times, stored as the opaque data of the
+// principal in the store, so accounts are journalled, backed up, restored
+// and undone like every other change.
+//
+// Invariants:
+//   - Every account change is one storage commit with a precondition checked
+//     inside the write: creating needs the principal not to exist, changing
+//     needs it to exist.
+//   - A password is 8 to 72 bytes (bcrypt's limit); the store keeps only its
+//     hash.
+//   - A disabled account keeps its data and cannot sign in.
+//
+// Sign-in (package server) and the admin commands (package admin) both use
+// this package; neither touches account data on its own.
+package account

@@ -1,0 +1,71 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// userPassword returns the password the admin gave, or a generated one and a
+// line that prints it once.
+func userPassword(req Request) (pw, shown string) {
+	if pw = req.Password; pw != "" {
+		return pw, ""
+	}
+	pw = account.GeneratePassword()
+	return pw, fmt.Sprintf("password: %s\n", pw)
+}
+
+func userAdd(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	pw, shown := userPassword(req)
+	if err := account.AddUser(ctx, s, req.User, pw); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s created\n%s", req.User, shown)}, nil
+}
+
+func userPasswd(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	pw, shown := userPassword(req)
+	if err := account.SetPassword(ctx, s, req.User, pw); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("password of %s changed\n%s", req.User, shown)}, nil
+}
+
+func userDisable(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetDisabled(ctx, s, req.User, true); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s disabled\n", req.User)}, nil
+}
+
+func userEnable(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetDisabled(ctx, s, req.User, false); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s enabled\n", req.User)}, nil
+}
+
+func userList(_ context.Context, s *storage.Store, _ Request) (Result, error) {
+	ps, err := s.Principals()
+	if err != nil {
+		return Result{}, err
+	}
+	var b strings.Builder
+	for _, p := range ps {
+		a, err := account.Decode(p)
+		if err != nil {
+			return Result{}, err
+		}
+		state := "active"
+		if a.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(&b, "%s\t%s\tcreated %s\n", p.Name, state, a.Created.Format(time.RFC3339))
+	}
+	return Result{Output: b.String()}, nil
+}
