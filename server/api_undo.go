@@ -22,7 +22,7 @@ type undoStore interface {
 }
 
 // errAPIUnavailable: the store behind this server has no history or undo.
-var errAPIUnavailable = &davError{status: http.StatusNotImplemented, msg: "history and undo are not available on this store"}
+var errAPIUnavailable = &DAVXError{Status: http.StatusNotImplemented, msg: "history and undo are not available on this store"}
 
 // routeAPI adds pimvault's own JSON API for the signed-in user. A user only
 // ever sees and changes their own data: the principal is the signed-in user,
@@ -132,8 +132,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // from the one mapping in errors.go.
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	de := toDAVError(err)
-	if de.status >= 500 && !errors.Is(err, errAPIUnavailable) {
+	if de.Status >= 500 && !errors.Is(err, errAPIUnavailable) {
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, de.status, map[string]string{"error": fmt.Sprint(de.msg)})
+	writeJSON(w, de.Status, map[string]string{"error": fmt.Sprint(de.msg)})
 }

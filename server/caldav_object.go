@@ -27,12 +27,12 @@ func spanOf(o *calendar.Object) *storage.Span {
 // its UID, component and time span for the store's indexes.
 func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p davPath) {
 	if p.kind != resObject {
-		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a calendar"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a calendar"})
 		return
 	}
 	col, err := s.collection(p)
 	if err != nil {
-		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the calendar does not exist"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, msg: "the calendar does not exist"})
 		return
 	}
 	tooBig := forbidden(nsCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)

@@ -180,8 +180,8 @@ func FuzzCalendarQuery(f *testing.F) {
 		}
 		q, filter, err := parseCalendarQuery(body)
 		if err != nil {
-			var de *davError
-			if !errors.As(err, &de) && toDAVError(err).status >= 500 {
+			var de *DAVXError
+			if !errors.As(err, &de) && toDAVError(err).Status >= 500 {
 				t.Fatalf("error without a client status: %v", err)
 			}
 			return

@@ -295,4 +295,4 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 	ms.write(w)
 }
 
-var errStopListing = &davError{status: http.StatusOK, msg: "stop"}
+var errStopListing = &DAVXError{Status: http.StatusOK, msg: "stop"}

@@ -28,7 +28,7 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case "OPTIONS":
-		s.options(w, r)
+		writeOptions(w)
 	case "PROPFIND":
 		s.propfind(w, r, p)
 	case "PROPPATCH":
@@ -53,13 +53,13 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.report(w, r, p)
 	default:
 		w.Header().Set("Allow", strings.Join(davMethods, ", "))
-		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: r.Method + " is not supported"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: r.Method + " is not supported"})
 	}
 }
 
 // options advertises exactly what is implemented: WebDAV class 1 and 3 (no
 // locks), CardDAV, CalDAV, extended MKCOL.
-func (s *Server) options(w http.ResponseWriter, r *http.Request) {
+func writeOptions(w http.ResponseWriter) {
 	w.Header().Set("DAV", "1, 3, addressbook, calendar-access, extended-mkcol")
 	w.Header().Set("Allow", strings.Join(davMethods, ", "))
 	w.Header().Set("Content-Length", "0")

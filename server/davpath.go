@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,7 +79,7 @@ func homeHref(home, user string) string {
 	return davPath{kind: resHome, home: home, user: user}.href()
 }
 
-var errBadPath = &davError{status: http.StatusNotFound, msg: "no such resource"}
+var errBadPath = &DAVXError{Status: http.StatusNotFound, msg: "no such resource"}
 
 // parseDAVPath parses an escaped URL path (from a request or an href in a
 // body). Each segment is unescaped on its own, so an encoded slash never
@@ -150,37 +148,4 @@ func parseDAVPath(escaped string) (davPath, error) {
 		return davPath{}, errBadPath
 	}
 	return p, nil
-}
-
-// ensureDefaults creates a user's default address book and calendar the
-// first time the user signs in to this process, if the user has none.
-func (s *Server) ensureDefaults(ctx context.Context, user string) error {
-	if _, done := s.defaultsDone.Load(user); done {
-		return nil
-	}
-	cols, err := s.store.Collections(user)
-	if err != nil {
-		return err
-	}
-	has := map[string]bool{}
-	for _, c := range cols {
-		has[c.Kind] = true
-	}
-	defaults := []struct{ kind, name, display string }{
-		{kindAddressBook, defaultBook, "Contacts"},
-		{kindCalendar, defaultCalendar, "Calendar"},
-	}
-	for _, d := range defaults {
-		if has[d.kind] {
-			continue
-		}
-		_, err := s.store.Commit(ctx, storage.Change{Op: storage.OpCreateCollection, Principal: user,
-			Collection: d.name, Kind: d.kind,
-			Props: map[string][]byte{clark(nameDisplayName): []byte(d.display)}})
-		if err != nil && !errors.Is(err, storage.ErrExists) {
-			return err
-		}
-	}
-	s.defaultsDone.Store(user, true)
-	return nil
 }

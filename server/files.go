@@ -23,9 +23,9 @@ func isNotFound(err error) bool {
 }
 
 var (
-	errFilesNoParent = &davError{status: http.StatusConflict, msg: "the parent collection does not exist"}
-	errFilesExists   = &davError{status: http.StatusMethodNotAllowed, msg: "something already exists at this URL"}
-	errFilesRoot     = &davError{status: http.StatusForbidden, msg: "the files root cannot be changed this way"}
+	errFilesNoParent = &DAVXError{Status: http.StatusConflict, msg: "the parent collection does not exist"}
+	errFilesExists   = &DAVXError{Status: http.StatusMethodNotAllowed, msg: "something already exists at this URL"}
+	errFilesRoot     = &DAVXError{Status: http.StatusForbidden, msg: "the files root cannot be changed this way"}
 )
 
 // serveFiles dispatches a request in the signed-in user's files area.
@@ -42,7 +42,7 @@ func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request, p davPath) {
 	}
 	switch r.Method {
 	case "OPTIONS":
-		s.options(w, r)
+		writeOptions(w)
 	case "GET", "HEAD":
 		s.filesGet(w, r, p)
 	case "PUT":
@@ -59,7 +59,7 @@ func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request, p davPath) {
 		s.filesCopyMove(w, r, p)
 	default:
 		w.Header().Set("Allow", "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, PROPFIND, PROPPATCH, COPY, MOVE")
-		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: r.Method + " is not supported here"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: r.Method + " is not supported here"})
 	}
 }
 
@@ -148,7 +148,7 @@ func (s *Server) filesPut(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	n := filesNode{rel: p.files}
-	tooBig := &davError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body over %d bytes", s.cfg.MaxResourceSize)}
+	tooBig := &DAVXError{Status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body over %d bytes", s.cfg.MaxResourceSize)}
 	body, err := s.readPutBody(r, tooBig, nil)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -197,7 +197,7 @@ func (s *Server) filesDelete(w http.ResponseWriter, r *http.Request, p davPath) 
 	}
 	if err == nil && n.isColl {
 		if r.Header.Get("If-Match") != "" {
-			err = &davError{status: http.StatusPreconditionFailed, msg: "If-Match on a collection is not supported"}
+			err = &DAVXError{Status: http.StatusPreconditionFailed, msg: "If-Match on a collection is not supported"}
 		} else if d := r.Header.Get("Depth"); d != "" && !strings.EqualFold(d, "infinity") {
 			err = badRequest("DELETE of a collection takes Depth: infinity")
 		} else {
@@ -226,7 +226,7 @@ func (s *Server) filesDeleteTree(r *http.Request, user string, rel []string) err
 func (s *Server) filesMkcol(w http.ResponseWriter, r *http.Request, p davPath) {
 	if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
 		if b, _ := io.ReadAll(io.LimitReader(r.Body, 1)); len(b) > 0 {
-			s.writeError(w, r, &davError{status: http.StatusUnsupportedMediaType, msg: "MKCOL with a body is not supported here"})
+			s.writeError(w, r, &DAVXError{Status: http.StatusUnsupportedMediaType, msg: "MKCOL with a body is not supported here"})
 			return
 		}
 	}

@@ -39,7 +39,7 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 	}
 	dp, err := parseDAVPath(r.Header.Get("Destination"))
 	if err != nil || dp.kind != resFiles || dp.user != p.user {
-		s.writeError(w, r, &davError{status: http.StatusBadGateway, msg: "Destination must be in your files area on this server"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, msg: "Destination must be in your files area on this server"})
 		return
 	}
 	if len(dp.files) == 0 {
@@ -58,11 +58,11 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	switch {
 	case slices.Equal(src.rel, dp.files):
-		err = &davError{status: http.StatusForbidden, msg: "source and destination are the same"}
+		err = &DAVXError{Status: http.StatusForbidden, msg: "source and destination are the same"}
 	case src.isColl && isUnder(dp.files, src.rel):
-		err = &davError{status: http.StatusForbidden, msg: "a collection cannot be copied or moved into itself"}
+		err = &DAVXError{Status: http.StatusForbidden, msg: "a collection cannot be copied or moved into itself"}
 	case isUnder(src.rel, dp.files):
-		err = &davError{status: http.StatusForbidden, msg: "the destination holds the source"}
+		err = &DAVXError{Status: http.StatusForbidden, msg: "the destination holds the source"}
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -77,7 +77,7 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 		}
 	}
 	if err == nil && dst.exists && !overwrite {
-		err = &davError{status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
+		err = &DAVXError{Status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
 	}
 	if err == nil && dst.exists && (dst.isColl || src.isColl) {
 		err = s.filesRemove(r, p.user, dst)
@@ -140,7 +140,7 @@ func (s *Server) filesCopyObject(r *http.Request, user string, from, to []string
 	case errors.As(err, &ce):
 		return errFilesExists
 	case errors.Is(err, storage.ErrPreconditionFailed):
-		return &davError{status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
+		return &DAVXError{Status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
 	}
 	return err
 }

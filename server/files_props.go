@@ -95,7 +95,7 @@ func (s *Server) filesCollProps(user string, c storage.Collection) *propSet {
 	ps := &propSet{}
 	ps.add(nameResourceType, "<D:collection/>")
 	ps.add(nameOwner, hrefXML(principalHref(user)))
-	s.commonProps(ps, user)
+	commonProps(ps, user)
 	addDeadProps(ps, c.Props)
 	return ps
 }
@@ -108,7 +108,7 @@ func (s *Server) filesObjectProps(user string, o storage.Object, props map[strin
 	ps.add(nameGetContentLength, strconv.FormatInt(o.Size, 10))
 	ps.add(nameGetLastModified, httpTime(o.Time))
 	ps.add(nameOwner, hrefXML(principalHref(user)))
-	s.commonProps(ps, user)
+	commonProps(ps, user)
 	addDeadProps(ps, props)
 	return ps
 }

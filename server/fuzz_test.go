@@ -49,8 +49,8 @@ func FuzzValidateVCard(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		info, err := validateVCard(body)
 		if err != nil {
-			var de *davError
-			if !errors.As(err, &de) || de.status != 403 || de.cond == "" {
+			var de *DAVXError
+			if !errors.As(err, &de) || de.Status != 403 || de.cond == "" {
 				t.Fatalf("refusal is not a 403 precondition: %v", err)
 			}
 			return

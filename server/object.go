@@ -88,11 +88,11 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	if p.kind != resObject {
-		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a collection"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a collection"})
 		return
 	}
 	if _, err := s.collection(p); err != nil {
-		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the collection does not exist"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, msg: "the collection does not exist"})
 		return
 	}
 	tooBig := forbidden(nsCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
@@ -127,12 +127,12 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p davPath) {
 			return
 		}
 		if r.Header.Get("If-Match") != "" {
-			s.writeError(w, r, &davError{status: http.StatusPreconditionFailed, msg: "If-Match on a collection is not supported"})
+			s.writeError(w, r, &DAVXError{Status: http.StatusPreconditionFailed, msg: "If-Match on a collection is not supported"})
 			return
 		}
 		c = storage.Change{Op: storage.OpDeleteCollection, Principal: p.user, Collection: p.collection}
 	default:
-		s.writeError(w, r, &davError{status: http.StatusForbidden, msg: "this resource cannot be deleted"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, msg: "this resource cannot be deleted"})
 		return
 	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
@@ -146,12 +146,12 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p davPath) {
 // signed-in user's collections of the same kind.
 func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 	if p.kind != resObject {
-		s.writeError(w, r, &davError{status: http.StatusForbidden, msg: r.Method + " of collections is not supported"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, msg: r.Method + " of collections is not supported"})
 		return
 	}
 	dest, err := parseDAVPath(r.Header.Get("Destination"))
 	if err != nil || dest.kind != resObject || dest.user != p.user || dest.home != p.home {
-		s.writeError(w, r, &davError{status: http.StatusBadGateway, msg: "Destination must be an object in one of your collections of the same kind"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, msg: "Destination must be an object in one of your collections of the same kind"})
 		return
 	}
 	if _, err := s.collection(p); err != nil {
@@ -159,7 +159,7 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	if _, err := s.collection(dest); err != nil {
-		s.writeError(w, r, &davError{status: http.StatusConflict, msg: "the destination collection does not exist"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, msg: "the destination collection does not exist"})
 		return
 	}
 	if p.home == homeCalendars {
@@ -183,7 +183,7 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 		}
 	}
 	if errors.Is(err, storage.ErrInvalidChange) {
-		err = &davError{status: http.StatusForbidden, msg: "source and destination are the same"}
+		err = &DAVXError{Status: http.StatusForbidden, msg: "source and destination are the same"}
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -53,7 +53,7 @@ type recoveryStore interface {
 
 // errReconcile answers a device whose token shows the store lost history it
 // had seen: the device reconciles (protocol item 5).
-var errReconcile = &davError{status: http.StatusConflict, msg: "this account's data is being recovered: reconcile your replica (sync-token data:,pv1-<epoch>-0) and report to /api/recovery/done"}
+var errReconcile = &DAVXError{Status: http.StatusConflict, msg: "this account's data is being recovered: reconcile your replica (sync-token data:,pv1-<epoch>-0) and report to /api/recovery/done"}
 
 // deviceOf returns the request's device id, or "" for a stock client (a
 // malformed value counts as absent).
@@ -212,7 +212,7 @@ func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, co
 func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		s.writeError(w, r, &davError{status: http.StatusMethodNotAllowed, msg: "use POST"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: "use POST"})
 		return
 	}
 	dev := deviceOf(r)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/pimvault/pimvault/storage"
@@ -15,22 +14,7 @@ import (
 // files area). check, when not nil, runs on the headers after the size check
 // and before the read (a content-type check).
 func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Request) error) ([]byte, error) {
-	if r.ContentLength > s.cfg.MaxResourceSize {
-		return nil, tooBig
-	}
-	if check != nil {
-		if err := check(r); err != nil {
-			return nil, err
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxResourceSize+1))
-	if err != nil {
-		return nil, badRequest("reading body: %v", err)
-	}
-	if int64(len(body)) > s.cfg.MaxResourceSize {
-		return nil, tooBig
-	}
-	return body, nil
+	return readBody(r, s.cfg.MaxResourceSize, tooBig, check)
 }
 
 // commitPut commits a validated vCard or calendar object PUT and answers it:

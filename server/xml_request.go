@@ -35,7 +35,7 @@ func readXMLBody(r *http.Request) ([]byte, error) {
 		return nil, badRequest("reading body: %v", err)
 	}
 	if len(body) > maxXMLBytes {
-		return nil, &davError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("XML body over %d bytes", maxXMLBytes)}
+		return nil, &DAVXError{Status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("XML body over %d bytes", maxXMLBytes)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
