@@ -155,7 +155,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
-			s.writeError(w, r, &DAVXError{Status: http.StatusUnauthorized, msg: "sign in required"})
+			s.writeError(w, r, &DAVXError{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
 		addr := clientAddr(r)
@@ -171,7 +171,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			case <-time.After(s.auth.delay):
 			case <-r.Context().Done():
 			}
-			s.writeError(w, r, &DAVXError{Status: http.StatusUnauthorized, msg: "wrong user name or password"})
+			s.writeError(w, r, &DAVXError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
 			return
 		}
 		if !s.admitRecovery(w, r, user) {

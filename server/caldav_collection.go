@@ -15,20 +15,20 @@ import (
 
 // Calendar collection properties (RFC 4791 §5.2, RFC 6638 §9.1, Apple).
 var (
-	nameCalendarDesc       = xml.Name{Space: nsCalDAV, Local: "calendar-description"}
-	nameCalendarTimezone   = xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}
-	nameSupportedCompSet   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-component-set"}
-	nameSupportedCalData   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"}
-	nameCalMaxResourceSize = xml.Name{Space: nsCalDAV, Local: "max-resource-size"}
-	nameMinDateTime        = xml.Name{Space: nsCalDAV, Local: "min-date-time"}
-	nameMaxDateTime        = xml.Name{Space: nsCalDAV, Local: "max-date-time"}
-	nameSupportedCollation = xml.Name{Space: nsCalDAV, Local: "supported-collation-set"}
-	nameScheduleTransp     = xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}
-	nameCalendarData       = xml.Name{Space: nsCalDAV, Local: "calendar-data"}
+	nameCalendarDesc       = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-description"}
+	nameCalendarTimezone   = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-timezone"}
+	nameSupportedCompSet   = xml.Name{Space: DAVXNSCalDAV, Local: "supported-calendar-component-set"}
+	nameSupportedCalData   = xml.Name{Space: DAVXNSCalDAV, Local: "supported-calendar-data"}
+	nameCalMaxResourceSize = xml.Name{Space: DAVXNSCalDAV, Local: "max-resource-size"}
+	nameMinDateTime        = xml.Name{Space: DAVXNSCalDAV, Local: "min-date-time"}
+	nameMaxDateTime        = xml.Name{Space: DAVXNSCalDAV, Local: "max-date-time"}
+	nameSupportedCollation = xml.Name{Space: DAVXNSCalDAV, Local: "supported-collation-set"}
+	nameScheduleTransp     = xml.Name{Space: DAVXNSCalDAV, Local: "schedule-calendar-transp"}
+	nameCalendarData       = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-data"}
 
-	reportCalMultiget = xml.Name{Space: nsCalDAV, Local: "calendar-multiget"}
-	reportCalQuery    = xml.Name{Space: nsCalDAV, Local: "calendar-query"}
-	reportFreeBusy    = xml.Name{Space: nsCalDAV, Local: "free-busy-query"}
+	reportCalMultiget = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-multiget"}
+	reportCalQuery    = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-query"}
+	reportFreeBusy    = xml.Name{Space: DAVXNSCalDAV, Local: "free-busy-query"}
 )
 
 const defaultCalendar = "calendar"
@@ -50,16 +50,16 @@ var (
 func init() {
 	for _, n := range []xml.Name{nameSupportedCompSet, nameSupportedCalData, nameCalMaxResourceSize,
 		nameMinDateTime, nameMaxDateTime, nameSupportedCollation, nameCalendarData} {
-		protectedProps[n] = true
+		DAVXProtectedProps[n] = true
 	}
-	notInAllprop[nameCalendarData] = true
+	DAVXNotInAllprop[nameCalendarData] = true
 }
 
 // compSetXML is the canonical stored value of supported-calendar-component-set.
 func compSetXML(comps []string) string {
 	var b strings.Builder
 	for _, c := range comps {
-		b.WriteString(`<comp xmlns="` + nsCalDAV + `" name="` + c + `"></comp>`)
+		b.WriteString(`<comp xmlns="` + DAVXNSCalDAV + `" name="` + c + `"></comp>`)
 	}
 	return b.String()
 }
@@ -95,7 +95,7 @@ func parseCompSet(inner string) ([]string, error) {
 
 // supportedComponents returns the components collection c accepts.
 func supportedComponents(c storage.Collection) []string {
-	if v, ok := c.Props[clark(nameSupportedCompSet)]; ok {
+	if v, ok := c.Props[DAVXClark(nameSupportedCompSet)]; ok {
 		if comps, err := parseCompSet(string(v)); err == nil {
 			return comps
 		}
@@ -118,7 +118,7 @@ func textOf(inner string) (string, error) {
 func checkCalendarTimezone(text string) (*time.Location, error) {
 	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
 	if err != nil {
-		return nil, forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone does not parse: %v", err)
+		return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone does not parse: %v", err)
 	}
 	var tzs []*ical.Component
 	for _, c := range cal.Children {
@@ -126,15 +126,15 @@ func checkCalendarTimezone(text string) (*time.Location, error) {
 		case ical.CompTimezone:
 			tzs = append(tzs, c)
 		default:
-			return nil, forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone holds a %s; only one VTIMEZONE is allowed", c.Name)
+			return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone holds a %s; only one VTIMEZONE is allowed", c.Name)
 		}
 	}
 	if len(tzs) != 1 {
-		return nil, forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone must hold exactly one VTIMEZONE, not %d", len(tzs))
+		return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone must hold exactly one VTIMEZONE, not %d", len(tzs))
 	}
 	tzid := tzs[0].Props.Get(ical.PropTimezoneID)
 	if tzid == nil || tzid.Value == "" {
-		return nil, forbidden(nsCalDAV, "valid-calendar-data", "the VTIMEZONE of calendar-timezone has no TZID")
+		return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "the VTIMEZONE of calendar-timezone has no TZID")
 	}
 	if loc, err := time.LoadLocation(tzid.Value); err == nil {
 		return loc, nil
@@ -145,7 +145,7 @@ func checkCalendarTimezone(text string) (*time.Location, error) {
 // floatingLocation is where floating times of collection c are read: its
 // calendar-timezone, or UTC.
 func floatingLocation(c storage.Collection) *time.Location {
-	if v, ok := c.Props[clark(nameCalendarTimezone)]; ok {
+	if v, ok := c.Props[DAVXClark(nameCalendarTimezone)]; ok {
 		if text, err := textOf(string(v)); err == nil {
 			if loc, err := checkCalendarTimezone(text); err == nil {
 				return loc
@@ -157,25 +157,25 @@ func floatingLocation(c storage.Collection) *time.Location {
 
 // checkCalendarProp validates a settable calendar property's new value
 // (PROPPATCH, MKCALENDAR, extended MKCOL).
-func checkCalendarProp(u propUpdate) error {
-	if u.remove {
+func checkCalendarProp(u DAVXPropUpdate) error {
+	if u.Remove {
 		return nil
 	}
-	switch u.name {
+	switch u.Name {
 	case nameCalendarTimezone:
-		text, err := textOf(u.inner)
+		text, err := textOf(u.Inner)
 		if err != nil {
-			return forbidden(nsCalDAV, "valid-calendar-data", "calendar-timezone: %v", err)
+			return DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone: %v", err)
 		}
 		_, err = checkCalendarTimezone(text)
 		return err
 	case nameScheduleTransp:
-		if u.inner != `<opaque xmlns="`+nsCalDAV+`"></opaque>` && u.inner != `<transparent xmlns="`+nsCalDAV+`"></transparent>` {
-			return forbidden(nsDAV, "valid-property-value", "schedule-calendar-transp must hold opaque or transparent")
+		if u.Inner != `<opaque xmlns="`+DAVXNSCalDAV+`"></opaque>` && u.Inner != `<transparent xmlns="`+DAVXNSCalDAV+`"></transparent>` {
+			return DAVXForbidden(DAVXNSDAV, "valid-property-value", "schedule-calendar-transp must hold opaque or transparent")
 		}
-	case nameCalendarOrder:
-		if _, err := strconv.Atoi(strings.TrimSpace(u.inner)); err != nil {
-			return forbidden(nsDAV, "valid-property-value", "calendar-order must be an integer")
+	case DAVXNameCalendarOrder:
+		if _, err := strconv.Atoi(strings.TrimSpace(u.Inner)); err != nil {
+			return DAVXForbidden(DAVXNSDAV, "valid-property-value", "calendar-order must be an integer")
 		}
 	}
 	return nil
@@ -183,68 +183,68 @@ func checkCalendarProp(u propUpdate) error {
 
 // calendarProps adds the properties a calendar has beyond those of every
 // collection.
-func (s *Server) calendarProps(ps *propSet, c storage.Collection) {
-	ps.add(nameResourceType, "<D:collection/><CAL:calendar/>")
-	ps.add(nameSupportedReports, reportSetXML(reportCalMultiget, reportCalQuery, reportFreeBusy, reportSyncCollection))
-	ps.add(nameSupportedCompSet, compSetXML(supportedComponents(c)))
-	ps.add(nameSupportedCalData, `<CAL:calendar-data content-type="text/calendar" version="2.0"/>`)
-	ps.add(nameCalMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
-	ps.add(nameMinDateTime, calendarMinDate.Format(icalUTC))
-	ps.add(nameMaxDateTime, calendarMaxDate.Format(icalUTC))
-	ps.add(nameSupportedCollation, `<CAL:supported-collation>i;ascii-casemap</CAL:supported-collation><CAL:supported-collation>i;octet</CAL:supported-collation><CAL:supported-collation>i;unicode-casemap</CAL:supported-collation>`)
-	ps.add(nameScheduleTransp, "<CAL:opaque/>") // a stored value replaces it
+func (s *Server) calendarProps(ps *DAVXPropSet, c storage.Collection) {
+	ps.Add(DAVXNameResourceType, "<D:collection/><CAL:calendar/>")
+	ps.Add(DAVXNameSupportedReports, DAVXReportSetXML(reportCalMultiget, reportCalQuery, reportFreeBusy, DAVXReportSyncCollection))
+	ps.Add(nameSupportedCompSet, compSetXML(supportedComponents(c)))
+	ps.Add(nameSupportedCalData, `<CAL:calendar-data content-type="text/calendar" version="2.0"/>`)
+	ps.Add(nameCalMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+	ps.Add(nameMinDateTime, calendarMinDate.Format(icalUTC))
+	ps.Add(nameMaxDateTime, calendarMaxDate.Format(icalUTC))
+	ps.Add(nameSupportedCollation, `<CAL:supported-collation>i;ascii-casemap</CAL:supported-collation><CAL:supported-collation>i;octet</CAL:supported-collation><CAL:supported-collation>i;unicode-casemap</CAL:supported-collation>`)
+	ps.Add(nameScheduleTransp, "<CAL:opaque/>") // a stored value replaces it
 }
 
 const icalUTC = "20060102T150405Z"
 
 // mkcalendar creates a calendar (RFC 4791 §5.3.1 MKCALENDAR, or RFC 5689
 // extended MKCOL with a calendar resourcetype) with its initial properties.
-func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p davPath) {
-	if p.kind != resCollection || p.home != homeCalendars {
-		s.writeError(w, r, forbidden(nsDAV, "resource-must-be-null", "calendars can only be created in your calendar home"))
+func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+	if p.Kind != DAVXResCollection || p.Home != DAVXHomeCalendars {
+		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "resource-must-be-null", "calendars can only be created in your calendar home"))
 		return
 	}
-	body, err := readXMLBody(r)
+	body, err := DAVXReadXMLBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	root := xml.Name{Space: nsCalDAV, Local: "mkcalendar"}
+	root := xml.Name{Space: DAVXNSCalDAV, Local: "mkcalendar"}
 	if r.Method == "MKCOL" {
-		root = xml.Name{Space: nsDAV, Local: "mkcol"}
+		root = xml.Name{Space: DAVXNSDAV, Local: "mkcol"}
 		if body == nil {
-			s.writeError(w, r, forbidden(nsDAV, "valid-resourcetype", "only calendars can be created here; use MKCALENDAR or an extended MKCOL"))
+			s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only calendars can be created here; use MKCALENDAR or an extended MKCOL"))
 			return
 		}
 	}
-	var ups []propUpdate
+	var ups []DAVXPropUpdate
 	if body != nil {
-		if ups, err = parsePropUpdates(body, root); err != nil {
+		if ups, err = DAVXParsePropUpdates(body, root); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 	}
-	var props []propUpdate
+	var props []DAVXPropUpdate
 	sawType := false
 	for _, u := range ups {
 		switch {
-		case u.name == nameResourceType:
-			if !strings.Contains(u.inner, `<calendar xmlns="`+nsCalDAV+`">`) {
-				s.writeError(w, r, forbidden(nsDAV, "valid-resourcetype", "only calendars can be created here"))
+		case u.Name == DAVXNameResourceType:
+			if !strings.Contains(u.Inner, `<calendar xmlns="`+DAVXNSCalDAV+`">`) {
+				s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only calendars can be created here"))
 				return
 			}
 			sawType = true
 			continue
-		case u.name == nameSupportedCompSet && !u.remove:
-			comps, err := parseCompSet(u.inner)
+		case u.Name == nameSupportedCompSet && !u.Remove:
+			comps, err := parseCompSet(u.Inner)
 			if err != nil {
-				s.writeError(w, r, forbidden(nsCalDAV, "supported-calendar-component", "supported-calendar-component-set: %v", err))
+				s.writeError(w, r, DAVXForbidden(DAVXNSCalDAV, "supported-calendar-component", "supported-calendar-component-set: %v", err))
 				return
 			}
-			props = append(props, propUpdate{name: u.name, inner: compSetXML(comps)})
+			props = append(props, DAVXPropUpdate{Name: u.Name, Inner: compSetXML(comps)})
 			continue
-		case u.remove || protectedProps[u.name]:
-			s.writeError(w, r, forbidden(nsDAV, "cannot-modify-protected-property", "%s cannot be set", clark(u.name)))
+		case u.Remove || DAVXProtectedProps[u.Name]:
+			s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "cannot-modify-protected-property", "%s cannot be set", DAVXClark(u.Name)))
 			return
 		}
 		if err := checkCalendarProp(u); err != nil {
@@ -254,17 +254,17 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p davPath) {
 		props = append(props, u)
 	}
 	if r.Method == "MKCOL" && !sawType {
-		s.writeError(w, r, forbidden(nsDAV, "valid-resourcetype", "only calendars can be created here"))
+		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only calendars can be created here"))
 		return
 	}
-	set, _ := toChange(props)
-	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.user,
-		Collection: p.collection, Kind: kindCalendar, Props: set})
+	set, _ := DAVXToChange(props)
+	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.User,
+		Collection: p.Collection, Kind: DAVXKindCalendar, Props: set})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", p.href())
+	w.Header().Set("Location", p.Href())
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)

@@ -20,14 +20,14 @@ import (
 
 // calendarReport answers the CalDAV reports (RFC 4791 §7.8–§7.10) on a
 // calendar collection; ok is false when root is not one of them.
-func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, root xml.Name, body []byte) (ok bool) {
+func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, root xml.Name, body []byte) (ok bool) {
 	switch root {
 	case reportCalQuery, reportCalMultiget, reportFreeBusy:
 	default:
 		return false
 	}
-	if c.Kind != kindCalendar {
-		s.writeError(w, r, forbidden(nsDAV, "supported-report", "report %s is served on calendars only", clark(root)))
+	if c.Kind != DAVXKindCalendar {
+		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "supported-report", "report %s is served on calendars only", DAVXClark(root)))
 		return true
 	}
 	switch root {
@@ -44,8 +44,8 @@ func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p davPat
 // withCalendarData sets up rp to return calendar-data as body's DAV:prop
 // asks (in calendar-multiget, calendar-query and sync-collection on a
 // calendar).
-func (s *Server) withCalendarData(rp *reportProps, p davPath, body []byte) error {
-	if p.home != homeCalendars {
+func (s *Server) withCalendarData(rp *reportProps, p DAVXPath, body []byte) error {
+	if p.Home != DAVXHomeCalendars {
 		return nil
 	}
 	var req struct {
@@ -54,7 +54,7 @@ func (s *Server) withCalendarData(rp *reportProps, p davPath, body []byte) error
 		} `xml:"DAV: prop"`
 	}
 	if err := xml.Unmarshal(body, &req); err != nil {
-		return badRequest("report body: %v", err)
+		return DAVXBadRequest("report body: %v", err)
 	}
 	if req.Prop == nil || req.Prop.CalendarData == nil {
 		return nil
@@ -76,7 +76,7 @@ func (s *Server) withCalendarData(rp *reportProps, p davPath, body []byte) error
 // (an object that does not parse, or expands to too many instances) leaves
 // the property out, so it is reported as not found for that object, and is
 // kept in rp.calendarErr when the caller asks for it.
-func (s *Server) renderCalendarData(ps *propSet, o storage.Object, rp reportProps) {
+func (s *Server) renderCalendarData(ps *DAVXPropSet, o storage.Object, rp reportProps) {
 	v, err := rp.calendarData.render(o, rp.floating)
 	if err != nil {
 		s.log.Warn("calendar-data not rendered", "object", o.Name, "err", err)
@@ -85,7 +85,7 @@ func (s *Server) renderCalendarData(ps *propSet, o storage.Object, rp reportProp
 		}
 		return
 	}
-	ps.add(nameCalendarData, xmlEscape(v))
+	ps.Add(nameCalendarData, DAVXXMLEscape(v))
 }
 
 // queryLocation is where a query's floating times are read: the query's own
@@ -94,7 +94,7 @@ func queryLocation(q *calendarQueryXML, c storage.Collection) (*time.Location, e
 	if q.Timezone != nil {
 		loc, err := checkCalendarTimezone(*q.Timezone)
 		if err != nil {
-			return nil, forbidden(nsCalDAV, "valid-calendar-data", "CALDAV:timezone: %v", err)
+			return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "CALDAV:timezone: %v", err)
 		}
 		return loc, nil
 	}
@@ -128,10 +128,10 @@ func unixBounds(tr calendar.TimeRange, slack int64) (start, end int64) {
 // their bodies are read in one read transaction.
 // sized, when not nil, is told the number of candidates and the size of
 // their bodies before fn is called (when they come from the index).
-func (s *Server) eachCandidate(ctx context.Context, p davPath, c storage.Collection, f calendar.CompFilter, sized func(n int, bodies int64), fn func(storage.Object) error) error {
+func (s *Server) eachCandidate(ctx context.Context, p DAVXPath, c storage.Collection, f calendar.CompFilter, sized func(n int, bodies int64), fn func(storage.Object) error) error {
 	if tr, ok := indexRange(f); ok {
 		start, end := unixBounds(tr, floatingSlack)
-		objs, err := s.store.OverlappingObjects(p.user, p.collection, start, end, true)
+		objs, err := s.store.OverlappingObjects(p.User, p.Collection, start, end, true)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (s *Server) eachCandidate(ctx context.Context, p davPath, c storage.Collect
 	}
 	comp := componentOf(f)
 	var names []string
-	err := s.store.Objects(p.user, p.collection, false, func(o storage.Object) error {
+	err := s.store.Objects(p.User, p.Collection, false, func(o storage.Object) error {
 		if comp == "" || o.Meta.Component == comp {
 			names = append(names, o.Name)
 		}
@@ -174,7 +174,7 @@ func eachOf(ctx context.Context, objs []storage.Object, fn func(storage.Object) 
 
 // calendarQuery answers CALDAV:calendar-query (RFC 4791 §7.8): candidates
 // from the store's indexes, each tested with calendar.Match.
-func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, body []byte) {
+func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, body []byte) {
 	q, f, err := parseCalendarQuery(body)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -186,10 +186,10 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 		return
 	}
 	var list struct {
-		Prop *propList `xml:"DAV: prop"`
+		Prop *DAVXPropList `xml:"DAV: prop"`
 	}
 	if err := xml.Unmarshal(body, &list); err != nil {
-		s.writeError(w, r, badRequest("calendar-query: %v", err))
+		s.writeError(w, r, DAVXBadRequest("calendar-query: %v", err))
 		return
 	}
 	rp := newReportProps(list.Prop)
@@ -201,7 +201,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 	var renderErr error
 	rp.calendarErr = &renderErr
 	eventRange, eventsOnly := eventRangeOnly(f)
-	ms := newMultistatus()
+	ms := DAVXNewMultistatus()
 	// Room for the whole answer up front, rather than doubling to it (the
 	// copies were a good part of a month's query).
 	sized := func(n int, bodies int64) {
@@ -221,7 +221,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 				if errors.Is(err, calendar.ErrTooManyInstances) {
 					return queryError(o.Name, err)
 				}
-				s.log.Warn("stored calendar object cannot be matched; left out", "user", p.user, "collection", p.collection, "object", o.Name, "err", err)
+				s.log.Warn("stored calendar object cannot be matched; left out", "user", p.User, "collection", p.Collection, "object", o.Name, "err", err)
 				return nil
 			}
 		}
@@ -234,7 +234,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 		s.writeError(w, r, err)
 		return
 	}
-	ms.write(w)
+	ms.Write(w)
 }
 
 // eachObject calls fn with each named object of the collection, body
@@ -242,13 +242,13 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p davPath
 // they were listed are skipped. When the names are a good part of the
 // collection, one pass over all of it is cheaper than looking each name up;
 // either way the objects are read in one read transaction.
-func (s *Server) eachObject(ctx context.Context, p davPath, c storage.Collection, names []string, fn func(storage.Object) error) error {
+func (s *Server) eachObject(ctx context.Context, p DAVXPath, c storage.Collection, names []string, fn func(storage.Object) error) error {
 	if int64(len(names))*4 >= c.Count {
 		want := make(map[string]bool, len(names))
 		for _, n := range names {
 			want[n] = true
 		}
-		return s.store.Objects(p.user, p.collection, true, func(o storage.Object) error {
+		return s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
 			if !want[o.Name] {
 				return nil
 			}
@@ -258,7 +258,7 @@ func (s *Server) eachObject(ctx context.Context, p davPath, c storage.Collection
 			return fn(o)
 		})
 	}
-	objs, err := s.store.GetObjects(p.user, p.collection, names) // leaves out names deleted since they were listed
+	objs, err := s.store.GetObjects(p.User, p.Collection, names) // leaves out names deleted since they were listed
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (s *Server) matchObject(o storage.Object, f calendar.CompFilter, loc *time.
 // queryError names the object a query failed on.
 func queryError(name string, err error) error {
 	if errors.Is(err, calendar.ErrTooManyInstances) {
-		return forbidden(nsCalDAV, "max-instances", "%s: more than %d instances in the time range; ask for a shorter range", name, calendar.MaxInstances)
+		return DAVXForbidden(DAVXNSCalDAV, "max-instances", "%s: more than %d instances in the time range; ask for a shorter range", name, calendar.MaxInstances)
 	}
 	return err
 }
@@ -296,23 +296,23 @@ type freeBusyQueryXML struct {
 
 // freeBusyQuery answers free-busy-query with one VFREEBUSY for the range,
 // computed by calendar.FreeBusy from the objects the span index returns.
-func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, body []byte) {
+func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, body []byte) {
 	var q freeBusyQueryXML
 	if err := xml.Unmarshal(body, &q); err != nil {
-		s.writeError(w, r, badRequest("free-busy-query: %v", err))
+		s.writeError(w, r, DAVXBadRequest("free-busy-query: %v", err))
 		return
 	}
 	if q.TimeRange == nil {
-		s.writeError(w, r, badRequest("free-busy-query needs a time-range"))
+		s.writeError(w, r, DAVXBadRequest("free-busy-query needs a time-range"))
 		return
 	}
 	tr, err := decodeTimeRange(q.TimeRange, "time-range", true)
 	if err != nil {
-		s.writeError(w, r, badRequest("%v", err))
+		s.writeError(w, r, DAVXBadRequest("%v", err))
 		return
 	}
 	start, end := unixBounds(*tr, floatingSlack)
-	objs, err := s.store.OverlappingObjects(p.user, p.collection, start, end, true)
+	objs, err := s.store.OverlappingObjects(p.User, p.Collection, start, end, true)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -337,7 +337,7 @@ func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p davPath
 		return
 	}
 	out := encodeICal(fb)
-	w.Header().Set("Content-Type", contentTypeFor(kindCalendar))
+	w.Header().Set("Content-Type", contentTypeFor(DAVXKindCalendar))
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, out)

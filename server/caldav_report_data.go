@@ -50,7 +50,7 @@ type calendarDataReq struct {
 
 func (x *calendarDataXML) decode() (*calendarDataReq, error) {
 	if x.ContentType != "" && x.ContentType != "text/calendar" || x.Version != "" && x.Version != "2.0" {
-		return nil, forbidden(nsCalDAV, "supported-calendar-data", "calendar-data %s version %s is not supported (text/calendar 2.0 is)", x.ContentType, x.Version)
+		return nil, DAVXForbidden(DAVXNSCalDAV, "supported-calendar-data", "calendar-data %s version %s is not supported (text/calendar 2.0 is)", x.ContentType, x.Version)
 	}
 	req := &calendarDataReq{comp: x.Comp}
 	if x.Comp != nil && x.Comp.empty() {
@@ -67,10 +67,10 @@ func (x *calendarDataXML) decode() (*calendarDataReq, error) {
 		return nil, err
 	}
 	if req.expand != nil && req.limit != nil {
-		return nil, badRequest("expand and limit-recurrence-set cannot both be asked for")
+		return nil, DAVXBadRequest("expand and limit-recurrence-set cannot both be asked for")
 	}
 	if req.comp != nil && !strings.EqualFold(x.Comp.Name, "VCALENDAR") {
-		return nil, badRequest("calendar-data comp must name VCALENDAR at the top, not %q", x.Comp.Name)
+		return nil, DAVXBadRequest("calendar-data comp must name VCALENDAR at the top, not %q", x.Comp.Name)
 	}
 	return req, nil
 }

@@ -119,11 +119,11 @@ func equalFoldASCII(b []byte, s string) bool {
 // getetag and calendar-data are asked for (what calendar-query and
 // calendar-multiget ask in practice), instead of the full property set of
 // objectProps; ok is false for any other request.
-func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []propValue, ok bool) {
+func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []DAVXPropValue, ok bool) {
 	for _, n := range rp.names {
 		switch n {
-		case nameGetETag:
-			found = append(found, propValue{n, xmlEscape(quoteETag(o.ETag))})
+		case DAVXNameGetETag:
+			found = append(found, DAVXPropValue{n, DAVXXMLEscape(DAVXQuoteETag(o.ETag))})
 		case nameCalendarData:
 			if rp.calendarData == nil {
 				return nil, false
@@ -132,7 +132,7 @@ func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []pro
 			if err != nil {
 				return nil, false // objectResponse reports it
 			}
-			found = append(found, propValue{n, xmlEscape(v)})
+			found = append(found, DAVXPropValue{n, DAVXXMLEscape(v)})
 		default:
 			return nil, false
 		}

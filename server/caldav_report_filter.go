@@ -72,7 +72,7 @@ const (
 )
 
 func badFilter(format string, args ...any) error {
-	return forbidden(nsCalDAV, "valid-filter", format, args...)
+	return DAVXForbidden(DAVXNSCalDAV, "valid-filter", format, args...)
 }
 
 // parseUTC reads a date-time with UTC time as time-range attributes must be.
@@ -240,7 +240,7 @@ func decodeFilter(x *filterXML) (calendar.CompFilter, error) {
 func parseCalendarQuery(body []byte) (*calendarQueryXML, calendar.CompFilter, error) {
 	var q calendarQueryXML
 	if err := xml.Unmarshal(body, &q); err != nil {
-		return nil, calendar.CompFilter{}, badRequest("calendar-query: %v", err)
+		return nil, calendar.CompFilter{}, DAVXBadRequest("calendar-query: %v", err)
 	}
 	f, err := decodeFilter(q.Filter)
 	if err != nil {

@@ -107,15 +107,15 @@ func TestCalDAVQueryPreconditions(t *testing.T) {
 	cal := "/dav/calendars/alice/calendar/"
 	runPreconditionCases(t, e, []preconditionCase{
 		{"query without VCALENDAR", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter></C:calendar-query>`, 403, nsCalDAV, "valid-filter"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "valid-filter"},
 		{"query with a local time-range", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20260101T000000"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, nsCalDAV, "valid-filter"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20260101T000000"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "valid-filter"},
 		{"query with an unknown collation", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, nsCalDAV, "supported-collation"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "supported-collation"},
 		{"expand without an end", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:expand start="20260101T000000Z"/></C:calendar-data></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, nsCalDAV, "valid-filter"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:expand start="20260101T000000Z"/></C:calendar-data></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "valid-filter"},
 		{"calendar report on an address book", "REPORT", "/dav/addressbooks/alice/contacts/", nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, nsDAV, "supported-report"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, DAVXNSDAV, "supported-report"},
 	})
 }
 
@@ -175,13 +175,13 @@ func FuzzCalendarQuery(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if len(body) > maxXMLBytes || checkXML(body) != nil {
+		if len(body) > DAVXMaxXMLBytes || DAVXCheckXML(body) != nil {
 			return // readXMLBody refuses these first
 		}
 		q, filter, err := parseCalendarQuery(body)
 		if err != nil {
 			var de *DAVXError
-			if !errors.As(err, &de) && toDAVError(err).Status >= 500 {
+			if !errors.As(err, &de) && DAVXToError(err).Status >= 500 {
 				t.Fatalf("error without a client status: %v", err)
 			}
 			return

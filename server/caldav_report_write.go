@@ -11,12 +11,12 @@ import (
 // ms, escaping the calendar data as it copies it: the bytes propResponse
 // writes, without the intermediate strings (a stored body is copied once,
 // not three times). Anything else goes through objectResponse.
-func (s *Server) queryResponse(ms *multistatus, p davPath, o storage.Object, rp reportProps) {
+func (s *Server) queryResponse(ms *DAVXMultistatus, p DAVXPath, o storage.Object, rp reportProps) {
 	var data string
 	raw, rendered := false, false
 	for _, n := range rp.names {
 		switch {
-		case n == nameGetETag:
+		case n == DAVXNameGetETag:
 		case n == nameCalendarData && rp.calendarData != nil && !raw && !rendered:
 			if (rp.calendarData.plain() || rp.calendarData.expandsToItself(o)) && (len(o.Body) == 0 || o.Body[0] != 0) {
 				raw = true // (a leading NUL would be read as a dead property's xml:lang by element)
@@ -37,18 +37,18 @@ func (s *Server) queryResponse(ms *multistatus, p davPath, o storage.Object, rp 
 			return
 		}
 	}
-	op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: o.Name}
+	op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
 	b := &ms.b
 	b.WriteString("<D:response><D:href>")
-	writeEscaped(b, op.href())
+	writeEscaped(b, op.Href())
 	b.WriteString("</D:href>")
 	if len(rp.names) > 0 {
 		b.WriteString("<D:propstat><D:prop>")
 		for _, n := range rp.names {
-			open, close := tagOf(n)
-			if n == nameGetETag {
+			open, close := DAVXTagOf(n)
+			if n == DAVXNameGetETag {
 				b.WriteString(open)
-				writeEscaped(b, quoteETag(o.ETag))
+				writeEscaped(b, DAVXQuoteETag(o.ETag))
 				b.WriteString(close)
 				continue
 			}

@@ -17,7 +17,7 @@ import (
 // request it takes and the ones it hands over.
 func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 	s := New(nil, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	p := davPath{kind: resCollection, home: homeCalendars, user: "alice", collection: "calendar"}
+	p := DAVXPath{Kind: DAVXResCollection, Home: DAVXHomeCalendars, User: "alice", Collection: "calendar"}
 	bodies := []string{
 		vcal(vevent("single", "20260610T080000Z", "20260610T090000Z", "DESCRIPTION:a <b> & c")),
 		vcal(vevent("weekly", "20260601T080000Z", "20260601T090000Z", "RRULE:FREQ=WEEKLY;COUNT=5")),
@@ -25,7 +25,7 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 		vcal(vevent("bad", "20260610T080000Z", "20260610T090000Z", "RRULE:FREQ=SECONDLY;COUNT=20000")),
 	}
 	month := calendar.TimeRange{Start: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
-	etag, data := nameGetETag, nameCalendarData
+	etag, data := DAVXNameGetETag, nameCalendarData
 	reqs := []struct {
 		name  string
 		names []xml.Name
@@ -47,7 +47,7 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 			rp := reportProps{names: rq.names, calendarData: rq.cd, floating: time.UTC}
 			var renderErr error
 			rp.calendarErr = &renderErr
-			want, got := newMultistatus(), newMultistatus()
+			want, got := DAVXNewMultistatus(), DAVXNewMultistatus()
 			s.objectResponse(want, p, o, rp)
 			s.queryResponse(got, p, o, rp)
 			if got.b.String() != want.b.String() {
@@ -58,7 +58,7 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 	var b strings.Builder
 	writeEscapedBytes(&b, []byte("a\r\n<&>\"'"))
 	writeEscaped(&b, "x&y")
-	if want := xmlEscape("a\r\n<&>\"'") + xmlEscape("x&y"); b.String() != want {
+	if want := DAVXXMLEscape("a\r\n<&>\"'") + DAVXXMLEscape("x&y"); b.String() != want {
 		t.Errorf("escaped: got %q, want %q", b.String(), want)
 	}
 }

@@ -21,7 +21,7 @@ type cardInfo struct {
 // the CARDDAV:valid-address-data precondition.
 func validateVCard(body []byte) (cardInfo, error) {
 	invalid := func(format string, args ...any) error {
-		return forbidden(nsCardDAV, "valid-address-data", format, args...)
+		return DAVXForbidden(DAVXNSCardDAV, "valid-address-data", format, args...)
 	}
 	if !utf8.Valid(body) {
 		return cardInfo{}, invalid("vCard is not UTF-8")
@@ -44,7 +44,7 @@ func validateVCard(body []byte) (cardInfo, error) {
 	}
 	version := card.Value(vcard.FieldVersion)
 	if version != "3.0" && version != "4.0" {
-		return cardInfo{}, forbidden(nsCardDAV, "supported-address-data", "vCard version %q is not supported (3.0 and 4.0 are)", version)
+		return cardInfo{}, DAVXForbidden(DAVXNSCardDAV, "supported-address-data", "vCard version %q is not supported (3.0 and 4.0 are)", version)
 	}
 	uid := card.Value(vcard.FieldUID)
 	if uid == "" {
@@ -64,11 +64,11 @@ func checkCardContentType(r *http.Request) error {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return forbidden(nsCardDAV, "supported-address-data", "bad Content-Type %q", ct)
+		return DAVXForbidden(DAVXNSCardDAV, "supported-address-data", "bad Content-Type %q", ct)
 	}
 	switch mt {
 	case "text/vcard", "text/x-vcard", "text/directory":
 		return nil
 	}
-	return forbidden(nsCardDAV, "supported-address-data", "Content-Type %s is not a vCard", mt)
+	return DAVXForbidden(DAVXNSCardDAV, "supported-address-data", "Content-Type %s is not a vCard", mt)
 }

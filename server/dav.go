@@ -5,36 +5,33 @@ import (
 	"strings"
 )
 
-// davMethods are the methods served under /dav/, as advertised in Allow.
-var davMethods = []string{"OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL", "MKCALENDAR", "MOVE", "COPY", "REPORT"}
-
 // serveDAV dispatches a signed-in request under /dav/. A user only ever sees
 // their own resources: another user's path answers 404, as if it did not exist.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	noteAccessUser(r, userFrom(r.Context()))
-	p, err := parseDAVPath(r.URL.EscapedPath())
+	p, err := DAVXParsePath(r.URL.EscapedPath())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	user := userFrom(r.Context())
-	if p.user != "" && p.user != user {
-		s.writeError(w, r, errNotFound)
+	if p.User != "" && p.User != user {
+		s.writeError(w, r, DAVXErrNotFound)
 		return
 	}
-	if p.kind == resFiles {
+	if p.Kind == DAVXResFiles {
 		s.serveFiles(w, r, p)
 		return
 	}
 	switch r.Method {
 	case "OPTIONS":
-		writeOptions(w)
+		DAVXWriteOptions(w)
 	case "PROPFIND":
 		s.propfind(w, r, p)
 	case "PROPPATCH":
 		s.proppatch(w, r, p)
 	case "MKCOL":
-		if p.home == homeCalendars {
+		if p.Home == DAVXHomeCalendars {
 			s.mkcalendar(w, r, p)
 			return
 		}
@@ -52,16 +49,7 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	case "REPORT":
 		s.report(w, r, p)
 	default:
-		w.Header().Set("Allow", strings.Join(davMethods, ", "))
-		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: r.Method + " is not supported"})
+		w.Header().Set("Allow", strings.Join(DAVXMethods, ", "))
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, Msg: r.Method + " is not supported"})
 	}
-}
-
-// options advertises exactly what is implemented: WebDAV class 1 and 3 (no
-// locks), CardDAV, CalDAV, extended MKCOL.
-func writeOptions(w http.ResponseWriter) {
-	w.Header().Set("DAV", "1, 3, addressbook, calendar-access, extended-mkcol")
-	w.Header().Set("Allow", strings.Join(davMethods, ", "))
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
 }

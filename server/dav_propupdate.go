@@ -8,22 +8,22 @@ import (
 	"strings"
 )
 
-// propUpdate is one DAV:set or DAV:remove of a PROPPATCH (RFC 4918 §14.19)
+// DAVXPropUpdate is one DAV:set or DAV:remove of a PROPPATCH (RFC 4918 §14.19)
 // or the DAV:set of an extended MKCOL (RFC 5689 §5.1), in document order.
-type propUpdate struct {
-	remove bool
-	name   xml.Name
-	inner  string // canonical inner XML of the value
-	lang   string // xml:lang in scope on the property element (RFC 4918 §4.3)
+type DAVXPropUpdate struct {
+	Remove bool
+	Name   xml.Name
+	Inner  string // canonical inner XML of the value
+	Lang   string // xml:lang in scope on the property element (RFC 4918 §4.3)
 }
 
-// parsePropUpdates reads the set/remove instructions under the root element
+// DAVXParsePropUpdates reads the set/remove instructions under the root element
 // of body, whose name must be root. Values are re-encoded canonically
 // (namespaces declared where used), so a dead property reads back with the
 // same meaning however the client prefixed it.
-func parsePropUpdates(body []byte, root xml.Name) ([]propUpdate, error) {
+func DAVXParsePropUpdates(body []byte, root xml.Name) ([]DAVXPropUpdate, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
-	var out []propUpdate
+	var out []DAVXPropUpdate
 	depth := 0
 	var mode string // "set" or "remove" while inside one
 	inProp := false
@@ -34,7 +34,7 @@ func parsePropUpdates(body []byte, root xml.Name) ([]propUpdate, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, badRequest("malformed XML: %v", err)
+			return nil, DAVXBadRequest("malformed XML: %v", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -43,19 +43,19 @@ func parsePropUpdates(body []byte, root xml.Name) ([]propUpdate, error) {
 			switch {
 			case depth == 1:
 				if t.Name != root {
-					return nil, badRequest("root element must be %s", clark(root))
+					return nil, DAVXBadRequest("root element must be %s", DAVXClark(root))
 				}
-			case depth == 2 && t.Name.Space == nsDAV && (t.Name.Local == "set" || t.Name.Local == "remove"):
+			case depth == 2 && t.Name.Space == DAVXNSDAV && (t.Name.Local == "set" || t.Name.Local == "remove"):
 				mode = t.Name.Local
-			case depth == 3 && mode != "" && t.Name == (xml.Name{Space: nsDAV, Local: "prop"}):
+			case depth == 3 && mode != "" && t.Name == (xml.Name{Space: DAVXNSDAV, Local: "prop"}):
 				inProp = true
 			case depth == 4 && inProp:
 				inner, err := canonicalInner(d)
 				if err != nil {
-					return nil, badRequest("property %s: %v", clark(t.Name), err)
+					return nil, DAVXBadRequest("property %s: %v", DAVXClark(t.Name), err)
 				}
 				depth--
-				out = append(out, propUpdate{remove: mode == "remove", name: t.Name, inner: inner, lang: lang})
+				out = append(out, DAVXPropUpdate{Remove: mode == "remove", Name: t.Name, Inner: inner, Lang: lang})
 				continue
 			}
 			langs = append(langs, lang)
@@ -114,34 +114,34 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			b.WriteString("</" + t.Name.Local + ">")
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
-			b.WriteString(xmlEscape(string(t)))
+			b.WriteString(DAVXXMLEscape(string(t)))
 		}
 	}
 }
 
-// checkUpdates answers which updates are refused (protected properties).
-func checkUpdates(ups []propUpdate) (bad map[xml.Name]bool) {
+// DAVXCheckUpdates answers which updates are refused (protected properties).
+func DAVXCheckUpdates(ups []DAVXPropUpdate) (bad map[xml.Name]bool) {
 	bad = map[xml.Name]bool{}
 	for _, u := range ups {
-		if protectedProps[u.name] {
-			bad[u.name] = true
+		if DAVXProtectedProps[u.Name] {
+			bad[u.Name] = true
 		}
 	}
 	return bad
 }
 
-// toChange turns updates into the props to set and the names to remove; a
+// DAVXToChange turns updates into the props to set and the names to remove; a
 // later instruction for the same property wins (RFC 4918 §9.2).
-func toChange(ups []propUpdate) (set map[string][]byte, remove []string) {
+func DAVXToChange(ups []DAVXPropUpdate) (set map[string][]byte, remove []string) {
 	set = map[string][]byte{}
 	removed := map[string]bool{}
 	for _, u := range ups {
-		k := clark(u.name)
-		if u.remove {
+		k := DAVXClark(u.Name)
+		if u.Remove {
 			delete(set, k)
 			removed[k] = true
 		} else {
-			set[k] = []byte(u.inner)
+			set[k] = []byte(u.Inner)
 			delete(removed, k)
 		}
 	}
@@ -151,35 +151,35 @@ func toChange(ups []propUpdate) (set map[string][]byte, remove []string) {
 	return set, remove
 }
 
-// readPropfind reads a PROPFIND request: its Depth, "0" or "1" (infinity
+// DAVXReadPropfind reads a PROPFIND request: its Depth, "0" or "1" (infinity
 // and a missing Depth are answered as 1, as sabre/dav does: nothing here is
 // deeper than one level that a client could want in one listing), and its
 // bounded XML body.
-func readPropfind(r *http.Request) (depth string, req *propfindRequest, err error) {
+func DAVXReadPropfind(r *http.Request) (depth string, req *DAVXPropfindRequest, err error) {
 	switch depth = strings.ToLower(r.Header.Get("Depth")); depth {
 	case "0", "1":
 	case "", "infinity":
 		depth = "1"
 	default:
-		return "", nil, badRequest("bad Depth header %q", r.Header.Get("Depth"))
+		return "", nil, DAVXBadRequest("bad Depth header %q", r.Header.Get("Depth"))
 	}
-	body, err := readXMLBody(r)
+	body, err := DAVXReadXMLBody(r)
 	if err != nil {
 		return "", nil, err
 	}
-	req, err = parsePropfind(body)
+	req, err = DAVXParsePropfind(body)
 	return depth, req, err
 }
 
-// readPropertyUpdate reads a PROPPATCH body (RFC 4918 §14.19
+// DAVXReadPropertyUpdate reads a PROPPATCH body (RFC 4918 §14.19
 // propertyupdate): bounded, required, parsed into its ordered updates.
-func readPropertyUpdate(r *http.Request) ([]propUpdate, error) {
-	body, err := readXMLBody(r)
+func DAVXReadPropertyUpdate(r *http.Request) ([]DAVXPropUpdate, error) {
+	body, err := DAVXReadXMLBody(r)
 	if err != nil {
 		return nil, err
 	}
 	if body == nil {
-		return nil, badRequest("PROPPATCH needs a propertyupdate body")
+		return nil, DAVXBadRequest("PROPPATCH needs a propertyupdate body")
 	}
-	return parsePropUpdates(body, xml.Name{Space: nsDAV, Local: "propertyupdate"})
+	return DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "propertyupdate"})
 }

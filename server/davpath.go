@@ -18,134 +18,134 @@ import (
 //	/dav/calendars/<user>/…                the same for calendars
 //	/dav/files/<user>/<path…>              generic WebDAV area (files_path.go)
 const (
-	davPrefix       = "/dav/"
-	homeCards       = "addressbooks"
-	homeCalendars   = "calendars"
+	DAVXPrefix       = "/dav/"
+	DAVXHomeCards       = "addressbooks"
+	DAVXHomeCalendars   = "calendars"
 	homePrincipals  = "principals"
-	kindAddressBook = "addressbook"
-	kindCalendar    = "calendar"
-	defaultBook     = "contacts"
+	DAVXKindAddressBook = "addressbook"
+	DAVXKindCalendar    = "calendar"
+	DAVXDefaultBook     = "contacts"
 )
 
 type resKind int
 
 const (
-	resRoot resKind = iota
-	resPrincipals
-	resPrincipal
-	resHome
-	resCollection
-	resObject
-	resFiles // anything under /dav/files/<user>/, resolved by files_path.go
+	DAVXResRoot resKind = iota
+	DAVXResPrincipals
+	DAVXResPrincipal
+	DAVXResHome
+	DAVXResCollection
+	DAVXResObject
+	DAVXResFiles // anything under /dav/files/<user>/, resolved by files_path.go
 )
 
-// davPath is a parsed, validated request path.
-type davPath struct {
-	kind       resKind
-	home       string // homeCards, homeCalendars or homePrincipals
-	user       string
-	collection string
-	object     string
-	files      []string // resFiles: the path below the user's files root
+// DAVXPath is a parsed, validated request path.
+type DAVXPath struct {
+	Kind       resKind
+	Home       string // homeCards, homeCalendars or homePrincipals
+	User       string
+	Collection string
+	Object     string
+	Files      []string // resFiles: the path below the user's files root
 }
 
-// href returns the canonical, escaped URL path of p.
-func (p davPath) href() string {
-	switch p.kind {
-	case resRoot:
-		return davPrefix
-	case resPrincipals:
-		return davPrefix + homePrincipals + "/"
-	case resPrincipal, resHome:
-		return davPrefix + p.home + "/" + url.PathEscape(p.user) + "/"
-	case resCollection:
-		return davPrefix + p.home + "/" + url.PathEscape(p.user) + "/" + url.PathEscape(p.collection) + "/"
+// Href returns the canonical, escaped URL path of p.
+func (p DAVXPath) Href() string {
+	switch p.Kind {
+	case DAVXResRoot:
+		return DAVXPrefix
+	case DAVXResPrincipals:
+		return DAVXPrefix + homePrincipals + "/"
+	case DAVXResPrincipal, DAVXResHome:
+		return DAVXPrefix + p.Home + "/" + url.PathEscape(p.User) + "/"
+	case DAVXResCollection:
+		return DAVXPrefix + p.Home + "/" + url.PathEscape(p.User) + "/" + url.PathEscape(p.Collection) + "/"
 	}
-	return davPrefix + p.home + "/" + url.PathEscape(p.user) + "/" + url.PathEscape(p.collection) + "/" + url.PathEscape(p.object)
+	return DAVXPrefix + p.Home + "/" + url.PathEscape(p.User) + "/" + url.PathEscape(p.Collection) + "/" + url.PathEscape(p.Object)
 }
 
-func (p davPath) collectionKind() string {
-	if p.home == homeCalendars {
-		return kindCalendar
+func (p DAVXPath) CollectionKind() string {
+	if p.Home == DAVXHomeCalendars {
+		return DAVXKindCalendar
 	}
-	return kindAddressBook
+	return DAVXKindAddressBook
 }
 
-func principalHref(user string) string {
-	return davPath{kind: resPrincipal, home: homePrincipals, user: user}.href()
+func DAVXPrincipalHref(user string) string {
+	return DAVXPath{Kind: DAVXResPrincipal, Home: homePrincipals, User: user}.Href()
 }
 
-func homeHref(home, user string) string {
-	return davPath{kind: resHome, home: home, user: user}.href()
+func DAVXHomeHref(home, user string) string {
+	return DAVXPath{Kind: DAVXResHome, Home: home, User: user}.Href()
 }
 
-var errBadPath = &DAVXError{Status: http.StatusNotFound, msg: "no such resource"}
+var errBadPath = &DAVXError{Status: http.StatusNotFound, Msg: "no such resource"}
 
-// parseDAVPath parses an escaped URL path (from a request or an href in a
+// DAVXParsePath parses an escaped URL path (from a request or an href in a
 // body). Each segment is unescaped on its own, so an encoded slash never
 // becomes a separator; empty, "." and ".." segments and names the store
 // would refuse are rejected.
-func parseDAVPath(escaped string) (davPath, error) {
+func DAVXParsePath(escaped string) (DAVXPath, error) {
 	if u, err := url.Parse(escaped); err == nil && (u.Scheme != "" || u.Host != "") {
 		escaped = u.EscapedPath()
 	}
 	if escaped == "/dav" || escaped == "/" {
-		return davPath{kind: resRoot}, nil
+		return DAVXPath{Kind: DAVXResRoot}, nil
 	}
-	if !strings.HasPrefix(escaped, davPrefix) {
-		return davPath{}, errBadPath
+	if !strings.HasPrefix(escaped, DAVXPrefix) {
+		return DAVXPath{}, errBadPath
 	}
-	rest := strings.TrimPrefix(escaped, davPrefix)
+	rest := strings.TrimPrefix(escaped, DAVXPrefix)
 	trailing := strings.HasSuffix(rest, "/")
 	rest = strings.TrimSuffix(rest, "/")
 	if rest == "" {
-		return davPath{kind: resRoot}, nil
+		return DAVXPath{Kind: DAVXResRoot}, nil
 	}
 	raw := strings.Split(rest, "/")
 	segs := make([]string, len(raw))
 	for i, s := range raw {
 		v, err := url.PathUnescape(s)
 		if err != nil || v == "" || v == "." || v == ".." || strings.ContainsAny(v, "/\\") {
-			return davPath{}, errBadPath
+			return DAVXPath{}, errBadPath
 		}
 		if i > 0 && storage.ValidateName("path segment", v) != nil {
-			return davPath{}, errBadPath
+			return DAVXPath{}, errBadPath
 		}
 		segs[i] = v
 	}
-	p := davPath{home: segs[0]}
-	switch p.home {
+	p := DAVXPath{Home: segs[0]}
+	switch p.Home {
 	case homePrincipals:
 		switch len(segs) {
 		case 1:
-			p.kind = resPrincipals
+			p.Kind = DAVXResPrincipals
 		case 2:
-			p.kind, p.user = resPrincipal, segs[1]
+			p.Kind, p.User = DAVXResPrincipal, segs[1]
 		default:
-			return davPath{}, errBadPath
+			return DAVXPath{}, errBadPath
 		}
 		return p, nil
-	case homeFiles:
+	case DAVXHomeFiles:
 		return parseFilesPath(segs)
-	case homeCards, homeCalendars:
-		if len(segs) > 2 && isFilesCollection(segs[2]) {
-			return davPath{}, errBadPath // reserved for the files area's storage names
+	case DAVXHomeCards, DAVXHomeCalendars:
+		if len(segs) > 2 && DAVXIsFilesCollection(segs[2]) {
+			return DAVXPath{}, errBadPath // reserved for the files area's storage names
 		}
 	default:
-		return davPath{}, errBadPath
+		return DAVXPath{}, errBadPath
 	}
 	switch len(segs) {
 	case 2:
-		p.kind, p.user = resHome, segs[1]
+		p.Kind, p.User = DAVXResHome, segs[1]
 	case 3:
-		p.kind, p.user, p.collection = resCollection, segs[1], segs[2]
+		p.Kind, p.User, p.Collection = DAVXResCollection, segs[1], segs[2]
 	case 4:
 		if trailing {
-			return davPath{}, errBadPath // no collections inside collections
+			return DAVXPath{}, errBadPath // no collections inside collections
 		}
-		p.kind, p.user, p.collection, p.object = resObject, segs[1], segs[2], segs[3]
+		p.Kind, p.User, p.Collection, p.Object = DAVXResObject, segs[1], segs[2], segs[3]
 	default:
-		return davPath{}, errBadPath
+		return DAVXPath{}, errBadPath
 	}
 	return p, nil
 }

@@ -22,8 +22,8 @@ func (s *Server) ensureDefaults(ctx context.Context, user string) error {
 		has[c.Kind] = true
 	}
 	defaults := []struct{ kind, name, display string }{
-		{kindAddressBook, defaultBook, "Contacts"},
-		{kindCalendar, defaultCalendar, "Calendar"},
+		{DAVXKindAddressBook, DAVXDefaultBook, "Contacts"},
+		{DAVXKindCalendar, defaultCalendar, "Calendar"},
 	}
 	for _, d := range defaults {
 		if has[d.kind] {
@@ -31,7 +31,7 @@ func (s *Server) ensureDefaults(ctx context.Context, user string) error {
 		}
 		_, err := s.store.Commit(ctx, storage.Change{Op: storage.OpCreateCollection, Principal: user,
 			Collection: d.name, Kind: d.kind,
-			Props: map[string][]byte{clark(nameDisplayName): []byte(d.display)}})
+			Props: map[string][]byte{DAVXClark(DAVXNameDisplayName): []byte(d.display)}})
 		if err != nil && !errors.Is(err, storage.ErrExists) {
 			return err
 		}

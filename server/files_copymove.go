@@ -24,11 +24,11 @@ import (
 // Overwrite: T replaces the partial copy and completes. Every step is an
 // ordinary record, so verify passes at any point. An Overwrite: T onto an
 // existing destination deletes it first (one subtree tombstone again).
-func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath) {
+func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 	move := r.Method == "MOVE"
-	src, err := s.resolveFiles(p.user, p.files)
+	src, err := s.resolveFiles(p.User, p.Files)
 	if err == nil && !src.exists {
-		err = errNotFound
+		err = DAVXErrNotFound
 	}
 	if err == nil && len(src.rel) == 0 {
 		err = errFilesRoot
@@ -37,12 +37,12 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 		s.writeError(w, r, err)
 		return
 	}
-	dp, err := parseDAVPath(r.Header.Get("Destination"))
-	if err != nil || dp.kind != resFiles || dp.user != p.user {
-		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, msg: "Destination must be in your files area on this server"})
+	dp, err := DAVXParsePath(r.Header.Get("Destination"))
+	if err != nil || dp.Kind != DAVXResFiles || dp.User != p.User {
+		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, Msg: "Destination must be in your files area on this server"})
 		return
 	}
-	if len(dp.files) == 0 {
+	if len(dp.Files) == 0 {
 		s.writeError(w, r, errFilesRoot)
 		return
 	}
@@ -52,44 +52,44 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 	case d == "0" && !move:
 		deep = false
 	default:
-		s.writeError(w, r, badRequest("%s takes Depth: infinity%s", r.Method, map[bool]string{false: " or 0", true: ""}[move]))
+		s.writeError(w, r, DAVXBadRequest("%s takes Depth: infinity%s", r.Method, map[bool]string{false: " or 0", true: ""}[move]))
 		return
 	}
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	switch {
-	case slices.Equal(src.rel, dp.files):
-		err = &DAVXError{Status: http.StatusForbidden, msg: "source and destination are the same"}
-	case src.isColl && isUnder(dp.files, src.rel):
-		err = &DAVXError{Status: http.StatusForbidden, msg: "a collection cannot be copied or moved into itself"}
-	case isUnder(src.rel, dp.files):
-		err = &DAVXError{Status: http.StatusForbidden, msg: "the destination holds the source"}
+	case slices.Equal(src.rel, dp.Files):
+		err = &DAVXError{Status: http.StatusForbidden, Msg: "source and destination are the same"}
+	case src.isColl && isUnder(dp.Files, src.rel):
+		err = &DAVXError{Status: http.StatusForbidden, Msg: "a collection cannot be copied or moved into itself"}
+	case isUnder(src.rel, dp.Files):
+		err = &DAVXError{Status: http.StatusForbidden, Msg: "the destination holds the source"}
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dst, err := s.resolveFiles(p.user, dp.files)
+	dst, err := s.resolveFiles(p.User, dp.Files)
 	if err == nil {
-		if _, perr := s.filesCollection(p.user, dst.parent()); isNotFound(perr) {
+		if _, perr := s.filesCollection(p.User, dst.parent()); isNotFound(perr) {
 			err = errFilesNoParent
 		} else {
 			err = perr
 		}
 	}
 	if err == nil && dst.exists && !overwrite {
-		err = &DAVXError{Status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
+		err = &DAVXError{Status: http.StatusPreconditionFailed, Msg: "the destination exists and Overwrite is F"}
 	}
 	if err == nil && dst.exists && (dst.isColl || src.isColl) {
-		err = s.filesRemove(r, p.user, dst)
+		err = s.filesRemove(r, p.User, dst)
 	}
 	if err == nil {
 		if src.isColl {
-			err = s.filesCopyTree(r, p.user, src.rel, dst.rel, deep)
+			err = s.filesCopyTree(r, p.User, src.rel, dst.rel, deep)
 			if err == nil && move {
-				err = s.filesDeleteTree(r, p.user, src.rel)
+				err = s.filesDeleteTree(r, p.User, src.rel)
 			}
 		} else {
-			err = s.filesCopyObject(r, p.user, src.rel, dst.rel, move, overwrite)
+			err = s.filesCopyObject(r, p.User, src.rel, dst.rel, move, overwrite)
 		}
 	}
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p davPath
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	w.Header().Set("Location", filesHref(p.user, dst.rel, src.isColl))
+	w.Header().Set("Location", filesHref(p.User, dst.rel, src.isColl))
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -140,7 +140,7 @@ func (s *Server) filesCopyObject(r *http.Request, user string, from, to []string
 	case errors.As(err, &ce):
 		return errFilesExists
 	case errors.Is(err, storage.ErrPreconditionFailed):
-		return &DAVXError{Status: http.StatusPreconditionFailed, msg: "the destination exists and Overwrite is F"}
+		return &DAVXError{Status: http.StatusPreconditionFailed, Msg: "the destination exists and Overwrite is F"}
 	}
 	return err
 }

@@ -7,48 +7,13 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// The files area: /dav/files/<user>/ is a plain WebDAV (RFC 4918) tree of
-// collections and resources of any content type, not advertised to CardDAV
-// or CalDAV clients. Storage keeps collections flat per principal, with names
-// that cannot contain '/', so a collection at the relative path a/b/c is the
-// storage collection of kind "files" named
-//
-//	"files:" + escape("a") + "%2F" + escape("b") + "%2F" + escape("c")
-//
-// where escape replaces '%' by "%25". Every '%' of a name is then followed by
-// "25" or "2F", so the mapping is reversible, and the sub-collections of a/b,
-// at any depth, are exactly the names starting with "files:a%2Fb%2F" (a
-// prefix scan). The files root itself is the collection "files:". A
-// resource's storage name is its last path segment, in its parent's storage
-// collection.
-const (
-	homeFiles        = "files"
-	kindFiles        = "files"
-	filesCollPrefix  = "files:"
-	filesSep         = "%2F"
-	maxFilesPathSegs = 32
-)
-
-// parseFilesPath takes the unescaped, validated segments of a path whose
-// first segment is "files".
-func parseFilesPath(segs []string) (davPath, error) {
-	if len(segs) < 2 || len(segs)-2 > maxFilesPathSegs {
-		return davPath{}, errBadPath
-	}
-	return davPath{kind: resFiles, home: homeFiles, user: segs[1], files: segs[2:]}, nil
-}
-
-// isFilesCollection reports whether a storage collection name belongs to the
-// files area (such names are refused elsewhere).
-func isFilesCollection(name string) bool { return strings.HasPrefix(name, filesCollPrefix) }
-
 // filesColl is the storage collection name of the collection at rel.
 func filesColl(rel []string) string {
 	var b strings.Builder
-	b.WriteString(filesCollPrefix)
+	b.WriteString(DAVXFilesCollPrefix)
 	for i, s := range rel {
 		if i > 0 {
-			b.WriteString(filesSep)
+			b.WriteString(DAVXFilesSep)
 		}
 		b.WriteString(strings.ReplaceAll(s, "%", "%25"))
 	}
@@ -57,14 +22,14 @@ func filesColl(rel []string) string {
 
 // filesRel is the inverse of filesColl.
 func filesRel(coll string) ([]string, bool) {
-	if !isFilesCollection(coll) {
+	if !DAVXIsFilesCollection(coll) {
 		return nil, false
 	}
-	rest := strings.TrimPrefix(coll, filesCollPrefix)
+	rest := strings.TrimPrefix(coll, DAVXFilesCollPrefix)
 	if rest == "" {
 		return nil, true
 	}
-	parts := strings.Split(rest, filesSep)
+	parts := strings.Split(rest, DAVXFilesSep)
 	for i, s := range parts {
 		parts[i] = strings.ReplaceAll(s, "%25", "%")
 	}
@@ -75,15 +40,15 @@ func filesRel(coll string) ([]string, bool) {
 // the collection at rel (not rel itself).
 func filesDescendantPrefix(rel []string) string {
 	if len(rel) == 0 {
-		return filesCollPrefix
+		return DAVXFilesCollPrefix
 	}
-	return filesColl(rel) + filesSep
+	return filesColl(rel) + DAVXFilesSep
 }
 
 // filesHref is the escaped URL path of rel in user's files area.
 func filesHref(user string, rel []string, collection bool) string {
 	var b strings.Builder
-	b.WriteString(davPrefix + homeFiles + "/" + url.PathEscape(user) + "/")
+	b.WriteString(DAVXPrefix + DAVXHomeFiles + "/" + url.PathEscape(user) + "/")
 	for i, s := range rel {
 		if i > 0 {
 			b.WriteString("/")
@@ -140,8 +105,8 @@ func (s *Server) resolveFiles(user string, rel []string) (filesNode, error) {
 // filesCollection returns the files collection at rel if it exists.
 func (s *Server) filesCollection(user string, rel []string) (storage.Collection, error) {
 	c, err := s.store.Collection(user, filesColl(rel))
-	if err == nil && c.Kind != kindFiles {
-		return c, errNotFound
+	if err == nil && c.Kind != DAVXKindFiles {
+		return c, DAVXErrNotFound
 	}
 	return c, err
 }
@@ -155,10 +120,10 @@ func (s *Server) filesChildren(user string, rel []string, all bool) ([]storage.C
 	prefix := filesDescendantPrefix(rel)
 	var out []storage.Collection
 	for _, c := range cols {
-		if c.Kind != kindFiles || !strings.HasPrefix(c.Name, prefix) || c.Name == filesCollPrefix {
+		if c.Kind != DAVXKindFiles || !strings.HasPrefix(c.Name, prefix) || c.Name == DAVXFilesCollPrefix {
 			continue
 		}
-		if all || !strings.Contains(strings.TrimPrefix(c.Name, prefix), filesSep) {
+		if all || !strings.Contains(strings.TrimPrefix(c.Name, prefix), DAVXFilesSep) {
 			out = append(out, c)
 		}
 	}

@@ -20,19 +20,19 @@ func FuzzXMLRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if err := checkXML(body); err != nil {
+		if err := DAVXCheckXML(body); err != nil {
 			return
 		}
-		parsePropfind(body)
-		parsePropUpdates(body, xml.Name{Space: nsDAV, Local: "propertyupdate"})
-		parsePropUpdates(body, xml.Name{Space: nsDAV, Local: "mkcol"})
+		DAVXParsePropfind(body)
+		DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "propertyupdate"})
+		DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "mkcol"})
 		var q addressbookQuery
 		if xml.Unmarshal(body, &q) == nil {
 			compileFilter(&q)
 		}
 		var sc syncCollectionRequest
 		xml.Unmarshal(body, &sc)
-		if _, err := rootName(body); err != nil {
+		if _, err := DAVXRootName(body); err != nil {
 			t.Fatalf("checkXML accepted a body with no root element: %q", body)
 		}
 	})
@@ -50,7 +50,7 @@ func FuzzValidateVCard(f *testing.F) {
 		info, err := validateVCard(body)
 		if err != nil {
 			var de *DAVXError
-			if !errors.As(err, &de) || de.Status != 403 || de.cond == "" {
+			if !errors.As(err, &de) || de.Status != 403 || de.Cond == "" {
 				t.Fatalf("refusal is not a 403 precondition: %v", err)
 			}
 			return

@@ -23,18 +23,18 @@ func parseIfMatch(h string) string {
 	return strings.Trim(first, `"`)
 }
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 	user := userFrom(r.Context())
-	switch p.kind {
-	case resObject:
+	switch p.Kind {
+	case DAVXResObject:
 		o, err := s.object(p)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		w.Header().Set("ETag", quoteETag(o.ETag))
-		w.Header().Set("Last-Modified", httpTime(o.Time))
-		w.Header().Set("Content-Type", contentTypeFor(p.collectionKind()))
+		w.Header().Set("ETag", DAVXQuoteETag(o.ETag))
+		w.Header().Set("Last-Modified", DAVXHTTPTime(o.Time))
+		w.Header().Set("Content-Type", contentTypeFor(p.CollectionKind()))
 		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || parseIfMatch(inm) == o.ETag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -44,19 +44,19 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
 			return
 		}
 		w.Write(o.Body)
-	case resCollection:
+	case DAVXResCollection:
 		c, err := s.collection(p)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if c.Kind == kindCalendar {
+		if c.Kind == DAVXKindCalendar {
 			s.getCalendarCollection(w, r, p, c)
 			return
 		}
 		// The whole address book as one .vcf file.
 		var buf bytes.Buffer
-		err = s.store.Objects(user, p.collection, true, func(o storage.Object) error {
+		err = s.store.Objects(user, p.Collection, true, func(o storage.Object) error {
 			buf.Write(o.Body)
 			if !bytes.HasSuffix(o.Body, []byte("\n")) {
 				buf.WriteString("\r\n")
@@ -82,20 +82,20 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p davPath) {
 	}
 }
 
-func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
-	if p.home == homeCalendars {
+func (s *Server) put(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+	if p.Home == DAVXHomeCalendars {
 		s.putCalendarObject(w, r, p)
 		return
 	}
-	if p.kind != resObject {
-		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, msg: "PUT is only allowed on objects inside a collection"})
+	if p.Kind != DAVXResObject {
+		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a collection"})
 		return
 	}
 	if _, err := s.collection(p); err != nil {
-		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, msg: "the collection does not exist"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, Msg: "the collection does not exist"})
 		return
 	}
-	tooBig := forbidden(nsCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
+	tooBig := DAVXForbidden(DAVXNSCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
 	body, err := s.readPutBody(r, tooBig, checkCardContentType)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -106,33 +106,33 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p davPath) {
 		s.writeError(w, r, err)
 		return
 	}
-	c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: p.collection, Name: p.object,
+	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
 		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
 	s.commitPut(w, r, p, c)
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, p davPath) {
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 	var c storage.Change
-	switch p.kind {
-	case resObject:
+	switch p.Kind {
+	case DAVXResObject:
 		if _, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		c = storage.Change{Op: storage.OpDelete, Principal: p.user, Collection: p.collection, Name: p.object,
+		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object,
 			IfMatch: parseIfMatch(r.Header.Get("If-Match"))}
-	case resCollection:
+	case DAVXResCollection:
 		if _, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		if r.Header.Get("If-Match") != "" {
-			s.writeError(w, r, &DAVXError{Status: http.StatusPreconditionFailed, msg: "If-Match on a collection is not supported"})
+			s.writeError(w, r, &DAVXError{Status: http.StatusPreconditionFailed, Msg: "If-Match on a collection is not supported"})
 			return
 		}
-		c = storage.Change{Op: storage.OpDeleteCollection, Principal: p.user, Collection: p.collection}
+		c = storage.Change{Op: storage.OpDeleteCollection, Principal: p.User, Collection: p.Collection}
 	default:
-		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, msg: "this resource cannot be deleted"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, Msg: "this resource cannot be deleted"})
 		return
 	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
@@ -144,14 +144,14 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p davPath) {
 
 // moveCopy handles MOVE and COPY of objects (RFC 4918 §9.8, §9.9) within the
 // signed-in user's collections of the same kind.
-func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
-	if p.kind != resObject {
-		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, msg: r.Method + " of collections is not supported"})
+func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+	if p.Kind != DAVXResObject {
+		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, Msg: r.Method + " of collections is not supported"})
 		return
 	}
-	dest, err := parseDAVPath(r.Header.Get("Destination"))
-	if err != nil || dest.kind != resObject || dest.user != p.user || dest.home != p.home {
-		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, msg: "Destination must be an object in one of your collections of the same kind"})
+	dest, err := DAVXParsePath(r.Header.Get("Destination"))
+	if err != nil || dest.Kind != DAVXResObject || dest.User != p.User || dest.Home != p.Home {
+		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, Msg: "Destination must be an object in one of your collections of the same kind"})
 		return
 	}
 	if _, err := s.collection(p); err != nil {
@@ -159,10 +159,10 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	if _, err := s.collection(dest); err != nil {
-		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, msg: "the destination collection does not exist"})
+		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, Msg: "the destination collection does not exist"})
 		return
 	}
-	if p.home == homeCalendars {
+	if p.Home == DAVXHomeCalendars {
 		if err := s.checkCalendarTarget(p, dest); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -171,19 +171,19 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p davPath) {
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	var res storage.Result
 	if r.Method == "MOVE" {
-		res, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: p.user,
-			Collection: p.collection, Name: p.object, ToCollection: dest.collection, ToName: dest.object,
+		res, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: p.User,
+			Collection: p.Collection, Name: p.Object, ToCollection: dest.Collection, ToName: dest.Object,
 			Overwrite: overwrite, IfMatch: parseIfMatch(r.Header.Get("If-Match"))})
 	} else {
 		var o storage.Object
-		if o, err = s.store.Get(p.user, p.collection, p.object); err == nil {
-			c := storage.Change{Op: storage.OpPut, Principal: p.user, Collection: dest.collection, Name: dest.object,
+		if o, err = s.store.Get(p.User, p.Collection, p.Object); err == nil {
+			c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: dest.Collection, Name: dest.Object,
 				Body: o.Body, Meta: o.Meta, IfNoneMatch: !overwrite}
 			res, err = s.store.Commit(r.Context(), c)
 		}
 	}
 	if errors.Is(err, storage.ErrInvalidChange) {
-		err = &DAVXError{Status: http.StatusForbidden, msg: "source and destination are the same"}
+		err = &DAVXError{Status: http.StatusForbidden, Msg: "source and destination are the same"}
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -8,32 +8,32 @@ import (
 	"github.com/pimvault/pimvault/syncproto"
 )
 
-func (s *Server) principalProps(user string) *propSet {
-	ps := &propSet{}
-	ps.add(nameResourceType, "<D:collection/><D:principal/>")
-	ps.add(nameDisplayName, xmlEscape(user))
-	ps.add(namePrincipalURL, hrefXML(principalHref(user)))
-	ps.add(nameAddressBookHome, hrefXML(homeHref(homeCards, user)))
-	ps.add(nameCalendarHome, hrefXML(homeHref(homeCalendars, user)))
-	ps.add(nameOwner, hrefXML(principalHref(user)))
-	ps.add(nameSupportedReports, "")
-	commonProps(ps, user)
+func (s *Server) principalProps(user string) *DAVXPropSet {
+	ps := &DAVXPropSet{}
+	ps.Add(DAVXNameResourceType, "<D:collection/><D:principal/>")
+	ps.Add(DAVXNameDisplayName, DAVXXMLEscape(user))
+	ps.Add(DAVXNamePrincipalURL, DAVXHrefXML(DAVXPrincipalHref(user)))
+	ps.Add(DAVXNameAddressBookHome, DAVXHrefXML(DAVXHomeHref(DAVXHomeCards, user)))
+	ps.Add(DAVXNameCalendarHome, DAVXHrefXML(DAVXHomeHref(DAVXHomeCalendars, user)))
+	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(user)))
+	ps.Add(DAVXNameSupportedReports, "")
+	DAVXCommonProps(ps, user)
 	return ps
 }
 
-func (s *Server) rootProps(user string) *propSet {
-	ps := &propSet{}
-	ps.add(nameResourceType, "<D:collection/>")
-	commonProps(ps, user)
+func (s *Server) rootProps(user string) *DAVXPropSet {
+	ps := &DAVXPropSet{}
+	ps.Add(DAVXNameResourceType, "<D:collection/>")
+	DAVXCommonProps(ps, user)
 	return ps
 }
 
-func (s *Server) homeProps(p davPath) *propSet {
-	ps := &propSet{}
-	ps.add(nameResourceType, "<D:collection/>")
-	ps.add(nameOwner, hrefXML(principalHref(p.user)))
-	ps.add(nameSupportedReports, "")
-	commonProps(ps, p.user)
+func (s *Server) homeProps(p DAVXPath) *DAVXPropSet {
+	ps := &DAVXPropSet{}
+	ps.Add(DAVXNameResourceType, "<D:collection/>")
+	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(p.User)))
+	ps.Add(DAVXNameSupportedReports, "")
+	DAVXCommonProps(ps, p.User)
 	return ps
 }
 
@@ -43,27 +43,27 @@ func syncToken(epoch string, seq uint64) string {
 	return syncproto.Format(syncproto.Token{Epoch: epoch, Seq: seq})
 }
 
-func (s *Server) collectionProps(p davPath, c storage.Collection, epoch string) *propSet {
-	ps := &propSet{}
-	if c.Kind == kindCalendar {
+func (s *Server) collectionProps(p DAVXPath, c storage.Collection, epoch string) *DAVXPropSet {
+	ps := &DAVXPropSet{}
+	if c.Kind == DAVXKindCalendar {
 		s.calendarProps(ps, c)
 	} else {
-		ps.add(nameResourceType, "<D:collection/><C:addressbook/>")
+		ps.Add(DAVXNameResourceType, "<D:collection/><C:addressbook/>")
 	}
-	ps.add(nameOwner, hrefXML(principalHref(p.user)))
+	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(p.User)))
 	tok := syncToken(epoch, c.LastSeq)
-	ps.add(nameSyncToken, xmlEscape(tok))
-	ps.add(nameCTag, xmlEscape(tok))
-	if c.Kind != kindCalendar {
-		ps.add(nameSupportedReports, reportSetXML(reportAddrMultiget, reportAddrQuery, reportSyncCollection))
-		ps.add(nameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
-		ps.add(nameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+	ps.Add(DAVXNameSyncToken, DAVXXMLEscape(tok))
+	ps.Add(DAVXNameCTag, DAVXXMLEscape(tok))
+	if c.Kind != DAVXKindCalendar {
+		ps.Add(DAVXNameSupportedReports, DAVXReportSetXML(DAVXReportAddrMultiget, DAVXReportAddrQuery, DAVXReportSyncCollection))
+		ps.Add(DAVXNameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
+		ps.Add(DAVXNameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
 	}
-	ps.add(nameQuotaUsed, strconv.FormatInt(c.Bytes, 10))
+	ps.Add(DAVXNameQuotaUsed, strconv.FormatInt(c.Bytes, 10))
 	if s.cfg.QuotaBytes > 0 {
-		ps.add(nameQuotaAvailable, strconv.FormatInt(max(0, s.cfg.QuotaBytes-c.Bytes), 10))
+		ps.Add(DAVXNameQuotaAvailable, strconv.FormatInt(max(0, s.cfg.QuotaBytes-c.Bytes), 10))
 	}
-	commonProps(ps, p.user)
+	DAVXCommonProps(ps, p.User)
 	// Stored properties (displayname, description, colour, dead properties).
 	keys := make([]string, 0, len(c.Props))
 	for k := range c.Props {
@@ -71,25 +71,25 @@ func (s *Server) collectionProps(p davPath, c storage.Collection, epoch string) 
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ps.add(parseClark(k), string(c.Props[k]))
+		ps.Add(DAVXParseClark(k), string(c.Props[k]))
 	}
 	return ps
 }
 
-func (s *Server) objectProps(p davPath, o storage.Object) *propSet {
-	ps := &propSet{}
-	ps.add(nameResourceType, "")
-	ps.add(nameGetETag, xmlEscape(quoteETag(o.ETag)))
-	ps.add(nameGetContentType, contentTypeFor(p.collectionKind()))
-	ps.add(nameGetContentLength, strconv.FormatInt(o.Size, 10))
-	ps.add(nameGetLastModified, httpTime(o.Time))
-	ps.add(nameOwner, hrefXML(principalHref(p.user)))
-	commonProps(ps, p.user)
+func (s *Server) objectProps(p DAVXPath, o storage.Object) *DAVXPropSet {
+	ps := &DAVXPropSet{}
+	ps.Add(DAVXNameResourceType, "")
+	ps.Add(DAVXNameGetETag, DAVXXMLEscape(DAVXQuoteETag(o.ETag)))
+	ps.Add(DAVXNameGetContentType, contentTypeFor(p.CollectionKind()))
+	ps.Add(DAVXNameGetContentLength, strconv.FormatInt(o.Size, 10))
+	ps.Add(DAVXNameGetLastModified, DAVXHTTPTime(o.Time))
+	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(p.User)))
+	DAVXCommonProps(ps, p.User)
 	return ps
 }
 
 func contentTypeFor(kind string) string {
-	if kind == kindCalendar {
+	if kind == DAVXKindCalendar {
 		return "text/calendar; charset=utf-8"
 	}
 	return "text/vcard; charset=utf-8"

@@ -12,23 +12,23 @@ import (
 )
 
 // report dispatches REPORT by the root element of its body.
-func (s *Server) report(w http.ResponseWriter, r *http.Request, p davPath) {
-	body, err := readXMLBody(r)
+func (s *Server) report(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+	body, err := DAVXReadXMLBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if body == nil {
-		s.writeError(w, r, badRequest("REPORT needs a body"))
+		s.writeError(w, r, DAVXBadRequest("REPORT needs a body"))
 		return
 	}
-	root, err := rootName(body)
+	root, err := DAVXRootName(body)
 	if err != nil {
-		s.writeError(w, r, badRequest("malformed XML: %v", err))
+		s.writeError(w, r, DAVXBadRequest("malformed XML: %v", err))
 		return
 	}
-	if p.kind != resCollection {
-		s.writeError(w, r, forbidden(nsDAV, "supported-report", "reports are served on collections"))
+	if p.Kind != DAVXResCollection {
+		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "supported-report", "reports are served on collections"))
 		return
 	}
 	c, err := s.collection(p)
@@ -40,14 +40,14 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p davPath) {
 		return
 	}
 	switch root {
-	case reportSyncCollection:
+	case DAVXReportSyncCollection:
 		s.syncCollection(w, r, p, c, body)
-	case reportAddrMultiget:
+	case DAVXReportAddrMultiget:
 		s.multiget(w, r, p, body)
-	case reportAddrQuery:
+	case DAVXReportAddrQuery:
 		s.addressbookQueryReport(w, r, p, body)
 	default:
-		s.writeError(w, r, forbidden(nsDAV, "supported-report", "report %s is not supported here", clark(root)))
+		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "supported-report", "report %s is not supported here", DAVXClark(root)))
 	}
 }
 
@@ -61,14 +61,14 @@ type reportProps struct {
 	calendarErr  *error // where rendering calendar-data failed, if set
 }
 
-func newReportProps(pl *propList) reportProps {
+func newReportProps(pl *DAVXPropList) reportProps {
 	var rp reportProps
 	if pl == nil {
-		rp.names = []xml.Name{nameGetETag}
+		rp.names = []xml.Name{DAVXNameGetETag}
 		return rp
 	}
-	for _, n := range pl.names() {
-		if n == nameAddressData {
+	for _, n := range pl.XMLNames() {
+		if n == DAVXNameAddressData {
 			rp.addressData = true
 		}
 		rp.names = append(rp.names, n)
@@ -77,27 +77,27 @@ func newReportProps(pl *propList) reportProps {
 }
 
 // objectResponse writes one member's response with the asked properties.
-func (s *Server) objectResponse(ms *multistatus, p davPath, o storage.Object, rp reportProps) {
-	op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: o.Name}
+func (s *Server) objectResponse(ms *DAVXMultistatus, p DAVXPath, o storage.Object, rp reportProps) {
+	op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
 	if found, ok := s.quickObjectProps(o, rp); ok {
-		ms.propResponse(op.href(), found, nil, false)
+		ms.PropResponse(op.Href(), found, nil, false)
 		return
 	}
 	ps := s.objectProps(op, o)
 	if rp.addressData {
-		ps.add(nameAddressData, xmlEscape(string(o.Body)))
+		ps.Add(DAVXNameAddressData, DAVXXMLEscape(string(o.Body)))
 	}
 	if rp.calendarData != nil {
 		s.renderCalendarData(ps, o, rp)
 	}
-	found, missing := ps.pick(&propfindRequest{Prop: &propList{Names: namesToAny(rp.names)}})
-	ms.propResponse(op.href(), found, missing, false)
+	found, missing := ps.Pick(&DAVXPropfindRequest{Prop: &DAVXPropList{Names: namesToAny(rp.names)}})
+	ms.PropResponse(op.Href(), found, missing, false)
 }
 
-func namesToAny(ns []xml.Name) []anyElement {
-	out := make([]anyElement, len(ns))
+func namesToAny(ns []xml.Name) []DAVXAnyElement {
+	out := make([]DAVXAnyElement, len(ns))
 	for i, n := range ns {
-		out[i] = anyElement{XMLName: n}
+		out[i] = DAVXAnyElement{XMLName: n}
 	}
 	return out
 }
@@ -110,33 +110,33 @@ type syncCollectionRequest struct {
 	Limit     *struct {
 		NResults string `xml:"DAV: nresults"`
 	} `xml:"DAV: limit"`
-	Prop *propList `xml:"DAV: prop"`
+	Prop *DAVXPropList `xml:"DAV: prop"`
 }
 
-var errInvalidToken = forbidden(nsDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
+var errInvalidToken = DAVXForbidden(DAVXNSDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
 
 // syncCollection answers RFC 6578 sync-collection from the change index, as
 // DESIGN.md §5's table says.
-func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPath, c storage.Collection, body []byte) {
+func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, body []byte) {
 	var req syncCollectionRequest
 	if err := xml.Unmarshal(body, &req); err != nil {
-		s.writeError(w, r, badRequest("sync-collection: %v", err))
+		s.writeError(w, r, DAVXBadRequest("sync-collection: %v", err))
 		return
 	}
 	if req.SyncLevel != "1" {
-		s.writeError(w, r, badRequest("sync-level must be 1 (address books and calendars hold no collections)"))
+		s.writeError(w, r, DAVXBadRequest("sync-level must be 1 (address books and calendars hold no collections)"))
 		return
 	}
 	limit := 0
 	if req.Limit != nil {
 		n, err := strconv.Atoi(req.Limit.NResults)
 		if err != nil || n <= 0 {
-			s.writeError(w, r, badRequest("DAV:limit must hold a positive nresults"))
+			s.writeError(w, r, DAVXBadRequest("DAV:limit must hold a positive nresults"))
 			return
 		}
 		limit = n
 	}
-	store, accepted, err := s.syncStore(r, p.user)
+	store, accepted, err := s.syncStore(r, p.User)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -154,13 +154,13 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 	case syncproto.Incremental:
 		since, initial = max(d.Since, historyStart), false
 	case syncproto.Recovering:
-		s.tokenShowsLoss(w, r, p.user, p.collection, tok, store, d.Reason)
+		s.tokenShowsLoss(w, r, p.User, p.Collection, tok, store, d.Reason)
 		return
 	default:
 		s.writeError(w, r, errInvalidToken)
 		return
 	}
-	changes, last, err := s.store.Changes(p.user, p.collection, since)
+	changes, last, err := s.store.Changes(p.User, p.Collection, since)
 	if errors.Is(err, storage.ErrHistoryGone) {
 		s.writeError(w, r, errInvalidToken)
 		return
@@ -188,14 +188,14 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 		s.writeError(w, r, err)
 		return
 	}
-	ms := newMultistatus()
+	ms := DAVXNewMultistatus()
 	for _, ch := range changes {
-		op := davPath{kind: resObject, home: p.home, user: p.user, collection: p.collection, object: ch.Name}
+		op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: ch.Name}
 		if ch.Deleted {
-			ms.statusResponse(op.href(), http.StatusNotFound)
+			ms.StatusResponse(op.Href(), http.StatusNotFound)
 			continue
 		}
-		o, err := s.store.Get(p.user, p.collection, ch.Name)
+		o, err := s.store.Get(p.User, p.Collection, ch.Name)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // changed again since the listing; the next sync reports it
 		}
@@ -206,15 +206,15 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 		s.objectResponse(ms, p, o, rp)
 	}
 	if truncated {
-		ms.statusResponse(p.href(), http.StatusInsufficientStorage)
+		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
-	ms.raw("<D:sync-token>" + xmlEscape(syncToken(epoch, last)) + "</D:sync-token>")
-	ms.write(w)
+	ms.Raw("<D:sync-token>" + DAVXXMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
+	ms.Write(w)
 }
 
 // multigetRequest is CARDDAV:addressbook-multiget (RFC 6352 §8.7).
 type multigetRequest struct {
-	Prop  *propList `xml:"DAV: prop"`
+	Prop  *DAVXPropList `xml:"DAV: prop"`
 	Hrefs []string  `xml:"DAV: href"`
 }
 
@@ -222,14 +222,14 @@ const maxMultigetHrefs = 10000
 
 // multiget returns the asked members; an href outside this collection (or
 // another user's) answers 404 for that href, revealing nothing.
-func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p davPath, body []byte) {
+func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p DAVXPath, body []byte) {
 	var req multigetRequest
 	if err := xml.Unmarshal(body, &req); err != nil {
-		s.writeError(w, r, badRequest("multiget: %v", err))
+		s.writeError(w, r, DAVXBadRequest("multiget: %v", err))
 		return
 	}
 	if len(req.Hrefs) > maxMultigetHrefs {
-		s.writeError(w, r, badRequest("more than %d hrefs", maxMultigetHrefs))
+		s.writeError(w, r, DAVXBadRequest("more than %d hrefs", maxMultigetHrefs))
 		return
 	}
 	rp := newReportProps(req.Prop)
@@ -237,24 +237,24 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p davPath, bod
 		s.writeError(w, r, err)
 		return
 	}
-	ms := newMultistatus()
+	ms := DAVXNewMultistatus()
 	seen := map[string]bool{}
 	for _, href := range req.Hrefs {
 		if seen[href] {
 			continue
 		}
 		seen[href] = true
-		hp, err := parseDAVPath(href)
-		if err != nil || hp.kind != resObject || hp.user != p.user || hp.home != p.home || hp.collection != p.collection {
-			ms.statusResponse(href, http.StatusNotFound)
+		hp, err := DAVXParsePath(href)
+		if err != nil || hp.Kind != DAVXResObject || hp.User != p.User || hp.Home != p.Home || hp.Collection != p.Collection {
+			ms.StatusResponse(href, http.StatusNotFound)
 			continue
 		}
-		o, err := s.store.Get(p.user, p.collection, hp.object)
+		o, err := s.store.Get(p.User, p.Collection, hp.Object)
 		if err != nil {
-			ms.statusResponse(href, http.StatusNotFound)
+			ms.StatusResponse(href, http.StatusNotFound)
 			continue
 		}
 		s.objectResponse(ms, p, o, rp)
 	}
-	ms.write(w)
+	ms.Write(w)
 }

@@ -125,3 +125,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"ok":true,"epoch":"` + epoch + `"}` + "\n"))
 }
+
+// writeError answers a request with err.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	writeDAVError(s.log, w, r, err)
+}

@@ -10,10 +10,10 @@ import (
 // maxETagList bounds the ETags of one If-None-Match header.
 const maxETagList = 64
 
-// parseETagList splits an If-Match / If-None-Match ETag list (RFC 9110
+// DAVXParseETagList splits an If-Match / If-None-Match ETag list (RFC 9110
 // §13.1.1, §13.1.2) into unquoted ETags. Weak ETags compare by their opaque
 // part (weak comparison, as If-None-Match asks). Malformed entries give nil.
-func parseETagList(h string) []string {
+func DAVXParseETagList(h string) []string {
 	var out []string
 	for _, part := range strings.Split(h, ",") {
 		e := strings.TrimSpace(part)
@@ -29,20 +29,20 @@ func parseETagList(h string) []string {
 	return out
 }
 
-// setConditionals puts a write's If-Match and If-None-Match headers on c, so
+// DAVXSetConditionals puts a write's If-Match and If-None-Match headers on c, so
 // the committer checks them inside the write (412 when they fail).
 // If-None-Match is "*" (must not exist) or an ETag list (must not currently
 // have one of them).
-func setConditionals(c *storage.Change, r *http.Request) error {
+func DAVXSetConditionals(c *storage.Change, r *http.Request) error {
 	c.IfMatch = parseIfMatch(r.Header.Get("If-Match"))
 	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
 	case inm == "":
 	case inm == "*":
 		c.IfNoneMatch = true
 	default:
-		tags := parseETagList(inm)
+		tags := DAVXParseETagList(inm)
 		if len(tags) == 0 || len(tags) > maxETagList {
-			return badRequest("If-None-Match must be * or a list of at most %d quoted ETags", maxETagList)
+			return DAVXBadRequest("If-None-Match must be * or a list of at most %d quoted ETags", maxETagList)
 		}
 		c.IfNoneMatchETags = tags
 	}

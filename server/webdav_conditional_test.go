@@ -51,7 +51,7 @@ func TestParseETagList(t *testing.T) {
 		{``, nil},
 	}
 	for _, tc := range tests {
-		if got := parseETagList(tc.in); !slices.Equal(got, tc.want) {
+		if got := DAVXParseETagList(tc.in); !slices.Equal(got, tc.want) {
 			t.Errorf("parseETagList(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -12,43 +12,43 @@ import (
 
 // Namespaces used in requests and responses.
 const (
-	nsDAV     = "DAV:"
-	nsCardDAV = "urn:ietf:params:xml:ns:carddav"
-	nsCalDAV  = "urn:ietf:params:xml:ns:caldav"
+	DAVXNSDAV     = "DAV:"
+	DAVXNSCardDAV = "urn:ietf:params:xml:ns:carddav"
+	DAVXNSCalDAV  = "urn:ietf:params:xml:ns:caldav"
 	nsCS      = "http://calendarserver.org/ns/"
 	nsApple   = "http://apple.com/ns/ical/"
 )
 
 // Bounds on XML request bodies (DESIGN.md invariant 7).
 const (
-	maxXMLBytes = 1 << 20
+	DAVXMaxXMLBytes = 1 << 20
 	maxXMLDepth = 32
 )
 
 var errXMLTooDeep = errors.New("XML nested too deeply")
 
-// readXMLBody reads a request body of at most maxXMLBytes and checks that it
+// DAVXReadXMLBody reads a request body of at most maxXMLBytes and checks that it
 // is well-formed XML no deeper than maxXMLDepth. An empty body gives nil.
-func readXMLBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBytes+1))
+func DAVXReadXMLBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, DAVXMaxXMLBytes+1))
 	if err != nil {
-		return nil, badRequest("reading body: %v", err)
+		return nil, DAVXBadRequest("reading body: %v", err)
 	}
-	if len(body) > maxXMLBytes {
-		return nil, &DAVXError{Status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("XML body over %d bytes", maxXMLBytes)}
+	if len(body) > DAVXMaxXMLBytes {
+		return nil, &DAVXError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("XML body over %d bytes", DAVXMaxXMLBytes)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
-	if err := checkXML(body); err != nil {
-		return nil, badRequest("malformed XML: %v", err)
+	if err := DAVXCheckXML(body); err != nil {
+		return nil, DAVXBadRequest("malformed XML: %v", err)
 	}
 	return body, nil
 }
 
-// checkXML walks the tokens of b, failing on syntax errors, on nesting deeper
+// DAVXCheckXML walks the tokens of b, failing on syntax errors, on nesting deeper
 // than maxXMLDepth and on anything but one root element.
-func checkXML(b []byte) error {
+func DAVXCheckXML(b []byte) error {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	depth, roots := 0, 0
 	for {
@@ -84,9 +84,9 @@ func checkXML(b []byte) error {
 }
 
 // xmlName is a namespace-qualified element name in Clark notation: {ns}local.
-func clark(n xml.Name) string { return "{" + n.Space + "}" + n.Local }
+func DAVXClark(n xml.Name) string { return "{" + n.Space + "}" + n.Local }
 
-func parseClark(s string) xml.Name {
+func DAVXParseClark(s string) xml.Name {
 	if strings.HasPrefix(s, "{") {
 		if i := strings.IndexByte(s, '}'); i > 0 {
 			return xml.Name{Space: s[1:i], Local: s[i+1:]}
@@ -95,18 +95,18 @@ func parseClark(s string) xml.Name {
 	return xml.Name{Local: s}
 }
 
-// anyElement captures an element whose content is not interpreted.
-type anyElement struct {
+// DAVXAnyElement captures an element whose content is not interpreted.
+type DAVXAnyElement struct {
 	XMLName xml.Name
 	Inner   []byte `xml:",innerxml"`
 }
 
-// propList is DAV:prop as a list of requested names (RFC 4918 §14.18).
-type propList struct {
-	Names []anyElement `xml:",any"`
+// DAVXPropList is DAV:prop as a list of requested names (RFC 4918 §14.18).
+type DAVXPropList struct {
+	Names []DAVXAnyElement `xml:",any"`
 }
 
-func (p *propList) names() []xml.Name {
+func (p *DAVXPropList) XMLNames() []xml.Name {
 	out := make([]xml.Name, 0, len(p.Names))
 	for _, e := range p.Names {
 		out = append(out, e.XMLName)
@@ -114,24 +114,24 @@ func (p *propList) names() []xml.Name {
 	return out
 }
 
-// propfindRequest is DAV:propfind (RFC 4918 §14.20).
-type propfindRequest struct {
+// DAVXPropfindRequest is DAV:propfind (RFC 4918 §14.20).
+type DAVXPropfindRequest struct {
 	XMLName  xml.Name  `xml:"DAV: propfind"`
 	AllProp  *struct{} `xml:"DAV: allprop"`
 	PropName *struct{} `xml:"DAV: propname"`
-	Prop     *propList `xml:"DAV: prop"`
-	Include  *propList `xml:"DAV: include"`
+	Prop     *DAVXPropList `xml:"DAV: prop"`
+	Include  *DAVXPropList `xml:"DAV: include"`
 }
 
-// parsePropfind decodes a PROPFIND body; an empty body means allprop.
-func parsePropfind(body []byte) (*propfindRequest, error) {
-	req := &propfindRequest{}
+// DAVXParsePropfind decodes a PROPFIND body; an empty body means allprop.
+func DAVXParsePropfind(body []byte) (*DAVXPropfindRequest, error) {
+	req := &DAVXPropfindRequest{}
 	if body == nil {
 		req.AllProp = &struct{}{}
 		return req, nil
 	}
 	if err := xml.Unmarshal(body, req); err != nil {
-		return nil, badRequest("PROPFIND body: %v", err)
+		return nil, DAVXBadRequest("PROPFIND body: %v", err)
 	}
 	n := 0
 	for _, set := range []bool{req.AllProp != nil, req.PropName != nil, req.Prop != nil} {
@@ -140,13 +140,13 @@ func parsePropfind(body []byte) (*propfindRequest, error) {
 		}
 	}
 	if n != 1 {
-		return nil, badRequest("PROPFIND body must hold exactly one of allprop, propname, prop")
+		return nil, DAVXBadRequest("PROPFIND body must hold exactly one of allprop, propname, prop")
 	}
 	return req, nil
 }
 
-// rootName returns the name of the root element of a well-formed body.
-func rootName(body []byte) (xml.Name, error) {
+// DAVXRootName returns the name of the root element of a well-formed body.
+func DAVXRootName(body []byte) (xml.Name, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	for {
 		tok, err := d.Token()
