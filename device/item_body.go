@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/pimvault/pimvault/syncproto"
 	"strings"
+
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 // ErrBadBody: a body that is not one vCard / iCalendar object with a UID.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pimvault/pimvault/syncproto"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 // Headers of the recovery protocol, as syncproto defines them.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -22,7 +23,7 @@ type undoStore interface {
 }
 
 // errAPIUnavailable: the store behind this server has no history or undo.
-var errAPIUnavailable = &DAVXError{Status: http.StatusNotImplemented, Msg: "history and undo are not available on this store"}
+var errAPIUnavailable = &dav.Error{Status: http.StatusNotImplemented, Msg: "history and undo are not available on this store"}
 
 // routeAPI adds pimvault's own JSON API for the signed-in user. A user only
 // ever sees and changes their own data: the principal is the signed-in user,
@@ -45,7 +46,7 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > storage.MaxHistory {
-			s.writeAPIError(w, r, DAVXBadRequest("limit must be between 1 and %d", storage.MaxHistory))
+			s.writeAPIError(w, r, dav.BadRequest("limit must be between 1 and %d", storage.MaxHistory))
 			return
 		}
 		limit = n
@@ -77,7 +78,7 @@ func (s *Server) apiUndo(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		s.writeAPIError(w, r, DAVXBadRequest("undo request: %v", err))
+		s.writeAPIError(w, r, dav.BadRequest("undo request: %v", err))
 		return
 	}
 	seq := ""
@@ -105,19 +106,19 @@ func undoRequestFrom(user, collection, object, toTime, toSeq string) (storage.Un
 	if toTime != "" {
 		t, err := time.Parse(time.RFC3339Nano, toTime)
 		if err != nil {
-			return req, DAVXBadRequest("to_time %q: want RFC 3339 (2026-11-27T12:00:00Z)", toTime)
+			return req, dav.BadRequest("to_time %q: want RFC 3339 (2026-11-27T12:00:00Z)", toTime)
 		}
 		req.ToTime = t
 	}
 	if toSeq != "" {
 		n, err := strconv.ParseUint(toSeq, 10, 64)
 		if err != nil || n == 0 {
-			return req, DAVXBadRequest("to_seq %q: want a positive sequence number", toSeq)
+			return req, dav.BadRequest("to_seq %q: want a positive sequence number", toSeq)
 		}
 		req.ToSeq = n
 	}
 	if req.ToTime.IsZero() && req.ToSeq == 0 {
-		return req, DAVXBadRequest("give to_time or to_seq")
+		return req, dav.BadRequest("give to_time or to_seq")
 	}
 	return req, nil
 }
@@ -131,7 +132,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeAPIError answers an /api/ request with err as JSON; the status comes
 // from the one mapping in errors.go.
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
-	de := DAVXToError(err)
+	de := dav.ToError(err)
 	if de.Status >= 500 && !errors.Is(err, errAPIUnavailable) {
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/sha256"
-	"github.com/pimvault/pimvault/account"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,6 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // Limits on failed sign-ins: a burst, then one more try per interval.
@@ -155,7 +157,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
-			s.writeError(w, r, &DAVXError{Status: http.StatusUnauthorized, Msg: "sign in required"})
+			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
 		addr := clientAddr(r)
@@ -171,7 +173,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			case <-time.After(s.auth.delay):
 			case <-r.Context().Done():
 			}
-			s.writeError(w, r, &DAVXError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
+			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
 			return
 		}
 		if !s.admitRecovery(w, r, user) {

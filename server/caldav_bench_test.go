@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/storage"
 )
 

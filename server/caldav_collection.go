@@ -10,25 +10,26 @@ import (
 
 	"github.com/emersion/go-ical"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
 // Calendar collection properties (RFC 4791 §5.2, RFC 6638 §9.1, Apple).
 var (
-	nameCalendarDesc       = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-description"}
-	nameCalendarTimezone   = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-timezone"}
-	nameSupportedCompSet   = xml.Name{Space: DAVXNSCalDAV, Local: "supported-calendar-component-set"}
-	nameSupportedCalData   = xml.Name{Space: DAVXNSCalDAV, Local: "supported-calendar-data"}
-	nameCalMaxResourceSize = xml.Name{Space: DAVXNSCalDAV, Local: "max-resource-size"}
-	nameMinDateTime        = xml.Name{Space: DAVXNSCalDAV, Local: "min-date-time"}
-	nameMaxDateTime        = xml.Name{Space: DAVXNSCalDAV, Local: "max-date-time"}
-	nameSupportedCollation = xml.Name{Space: DAVXNSCalDAV, Local: "supported-collation-set"}
-	nameScheduleTransp     = xml.Name{Space: DAVXNSCalDAV, Local: "schedule-calendar-transp"}
-	nameCalendarData       = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-data"}
+	nameCalendarDesc       = xml.Name{Space: dav.NSCalDAV, Local: "calendar-description"}
+	nameCalendarTimezone   = xml.Name{Space: dav.NSCalDAV, Local: "calendar-timezone"}
+	nameSupportedCompSet   = xml.Name{Space: dav.NSCalDAV, Local: "supported-calendar-component-set"}
+	nameSupportedCalData   = xml.Name{Space: dav.NSCalDAV, Local: "supported-calendar-data"}
+	nameCalMaxResourceSize = xml.Name{Space: dav.NSCalDAV, Local: "max-resource-size"}
+	nameMinDateTime        = xml.Name{Space: dav.NSCalDAV, Local: "min-date-time"}
+	nameMaxDateTime        = xml.Name{Space: dav.NSCalDAV, Local: "max-date-time"}
+	nameSupportedCollation = xml.Name{Space: dav.NSCalDAV, Local: "supported-collation-set"}
+	nameScheduleTransp     = xml.Name{Space: dav.NSCalDAV, Local: "schedule-calendar-transp"}
+	nameCalendarData       = xml.Name{Space: dav.NSCalDAV, Local: "calendar-data"}
 
-	reportCalMultiget = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-multiget"}
-	reportCalQuery    = xml.Name{Space: DAVXNSCalDAV, Local: "calendar-query"}
-	reportFreeBusy    = xml.Name{Space: DAVXNSCalDAV, Local: "free-busy-query"}
+	reportCalMultiget = xml.Name{Space: dav.NSCalDAV, Local: "calendar-multiget"}
+	reportCalQuery    = xml.Name{Space: dav.NSCalDAV, Local: "calendar-query"}
+	reportFreeBusy    = xml.Name{Space: dav.NSCalDAV, Local: "free-busy-query"}
 )
 
 const defaultCalendar = "calendar"
@@ -50,16 +51,16 @@ var (
 func init() {
 	for _, n := range []xml.Name{nameSupportedCompSet, nameSupportedCalData, nameCalMaxResourceSize,
 		nameMinDateTime, nameMaxDateTime, nameSupportedCollation, nameCalendarData} {
-		DAVXProtectedProps[n] = true
+		dav.ProtectedProps[n] = true
 	}
-	DAVXNotInAllprop[nameCalendarData] = true
+	dav.NotInAllprop[nameCalendarData] = true
 }
 
 // compSetXML is the canonical stored value of supported-calendar-component-set.
 func compSetXML(comps []string) string {
 	var b strings.Builder
 	for _, c := range comps {
-		b.WriteString(`<comp xmlns="` + DAVXNSCalDAV + `" name="` + c + `"></comp>`)
+		b.WriteString(`<comp xmlns="` + dav.NSCalDAV + `" name="` + c + `"></comp>`)
 	}
 	return b.String()
 }
@@ -95,7 +96,7 @@ func parseCompSet(inner string) ([]string, error) {
 
 // supportedComponents returns the components collection c accepts.
 func supportedComponents(c storage.Collection) []string {
-	if v, ok := c.Props[DAVXClark(nameSupportedCompSet)]; ok {
+	if v, ok := c.Props[dav.Clark(nameSupportedCompSet)]; ok {
 		if comps, err := parseCompSet(string(v)); err == nil {
 			return comps
 		}
@@ -118,7 +119,7 @@ func textOf(inner string) (string, error) {
 func checkCalendarTimezone(text string) (*time.Location, error) {
 	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
 	if err != nil {
-		return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone does not parse: %v", err)
+		return nil, dav.Forbidden(dav.NSCalDAV, "valid-calendar-data", "calendar-timezone does not parse: %v", err)
 	}
 	var tzs []*ical.Component
 	for _, c := range cal.Children {
@@ -126,15 +127,15 @@ func checkCalendarTimezone(text string) (*time.Location, error) {
 		case ical.CompTimezone:
 			tzs = append(tzs, c)
 		default:
-			return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone holds a %s; only one VTIMEZONE is allowed", c.Name)
+			return nil, dav.Forbidden(dav.NSCalDAV, "valid-calendar-data", "calendar-timezone holds a %s; only one VTIMEZONE is allowed", c.Name)
 		}
 	}
 	if len(tzs) != 1 {
-		return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone must hold exactly one VTIMEZONE, not %d", len(tzs))
+		return nil, dav.Forbidden(dav.NSCalDAV, "valid-calendar-data", "calendar-timezone must hold exactly one VTIMEZONE, not %d", len(tzs))
 	}
 	tzid := tzs[0].Props.Get(ical.PropTimezoneID)
 	if tzid == nil || tzid.Value == "" {
-		return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "the VTIMEZONE of calendar-timezone has no TZID")
+		return nil, dav.Forbidden(dav.NSCalDAV, "valid-calendar-data", "the VTIMEZONE of calendar-timezone has no TZID")
 	}
 	if loc, err := time.LoadLocation(tzid.Value); err == nil {
 		return loc, nil
@@ -145,7 +146,7 @@ func checkCalendarTimezone(text string) (*time.Location, error) {
 // floatingLocation is where floating times of collection c are read: its
 // calendar-timezone, or UTC.
 func floatingLocation(c storage.Collection) *time.Location {
-	if v, ok := c.Props[DAVXClark(nameCalendarTimezone)]; ok {
+	if v, ok := c.Props[dav.Clark(nameCalendarTimezone)]; ok {
 		if text, err := textOf(string(v)); err == nil {
 			if loc, err := checkCalendarTimezone(text); err == nil {
 				return loc
@@ -157,7 +158,7 @@ func floatingLocation(c storage.Collection) *time.Location {
 
 // checkCalendarProp validates a settable calendar property's new value
 // (PROPPATCH, MKCALENDAR, extended MKCOL).
-func checkCalendarProp(u DAVXPropUpdate) error {
+func checkCalendarProp(u dav.PropUpdate) error {
 	if u.Remove {
 		return nil
 	}
@@ -165,17 +166,17 @@ func checkCalendarProp(u DAVXPropUpdate) error {
 	case nameCalendarTimezone:
 		text, err := textOf(u.Inner)
 		if err != nil {
-			return DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "calendar-timezone: %v", err)
+			return dav.Forbidden(dav.NSCalDAV, "valid-calendar-data", "calendar-timezone: %v", err)
 		}
 		_, err = checkCalendarTimezone(text)
 		return err
 	case nameScheduleTransp:
-		if u.Inner != `<opaque xmlns="`+DAVXNSCalDAV+`"></opaque>` && u.Inner != `<transparent xmlns="`+DAVXNSCalDAV+`"></transparent>` {
-			return DAVXForbidden(DAVXNSDAV, "valid-property-value", "schedule-calendar-transp must hold opaque or transparent")
+		if u.Inner != `<opaque xmlns="`+dav.NSCalDAV+`"></opaque>` && u.Inner != `<transparent xmlns="`+dav.NSCalDAV+`"></transparent>` {
+			return dav.Forbidden(dav.NSDAV, "valid-property-value", "schedule-calendar-transp must hold opaque or transparent")
 		}
-	case DAVXNameCalendarOrder:
+	case dav.NameCalendarOrder:
 		if _, err := strconv.Atoi(strings.TrimSpace(u.Inner)); err != nil {
-			return DAVXForbidden(DAVXNSDAV, "valid-property-value", "calendar-order must be an integer")
+			return dav.Forbidden(dav.NSDAV, "valid-property-value", "calendar-order must be an integer")
 		}
 	}
 	return nil
@@ -183,9 +184,9 @@ func checkCalendarProp(u DAVXPropUpdate) error {
 
 // calendarProps adds the properties a calendar has beyond those of every
 // collection.
-func (s *Server) calendarProps(ps *DAVXPropSet, c storage.Collection) {
-	ps.Add(DAVXNameResourceType, "<D:collection/><CAL:calendar/>")
-	ps.Add(DAVXNameSupportedReports, DAVXReportSetXML(reportCalMultiget, reportCalQuery, reportFreeBusy, DAVXReportSyncCollection))
+func (s *Server) calendarProps(ps *dav.PropSet, c storage.Collection) {
+	ps.Add(dav.NameResourceType, "<D:collection/><CAL:calendar/>")
+	ps.Add(dav.NameSupportedReports, dav.ReportSetXML(reportCalMultiget, reportCalQuery, reportFreeBusy, dav.ReportSyncCollection))
 	ps.Add(nameSupportedCompSet, compSetXML(supportedComponents(c)))
 	ps.Add(nameSupportedCalData, `<CAL:calendar-data content-type="text/calendar" version="2.0"/>`)
 	ps.Add(nameCalMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
@@ -199,38 +200,38 @@ const icalUTC = "20060102T150405Z"
 
 // mkcalendar creates a calendar (RFC 4791 §5.3.1 MKCALENDAR, or RFC 5689
 // extended MKCOL with a calendar resourcetype) with its initial properties.
-func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	if p.Kind != DAVXResCollection || p.Home != DAVXHomeCalendars {
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "resource-must-be-null", "calendars can only be created in your calendar home"))
+func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Kind != dav.ResCollection || p.Home != dav.HomeCalendars {
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "resource-must-be-null", "calendars can only be created in your calendar home"))
 		return
 	}
-	body, err := DAVXReadXMLBody(r)
+	body, err := dav.ReadXMLBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	root := xml.Name{Space: DAVXNSCalDAV, Local: "mkcalendar"}
+	root := xml.Name{Space: dav.NSCalDAV, Local: "mkcalendar"}
 	if r.Method == "MKCOL" {
-		root = xml.Name{Space: DAVXNSDAV, Local: "mkcol"}
+		root = xml.Name{Space: dav.NSDAV, Local: "mkcol"}
 		if body == nil {
-			s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only calendars can be created here; use MKCALENDAR or an extended MKCOL"))
+			s.writeError(w, r, dav.Forbidden(dav.NSDAV, "valid-resourcetype", "only calendars can be created here; use MKCALENDAR or an extended MKCOL"))
 			return
 		}
 	}
-	var ups []DAVXPropUpdate
+	var ups []dav.PropUpdate
 	if body != nil {
-		if ups, err = DAVXParsePropUpdates(body, root); err != nil {
+		if ups, err = dav.ParsePropUpdates(body, root); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 	}
-	var props []DAVXPropUpdate
+	var props []dav.PropUpdate
 	sawType := false
 	for _, u := range ups {
 		switch {
-		case u.Name == DAVXNameResourceType:
-			if !strings.Contains(u.Inner, `<calendar xmlns="`+DAVXNSCalDAV+`">`) {
-				s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only calendars can be created here"))
+		case u.Name == dav.NameResourceType:
+			if !strings.Contains(u.Inner, `<calendar xmlns="`+dav.NSCalDAV+`">`) {
+				s.writeError(w, r, dav.Forbidden(dav.NSDAV, "valid-resourcetype", "only calendars can be created here"))
 				return
 			}
 			sawType = true
@@ -238,13 +239,13 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p DAVXPath) 
 		case u.Name == nameSupportedCompSet && !u.Remove:
 			comps, err := parseCompSet(u.Inner)
 			if err != nil {
-				s.writeError(w, r, DAVXForbidden(DAVXNSCalDAV, "supported-calendar-component", "supported-calendar-component-set: %v", err))
+				s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "supported-calendar-component", "supported-calendar-component-set: %v", err))
 				return
 			}
-			props = append(props, DAVXPropUpdate{Name: u.Name, Inner: compSetXML(comps)})
+			props = append(props, dav.PropUpdate{Name: u.Name, Inner: compSetXML(comps)})
 			continue
-		case u.Remove || DAVXProtectedProps[u.Name]:
-			s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "cannot-modify-protected-property", "%s cannot be set", DAVXClark(u.Name)))
+		case u.Remove || dav.ProtectedProps[u.Name]:
+			s.writeError(w, r, dav.Forbidden(dav.NSDAV, "cannot-modify-protected-property", "%s cannot be set", dav.Clark(u.Name)))
 			return
 		}
 		if err := checkCalendarProp(u); err != nil {
@@ -254,12 +255,12 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p DAVXPath) 
 		props = append(props, u)
 	}
 	if r.Method == "MKCOL" && !sawType {
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only calendars can be created here"))
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "valid-resourcetype", "only calendars can be created here"))
 		return
 	}
-	set, _ := DAVXToChange(props)
+	set, _ := dav.ToChange(props)
 	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.User,
-		Collection: p.Collection, Kind: DAVXKindCalendar, Props: set})
+		Collection: p.Collection, Kind: dav.KindCalendar, Props: set})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -25,17 +26,17 @@ func spanOf(o *calendar.Object) *storage.Span {
 // putCalendarObject stores an iCalendar object resource (RFC 4791 §5.3.2):
 // the body is validated by calendar.Parse and stored exactly as sent, with
 // its UID, component and time span for the store's indexes.
-func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	if p.Kind != DAVXResObject {
-		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a calendar"})
+func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Kind != dav.ResObject {
+		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a calendar"})
 		return
 	}
 	col, err := s.collection(p)
 	if err != nil {
-		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, Msg: "the calendar does not exist"})
+		s.writeError(w, r, &dav.Error{Status: http.StatusConflict, Msg: "the calendar does not exist"})
 		return
 	}
-	tooBig := DAVXForbidden(DAVXNSCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
+	tooBig := dav.Forbidden(dav.NSCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
 	body, err := s.readPutBody(r, tooBig, checkCalendarContentType)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -51,11 +52,11 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p DAV
 		supported = supported || c == obj.Component
 	}
 	if !supported {
-		s.writeError(w, r, DAVXForbidden(DAVXNSCalDAV, "supported-calendar-component", "this calendar does not hold %s components", obj.Component))
+		s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "supported-calendar-component", "this calendar does not hold %s components", obj.Component))
 		return
 	}
 	if obj.HasSpan && obj.Start.Before(calendarMinDate) {
-		s.writeError(w, r, DAVXForbidden(DAVXNSCalDAV, "min-date-time", "the object starts before %s", calendarMinDate.Format(icalUTC)))
+		s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "min-date-time", "the object starts before %s", calendarMinDate.Format(icalUTC)))
 		return
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
@@ -65,7 +66,7 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p DAV
 
 // checkCalendarTarget refuses a MOVE or COPY of src into a calendar that
 // does not hold src's component type (RFC 4791 §5.3.2.1).
-func (s *Server) checkCalendarTarget(src, dest DAVXPath) error {
+func (s *Server) checkCalendarTarget(src, dest dav.Path) error {
 	o, err := s.store.Get(src.User, src.Collection, src.Object)
 	if err != nil {
 		return err
@@ -79,7 +80,7 @@ func (s *Server) checkCalendarTarget(src, dest DAVXPath) error {
 			return nil
 		}
 	}
-	return DAVXForbidden(DAVXNSCalDAV, "supported-calendar-component", "the destination calendar does not hold %s components", o.Meta.Component)
+	return dav.Forbidden(dav.NSCalDAV, "supported-calendar-component", "the destination calendar does not hold %s components", o.Meta.Component)
 }
 
 // checkCalendarContentType accepts text/calendar or no type.
@@ -90,17 +91,17 @@ func checkCalendarContentType(r *http.Request) error {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return DAVXForbidden(DAVXNSCalDAV, "supported-calendar-data", "bad Content-Type %q", ct)
+		return dav.Forbidden(dav.NSCalDAV, "supported-calendar-data", "bad Content-Type %q", ct)
 	}
 	if mt != "text/calendar" {
-		return DAVXForbidden(DAVXNSCalDAV, "supported-calendar-data", "Content-Type %s is not text/calendar", mt)
+		return dav.Forbidden(dav.NSCalDAV, "supported-calendar-data", "Content-Type %s is not text/calendar", mt)
 	}
 	return nil
 }
 
 // getCalendarCollection answers GET of a calendar with all its objects as one
 // iCalendar file, every time zone once (calendar.Export).
-func (s *Server) getCalendarCollection(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection) {
+func (s *Server) getCalendarCollection(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection) {
 	var cals []*ical.Calendar
 	err := s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
 		cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
@@ -121,7 +122,7 @@ func (s *Server) getCalendarCollection(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	out := encodeICal(merged)
-	w.Header().Set("Content-Type", contentTypeFor(DAVXKindCalendar))
+	w.Header().Set("Content-Type", contentTypeFor(dav.KindCalendar))
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(c.Name, `"`, "")+`.ics"`)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	if r.Method == "HEAD" {

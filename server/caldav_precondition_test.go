@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // condElement is how writeError spells a precondition element.
@@ -30,30 +32,30 @@ func TestCalDAVPreconditions(t *testing.T) {
 	}
 	ev := vevent("e1", "20260101T100000Z", "20260101T110000Z")
 	runPreconditionCases(t, e, []preconditionCase{
-		{"not iCalendar", "PUT", cal + "a.ics", ct, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nthis is not\r\n", 403, DAVXNSCalDAV, "valid-calendar-data"},
-		{"vCard", "PUT", cal + "a.ics", ct, card("x", "X"), 403, DAVXNSCalDAV, "valid-calendar-data"},
-		{"two UIDs", "PUT", cal + "a.ics", ct, vcal(ev, vevent("e2", "20260102T100000Z", "20260102T110000Z")), 403, DAVXNSCalDAV, "valid-calendar-object-resource"},
-		{"METHOD", "PUT", cal + "a.ics", ct, strings.Replace(vcal(ev), "VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n", 1), 403, DAVXNSCalDAV, "valid-calendar-object-resource"},
-		{"event and todo", "PUT", cal + "a.ics", ct, vcal(ev, vtodo("e1")), 403, DAVXNSCalDAV, "valid-calendar-object-resource"},
-		{"todo into an events-only calendar", "PUT", events + "t.ics", ct, vcal(vtodo("t1")), 403, DAVXNSCalDAV, "supported-calendar-component"},
-		{"UID used by another object", "PUT", cal + "b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")), 403, DAVXNSCalDAV, "no-uid-conflict"},
-		{"too large", "PUT", cal + "a.ics", ct, vcal(vevent("big", "20260101T100000Z", "", "DESCRIPTION:"+strings.Repeat("x", 11<<20))), 403, DAVXNSCalDAV, "max-resource-size"},
-		{"not text/calendar", "PUT", cal + "a.ics", map[string]string{"Content-Type": "text/vcard"}, vcal(ev), 403, DAVXNSCalDAV, "supported-calendar-data"},
-		{"MOVE of a to-do into an events-only calendar", "MOVE", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, DAVXNSCalDAV, "supported-calendar-component"},
-		{"COPY of a to-do into an events-only calendar", "COPY", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, DAVXNSCalDAV, "supported-calendar-component"},
+		{"not iCalendar", "PUT", cal + "a.ics", ct, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nthis is not\r\n", 403, dav.NSCalDAV, "valid-calendar-data"},
+		{"vCard", "PUT", cal + "a.ics", ct, card("x", "X"), 403, dav.NSCalDAV, "valid-calendar-data"},
+		{"two UIDs", "PUT", cal + "a.ics", ct, vcal(ev, vevent("e2", "20260102T100000Z", "20260102T110000Z")), 403, dav.NSCalDAV, "valid-calendar-object-resource"},
+		{"METHOD", "PUT", cal + "a.ics", ct, strings.Replace(vcal(ev), "VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n", 1), 403, dav.NSCalDAV, "valid-calendar-object-resource"},
+		{"event and todo", "PUT", cal + "a.ics", ct, vcal(ev, vtodo("e1")), 403, dav.NSCalDAV, "valid-calendar-object-resource"},
+		{"todo into an events-only calendar", "PUT", events + "t.ics", ct, vcal(vtodo("t1")), 403, dav.NSCalDAV, "supported-calendar-component"},
+		{"UID used by another object", "PUT", cal + "b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")), 403, dav.NSCalDAV, "no-uid-conflict"},
+		{"too large", "PUT", cal + "a.ics", ct, vcal(vevent("big", "20260101T100000Z", "", "DESCRIPTION:"+strings.Repeat("x", 11<<20))), 403, dav.NSCalDAV, "max-resource-size"},
+		{"not text/calendar", "PUT", cal + "a.ics", map[string]string{"Content-Type": "text/vcard"}, vcal(ev), 403, dav.NSCalDAV, "supported-calendar-data"},
+		{"MOVE of a to-do into an events-only calendar", "MOVE", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, dav.NSCalDAV, "supported-calendar-component"},
+		{"COPY of a to-do into an events-only calendar", "COPY", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"PUT into a missing calendar", "PUT", "/dav/calendars/alice/nope/a.ics", ct, vcal(ev), 409, "", ""},
 		{"MKCALENDAR twice", "MKCALENDAR", events, nil, "", 405, "", ""},
 		{"MKCALENDAR of VCARDs", "MKCALENDAR", "/dav/calendars/alice/cards/", nil, mkcalendarBody(
-			`<C:supported-calendar-component-set><C:comp name="VCARD"/></C:supported-calendar-component-set>`), 403, DAVXNSCalDAV, "supported-calendar-component"},
+			`<C:supported-calendar-component-set><C:comp name="VCARD"/></C:supported-calendar-component-set>`), 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"MKCALENDAR with a bad time zone", "MKCALENDAR", "/dav/calendars/alice/tz/", nil, mkcalendarBody(
-			`<C:calendar-timezone>` + DAVXXMLEscape(vcal(ev)) + `</C:calendar-timezone>`), 403, DAVXNSCalDAV, "valid-calendar-data"},
-		{"MKCALENDAR in the address book home", "MKCALENDAR", "/dav/addressbooks/alice/x/", nil, "", 403, DAVXNSDAV, "resource-must-be-null"},
+			`<C:calendar-timezone>` + dav.XMLEscape(vcal(ev)) + `</C:calendar-timezone>`), 403, dav.NSCalDAV, "valid-calendar-data"},
+		{"MKCALENDAR in the address book home", "MKCALENDAR", "/dav/addressbooks/alice/x/", nil, "", 403, dav.NSDAV, "resource-must-be-null"},
 		{"MKCOL of an address book among calendars", "MKCOL", "/dav/calendars/alice/book/", nil,
-			`<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`, 403, DAVXNSDAV, "valid-resourcetype"},
+			`<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`, 403, dav.NSDAV, "valid-resourcetype"},
 		{"PROPPATCH of a bad time zone", "PROPPATCH", cal, nil,
-			`<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>BEGIN:VCALENDAR</C:calendar-timezone></D:prop></D:set></D:propertyupdate>`, 403, DAVXNSCalDAV, "valid-calendar-data"},
+			`<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>BEGIN:VCALENDAR</C:calendar-timezone></D:prop></D:set></D:propertyupdate>`, 403, dav.NSCalDAV, "valid-calendar-data"},
 		{"PROPPATCH of the component set", "PROPPATCH", cal, nil,
-			`<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></D:propertyupdate>`, 207, DAVXNSDAV, "cannot-modify-protected-property"},
+			`<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></D:propertyupdate>`, 207, dav.NSDAV, "cannot-modify-protected-property"},
 	})
 	// no-uid-conflict names the resource that holds the UID.
 	_, body := e.do(t, "alice", "PUT", cal+"b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")))
@@ -102,7 +104,7 @@ func TestCalendarProperties(t *testing.T) {
 		`<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop>`+
 			`<D:displayname>Home</D:displayname><C:calendar-description>Family things</C:calendar-description>`+
 			`<A:calendar-color>#00FF00FF</A:calendar-color><A:calendar-order>3</A:calendar-order>`+
-			`<C:calendar-timezone>`+DAVXXMLEscape(berlinTZ)+`</C:calendar-timezone><C:schedule-calendar-transp><C:transparent/></C:schedule-calendar-transp>`+
+			`<C:calendar-timezone>`+dav.XMLEscape(berlinTZ)+`</C:calendar-timezone><C:schedule-calendar-transp><C:transparent/></C:schedule-calendar-transp>`+
 			`</D:prop></D:set></D:propertyupdate>`)
 	if resp.StatusCode != http.StatusMultiStatus || strings.Contains(body, "403") {
 		t.Fatalf("PROPPATCH: %d %s", resp.StatusCode, body)

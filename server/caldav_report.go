@@ -15,19 +15,20 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
 // calendarReport answers the CalDAV reports (RFC 4791 §7.8–§7.10) on a
 // calendar collection; ok is false when root is not one of them.
-func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, root xml.Name, body []byte) (ok bool) {
+func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection, root xml.Name, body []byte) (ok bool) {
 	switch root {
 	case reportCalQuery, reportCalMultiget, reportFreeBusy:
 	default:
 		return false
 	}
-	if c.Kind != DAVXKindCalendar {
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "supported-report", "report %s is served on calendars only", DAVXClark(root)))
+	if c.Kind != dav.KindCalendar {
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "report %s is served on calendars only", dav.Clark(root)))
 		return true
 	}
 	switch root {
@@ -44,8 +45,8 @@ func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p DAVXPa
 // withCalendarData sets up rp to return calendar-data as body's DAV:prop
 // asks (in calendar-multiget, calendar-query and sync-collection on a
 // calendar).
-func (s *Server) withCalendarData(rp *reportProps, p DAVXPath, body []byte) error {
-	if p.Home != DAVXHomeCalendars {
+func (s *Server) withCalendarData(rp *reportProps, p dav.Path, body []byte) error {
+	if p.Home != dav.HomeCalendars {
 		return nil
 	}
 	var req struct {
@@ -54,7 +55,7 @@ func (s *Server) withCalendarData(rp *reportProps, p DAVXPath, body []byte) erro
 		} `xml:"DAV: prop"`
 	}
 	if err := xml.Unmarshal(body, &req); err != nil {
-		return DAVXBadRequest("report body: %v", err)
+		return dav.BadRequest("report body: %v", err)
 	}
 	if req.Prop == nil || req.Prop.CalendarData == nil {
 		return nil
@@ -76,7 +77,7 @@ func (s *Server) withCalendarData(rp *reportProps, p DAVXPath, body []byte) erro
 // (an object that does not parse, or expands to too many instances) leaves
 // the property out, so it is reported as not found for that object, and is
 // kept in rp.calendarErr when the caller asks for it.
-func (s *Server) renderCalendarData(ps *DAVXPropSet, o storage.Object, rp reportProps) {
+func (s *Server) renderCalendarData(ps *dav.PropSet, o storage.Object, rp reportProps) {
 	v, err := rp.calendarData.render(o, rp.floating)
 	if err != nil {
 		s.log.Warn("calendar-data not rendered", "object", o.Name, "err", err)
@@ -85,7 +86,7 @@ func (s *Server) renderCalendarData(ps *DAVXPropSet, o storage.Object, rp report
 		}
 		return
 	}
-	ps.Add(nameCalendarData, DAVXXMLEscape(v))
+	ps.Add(nameCalendarData, dav.XMLEscape(v))
 }
 
 // queryLocation is where a query's floating times are read: the query's own
@@ -94,7 +95,7 @@ func queryLocation(q *calendarQueryXML, c storage.Collection) (*time.Location, e
 	if q.Timezone != nil {
 		loc, err := checkCalendarTimezone(*q.Timezone)
 		if err != nil {
-			return nil, DAVXForbidden(DAVXNSCalDAV, "valid-calendar-data", "CALDAV:timezone: %v", err)
+			return nil, dav.Forbidden(dav.NSCalDAV, "valid-calendar-data", "CALDAV:timezone: %v", err)
 		}
 		return loc, nil
 	}
@@ -128,7 +129,7 @@ func unixBounds(tr calendar.TimeRange, slack int64) (start, end int64) {
 // their bodies are read in one read transaction.
 // sized, when not nil, is told the number of candidates and the size of
 // their bodies before fn is called (when they come from the index).
-func (s *Server) eachCandidate(ctx context.Context, p DAVXPath, c storage.Collection, f calendar.CompFilter, sized func(n int, bodies int64), fn func(storage.Object) error) error {
+func (s *Server) eachCandidate(ctx context.Context, p dav.Path, c storage.Collection, f calendar.CompFilter, sized func(n int, bodies int64), fn func(storage.Object) error) error {
 	if tr, ok := indexRange(f); ok {
 		start, end := unixBounds(tr, floatingSlack)
 		objs, err := s.store.OverlappingObjects(p.User, p.Collection, start, end, true)
@@ -174,7 +175,7 @@ func eachOf(ctx context.Context, objs []storage.Object, fn func(storage.Object) 
 
 // calendarQuery answers CALDAV:calendar-query (RFC 4791 §7.8): candidates
 // from the store's indexes, each tested with calendar.Match.
-func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, body []byte) {
+func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection, body []byte) {
 	q, f, err := parseCalendarQuery(body)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -186,10 +187,10 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p DAVXPat
 		return
 	}
 	var list struct {
-		Prop *DAVXPropList `xml:"DAV: prop"`
+		Prop *dav.PropList `xml:"DAV: prop"`
 	}
 	if err := xml.Unmarshal(body, &list); err != nil {
-		s.writeError(w, r, DAVXBadRequest("calendar-query: %v", err))
+		s.writeError(w, r, dav.BadRequest("calendar-query: %v", err))
 		return
 	}
 	rp := newReportProps(list.Prop)
@@ -201,7 +202,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p DAVXPat
 	var renderErr error
 	rp.calendarErr = &renderErr
 	eventRange, eventsOnly := eventRangeOnly(f)
-	ms := DAVXNewMultistatus()
+	ms := dav.NewMultistatus()
 	// Room for the whole answer up front, rather than doubling to it (the
 	// copies were a good part of a month's query).
 	sized := func(n int, bodies int64) {
@@ -209,7 +210,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p DAVXPat
 		if rp.calendarData != nil {
 			size += bodies * 3 / 2 // escaped CRs, and more with expand
 		}
-		ms.b.Grow(int(min(size, 64<<20)))
+		ms.Grow(int(min(size, 64<<20)))
 	}
 	err = s.eachCandidate(r.Context(), p, c, f, sized, func(o storage.Object) error {
 		ok, decided := false, false
@@ -242,7 +243,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p DAVXPat
 // they were listed are skipped. When the names are a good part of the
 // collection, one pass over all of it is cheaper than looking each name up;
 // either way the objects are read in one read transaction.
-func (s *Server) eachObject(ctx context.Context, p DAVXPath, c storage.Collection, names []string, fn func(storage.Object) error) error {
+func (s *Server) eachObject(ctx context.Context, p dav.Path, c storage.Collection, names []string, fn func(storage.Object) error) error {
 	if int64(len(names))*4 >= c.Count {
 		want := make(map[string]bool, len(names))
 		for _, n := range names {
@@ -283,7 +284,7 @@ func (s *Server) matchObject(o storage.Object, f calendar.CompFilter, loc *time.
 // queryError names the object a query failed on.
 func queryError(name string, err error) error {
 	if errors.Is(err, calendar.ErrTooManyInstances) {
-		return DAVXForbidden(DAVXNSCalDAV, "max-instances", "%s: more than %d instances in the time range; ask for a shorter range", name, calendar.MaxInstances)
+		return dav.Forbidden(dav.NSCalDAV, "max-instances", "%s: more than %d instances in the time range; ask for a shorter range", name, calendar.MaxInstances)
 	}
 	return err
 }
@@ -296,19 +297,19 @@ type freeBusyQueryXML struct {
 
 // freeBusyQuery answers free-busy-query with one VFREEBUSY for the range,
 // computed by calendar.FreeBusy from the objects the span index returns.
-func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, body []byte) {
+func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection, body []byte) {
 	var q freeBusyQueryXML
 	if err := xml.Unmarshal(body, &q); err != nil {
-		s.writeError(w, r, DAVXBadRequest("free-busy-query: %v", err))
+		s.writeError(w, r, dav.BadRequest("free-busy-query: %v", err))
 		return
 	}
 	if q.TimeRange == nil {
-		s.writeError(w, r, DAVXBadRequest("free-busy-query needs a time-range"))
+		s.writeError(w, r, dav.BadRequest("free-busy-query needs a time-range"))
 		return
 	}
 	tr, err := decodeTimeRange(q.TimeRange, "time-range", true)
 	if err != nil {
-		s.writeError(w, r, DAVXBadRequest("%v", err))
+		s.writeError(w, r, dav.BadRequest("%v", err))
 		return
 	}
 	start, end := unixBounds(*tr, floatingSlack)
@@ -337,7 +338,7 @@ func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p DAVXPat
 		return
 	}
 	out := encodeICal(fb)
-	w.Header().Set("Content-Type", contentTypeFor(DAVXKindCalendar))
+	w.Header().Set("Content-Type", contentTypeFor(dav.KindCalendar))
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, out)

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -50,7 +51,7 @@ type calendarDataReq struct {
 
 func (x *calendarDataXML) decode() (*calendarDataReq, error) {
 	if x.ContentType != "" && x.ContentType != "text/calendar" || x.Version != "" && x.Version != "2.0" {
-		return nil, DAVXForbidden(DAVXNSCalDAV, "supported-calendar-data", "calendar-data %s version %s is not supported (text/calendar 2.0 is)", x.ContentType, x.Version)
+		return nil, dav.Forbidden(dav.NSCalDAV, "supported-calendar-data", "calendar-data %s version %s is not supported (text/calendar 2.0 is)", x.ContentType, x.Version)
 	}
 	req := &calendarDataReq{comp: x.Comp}
 	if x.Comp != nil && x.Comp.empty() {
@@ -67,10 +68,10 @@ func (x *calendarDataXML) decode() (*calendarDataReq, error) {
 		return nil, err
 	}
 	if req.expand != nil && req.limit != nil {
-		return nil, DAVXBadRequest("expand and limit-recurrence-set cannot both be asked for")
+		return nil, dav.BadRequest("expand and limit-recurrence-set cannot both be asked for")
 	}
 	if req.comp != nil && !strings.EqualFold(x.Comp.Name, "VCALENDAR") {
-		return nil, DAVXBadRequest("calendar-data comp must name VCALENDAR at the top, not %q", x.Comp.Name)
+		return nil, dav.BadRequest("calendar-data comp must name VCALENDAR at the top, not %q", x.Comp.Name)
 	}
 	return req, nil
 }

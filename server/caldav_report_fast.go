@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -119,11 +120,11 @@ func equalFoldASCII(b []byte, s string) bool {
 // getetag and calendar-data are asked for (what calendar-query and
 // calendar-multiget ask in practice), instead of the full property set of
 // objectProps; ok is false for any other request.
-func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []DAVXPropValue, ok bool) {
+func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []dav.PropValue, ok bool) {
 	for _, n := range rp.names {
 		switch n {
-		case DAVXNameGetETag:
-			found = append(found, DAVXPropValue{n, DAVXXMLEscape(DAVXQuoteETag(o.ETag))})
+		case dav.NameGetETag:
+			found = append(found, dav.PropValue{Name: n, Inner: dav.XMLEscape(dav.QuoteETag(o.ETag))})
 		case nameCalendarData:
 			if rp.calendarData == nil {
 				return nil, false
@@ -132,7 +133,7 @@ func (s *Server) quickObjectProps(o storage.Object, rp reportProps) (found []DAV
 			if err != nil {
 				return nil, false // objectResponse reports it
 			}
-			found = append(found, DAVXPropValue{n, DAVXXMLEscape(v)})
+			found = append(found, dav.PropValue{Name: n, Inner: dav.XMLEscape(v)})
 		default:
 			return nil, false
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // calendarQueryXML is CALDAV:calendar-query (RFC 4791 §7.8, §9.5), with the
@@ -72,7 +73,7 @@ const (
 )
 
 func badFilter(format string, args ...any) error {
-	return DAVXForbidden(DAVXNSCalDAV, "valid-filter", format, args...)
+	return dav.Forbidden(dav.NSCalDAV, "valid-filter", format, args...)
 }
 
 // parseUTC reads a date-time with UTC time as time-range attributes must be.
@@ -240,7 +241,7 @@ func decodeFilter(x *filterXML) (calendar.CompFilter, error) {
 func parseCalendarQuery(body []byte) (*calendarQueryXML, calendar.CompFilter, error) {
 	var q calendarQueryXML
 	if err := xml.Unmarshal(body, &q); err != nil {
-		return nil, calendar.CompFilter{}, DAVXBadRequest("calendar-query: %v", err)
+		return nil, calendar.CompFilter{}, dav.BadRequest("calendar-query: %v", err)
 	}
 	f, err := decodeFilter(q.Filter)
 	if err != nil {

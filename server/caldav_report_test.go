@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-webdav/caldav"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -107,15 +108,15 @@ func TestCalDAVQueryPreconditions(t *testing.T) {
 	cal := "/dav/calendars/alice/calendar/"
 	runPreconditionCases(t, e, []preconditionCase{
 		{"query without VCALENDAR", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "valid-filter"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter></C:calendar-query>`, 403, dav.NSCalDAV, "valid-filter"},
 		{"query with a local time-range", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20260101T000000"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "valid-filter"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20260101T000000"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, dav.NSCalDAV, "valid-filter"},
 		{"query with an unknown collation", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "supported-collation"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, 403, dav.NSCalDAV, "supported-collation"},
 		{"expand without an end", "REPORT", cal, nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:expand start="20260101T000000Z"/></C:calendar-data></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, DAVXNSCalDAV, "valid-filter"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:expand start="20260101T000000Z"/></C:calendar-data></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, dav.NSCalDAV, "valid-filter"},
 		{"calendar report on an address book", "REPORT", "/dav/addressbooks/alice/contacts/", nil,
-			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, DAVXNSDAV, "supported-report"},
+			`<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`, 403, dav.NSDAV, "supported-report"},
 	})
 }
 
@@ -175,13 +176,13 @@ func FuzzCalendarQuery(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if len(body) > DAVXMaxXMLBytes || DAVXCheckXML(body) != nil {
+		if len(body) > dav.MaxXMLBytes || dav.CheckXML(body) != nil {
 			return // readXMLBody refuses these first
 		}
 		q, filter, err := parseCalendarQuery(body)
 		if err != nil {
-			var de *DAVXError
-			if !errors.As(err, &de) && DAVXToError(err).Status >= 500 {
+			var de *dav.Error
+			if !errors.As(err, &de) && dav.ToError(err).Status >= 500 {
 				t.Fatalf("error without a client status: %v", err)
 			}
 			return

@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -11,12 +12,12 @@ import (
 // ms, escaping the calendar data as it copies it: the bytes propResponse
 // writes, without the intermediate strings (a stored body is copied once,
 // not three times). Anything else goes through objectResponse.
-func (s *Server) queryResponse(ms *DAVXMultistatus, p DAVXPath, o storage.Object, rp reportProps) {
+func (s *Server) queryResponse(ms *dav.Multistatus, p dav.Path, o storage.Object, rp reportProps) {
 	var data string
 	raw, rendered := false, false
 	for _, n := range rp.names {
 		switch {
-		case n == DAVXNameGetETag:
+		case n == dav.NameGetETag:
 		case n == nameCalendarData && rp.calendarData != nil && !raw && !rendered:
 			if (rp.calendarData.plain() || rp.calendarData.expandsToItself(o)) && (len(o.Body) == 0 || o.Body[0] != 0) {
 				raw = true // (a leading NUL would be read as a dead property's xml:lang by element)
@@ -37,18 +38,18 @@ func (s *Server) queryResponse(ms *DAVXMultistatus, p DAVXPath, o storage.Object
 			return
 		}
 	}
-	op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
-	b := &ms.b
+	op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
+	b := ms.Buffer()
 	b.WriteString("<D:response><D:href>")
 	writeEscaped(b, op.Href())
 	b.WriteString("</D:href>")
 	if len(rp.names) > 0 {
 		b.WriteString("<D:propstat><D:prop>")
 		for _, n := range rp.names {
-			open, close := DAVXTagOf(n)
-			if n == DAVXNameGetETag {
+			open, close := dav.TagOf(n)
+			if n == dav.NameGetETag {
 				b.WriteString(open)
-				writeEscaped(b, DAVXQuoteETag(o.ETag))
+				writeEscaped(b, dav.QuoteETag(o.ETag))
 				b.WriteString(close)
 				continue
 			}

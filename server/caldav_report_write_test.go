@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -17,7 +18,7 @@ import (
 // request it takes and the ones it hands over.
 func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 	s := New(nil, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	p := DAVXPath{Kind: DAVXResCollection, Home: DAVXHomeCalendars, User: "alice", Collection: "calendar"}
+	p := dav.Path{Kind: dav.ResCollection, Home: dav.HomeCalendars, User: "alice", Collection: "calendar"}
 	bodies := []string{
 		vcal(vevent("single", "20260610T080000Z", "20260610T090000Z", "DESCRIPTION:a <b> & c")),
 		vcal(vevent("weekly", "20260601T080000Z", "20260601T090000Z", "RRULE:FREQ=WEEKLY;COUNT=5")),
@@ -25,7 +26,7 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 		vcal(vevent("bad", "20260610T080000Z", "20260610T090000Z", "RRULE:FREQ=SECONDLY;COUNT=20000")),
 	}
 	month := calendar.TimeRange{Start: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
-	etag, data := DAVXNameGetETag, nameCalendarData
+	etag, data := dav.NameGetETag, nameCalendarData
 	reqs := []struct {
 		name  string
 		names []xml.Name
@@ -47,18 +48,18 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 			rp := reportProps{names: rq.names, calendarData: rq.cd, floating: time.UTC}
 			var renderErr error
 			rp.calendarErr = &renderErr
-			want, got := DAVXNewMultistatus(), DAVXNewMultistatus()
+			want, got := dav.NewMultistatus(), dav.NewMultistatus()
 			s.objectResponse(want, p, o, rp)
 			s.queryResponse(got, p, o, rp)
-			if got.b.String() != want.b.String() {
-				t.Errorf("body %d, %s:\ngot  %s\nwant %s", i, rq.name, got.b.String(), want.b.String())
+			if got.String() != want.String() {
+				t.Errorf("body %d, %s:\ngot  %s\nwant %s", i, rq.name, got.String(), want.String())
 			}
 		}
 	}
 	var b strings.Builder
 	writeEscapedBytes(&b, []byte("a\r\n<&>\"'"))
 	writeEscaped(&b, "x&y")
-	if want := DAVXXMLEscape("a\r\n<&>\"'") + DAVXXMLEscape("x&y"); b.String() != want {
+	if want := dav.XMLEscape("a\r\n<&>\"'") + dav.XMLEscape("x&y"); b.String() != want {
 		t.Errorf("escaped: got %q, want %q", b.String(), want)
 	}
 }

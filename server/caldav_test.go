@@ -11,6 +11,8 @@ import (
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/caldav"
+
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // vcal wraps components in a VCALENDAR as a client sends it.
@@ -113,7 +115,7 @@ func TestCalDAVClientFlow(t *testing.T) {
 	resp, body = e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/work/", nil, mkcalendarBody(
 		`<D:displayname>Work</D:displayname><C:calendar-description>Office</C:calendar-description>`+
 			`<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>`+
-			`<C:calendar-timezone>`+DAVXXMLEscape(berlinTZ)+`</C:calendar-timezone>`))
+			`<C:calendar-timezone>`+dav.XMLEscape(berlinTZ)+`</C:calendar-timezone>`))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, body)
 	}

@@ -11,12 +11,13 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
 // addressbookQuery is CARDDAV:addressbook-query (RFC 6352 §8.6, §10.5).
 type addressbookQuery struct {
-	Prop   *DAVXPropList `xml:"DAV: prop"`
+	Prop   *dav.PropList `xml:"DAV: prop"`
 	Filter struct {
 		Test  string       `xml:"test,attr"`
 		Props []propFilter `xml:"urn:ietf:params:xml:ns:carddav prop-filter"`
@@ -65,14 +66,14 @@ func compileTextMatch(tm textMatch) (*matcher, error) {
 	switch tm.Negate {
 	case "", "no", "yes":
 	default:
-		return nil, DAVXBadRequest("negate-condition must be yes or no")
+		return nil, dav.BadRequest("negate-condition must be yes or no")
 	}
 	switch tm.MatchType {
 	case "":
 		m.kind = "contains"
 	case "equals", "contains", "starts-with", "ends-with":
 	default:
-		return nil, DAVXBadRequest("match-type %q is not one of equals, contains, starts-with, ends-with", tm.MatchType)
+		return nil, dav.BadRequest("match-type %q is not one of equals, contains, starts-with, ends-with", tm.MatchType)
 	}
 	switch tm.Collation {
 	case "", "i;unicode-casemap":
@@ -82,7 +83,7 @@ func compileTextMatch(tm textMatch) (*matcher, error) {
 	case "i;octet":
 		m.fold = func(s string) string { return s }
 	default:
-		return nil, DAVXForbidden(DAVXNSCardDAV, "supported-collation", "collation %q is not supported (i;unicode-casemap, i;ascii-casemap, i;octet are)", tm.Collation)
+		return nil, dav.Forbidden(dav.NSCardDAV, "supported-collation", "collation %q is not supported (i;unicode-casemap, i;ascii-casemap, i;octet are)", tm.Collation)
 	}
 	m.needle = m.fold(tm.Text)
 	return m, nil
@@ -141,7 +142,7 @@ func testIsAllOf(test string) (bool, error) {
 	case "allof":
 		return true, nil
 	}
-	return false, DAVXBadRequest("test must be anyof or allof, not %q", test)
+	return false, dav.BadRequest("test must be anyof or allof, not %q", test)
 }
 
 func compileFilter(q *addressbookQuery) (*cardFilter, error) {
@@ -152,7 +153,7 @@ func compileFilter(q *addressbookQuery) (*cardFilter, error) {
 	f := &cardFilter{allOf: allOf}
 	for _, pf := range q.Filter.Props {
 		if pf.Name == "" {
-			return nil, DAVXBadRequest("prop-filter without a name")
+			return nil, dav.BadRequest("prop-filter without a name")
 		}
 		cp := compiledProp{name: strings.ToUpper(pf.Name), isNotDefined: pf.IsNotDefined != nil}
 		if cp.allOf, err = testIsAllOf(pf.Test); err != nil {
@@ -251,10 +252,10 @@ func (c *compiledParam) match(f *vcard.Field) bool {
 
 // addressbookQueryReport answers addressbook-query by testing every card of
 // the collection against the filter.
-func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, p DAVXPath, body []byte) {
+func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, p dav.Path, body []byte) {
 	var q addressbookQuery
 	if err := xml.Unmarshal(body, &q); err != nil {
-		s.writeError(w, r, DAVXBadRequest("addressbook-query: %v", err))
+		s.writeError(w, r, dav.BadRequest("addressbook-query: %v", err))
 		return
 	}
 	f, err := compileFilter(&q)
@@ -265,12 +266,12 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 	limit := 0
 	if q.Limit != nil {
 		if limit, err = strconv.Atoi(strings.TrimSpace(q.Limit.NResults)); err != nil || limit <= 0 {
-			s.writeError(w, r, DAVXBadRequest("limit must hold a positive nresults"))
+			s.writeError(w, r, dav.BadRequest("limit must hold a positive nresults"))
 			return
 		}
 	}
 	rp := newReportProps(q.Prop)
-	ms := DAVXNewMultistatus()
+	ms := dav.NewMultistatus()
 	n, truncated := 0, false
 	err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
 		card, err := vcard.NewDecoder(bytes.NewReader(o.Body)).Decode()
@@ -295,4 +296,4 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 	ms.Write(w)
 }
 
-var errStopListing = &DAVXError{Status: http.StatusOK, Msg: "stop"}
+var errStopListing = &dav.Error{Status: http.StatusOK, Msg: "stop"}

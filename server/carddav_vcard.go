@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-vcard"
+
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // cardInfo is what the server learns from a valid vCard body.
@@ -21,7 +23,7 @@ type cardInfo struct {
 // the CARDDAV:valid-address-data precondition.
 func validateVCard(body []byte) (cardInfo, error) {
 	invalid := func(format string, args ...any) error {
-		return DAVXForbidden(DAVXNSCardDAV, "valid-address-data", format, args...)
+		return dav.Forbidden(dav.NSCardDAV, "valid-address-data", format, args...)
 	}
 	if !utf8.Valid(body) {
 		return cardInfo{}, invalid("vCard is not UTF-8")
@@ -44,7 +46,7 @@ func validateVCard(body []byte) (cardInfo, error) {
 	}
 	version := card.Value(vcard.FieldVersion)
 	if version != "3.0" && version != "4.0" {
-		return cardInfo{}, DAVXForbidden(DAVXNSCardDAV, "supported-address-data", "vCard version %q is not supported (3.0 and 4.0 are)", version)
+		return cardInfo{}, dav.Forbidden(dav.NSCardDAV, "supported-address-data", "vCard version %q is not supported (3.0 and 4.0 are)", version)
 	}
 	uid := card.Value(vcard.FieldUID)
 	if uid == "" {
@@ -64,11 +66,11 @@ func checkCardContentType(r *http.Request) error {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return DAVXForbidden(DAVXNSCardDAV, "supported-address-data", "bad Content-Type %q", ct)
+		return dav.Forbidden(dav.NSCardDAV, "supported-address-data", "bad Content-Type %q", ct)
 	}
 	switch mt {
 	case "text/vcard", "text/x-vcard", "text/directory":
 		return nil
 	}
-	return DAVXForbidden(DAVXNSCardDAV, "supported-address-data", "Content-Type %s is not a vCard", mt)
+	return dav.Forbidden(dav.NSCardDAV, "supported-address-data", "Content-Type %s is not a vCard", mt)
 }

@@ -3,35 +3,37 @@ package server
 import (
 	"net/http"
 	"strings"
+
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // serveDAV dispatches a signed-in request under /dav/. A user only ever sees
 // their own resources: another user's path answers 404, as if it did not exist.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	noteAccessUser(r, userFrom(r.Context()))
-	p, err := DAVXParsePath(r.URL.EscapedPath())
+	p, err := dav.ParsePath(r.URL.EscapedPath())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	user := userFrom(r.Context())
 	if p.User != "" && p.User != user {
-		s.writeError(w, r, DAVXErrNotFound)
+		s.writeError(w, r, dav.ErrNotFound)
 		return
 	}
-	if p.Kind == DAVXResFiles {
-		s.serveFiles(w, r, p)
+	if p.Kind == dav.ResFiles {
+		s.files.Serve(w, r, p)
 		return
 	}
 	switch r.Method {
 	case "OPTIONS":
-		DAVXWriteOptions(w)
+		dav.WriteOptions(w)
 	case "PROPFIND":
 		s.propfind(w, r, p)
 	case "PROPPATCH":
 		s.proppatch(w, r, p)
 	case "MKCOL":
-		if p.Home == DAVXHomeCalendars {
+		if p.Home == dav.HomeCalendars {
 			s.mkcalendar(w, r, p)
 			return
 		}
@@ -49,7 +51,7 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	case "REPORT":
 		s.report(w, r, p)
 	default:
-		w.Header().Set("Allow", strings.Join(DAVXMethods, ", "))
-		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, Msg: r.Method + " is not supported"})
+		w.Header().Set("Allow", strings.Join(dav.Methods, ", "))
+		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: r.Method + " is not supported"})
 	}
 }

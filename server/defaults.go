@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -22,8 +23,8 @@ func (s *Server) ensureDefaults(ctx context.Context, user string) error {
 		has[c.Kind] = true
 	}
 	defaults := []struct{ kind, name, display string }{
-		{DAVXKindAddressBook, DAVXDefaultBook, "Contacts"},
-		{DAVXKindCalendar, defaultCalendar, "Calendar"},
+		{dav.KindAddressBook, dav.DefaultBook, "Contacts"},
+		{dav.KindCalendar, defaultCalendar, "Calendar"},
 	}
 	for _, d := range defaults {
 		if has[d.kind] {
@@ -31,7 +32,7 @@ func (s *Server) ensureDefaults(ctx context.Context, user string) error {
 		}
 		_, err := s.store.Commit(ctx, storage.Change{Op: storage.OpCreateCollection, Principal: user,
 			Collection: d.name, Kind: d.kind,
-			Props: map[string][]byte{DAVXClark(DAVXNameDisplayName): []byte(d.display)}})
+			Props: map[string][]byte{dav.Clark(dav.NameDisplayName): []byte(d.display)}})
 		if err != nil && !errors.Is(err, storage.ErrExists) {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -312,7 +313,7 @@ func TestFilesPropLang(t *testing.T) {
 			t.Errorf("PROPFIND lacks %s:\n%s", want, got)
 		}
 	}
-	if err := DAVXCheckXML([]byte(got)); err != nil || strings.ContainsRune(got, 0) {
+	if err := dav.CheckXML([]byte(got)); err != nil || strings.ContainsRune(got, 0) {
 		t.Errorf("PROPFIND answer is not well-formed XML (%v):\n%q", err, got)
 	}
 	e.status(t, "PROPPATCH", "/dav/addressbooks/alice/contacts/", nil, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname xml:lang="en">Mine</D:displayname></D:prop></D:set></D:propertyupdate>`, http.StatusMultiStatus)

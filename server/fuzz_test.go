@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"testing"
+
+	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
 // FuzzXMLRequest: the request decoders never panic, and whatever checkXML
@@ -20,19 +22,19 @@ func FuzzXMLRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if err := DAVXCheckXML(body); err != nil {
+		if err := dav.CheckXML(body); err != nil {
 			return
 		}
-		DAVXParsePropfind(body)
-		DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "propertyupdate"})
-		DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "mkcol"})
+		dav.ParsePropfind(body)
+		dav.ParsePropUpdates(body, xml.Name{Space: dav.NSDAV, Local: "propertyupdate"})
+		dav.ParsePropUpdates(body, xml.Name{Space: dav.NSDAV, Local: "mkcol"})
 		var q addressbookQuery
 		if xml.Unmarshal(body, &q) == nil {
 			compileFilter(&q)
 		}
 		var sc syncCollectionRequest
 		xml.Unmarshal(body, &sc)
-		if _, err := DAVXRootName(body); err != nil {
+		if _, err := dav.RootName(body); err != nil {
 			t.Fatalf("checkXML accepted a body with no root element: %q", body)
 		}
 	})
@@ -49,7 +51,7 @@ func FuzzValidateVCard(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		info, err := validateVCard(body)
 		if err != nil {
-			var de *DAVXError
+			var de *dav.Error
 			if !errors.As(err, &de) || de.Status != 403 || de.Cond == "" {
 				t.Fatalf("refusal is not a 403 precondition: %v", err)
 			}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/storage"
 )
 

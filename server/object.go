@@ -8,34 +8,23 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
-// parseIfMatch returns the ETag an If-Match header asks for ("*" or the
-// first ETag, unquoted), or "".
-func parseIfMatch(h string) string {
-	h = strings.TrimSpace(h)
-	if h == "" || h == "*" {
-		return h
-	}
-	first := strings.TrimSpace(strings.Split(h, ",")[0])
-	first = strings.TrimPrefix(first, "W/")
-	return strings.Trim(first, `"`)
-}
-
-func (s *Server) get(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	user := userFrom(r.Context())
 	switch p.Kind {
-	case DAVXResObject:
+	case dav.ResObject:
 		o, err := s.object(p)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		w.Header().Set("ETag", DAVXQuoteETag(o.ETag))
-		w.Header().Set("Last-Modified", DAVXHTTPTime(o.Time))
+		w.Header().Set("ETag", dav.QuoteETag(o.ETag))
+		w.Header().Set("Last-Modified", dav.HTTPTime(o.Time))
 		w.Header().Set("Content-Type", contentTypeFor(p.CollectionKind()))
-		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || parseIfMatch(inm) == o.ETag) {
+		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || dav.ParseIfMatch(inm) == o.ETag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -44,13 +33,13 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 			return
 		}
 		w.Write(o.Body)
-	case DAVXResCollection:
+	case dav.ResCollection:
 		c, err := s.collection(p)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if c.Kind == DAVXKindCalendar {
+		if c.Kind == dav.KindCalendar {
 			s.getCalendarCollection(w, r, p, c)
 			return
 		}
@@ -82,20 +71,20 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 	}
 }
 
-func (s *Server) put(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	if p.Home == DAVXHomeCalendars {
+func (s *Server) put(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Home == dav.HomeCalendars {
 		s.putCalendarObject(w, r, p)
 		return
 	}
-	if p.Kind != DAVXResObject {
-		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a collection"})
+	if p.Kind != dav.ResObject {
+		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a collection"})
 		return
 	}
 	if _, err := s.collection(p); err != nil {
-		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, Msg: "the collection does not exist"})
+		s.writeError(w, r, &dav.Error{Status: http.StatusConflict, Msg: "the collection does not exist"})
 		return
 	}
-	tooBig := DAVXForbidden(DAVXNSCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
+	tooBig := dav.Forbidden(dav.NSCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
 	body, err := s.readPutBody(r, tooBig, checkCardContentType)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -111,28 +100,28 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 	s.commitPut(w, r, p, c)
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	var c storage.Change
 	switch p.Kind {
-	case DAVXResObject:
+	case dav.ResObject:
 		if _, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object,
-			IfMatch: parseIfMatch(r.Header.Get("If-Match"))}
-	case DAVXResCollection:
+			IfMatch: dav.ParseIfMatch(r.Header.Get("If-Match"))}
+	case dav.ResCollection:
 		if _, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		if r.Header.Get("If-Match") != "" {
-			s.writeError(w, r, &DAVXError{Status: http.StatusPreconditionFailed, Msg: "If-Match on a collection is not supported"})
+			s.writeError(w, r, &dav.Error{Status: http.StatusPreconditionFailed, Msg: "If-Match on a collection is not supported"})
 			return
 		}
 		c = storage.Change{Op: storage.OpDeleteCollection, Principal: p.User, Collection: p.Collection}
 	default:
-		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, Msg: "this resource cannot be deleted"})
+		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "this resource cannot be deleted"})
 		return
 	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
@@ -144,14 +133,14 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 
 // moveCopy handles MOVE and COPY of objects (RFC 4918 §9.8, §9.9) within the
 // signed-in user's collections of the same kind.
-func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	if p.Kind != DAVXResObject {
-		s.writeError(w, r, &DAVXError{Status: http.StatusForbidden, Msg: r.Method + " of collections is not supported"})
+func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Kind != dav.ResObject {
+		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: r.Method + " of collections is not supported"})
 		return
 	}
-	dest, err := DAVXParsePath(r.Header.Get("Destination"))
-	if err != nil || dest.Kind != DAVXResObject || dest.User != p.User || dest.Home != p.Home {
-		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, Msg: "Destination must be an object in one of your collections of the same kind"})
+	dest, err := dav.ParsePath(r.Header.Get("Destination"))
+	if err != nil || dest.Kind != dav.ResObject || dest.User != p.User || dest.Home != p.Home {
+		s.writeError(w, r, &dav.Error{Status: http.StatusBadGateway, Msg: "Destination must be an object in one of your collections of the same kind"})
 		return
 	}
 	if _, err := s.collection(p); err != nil {
@@ -159,10 +148,10 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 		return
 	}
 	if _, err := s.collection(dest); err != nil {
-		s.writeError(w, r, &DAVXError{Status: http.StatusConflict, Msg: "the destination collection does not exist"})
+		s.writeError(w, r, &dav.Error{Status: http.StatusConflict, Msg: "the destination collection does not exist"})
 		return
 	}
-	if p.Home == DAVXHomeCalendars {
+	if p.Home == dav.HomeCalendars {
 		if err := s.checkCalendarTarget(p, dest); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -173,7 +162,7 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 	if r.Method == "MOVE" {
 		res, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: p.User,
 			Collection: p.Collection, Name: p.Object, ToCollection: dest.Collection, ToName: dest.Object,
-			Overwrite: overwrite, IfMatch: parseIfMatch(r.Header.Get("If-Match"))})
+			Overwrite: overwrite, IfMatch: dav.ParseIfMatch(r.Header.Get("If-Match"))})
 	} else {
 		var o storage.Object
 		if o, err = s.store.Get(p.User, p.Collection, p.Object); err == nil {
@@ -183,7 +172,7 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 		}
 	}
 	if errors.Is(err, storage.ErrInvalidChange) {
-		err = &DAVXError{Status: http.StatusForbidden, Msg: "source and destination are the same"}
+		err = &dav.Error{Status: http.StatusForbidden, Msg: "source and destination are the same"}
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -3,20 +3,21 @@ package server
 import (
 	"net/http"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
 // propfind answers PROPFIND with Depth 0 or 1 (RFC 4918 §9.1; see
 // readPropfind for Depth infinity).
-func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	depth, req, err := DAVXReadPropfind(r)
+func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	depth, req, err := dav.ReadPropfind(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	user := userFrom(r.Context())
-	ms := DAVXNewMultistatus()
-	respond := func(href string, ps *DAVXPropSet) {
+	ms := dav.NewMultistatus()
+	respond := func(href string, ps *dav.PropSet) {
 		found, missing := ps.Pick(req)
 		ms.PropResponse(href, found, missing, req.PropName != nil)
 	}
@@ -26,19 +27,19 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 		return
 	}
 	switch p.Kind {
-	case DAVXResRoot:
+	case dav.ResRoot:
 		respond(p.Href(), s.rootProps(user))
 		if depth == "1" {
-			respond(DAVXPrincipalHref(user), s.principalProps(user))
+			respond(dav.PrincipalHref(user), s.principalProps(user))
 		}
-	case DAVXResPrincipals:
+	case dav.ResPrincipals:
 		respond(p.Href(), s.rootProps(user))
 		if depth == "1" {
-			respond(DAVXPrincipalHref(user), s.principalProps(user))
+			respond(dav.PrincipalHref(user), s.principalProps(user))
 		}
-	case DAVXResPrincipal:
+	case dav.ResPrincipal:
 		respond(p.Href(), s.principalProps(user))
-	case DAVXResHome:
+	case dav.ResHome:
 		respond(p.Href(), s.homeProps(p))
 		if depth == "1" {
 			cols, err := s.store.Collections(user)
@@ -50,11 +51,11 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 				if c.Kind != p.CollectionKind() {
 					continue
 				}
-				cp := DAVXPath{Kind: DAVXResCollection, Home: p.Home, User: user, Collection: c.Name}
+				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: user, Collection: c.Name}
 				respond(cp.Href(), s.collectionProps(cp, c, epoch))
 			}
 		}
-	case DAVXResCollection:
+	case dav.ResCollection:
 		c, err := s.collection(p)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -63,7 +64,7 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 		respond(p.Href(), s.collectionProps(p, c, epoch))
 		if depth == "1" {
 			err := s.store.Objects(user, p.Collection, false, func(o storage.Object) error {
-				op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
+				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
 				respond(op.Href(), s.objectProps(op, o))
 				return nil
 			})
@@ -72,7 +73,7 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 				return
 			}
 		}
-	case DAVXResObject:
+	case dav.ResObject:
 		o, err := s.object(p)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -85,19 +86,19 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 
 // collection returns the collection p names, if it exists and is of the
 // kind its home holds.
-func (s *Server) collection(p DAVXPath) (storage.Collection, error) {
+func (s *Server) collection(p dav.Path) (storage.Collection, error) {
 	c, err := s.store.Collection(p.User, p.Collection)
 	if err != nil {
 		return c, err
 	}
 	if c.Kind != p.CollectionKind() {
-		return c, DAVXErrNotFound
+		return c, dav.ErrNotFound
 	}
 	return c, nil
 }
 
 // object returns the object p names, from a collection of the right kind.
-func (s *Server) object(p DAVXPath) (storage.Object, error) {
+func (s *Server) object(p dav.Path) (storage.Object, error) {
 	if _, err := s.collection(p); err != nil {
 		return storage.Object{}, err
 	}

@@ -5,24 +5,25 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
-func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	if p.Kind != DAVXResCollection {
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "cannot-modify-protected-property", "properties can only be changed on collections"))
+func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Kind != dav.ResCollection {
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "cannot-modify-protected-property", "properties can only be changed on collections"))
 		return
 	}
 	if _, err := s.collection(p); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ups, err := DAVXReadPropertyUpdate(r)
+	ups, err := dav.ReadPropertyUpdate(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if p.Home == DAVXHomeCalendars {
+	if p.Home == dav.HomeCalendars {
 		for _, u := range ups {
 			if err := checkCalendarProp(u); err != nil {
 				s.writeError(w, r, err)
@@ -30,12 +31,12 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 			}
 		}
 	}
-	ms := DAVXNewMultistatus()
+	ms := dav.NewMultistatus()
 	names := make([]xml.Name, 0, len(ups))
 	for _, u := range ups {
 		names = append(names, u.Name)
 	}
-	if bad := DAVXCheckUpdates(ups); len(bad) > 0 {
+	if bad := dav.CheckUpdates(ups); len(bad) > 0 {
 		byStatus := map[int][]xml.Name{}
 		for _, n := range names {
 			if bad[n] {
@@ -44,11 +45,11 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 				byStatus[http.StatusFailedDependency] = append(byStatus[http.StatusFailedDependency], n)
 			}
 		}
-		ms.PropStatusResponse(p.Href(), byStatus, map[int]xml.Name{http.StatusForbidden: {Space: DAVXNSDAV, Local: "cannot-modify-protected-property"}})
+		ms.PropStatusResponse(p.Href(), byStatus, map[int]xml.Name{http.StatusForbidden: {Space: dav.NSDAV, Local: "cannot-modify-protected-property"}})
 		ms.Write(w)
 		return
 	}
-	set, remove := DAVXToChange(ups)
+	set, remove := dav.ToChange(ups)
 	if len(set)+len(remove) > 0 {
 		_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpSetProps, Principal: p.User,
 			Collection: p.Collection, Props: set, Remove: remove})
@@ -63,41 +64,41 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 
 // mkcol creates an address book (RFC 5689 extended MKCOL, or a plain MKCOL in
 // the address book home) with its initial properties.
-func (s *Server) mkcol(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	if p.Kind != DAVXResCollection || p.Home != DAVXHomeCards {
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "resource-must-be-null", "collections can only be created in your address book home"))
+func (s *Server) mkcol(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Kind != dav.ResCollection || p.Home != dav.HomeCards {
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "resource-must-be-null", "collections can only be created in your address book home"))
 		return
 	}
-	body, err := DAVXReadXMLBody(r)
+	body, err := dav.ReadXMLBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var ups []DAVXPropUpdate
+	var ups []dav.PropUpdate
 	if body != nil {
-		if ups, err = DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "mkcol"}); err != nil {
+		if ups, err = dav.ParsePropUpdates(body, xml.Name{Space: dav.NSDAV, Local: "mkcol"}); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 	}
-	var props []DAVXPropUpdate
+	var props []dav.PropUpdate
 	for _, u := range ups {
-		if u.Name == DAVXNameResourceType {
-			if !strings.Contains(u.Inner, `<addressbook xmlns="`+DAVXNSCardDAV+`">`) {
-				s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "valid-resourcetype", "only address books can be created here"))
+		if u.Name == dav.NameResourceType {
+			if !strings.Contains(u.Inner, `<addressbook xmlns="`+dav.NSCardDAV+`">`) {
+				s.writeError(w, r, dav.Forbidden(dav.NSDAV, "valid-resourcetype", "only address books can be created here"))
 				return
 			}
 			continue
 		}
-		if u.Remove || DAVXProtectedProps[u.Name] {
-			s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "cannot-modify-protected-property", "%s cannot be set", DAVXClark(u.Name)))
+		if u.Remove || dav.ProtectedProps[u.Name] {
+			s.writeError(w, r, dav.Forbidden(dav.NSDAV, "cannot-modify-protected-property", "%s cannot be set", dav.Clark(u.Name)))
 			return
 		}
 		props = append(props, u)
 	}
-	set, _ := DAVXToChange(props)
+	set, _ := dav.ToChange(props)
 	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.User,
-		Collection: p.Collection, Kind: DAVXKindAddressBook, Props: set})
+		Collection: p.Collection, Kind: dav.KindAddressBook, Props: set})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -4,36 +4,37 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
 )
 
-func (s *Server) principalProps(user string) *DAVXPropSet {
-	ps := &DAVXPropSet{}
-	ps.Add(DAVXNameResourceType, "<D:collection/><D:principal/>")
-	ps.Add(DAVXNameDisplayName, DAVXXMLEscape(user))
-	ps.Add(DAVXNamePrincipalURL, DAVXHrefXML(DAVXPrincipalHref(user)))
-	ps.Add(DAVXNameAddressBookHome, DAVXHrefXML(DAVXHomeHref(DAVXHomeCards, user)))
-	ps.Add(DAVXNameCalendarHome, DAVXHrefXML(DAVXHomeHref(DAVXHomeCalendars, user)))
-	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(user)))
-	ps.Add(DAVXNameSupportedReports, "")
-	DAVXCommonProps(ps, user)
+func (s *Server) principalProps(user string) *dav.PropSet {
+	ps := &dav.PropSet{}
+	ps.Add(dav.NameResourceType, "<D:collection/><D:principal/>")
+	ps.Add(dav.NameDisplayName, dav.XMLEscape(user))
+	ps.Add(dav.NamePrincipalURL, dav.HrefXML(dav.PrincipalHref(user)))
+	ps.Add(dav.NameAddressBookHome, dav.HrefXML(dav.HomeHref(dav.HomeCards, user)))
+	ps.Add(dav.NameCalendarHome, dav.HrefXML(dav.HomeHref(dav.HomeCalendars, user)))
+	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(user)))
+	ps.Add(dav.NameSupportedReports, "")
+	dav.CommonProps(ps, user)
 	return ps
 }
 
-func (s *Server) rootProps(user string) *DAVXPropSet {
-	ps := &DAVXPropSet{}
-	ps.Add(DAVXNameResourceType, "<D:collection/>")
-	DAVXCommonProps(ps, user)
+func (s *Server) rootProps(user string) *dav.PropSet {
+	ps := &dav.PropSet{}
+	ps.Add(dav.NameResourceType, "<D:collection/>")
+	dav.CommonProps(ps, user)
 	return ps
 }
 
-func (s *Server) homeProps(p DAVXPath) *DAVXPropSet {
-	ps := &DAVXPropSet{}
-	ps.Add(DAVXNameResourceType, "<D:collection/>")
-	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(p.User)))
-	ps.Add(DAVXNameSupportedReports, "")
-	DAVXCommonProps(ps, p.User)
+func (s *Server) homeProps(p dav.Path) *dav.PropSet {
+	ps := &dav.PropSet{}
+	ps.Add(dav.NameResourceType, "<D:collection/>")
+	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
+	ps.Add(dav.NameSupportedReports, "")
+	dav.CommonProps(ps, p.User)
 	return ps
 }
 
@@ -43,27 +44,27 @@ func syncToken(epoch string, seq uint64) string {
 	return syncproto.Format(syncproto.Token{Epoch: epoch, Seq: seq})
 }
 
-func (s *Server) collectionProps(p DAVXPath, c storage.Collection, epoch string) *DAVXPropSet {
-	ps := &DAVXPropSet{}
-	if c.Kind == DAVXKindCalendar {
+func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch string) *dav.PropSet {
+	ps := &dav.PropSet{}
+	if c.Kind == dav.KindCalendar {
 		s.calendarProps(ps, c)
 	} else {
-		ps.Add(DAVXNameResourceType, "<D:collection/><C:addressbook/>")
+		ps.Add(dav.NameResourceType, "<D:collection/><C:addressbook/>")
 	}
-	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(p.User)))
+	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 	tok := syncToken(epoch, c.LastSeq)
-	ps.Add(DAVXNameSyncToken, DAVXXMLEscape(tok))
-	ps.Add(DAVXNameCTag, DAVXXMLEscape(tok))
-	if c.Kind != DAVXKindCalendar {
-		ps.Add(DAVXNameSupportedReports, DAVXReportSetXML(DAVXReportAddrMultiget, DAVXReportAddrQuery, DAVXReportSyncCollection))
-		ps.Add(DAVXNameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
-		ps.Add(DAVXNameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+	ps.Add(dav.NameSyncToken, dav.XMLEscape(tok))
+	ps.Add(dav.NameCTag, dav.XMLEscape(tok))
+	if c.Kind != dav.KindCalendar {
+		ps.Add(dav.NameSupportedReports, dav.ReportSetXML(dav.ReportAddrMultiget, dav.ReportAddrQuery, dav.ReportSyncCollection))
+		ps.Add(dav.NameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
+		ps.Add(dav.NameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
 	}
-	ps.Add(DAVXNameQuotaUsed, strconv.FormatInt(c.Bytes, 10))
+	ps.Add(dav.NameQuotaUsed, strconv.FormatInt(c.Bytes, 10))
 	if s.cfg.QuotaBytes > 0 {
-		ps.Add(DAVXNameQuotaAvailable, strconv.FormatInt(max(0, s.cfg.QuotaBytes-c.Bytes), 10))
+		ps.Add(dav.NameQuotaAvailable, strconv.FormatInt(max(0, s.cfg.QuotaBytes-c.Bytes), 10))
 	}
-	DAVXCommonProps(ps, p.User)
+	dav.CommonProps(ps, p.User)
 	// Stored properties (displayname, description, colour, dead properties).
 	keys := make([]string, 0, len(c.Props))
 	for k := range c.Props {
@@ -71,25 +72,25 @@ func (s *Server) collectionProps(p DAVXPath, c storage.Collection, epoch string)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ps.Add(DAVXParseClark(k), string(c.Props[k]))
+		ps.Add(dav.ParseClark(k), string(c.Props[k]))
 	}
 	return ps
 }
 
-func (s *Server) objectProps(p DAVXPath, o storage.Object) *DAVXPropSet {
-	ps := &DAVXPropSet{}
-	ps.Add(DAVXNameResourceType, "")
-	ps.Add(DAVXNameGetETag, DAVXXMLEscape(DAVXQuoteETag(o.ETag)))
-	ps.Add(DAVXNameGetContentType, contentTypeFor(p.CollectionKind()))
-	ps.Add(DAVXNameGetContentLength, strconv.FormatInt(o.Size, 10))
-	ps.Add(DAVXNameGetLastModified, DAVXHTTPTime(o.Time))
-	ps.Add(DAVXNameOwner, DAVXHrefXML(DAVXPrincipalHref(p.User)))
-	DAVXCommonProps(ps, p.User)
+func (s *Server) objectProps(p dav.Path, o storage.Object) *dav.PropSet {
+	ps := &dav.PropSet{}
+	ps.Add(dav.NameResourceType, "")
+	ps.Add(dav.NameGetETag, dav.XMLEscape(dav.QuoteETag(o.ETag)))
+	ps.Add(dav.NameGetContentType, contentTypeFor(p.CollectionKind()))
+	ps.Add(dav.NameGetContentLength, strconv.FormatInt(o.Size, 10))
+	ps.Add(dav.NameGetLastModified, dav.HTTPTime(o.Time))
+	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
+	dav.CommonProps(ps, p.User)
 	return ps
 }
 
 func contentTypeFor(kind string) string {
-	if kind == DAVXKindCalendar {
+	if kind == dav.KindCalendar {
 		return "text/calendar; charset=utf-8"
 	}
 	return "text/vcard; charset=utf-8"

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
 )
@@ -53,7 +54,7 @@ type recoveryStore interface {
 
 // errReconcile answers a device whose token shows the store lost history it
 // had seen: the device reconciles (protocol item 5).
-var errReconcile = &DAVXError{Status: http.StatusConflict, Msg: "this account's data is being recovered: reconcile your replica (sync-token data:,pv1-<epoch>-0) and report to /api/recovery/done"}
+var errReconcile = &dav.Error{Status: http.StatusConflict, Msg: "this account's data is being recovered: reconcile your replica (sync-token data:,pv1-<epoch>-0) and report to /api/recovery/done"}
 
 // deviceOf returns the request's device id, or "" for a stock client (a
 // malformed value counts as absent).
@@ -122,7 +123,7 @@ func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user stri
 	if err != nil {
 		// Fail closed: a state that cannot be read is not healthy.
 		s.log.Error("reading recovery state", "user", user, "err", err)
-		s.writeError(w, r, DAVXErrRecovering)
+		s.writeError(w, r, dav.ErrRecovering)
 		return false
 	}
 	if !rs.Recovering {
@@ -135,7 +136,7 @@ func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user stri
 	if r.Method == http.MethodOptions {
 		return true
 	}
-	s.writeError(w, r, DAVXErrRecovering)
+	s.writeError(w, r, dav.ErrRecovering)
 	return false
 }
 
@@ -198,7 +199,7 @@ func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, co
 		s.log.Error("could not open recovery", "user", user, "err", err)
 	}
 	if deviceOf(r) == "" {
-		s.writeError(w, r, DAVXErrRecovering)
+		s.writeError(w, r, dav.ErrRecovering)
 		return
 	}
 	if h, err := s.store.EpochHistory(); err == nil {
@@ -212,12 +213,12 @@ func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, co
 func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		s.writeError(w, r, &DAVXError{Status: http.StatusMethodNotAllowed, Msg: "use POST"})
+		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "use POST"})
 		return
 	}
 	dev := deviceOf(r)
 	if dev == "" {
-		s.writeError(w, r, DAVXBadRequest("%s with a device id of 1 to 64 characters [A-Za-z0-9._-] is required", HeaderDevice))
+		s.writeError(w, r, dav.BadRequest("%s with a device id of 1 to 64 characters [A-Za-z0-9._-] is required", HeaderDevice))
 		return
 	}
 	user := userFrom(r.Context())
@@ -234,12 +235,12 @@ func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {
 // dedupedPut answers a device PUT that the store deduplicated (protocol
 // item 6): 200 with the ETag, and the name of the object that holds the body
 // when it lives at another href. It returns false for an ordinary result.
-func (s *Server) dedupedPut(w http.ResponseWriter, p DAVXPath, res storage.Result) bool {
+func (s *Server) dedupedPut(w http.ResponseWriter, p dav.Path, res storage.Result) bool {
 	if !res.NoOp {
 		return false
 	}
 	if res.Existing != "" {
-		ep := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: res.Existing}
+		ep := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: res.Existing}
 		w.Header().Set(HeaderExisting, ep.Href())
 	}
 	w.WriteHeader(http.StatusOK)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/carddav"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/storage"
 )
 

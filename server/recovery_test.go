@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"github.com/pimvault/pimvault/account"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/storage"
 )
 

@@ -7,28 +7,29 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
 )
 
 // report dispatches REPORT by the root element of its body.
-func (s *Server) report(w http.ResponseWriter, r *http.Request, p DAVXPath) {
-	body, err := DAVXReadXMLBody(r)
+func (s *Server) report(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	body, err := dav.ReadXMLBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if body == nil {
-		s.writeError(w, r, DAVXBadRequest("REPORT needs a body"))
+		s.writeError(w, r, dav.BadRequest("REPORT needs a body"))
 		return
 	}
-	root, err := DAVXRootName(body)
+	root, err := dav.RootName(body)
 	if err != nil {
-		s.writeError(w, r, DAVXBadRequest("malformed XML: %v", err))
+		s.writeError(w, r, dav.BadRequest("malformed XML: %v", err))
 		return
 	}
-	if p.Kind != DAVXResCollection {
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "supported-report", "reports are served on collections"))
+	if p.Kind != dav.ResCollection {
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "reports are served on collections"))
 		return
 	}
 	c, err := s.collection(p)
@@ -40,14 +41,14 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p DAVXPath) {
 		return
 	}
 	switch root {
-	case DAVXReportSyncCollection:
+	case dav.ReportSyncCollection:
 		s.syncCollection(w, r, p, c, body)
-	case DAVXReportAddrMultiget:
+	case dav.ReportAddrMultiget:
 		s.multiget(w, r, p, body)
-	case DAVXReportAddrQuery:
+	case dav.ReportAddrQuery:
 		s.addressbookQueryReport(w, r, p, body)
 	default:
-		s.writeError(w, r, DAVXForbidden(DAVXNSDAV, "supported-report", "report %s is not supported here", DAVXClark(root)))
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "report %s is not supported here", dav.Clark(root)))
 	}
 }
 
@@ -61,14 +62,14 @@ type reportProps struct {
 	calendarErr  *error // where rendering calendar-data failed, if set
 }
 
-func newReportProps(pl *DAVXPropList) reportProps {
+func newReportProps(pl *dav.PropList) reportProps {
 	var rp reportProps
 	if pl == nil {
-		rp.names = []xml.Name{DAVXNameGetETag}
+		rp.names = []xml.Name{dav.NameGetETag}
 		return rp
 	}
 	for _, n := range pl.XMLNames() {
-		if n == DAVXNameAddressData {
+		if n == dav.NameAddressData {
 			rp.addressData = true
 		}
 		rp.names = append(rp.names, n)
@@ -77,27 +78,27 @@ func newReportProps(pl *DAVXPropList) reportProps {
 }
 
 // objectResponse writes one member's response with the asked properties.
-func (s *Server) objectResponse(ms *DAVXMultistatus, p DAVXPath, o storage.Object, rp reportProps) {
-	op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
+func (s *Server) objectResponse(ms *dav.Multistatus, p dav.Path, o storage.Object, rp reportProps) {
+	op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
 	if found, ok := s.quickObjectProps(o, rp); ok {
 		ms.PropResponse(op.Href(), found, nil, false)
 		return
 	}
 	ps := s.objectProps(op, o)
 	if rp.addressData {
-		ps.Add(DAVXNameAddressData, DAVXXMLEscape(string(o.Body)))
+		ps.Add(dav.NameAddressData, dav.XMLEscape(string(o.Body)))
 	}
 	if rp.calendarData != nil {
 		s.renderCalendarData(ps, o, rp)
 	}
-	found, missing := ps.Pick(&DAVXPropfindRequest{Prop: &DAVXPropList{Names: namesToAny(rp.names)}})
+	found, missing := ps.Pick(&dav.PropfindRequest{Prop: &dav.PropList{Names: namesToAny(rp.names)}})
 	ms.PropResponse(op.Href(), found, missing, false)
 }
 
-func namesToAny(ns []xml.Name) []DAVXAnyElement {
-	out := make([]DAVXAnyElement, len(ns))
+func namesToAny(ns []xml.Name) []dav.AnyElement {
+	out := make([]dav.AnyElement, len(ns))
 	for i, n := range ns {
-		out[i] = DAVXAnyElement{XMLName: n}
+		out[i] = dav.AnyElement{XMLName: n}
 	}
 	return out
 }
@@ -110,28 +111,28 @@ type syncCollectionRequest struct {
 	Limit     *struct {
 		NResults string `xml:"DAV: nresults"`
 	} `xml:"DAV: limit"`
-	Prop *DAVXPropList `xml:"DAV: prop"`
+	Prop *dav.PropList `xml:"DAV: prop"`
 }
 
-var errInvalidToken = DAVXForbidden(DAVXNSDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
+var errInvalidToken = dav.Forbidden(dav.NSDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
 
 // syncCollection answers RFC 6578 sync-collection from the change index, as
 // DESIGN.md §5's table says.
-func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Collection, body []byte) {
+func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection, body []byte) {
 	var req syncCollectionRequest
 	if err := xml.Unmarshal(body, &req); err != nil {
-		s.writeError(w, r, DAVXBadRequest("sync-collection: %v", err))
+		s.writeError(w, r, dav.BadRequest("sync-collection: %v", err))
 		return
 	}
 	if req.SyncLevel != "1" {
-		s.writeError(w, r, DAVXBadRequest("sync-level must be 1 (address books and calendars hold no collections)"))
+		s.writeError(w, r, dav.BadRequest("sync-level must be 1 (address books and calendars hold no collections)"))
 		return
 	}
 	limit := 0
 	if req.Limit != nil {
 		n, err := strconv.Atoi(req.Limit.NResults)
 		if err != nil || n <= 0 {
-			s.writeError(w, r, DAVXBadRequest("DAV:limit must hold a positive nresults"))
+			s.writeError(w, r, dav.BadRequest("DAV:limit must hold a positive nresults"))
 			return
 		}
 		limit = n
@@ -188,9 +189,9 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p DAVXPa
 		s.writeError(w, r, err)
 		return
 	}
-	ms := DAVXNewMultistatus()
+	ms := dav.NewMultistatus()
 	for _, ch := range changes {
-		op := DAVXPath{Kind: DAVXResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: ch.Name}
+		op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: ch.Name}
 		if ch.Deleted {
 			ms.StatusResponse(op.Href(), http.StatusNotFound)
 			continue
@@ -208,28 +209,28 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p DAVXPa
 	if truncated {
 		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
-	ms.Raw("<D:sync-token>" + DAVXXMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
+	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
 	ms.Write(w)
 }
 
 // multigetRequest is CARDDAV:addressbook-multiget (RFC 6352 §8.7).
 type multigetRequest struct {
-	Prop  *DAVXPropList `xml:"DAV: prop"`
-	Hrefs []string  `xml:"DAV: href"`
+	Prop  *dav.PropList `xml:"DAV: prop"`
+	Hrefs []string      `xml:"DAV: href"`
 }
 
 const maxMultigetHrefs = 10000
 
 // multiget returns the asked members; an href outside this collection (or
 // another user's) answers 404 for that href, revealing nothing.
-func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p DAVXPath, body []byte) {
+func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p dav.Path, body []byte) {
 	var req multigetRequest
 	if err := xml.Unmarshal(body, &req); err != nil {
-		s.writeError(w, r, DAVXBadRequest("multiget: %v", err))
+		s.writeError(w, r, dav.BadRequest("multiget: %v", err))
 		return
 	}
 	if len(req.Hrefs) > maxMultigetHrefs {
-		s.writeError(w, r, DAVXBadRequest("more than %d hrefs", maxMultigetHrefs))
+		s.writeError(w, r, dav.BadRequest("more than %d hrefs", maxMultigetHrefs))
 		return
 	}
 	rp := newReportProps(req.Prop)
@@ -237,15 +238,15 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p DAVXPath, bo
 		s.writeError(w, r, err)
 		return
 	}
-	ms := DAVXNewMultistatus()
+	ms := dav.NewMultistatus()
 	seen := map[string]bool{}
 	for _, href := range req.Hrefs {
 		if seen[href] {
 			continue
 		}
 		seen[href] = true
-		hp, err := DAVXParsePath(href)
-		if err != nil || hp.Kind != DAVXResObject || hp.User != p.User || hp.Home != p.Home || hp.Collection != p.Collection {
+		hp, err := dav.ParsePath(href)
+		if err != nil || hp.Kind != dav.ResObject || hp.User != p.User || hp.Home != p.Home || hp.Collection != p.Collection {
 			ms.StatusResponse(href, http.StatusNotFound)
 			continue
 		}

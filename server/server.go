@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"github.com/pimvault/pimvault/syncproto"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -11,7 +10,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/server/files"
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 // Store is what the server needs of the storage layer.
@@ -72,6 +74,7 @@ type Server struct {
 	defaultsDone sync.Map // users whose default collections exist
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
+	files    *files.Handler  // the generic WebDAV area under /dav/files/
 }
 
 // calendarCacheSize bounds the parsed calendar objects kept for reports.
@@ -81,7 +84,7 @@ const calendarCacheSize = 4096
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
-		calCache: calendar.NewCache(calendarCacheSize)}
+		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log)}
 }
 
 func init() {
@@ -128,5 +131,5 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // writeError answers a request with err.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	writeDAVError(s.log, w, r, err)
+	dav.WriteError(s.log, w, r, err)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -14,7 +15,7 @@ import (
 // files area). check, when not nil, runs on the headers after the size check
 // and before the read (a content-type check).
 func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Request) error) ([]byte, error) {
-	return DAVXReadBody(r, s.cfg.MaxResourceSize, tooBig, check)
+	return dav.ReadBody(r, s.cfg.MaxResourceSize, tooBig, check)
 }
 
 // commitPut commits a validated vCard or calendar object PUT and answers it:
@@ -22,8 +23,8 @@ func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Req
 // the storage write, a device's If-None-Match: * upload is deduplicated by
 // UID and body (recovery protocol item 6), and the answer is 201 or 204 with
 // the ETag (200 for a deduplicated upload).
-func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p DAVXPath, c storage.Change) {
-	if err := DAVXSetConditionals(&c, r); err != nil {
+func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change) {
+	if err := dav.SetConditionals(&c, r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -33,7 +34,7 @@ func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p DAVXPath, c
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", DAVXQuoteETag(res.ETag))
+	w.Header().Set("ETag", dav.QuoteETag(res.ETag))
 	if c.DedupeByUID && s.dedupedPut(w, p, res) {
 		return
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"slices"
 	"testing"
 )
 
@@ -34,25 +33,6 @@ func TestPutIfNoneMatchETagList(t *testing.T) {
 		}
 		if changed := e.store.Head() != head; changed != (tc.want < 300) {
 			t.Errorf("%s: store changed=%v", tc.name, changed)
-		}
-	}
-}
-
-func TestParseETagList(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{`"a"`, []string{"a"}},
-		{` "a" , W/"b",, "c"`, []string{"a", "b", "c"}},
-		{`"a", b`, nil},
-		{`"a"b"`, nil},
-		{`"`, nil},
-		{``, nil},
-	}
-	for _, tc := range tests {
-		if got := DAVXParseETagList(tc.in); !slices.Equal(got, tc.want) {
-			t.Errorf("parseETagList(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -3,10 +3,11 @@ package storage
 import (
 	"bytes"
 	"fmt"
-	"github.com/pimvault/pimvault/syncproto"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 // Change is one write a caller asks the store to make. Which fields matter

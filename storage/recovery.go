@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pimvault/pimvault/syncproto"
 	"sort"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 // Principal state: what the store keeps about an account besides its data —

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
 	"path/filepath"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // runBackup writes a verified hot snapshot: through the admin socket when a

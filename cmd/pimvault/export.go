@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
 	"path/filepath"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // runExport writes every collection of a user to a zip file: one .vcf/.ics

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
 	"path/filepath"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // runImport reads .vcf and .ics files, pimvault exports and Radicale storage

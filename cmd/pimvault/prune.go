@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // runPrune applies journal retention: through the admin socket when a

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // runRecovery is 'pimvault recovery open|close|status --user NAME': the

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pimvault/pimvault/account"
-	"github.com/pimvault/pimvault/admin"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/admin"
 	"github.com/pimvault/pimvault/server"
 	"github.com/pimvault/pimvault/storage"
 )

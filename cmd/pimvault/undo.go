@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
 	"time"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // runUndo brings a user's data (or one collection, or one object) back to

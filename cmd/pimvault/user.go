@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/pimvault/pimvault/admin"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/pimvault/pimvault/admin"
 )
 
 // stdin is where --password-stdin reads from (replaced in tests).

@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/pimvault/pimvault/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/emersion/go-vcard"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server"
 	"github.com/pimvault/pimvault/storage"
 )

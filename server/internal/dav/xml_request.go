@@ -1,4 +1,4 @@
-package server
+package dav
 
 import (
 	"bytes"
@@ -12,43 +12,43 @@ import (
 
 // Namespaces used in requests and responses.
 const (
-	DAVXNSDAV     = "DAV:"
-	DAVXNSCardDAV = "urn:ietf:params:xml:ns:carddav"
-	DAVXNSCalDAV  = "urn:ietf:params:xml:ns:caldav"
+	NSDAV     = "DAV:"
+	NSCardDAV = "urn:ietf:params:xml:ns:carddav"
+	NSCalDAV  = "urn:ietf:params:xml:ns:caldav"
 	nsCS      = "http://calendarserver.org/ns/"
 	nsApple   = "http://apple.com/ns/ical/"
 )
 
 // Bounds on XML request bodies (DESIGN.md invariant 7).
 const (
-	DAVXMaxXMLBytes = 1 << 20
+	MaxXMLBytes = 1 << 20
 	maxXMLDepth = 32
 )
 
 var errXMLTooDeep = errors.New("XML nested too deeply")
 
-// DAVXReadXMLBody reads a request body of at most maxXMLBytes and checks that it
+// ReadXMLBody reads a request body of at most maxXMLBytes and checks that it
 // is well-formed XML no deeper than maxXMLDepth. An empty body gives nil.
-func DAVXReadXMLBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, DAVXMaxXMLBytes+1))
+func ReadXMLBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxXMLBytes+1))
 	if err != nil {
-		return nil, DAVXBadRequest("reading body: %v", err)
+		return nil, BadRequest("reading body: %v", err)
 	}
-	if len(body) > DAVXMaxXMLBytes {
-		return nil, &DAVXError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("XML body over %d bytes", DAVXMaxXMLBytes)}
+	if len(body) > MaxXMLBytes {
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("XML body over %d bytes", MaxXMLBytes)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
-	if err := DAVXCheckXML(body); err != nil {
-		return nil, DAVXBadRequest("malformed XML: %v", err)
+	if err := CheckXML(body); err != nil {
+		return nil, BadRequest("malformed XML: %v", err)
 	}
 	return body, nil
 }
 
-// DAVXCheckXML walks the tokens of b, failing on syntax errors, on nesting deeper
+// CheckXML walks the tokens of b, failing on syntax errors, on nesting deeper
 // than maxXMLDepth and on anything but one root element.
-func DAVXCheckXML(b []byte) error {
+func CheckXML(b []byte) error {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	depth, roots := 0, 0
 	for {
@@ -84,9 +84,9 @@ func DAVXCheckXML(b []byte) error {
 }
 
 // xmlName is a namespace-qualified element name in Clark notation: {ns}local.
-func DAVXClark(n xml.Name) string { return "{" + n.Space + "}" + n.Local }
+func Clark(n xml.Name) string { return "{" + n.Space + "}" + n.Local }
 
-func DAVXParseClark(s string) xml.Name {
+func ParseClark(s string) xml.Name {
 	if strings.HasPrefix(s, "{") {
 		if i := strings.IndexByte(s, '}'); i > 0 {
 			return xml.Name{Space: s[1:i], Local: s[i+1:]}
@@ -95,18 +95,18 @@ func DAVXParseClark(s string) xml.Name {
 	return xml.Name{Local: s}
 }
 
-// DAVXAnyElement captures an element whose content is not interpreted.
-type DAVXAnyElement struct {
+// AnyElement captures an element whose content is not interpreted.
+type AnyElement struct {
 	XMLName xml.Name
 	Inner   []byte `xml:",innerxml"`
 }
 
-// DAVXPropList is DAV:prop as a list of requested names (RFC 4918 §14.18).
-type DAVXPropList struct {
-	Names []DAVXAnyElement `xml:",any"`
+// PropList is DAV:prop as a list of requested names (RFC 4918 §14.18).
+type PropList struct {
+	Names []AnyElement `xml:",any"`
 }
 
-func (p *DAVXPropList) XMLNames() []xml.Name {
+func (p *PropList) XMLNames() []xml.Name {
 	out := make([]xml.Name, 0, len(p.Names))
 	for _, e := range p.Names {
 		out = append(out, e.XMLName)
@@ -114,24 +114,24 @@ func (p *DAVXPropList) XMLNames() []xml.Name {
 	return out
 }
 
-// DAVXPropfindRequest is DAV:propfind (RFC 4918 §14.20).
-type DAVXPropfindRequest struct {
+// PropfindRequest is DAV:propfind (RFC 4918 §14.20).
+type PropfindRequest struct {
 	XMLName  xml.Name  `xml:"DAV: propfind"`
 	AllProp  *struct{} `xml:"DAV: allprop"`
 	PropName *struct{} `xml:"DAV: propname"`
-	Prop     *DAVXPropList `xml:"DAV: prop"`
-	Include  *DAVXPropList `xml:"DAV: include"`
+	Prop     *PropList `xml:"DAV: prop"`
+	Include  *PropList `xml:"DAV: include"`
 }
 
-// DAVXParsePropfind decodes a PROPFIND body; an empty body means allprop.
-func DAVXParsePropfind(body []byte) (*DAVXPropfindRequest, error) {
-	req := &DAVXPropfindRequest{}
+// ParsePropfind decodes a PROPFIND body; an empty body means allprop.
+func ParsePropfind(body []byte) (*PropfindRequest, error) {
+	req := &PropfindRequest{}
 	if body == nil {
 		req.AllProp = &struct{}{}
 		return req, nil
 	}
 	if err := xml.Unmarshal(body, req); err != nil {
-		return nil, DAVXBadRequest("PROPFIND body: %v", err)
+		return nil, BadRequest("PROPFIND body: %v", err)
 	}
 	n := 0
 	for _, set := range []bool{req.AllProp != nil, req.PropName != nil, req.Prop != nil} {
@@ -140,13 +140,13 @@ func DAVXParsePropfind(body []byte) (*DAVXPropfindRequest, error) {
 		}
 	}
 	if n != 1 {
-		return nil, DAVXBadRequest("PROPFIND body must hold exactly one of allprop, propname, prop")
+		return nil, BadRequest("PROPFIND body must hold exactly one of allprop, propname, prop")
 	}
 	return req, nil
 }
 
-// DAVXRootName returns the name of the root element of a well-formed body.
-func DAVXRootName(body []byte) (xml.Name, error) {
+// RootName returns the name of the root element of a well-formed body.
+func RootName(body []byte) (xml.Name, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	for {
 		tok, err := d.Token()

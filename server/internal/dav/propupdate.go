@@ -1,4 +1,4 @@
-package server
+package dav
 
 import (
 	"bytes"
@@ -8,22 +8,22 @@ import (
 	"strings"
 )
 
-// DAVXPropUpdate is one DAV:set or DAV:remove of a PROPPATCH (RFC 4918 §14.19)
+// PropUpdate is one DAV:set or DAV:remove of a PROPPATCH (RFC 4918 §14.19)
 // or the DAV:set of an extended MKCOL (RFC 5689 §5.1), in document order.
-type DAVXPropUpdate struct {
+type PropUpdate struct {
 	Remove bool
 	Name   xml.Name
 	Inner  string // canonical inner XML of the value
 	Lang   string // xml:lang in scope on the property element (RFC 4918 §4.3)
 }
 
-// DAVXParsePropUpdates reads the set/remove instructions under the root element
+// ParsePropUpdates reads the set/remove instructions under the root element
 // of body, whose name must be root. Values are re-encoded canonically
 // (namespaces declared where used), so a dead property reads back with the
 // same meaning however the client prefixed it.
-func DAVXParsePropUpdates(body []byte, root xml.Name) ([]DAVXPropUpdate, error) {
+func ParsePropUpdates(body []byte, root xml.Name) ([]PropUpdate, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
-	var out []DAVXPropUpdate
+	var out []PropUpdate
 	depth := 0
 	var mode string // "set" or "remove" while inside one
 	inProp := false
@@ -34,7 +34,7 @@ func DAVXParsePropUpdates(body []byte, root xml.Name) ([]DAVXPropUpdate, error) 
 			return out, nil
 		}
 		if err != nil {
-			return nil, DAVXBadRequest("malformed XML: %v", err)
+			return nil, BadRequest("malformed XML: %v", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -43,19 +43,19 @@ func DAVXParsePropUpdates(body []byte, root xml.Name) ([]DAVXPropUpdate, error) 
 			switch {
 			case depth == 1:
 				if t.Name != root {
-					return nil, DAVXBadRequest("root element must be %s", DAVXClark(root))
+					return nil, BadRequest("root element must be %s", Clark(root))
 				}
-			case depth == 2 && t.Name.Space == DAVXNSDAV && (t.Name.Local == "set" || t.Name.Local == "remove"):
+			case depth == 2 && t.Name.Space == NSDAV && (t.Name.Local == "set" || t.Name.Local == "remove"):
 				mode = t.Name.Local
-			case depth == 3 && mode != "" && t.Name == (xml.Name{Space: DAVXNSDAV, Local: "prop"}):
+			case depth == 3 && mode != "" && t.Name == (xml.Name{Space: NSDAV, Local: "prop"}):
 				inProp = true
 			case depth == 4 && inProp:
 				inner, err := canonicalInner(d)
 				if err != nil {
-					return nil, DAVXBadRequest("property %s: %v", DAVXClark(t.Name), err)
+					return nil, BadRequest("property %s: %v", Clark(t.Name), err)
 				}
 				depth--
-				out = append(out, DAVXPropUpdate{Remove: mode == "remove", Name: t.Name, Inner: inner, Lang: lang})
+				out = append(out, PropUpdate{Remove: mode == "remove", Name: t.Name, Inner: inner, Lang: lang})
 				continue
 			}
 			langs = append(langs, lang)
@@ -114,29 +114,29 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			b.WriteString("</" + t.Name.Local + ">")
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
-			b.WriteString(DAVXXMLEscape(string(t)))
+			b.WriteString(XMLEscape(string(t)))
 		}
 	}
 }
 
-// DAVXCheckUpdates answers which updates are refused (protected properties).
-func DAVXCheckUpdates(ups []DAVXPropUpdate) (bad map[xml.Name]bool) {
+// CheckUpdates answers which updates are refused (protected properties).
+func CheckUpdates(ups []PropUpdate) (bad map[xml.Name]bool) {
 	bad = map[xml.Name]bool{}
 	for _, u := range ups {
-		if DAVXProtectedProps[u.Name] {
+		if ProtectedProps[u.Name] {
 			bad[u.Name] = true
 		}
 	}
 	return bad
 }
 
-// DAVXToChange turns updates into the props to set and the names to remove; a
+// ToChange turns updates into the props to set and the names to remove; a
 // later instruction for the same property wins (RFC 4918 §9.2).
-func DAVXToChange(ups []DAVXPropUpdate) (set map[string][]byte, remove []string) {
+func ToChange(ups []PropUpdate) (set map[string][]byte, remove []string) {
 	set = map[string][]byte{}
 	removed := map[string]bool{}
 	for _, u := range ups {
-		k := DAVXClark(u.Name)
+		k := Clark(u.Name)
 		if u.Remove {
 			delete(set, k)
 			removed[k] = true
@@ -151,35 +151,35 @@ func DAVXToChange(ups []DAVXPropUpdate) (set map[string][]byte, remove []string)
 	return set, remove
 }
 
-// DAVXReadPropfind reads a PROPFIND request: its Depth, "0" or "1" (infinity
+// ReadPropfind reads a PROPFIND request: its Depth, "0" or "1" (infinity
 // and a missing Depth are answered as 1, as sabre/dav does: nothing here is
 // deeper than one level that a client could want in one listing), and its
 // bounded XML body.
-func DAVXReadPropfind(r *http.Request) (depth string, req *DAVXPropfindRequest, err error) {
+func ReadPropfind(r *http.Request) (depth string, req *PropfindRequest, err error) {
 	switch depth = strings.ToLower(r.Header.Get("Depth")); depth {
 	case "0", "1":
 	case "", "infinity":
 		depth = "1"
 	default:
-		return "", nil, DAVXBadRequest("bad Depth header %q", r.Header.Get("Depth"))
+		return "", nil, BadRequest("bad Depth header %q", r.Header.Get("Depth"))
 	}
-	body, err := DAVXReadXMLBody(r)
+	body, err := ReadXMLBody(r)
 	if err != nil {
 		return "", nil, err
 	}
-	req, err = DAVXParsePropfind(body)
+	req, err = ParsePropfind(body)
 	return depth, req, err
 }
 
-// DAVXReadPropertyUpdate reads a PROPPATCH body (RFC 4918 §14.19
+// ReadPropertyUpdate reads a PROPPATCH body (RFC 4918 §14.19
 // propertyupdate): bounded, required, parsed into its ordered updates.
-func DAVXReadPropertyUpdate(r *http.Request) ([]DAVXPropUpdate, error) {
-	body, err := DAVXReadXMLBody(r)
+func ReadPropertyUpdate(r *http.Request) ([]PropUpdate, error) {
+	body, err := ReadXMLBody(r)
 	if err != nil {
 		return nil, err
 	}
 	if body == nil {
-		return nil, DAVXBadRequest("PROPPATCH needs a propertyupdate body")
+		return nil, BadRequest("PROPPATCH needs a propertyupdate body")
 	}
-	return DAVXParsePropUpdates(body, xml.Name{Space: DAVXNSDAV, Local: "propertyupdate"})
+	return ParsePropUpdates(body, xml.Name{Space: NSDAV, Local: "propertyupdate"})
 }

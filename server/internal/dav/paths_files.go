@@ -1,4 +1,4 @@
-package server
+package dav
 
 import "strings"
 
@@ -17,22 +17,22 @@ import "strings"
 // resource's storage name is its last path segment, in its parent's storage
 // collection.
 const (
-	DAVXHomeFiles        = "files"
-	DAVXKindFiles        = "files"
-	DAVXFilesCollPrefix  = "files:"
-	DAVXFilesSep         = "%2F"
+	HomeFiles        = "files"
+	KindFiles        = "files"
+	FilesCollPrefix  = "files:"
+	FilesSep         = "%2F"
 	maxFilesPathSegs = 32
 )
 
 // parseFilesPath takes the unescaped, validated segments of a path whose
 // first segment is "files".
-func parseFilesPath(segs []string) (DAVXPath, error) {
+func parseFilesPath(segs []string) (Path, error) {
 	if len(segs) < 2 || len(segs)-2 > maxFilesPathSegs {
-		return DAVXPath{}, errBadPath
+		return Path{}, errBadPath
 	}
-	return DAVXPath{Kind: DAVXResFiles, Home: DAVXHomeFiles, User: segs[1], Files: segs[2:]}, nil
+	return Path{Kind: ResFiles, Home: HomeFiles, User: segs[1], Files: segs[2:]}, nil
 }
 
-// DAVXIsFilesCollection reports whether a storage collection name belongs to the
+// IsFilesCollection reports whether a storage collection name belongs to the
 // files area (such names are refused elsewhere).
-func DAVXIsFilesCollection(name string) bool { return strings.HasPrefix(name, DAVXFilesCollPrefix) }
+func IsFilesCollection(name string) bool { return strings.HasPrefix(name, FilesCollPrefix) }

@@ -1,19 +1,20 @@
-package server
+package files
 
 import (
 	"net/url"
 	"strings"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
 // filesColl is the storage collection name of the collection at rel.
 func filesColl(rel []string) string {
 	var b strings.Builder
-	b.WriteString(DAVXFilesCollPrefix)
+	b.WriteString(dav.FilesCollPrefix)
 	for i, s := range rel {
 		if i > 0 {
-			b.WriteString(DAVXFilesSep)
+			b.WriteString(dav.FilesSep)
 		}
 		b.WriteString(strings.ReplaceAll(s, "%", "%25"))
 	}
@@ -22,14 +23,14 @@ func filesColl(rel []string) string {
 
 // filesRel is the inverse of filesColl.
 func filesRel(coll string) ([]string, bool) {
-	if !DAVXIsFilesCollection(coll) {
+	if !dav.IsFilesCollection(coll) {
 		return nil, false
 	}
-	rest := strings.TrimPrefix(coll, DAVXFilesCollPrefix)
+	rest := strings.TrimPrefix(coll, dav.FilesCollPrefix)
 	if rest == "" {
 		return nil, true
 	}
-	parts := strings.Split(rest, DAVXFilesSep)
+	parts := strings.Split(rest, dav.FilesSep)
 	for i, s := range parts {
 		parts[i] = strings.ReplaceAll(s, "%25", "%")
 	}
@@ -40,15 +41,15 @@ func filesRel(coll string) ([]string, bool) {
 // the collection at rel (not rel itself).
 func filesDescendantPrefix(rel []string) string {
 	if len(rel) == 0 {
-		return DAVXFilesCollPrefix
+		return dav.FilesCollPrefix
 	}
-	return filesColl(rel) + DAVXFilesSep
+	return filesColl(rel) + dav.FilesSep
 }
 
 // filesHref is the escaped URL path of rel in user's files area.
 func filesHref(user string, rel []string, collection bool) string {
 	var b strings.Builder
-	b.WriteString(DAVXPrefix + DAVXHomeFiles + "/" + url.PathEscape(user) + "/")
+	b.WriteString(dav.Prefix + dav.HomeFiles + "/" + url.PathEscape(user) + "/")
 	for i, s := range rel {
 		if i > 0 {
 			b.WriteString("/")
@@ -74,9 +75,9 @@ func (n filesNode) parent() []string { return n.rel[:len(n.rel)-1] }
 func (n filesNode) name() string     { return n.rel[len(n.rel)-1] }
 
 // resolve looks rel up: a collection, a resource, or nothing.
-func (s *Server) resolveFiles(user string, rel []string) (filesNode, error) {
+func (h *Handler) resolveFiles(user string, rel []string) (filesNode, error) {
 	n := filesNode{rel: rel}
-	c, err := s.filesCollection(user, rel)
+	c, err := h.filesCollection(user, rel)
 	if err == nil {
 		n.isColl, n.exists, n.coll = true, true, c
 		return n, nil
@@ -84,13 +85,13 @@ func (s *Server) resolveFiles(user string, rel []string) (filesNode, error) {
 	if !isNotFound(err) || len(rel) == 0 {
 		return n, err
 	}
-	if _, err := s.filesCollection(user, n.parent()); err != nil {
+	if _, err := h.filesCollection(user, n.parent()); err != nil {
 		if isNotFound(err) {
 			return n, nil
 		}
 		return n, err
 	}
-	o, err := s.store.Get(user, filesColl(n.parent()), n.name())
+	o, err := h.store.Get(user, filesColl(n.parent()), n.name())
 	if err == nil {
 		o.Body = nil
 		n.exists, n.obj = true, o
@@ -103,27 +104,27 @@ func (s *Server) resolveFiles(user string, rel []string) (filesNode, error) {
 }
 
 // filesCollection returns the files collection at rel if it exists.
-func (s *Server) filesCollection(user string, rel []string) (storage.Collection, error) {
-	c, err := s.store.Collection(user, filesColl(rel))
-	if err == nil && c.Kind != DAVXKindFiles {
-		return c, DAVXErrNotFound
+func (h *Handler) filesCollection(user string, rel []string) (storage.Collection, error) {
+	c, err := h.store.Collection(user, filesColl(rel))
+	if err == nil && c.Kind != dav.KindFiles {
+		return c, dav.ErrNotFound
 	}
 	return c, err
 }
 
 // filesChildren lists the collections directly below rel.
-func (s *Server) filesChildren(user string, rel []string, all bool) ([]storage.Collection, error) {
-	cols, err := s.store.Collections(user)
+func (h *Handler) filesChildren(user string, rel []string, all bool) ([]storage.Collection, error) {
+	cols, err := h.store.Collections(user)
 	if err != nil {
 		return nil, err
 	}
 	prefix := filesDescendantPrefix(rel)
 	var out []storage.Collection
 	for _, c := range cols {
-		if c.Kind != DAVXKindFiles || !strings.HasPrefix(c.Name, prefix) || c.Name == DAVXFilesCollPrefix {
+		if c.Kind != dav.KindFiles || !strings.HasPrefix(c.Name, prefix) || c.Name == dav.FilesCollPrefix {
 			continue
 		}
-		if all || !strings.Contains(strings.TrimPrefix(c.Name, prefix), DAVXFilesSep) {
+		if all || !strings.Contains(strings.TrimPrefix(c.Name, prefix), dav.FilesSep) {
 			out = append(out, c)
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package dav
 
 import (
 	"encoding/xml"
@@ -37,7 +37,7 @@ func langIn(se xml.StartElement, inherited string) string {
 // text cannot hold a NUL, so the marker is unambiguous, and element() writes
 // it back as the property element's xml:lang (RFC 4918 §4.3). Values
 // without a language are stored as before.
-func DAVXWithLang(lang, inner string) string {
+func WithLang(lang, inner string) string {
 	if lang == "" {
 		return inner
 	}

@@ -1,4 +1,4 @@
-package server
+package files
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -24,26 +25,26 @@ import (
 // Overwrite: T replaces the partial copy and completes. Every step is an
 // ordinary record, so verify passes at any point. An Overwrite: T onto an
 // existing destination deletes it first (one subtree tombstone again).
-func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p DAVXPath) {
+func (h *Handler) filesCopyMove(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	move := r.Method == "MOVE"
-	src, err := s.resolveFiles(p.User, p.Files)
+	src, err := h.resolveFiles(p.User, p.Files)
 	if err == nil && !src.exists {
-		err = DAVXErrNotFound
+		err = dav.ErrNotFound
 	}
 	if err == nil && len(src.rel) == 0 {
 		err = errFilesRoot
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		h.writeError(w, r, err)
 		return
 	}
-	dp, err := DAVXParsePath(r.Header.Get("Destination"))
-	if err != nil || dp.Kind != DAVXResFiles || dp.User != p.User {
-		s.writeError(w, r, &DAVXError{Status: http.StatusBadGateway, Msg: "Destination must be in your files area on this server"})
+	dp, err := dav.ParsePath(r.Header.Get("Destination"))
+	if err != nil || dp.Kind != dav.ResFiles || dp.User != p.User {
+		h.writeError(w, r, &dav.Error{Status: http.StatusBadGateway, Msg: "Destination must be in your files area on this server"})
 		return
 	}
 	if len(dp.Files) == 0 {
-		s.writeError(w, r, errFilesRoot)
+		h.writeError(w, r, errFilesRoot)
 		return
 	}
 	deep := true
@@ -52,48 +53,48 @@ func (s *Server) filesCopyMove(w http.ResponseWriter, r *http.Request, p DAVXPat
 	case d == "0" && !move:
 		deep = false
 	default:
-		s.writeError(w, r, DAVXBadRequest("%s takes Depth: infinity%s", r.Method, map[bool]string{false: " or 0", true: ""}[move]))
+		h.writeError(w, r, dav.BadRequest("%s takes Depth: infinity%s", r.Method, map[bool]string{false: " or 0", true: ""}[move]))
 		return
 	}
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	switch {
 	case slices.Equal(src.rel, dp.Files):
-		err = &DAVXError{Status: http.StatusForbidden, Msg: "source and destination are the same"}
+		err = &dav.Error{Status: http.StatusForbidden, Msg: "source and destination are the same"}
 	case src.isColl && isUnder(dp.Files, src.rel):
-		err = &DAVXError{Status: http.StatusForbidden, Msg: "a collection cannot be copied or moved into itself"}
+		err = &dav.Error{Status: http.StatusForbidden, Msg: "a collection cannot be copied or moved into itself"}
 	case isUnder(src.rel, dp.Files):
-		err = &DAVXError{Status: http.StatusForbidden, Msg: "the destination holds the source"}
+		err = &dav.Error{Status: http.StatusForbidden, Msg: "the destination holds the source"}
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		h.writeError(w, r, err)
 		return
 	}
-	dst, err := s.resolveFiles(p.User, dp.Files)
+	dst, err := h.resolveFiles(p.User, dp.Files)
 	if err == nil {
-		if _, perr := s.filesCollection(p.User, dst.parent()); isNotFound(perr) {
+		if _, perr := h.filesCollection(p.User, dst.parent()); isNotFound(perr) {
 			err = errFilesNoParent
 		} else {
 			err = perr
 		}
 	}
 	if err == nil && dst.exists && !overwrite {
-		err = &DAVXError{Status: http.StatusPreconditionFailed, Msg: "the destination exists and Overwrite is F"}
+		err = &dav.Error{Status: http.StatusPreconditionFailed, Msg: "the destination exists and Overwrite is F"}
 	}
 	if err == nil && dst.exists && (dst.isColl || src.isColl) {
-		err = s.filesRemove(r, p.User, dst)
+		err = h.filesRemove(r, p.User, dst)
 	}
 	if err == nil {
 		if src.isColl {
-			err = s.filesCopyTree(r, p.User, src.rel, dst.rel, deep)
+			err = h.filesCopyTree(r, p.User, src.rel, dst.rel, deep)
 			if err == nil && move {
-				err = s.filesDeleteTree(r, p.User, src.rel)
+				err = h.filesDeleteTree(r, p.User, src.rel)
 			}
 		} else {
-			err = s.filesCopyObject(r, p.User, src.rel, dst.rel, move, overwrite)
+			err = h.filesCopyObject(r, p.User, src.rel, dst.rel, move, overwrite)
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		h.writeError(w, r, err)
 		return
 	}
 	if dst.exists {
@@ -110,11 +111,11 @@ func isUnder(rel, dir []string) bool {
 }
 
 // filesRemove deletes what n names (a resource or a collection tree).
-func (s *Server) filesRemove(r *http.Request, user string, n filesNode) error {
+func (h *Handler) filesRemove(r *http.Request, user string, n filesNode) error {
 	if n.isColl {
-		return s.filesDeleteTree(r, user, n.rel)
+		return h.filesDeleteTree(r, user, n.rel)
 	}
-	_, err := s.store.Commit(r.Context(), storage.Change{Op: storage.OpDelete, Principal: user,
+	_, err := h.store.Commit(r.Context(), storage.Change{Op: storage.OpDelete, Principal: user,
 		Collection: filesColl(n.parent()), Name: n.name()})
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
@@ -124,39 +125,39 @@ func (s *Server) filesRemove(r *http.Request, user string, n filesNode) error {
 
 // filesCopyObject copies or moves one resource with its dead properties; no
 // collection may have the destination's name (checked in the write).
-func (s *Server) filesCopyObject(r *http.Request, user string, from, to []string, move, overwrite bool) error {
+func (h *Handler) filesCopyObject(r *http.Request, user string, from, to []string, move, overwrite bool) error {
 	fromColl, toColl := filesColl(from[:len(from)-1]), filesColl(to[:len(to)-1])
 	notColl := []storage.Cond{{Collection: filesColl(to)}}
 	var err error
 	if move {
-		_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: user,
+		_, err = h.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: user,
 			Collection: fromColl, Name: from[len(from)-1], ToCollection: toColl, ToName: to[len(to)-1],
 			Overwrite: overwrite, Require: notColl})
 	} else {
-		err = s.filesPutCopy(r, user, fromColl, from[len(from)-1], toColl, to[len(to)-1], !overwrite, notColl)
+		err = h.filesPutCopy(r, user, fromColl, from[len(from)-1], toColl, to[len(to)-1], !overwrite, notColl)
 	}
 	var ce *storage.ConditionError
 	switch {
 	case errors.As(err, &ce):
 		return errFilesExists
 	case errors.Is(err, storage.ErrPreconditionFailed):
-		return &DAVXError{Status: http.StatusPreconditionFailed, Msg: "the destination exists and Overwrite is F"}
+		return &dav.Error{Status: http.StatusPreconditionFailed, Msg: "the destination exists and Overwrite is F"}
 	}
 	return err
 }
 
 // filesPutCopy writes a copy of fromColl/name as toColl/toName, with exactly
 // the source's dead properties.
-func (s *Server) filesPutCopy(r *http.Request, user, fromColl, name, toColl, toName string, mustBeNew bool, req []storage.Cond) error {
-	o, err := s.store.Get(user, fromColl, name)
+func (h *Handler) filesPutCopy(r *http.Request, user, fromColl, name, toColl, toName string, mustBeNew bool, req []storage.Cond) error {
+	o, err := h.store.Get(user, fromColl, name)
 	if err != nil {
 		return err
 	}
-	props, err := s.store.ObjectProps(user, fromColl, name)
+	props, err := h.store.ObjectProps(user, fromColl, name)
 	if err != nil {
 		return err
 	}
-	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpPut, Principal: user, Collection: toColl,
+	_, err = h.store.Commit(r.Context(), storage.Change{Op: storage.OpPut, Principal: user, Collection: toColl,
 		Name: toName, Body: o.Body, Meta: o.Meta, Props: props, ReplaceProps: true, IfNoneMatch: mustBeNew, Require: req})
 	return err
 }
@@ -164,12 +165,12 @@ func (s *Server) filesPutCopy(r *http.Request, user, fromColl, name, toColl, toN
 // filesCopyTree creates the collection to as a copy of from (its dead
 // properties), then copies from's resources into it and, when deep, does the
 // same for every sub-collection, top-down.
-func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, deep bool) error {
-	c, err := s.filesCollection(user, from)
+func (h *Handler) filesCopyTree(r *http.Request, user string, from, to []string, deep bool) error {
+	c, err := h.filesCollection(user, from)
 	if err != nil {
 		return err
 	}
-	if err := s.filesCreateColl(r, user, to, c.Props); err != nil {
+	if err := h.filesCreateColl(r, user, to, c.Props); err != nil {
 		return err
 	}
 	if !deep {
@@ -177,7 +178,7 @@ func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, 
 	}
 	fromColl, toColl := filesColl(from), filesColl(to)
 	var names []string
-	if err := s.store.Objects(user, fromColl, false, func(o storage.Object) error {
+	if err := h.store.Objects(user, fromColl, false, func(o storage.Object) error {
 		names = append(names, o.Name)
 		return nil
 	}); err != nil {
@@ -185,19 +186,19 @@ func (s *Server) filesCopyTree(r *http.Request, user string, from, to []string, 
 	}
 	for _, name := range names {
 		notColl := []storage.Cond{{Collection: filesColl(append(slices.Clone(to), name))}}
-		err := s.filesPutCopy(r, user, fromColl, name, toColl, name, true, notColl)
+		err := h.filesPutCopy(r, user, fromColl, name, toColl, name, true, notColl)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) { // deleted meanwhile: nothing to carry
 			return err
 		}
 	}
-	kids, err := s.filesChildren(user, from, false)
+	kids, err := h.filesChildren(user, from, false)
 	if err != nil {
 		return err
 	}
 	for _, k := range kids {
 		rel, _ := filesRel(k.Name)
 		leaf := rel[len(rel)-1]
-		if err := s.filesCopyTree(r, user, rel, append(slices.Clone(to), leaf), true); err != nil {
+		if err := h.filesCopyTree(r, user, rel, append(slices.Clone(to), leaf), true); err != nil {
 			return err
 		}
 	}

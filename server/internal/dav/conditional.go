@@ -1,4 +1,4 @@
-package server
+package dav
 
 import (
 	"net/http"
@@ -10,10 +10,10 @@ import (
 // maxETagList bounds the ETags of one If-None-Match header.
 const maxETagList = 64
 
-// DAVXParseETagList splits an If-Match / If-None-Match ETag list (RFC 9110
+// ParseETagList splits an If-Match / If-None-Match ETag list (RFC 9110
 // §13.1.1, §13.1.2) into unquoted ETags. Weak ETags compare by their opaque
 // part (weak comparison, as If-None-Match asks). Malformed entries give nil.
-func DAVXParseETagList(h string) []string {
+func ParseETagList(h string) []string {
 	var out []string
 	for _, part := range strings.Split(h, ",") {
 		e := strings.TrimSpace(part)
@@ -29,22 +29,34 @@ func DAVXParseETagList(h string) []string {
 	return out
 }
 
-// DAVXSetConditionals puts a write's If-Match and If-None-Match headers on c, so
+// SetConditionals puts a write's If-Match and If-None-Match headers on c, so
 // the committer checks them inside the write (412 when they fail).
 // If-None-Match is "*" (must not exist) or an ETag list (must not currently
 // have one of them).
-func DAVXSetConditionals(c *storage.Change, r *http.Request) error {
-	c.IfMatch = parseIfMatch(r.Header.Get("If-Match"))
+func SetConditionals(c *storage.Change, r *http.Request) error {
+	c.IfMatch = ParseIfMatch(r.Header.Get("If-Match"))
 	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
 	case inm == "":
 	case inm == "*":
 		c.IfNoneMatch = true
 	default:
-		tags := DAVXParseETagList(inm)
+		tags := ParseETagList(inm)
 		if len(tags) == 0 || len(tags) > maxETagList {
-			return DAVXBadRequest("If-None-Match must be * or a list of at most %d quoted ETags", maxETagList)
+			return BadRequest("If-None-Match must be * or a list of at most %d quoted ETags", maxETagList)
 		}
 		c.IfNoneMatchETags = tags
 	}
 	return nil
+}
+
+// ParseIfMatch returns the ETag an If-Match header asks for ("*" or the
+// first ETag, unquoted), or "".
+func ParseIfMatch(h string) string {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return h
+	}
+	first := strings.TrimSpace(strings.Split(h, ",")[0])
+	first = strings.TrimPrefix(first, "W/")
+	return strings.Trim(first, `"`)
 }

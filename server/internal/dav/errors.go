@@ -1,4 +1,4 @@
-package server
+package dav
 
 import (
 	"context"
@@ -14,84 +14,84 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// DAVXError is an HTTP error with, where the RFC names one, a precondition or
+// Error is an HTTP error with, where the RFC names one, a precondition or
 // postcondition element for the DAV:error body (RFC 4918 §16).
-type DAVXError struct {
+type Error struct {
 	Status int
 	NS     string // namespace of the condition element; "" for none
 	Cond   string // local name of the condition element
 	Msg    string
 }
 
-func (e *DAVXError) Error() string {
+func (e *Error) Error() string {
 	if e.Cond != "" {
 		return fmt.Sprintf("%d %s: %s", e.Status, e.Cond, e.Msg)
 	}
 	return fmt.Sprintf("%d: %s", e.Status, e.Msg)
 }
 
-func DAVXBadRequest(format string, args ...any) error {
-	return &DAVXError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
+func BadRequest(format string, args ...any) error {
+	return &Error{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
 }
 
-func DAVXForbidden(ns, cond, format string, args ...any) error {
-	return &DAVXError{Status: http.StatusForbidden, NS: ns, Cond: cond, Msg: fmt.Sprintf(format, args...)}
+func Forbidden(ns, cond, format string, args ...any) error {
+	return &Error{Status: http.StatusForbidden, NS: ns, Cond: cond, Msg: fmt.Sprintf(format, args...)}
 }
 
-var DAVXErrNotFound = &DAVXError{Status: http.StatusNotFound, Msg: "not found"}
+var ErrNotFound = &Error{Status: http.StatusNotFound, Msg: "not found"}
 
-// DAVXErrRecovering: the principal's store is behind what a client has seen
+// ErrRecovering: the principal's store is behind what a client has seen
 // (DESIGN.md invariant 4); stock clients get 503 and come back later.
-var DAVXErrRecovering = &DAVXError{Status: http.StatusServiceUnavailable, Msg: "this account's data is being recovered; try again later"}
+var ErrRecovering = &Error{Status: http.StatusServiceUnavailable, Msg: "this account's data is being recovered; try again later"}
 
-// DAVXToError is the one place where errors become HTTP statuses and DAV
+// ToError is the one place where errors become HTTP statuses and DAV
 // condition elements.
-func DAVXToError(err error) *DAVXError {
-	var de *DAVXError
+func ToError(err error) *Error {
+	var de *Error
 	if errors.As(err, &de) {
 		return de
 	}
 	var uc *storage.UIDConflictError
 	switch {
 	case errors.As(err, &uc):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCardDAV, Cond: "no-uid-conflict", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "no-uid-conflict", Msg: err.Error()}
 	case errors.Is(err, storage.ErrNotFound):
-		return &DAVXError{Status: http.StatusNotFound, Msg: "not found"}
+		return &Error{Status: http.StatusNotFound, Msg: "not found"}
 	case errors.Is(err, storage.ErrPreconditionFailed):
-		return &DAVXError{Status: http.StatusPreconditionFailed, Msg: err.Error()}
+		return &Error{Status: http.StatusPreconditionFailed, Msg: err.Error()}
 	case errors.Is(err, storage.ErrExists):
-		return &DAVXError{Status: http.StatusMethodNotAllowed, Msg: err.Error()}
+		return &Error{Status: http.StatusMethodNotAllowed, Msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidName):
-		return &DAVXError{Status: http.StatusBadRequest, Msg: err.Error()}
+		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, storage.ErrTooLarge):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCardDAV, Cond: "max-resource-size", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "max-resource-size", Msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
-		return &DAVXError{Status: http.StatusBadRequest, Msg: err.Error()}
+		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, calendar.ErrInvalidData):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCalDAV, Cond: "valid-calendar-data", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-calendar-data", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrInvalidObject):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCalDAV, Cond: "valid-calendar-object-resource", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-calendar-object-resource", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrBadFilter):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCalDAV, Cond: "valid-filter", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-filter", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrUnsupportedCollation):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCalDAV, Cond: "supported-collation", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "supported-collation", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
-		return &DAVXError{Status: http.StatusForbidden, NS: DAVXNSCalDAV, Cond: "max-instances", Msg: err.Error()}
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-instances", Msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &DAVXError{Status: http.StatusServiceUnavailable, Msg: "request cancelled"}
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "request cancelled"}
 	}
-	return &DAVXError{Status: http.StatusInternalServerError, Msg: "internal error"}
+	return &Error{Status: http.StatusInternalServerError, Msg: "internal error"}
 }
 
-// writeDAVError answers a request with err: the status and DAV:error body
+// WriteError answers a request with err: the status and DAV:error body
 // from toDAVError, Retry-After on a 503, WWW-Authenticate on a 401. Server
 // errors are logged at Error, refusals at Debug.
-func writeDAVError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
-	de := DAVXToError(err)
-	if de.NS == DAVXNSCardDAV && strings.HasPrefix(r.URL.Path, DAVXPrefix+DAVXHomeCalendars+"/") {
+func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	de := ToError(err)
+	if de.NS == NSCardDAV && strings.HasPrefix(r.URL.Path, Prefix+HomeCalendars+"/") {
 		// The same condition (no-uid-conflict, max-resource-size) in CalDAV's namespace.
 		cp := *de
-		cp.NS = DAVXNSCalDAV
+		cp.NS = NSCalDAV
 		de = &cp
 	}
 	if de.Status >= 500 && de.Status != http.StatusServiceUnavailable {
@@ -102,7 +102,7 @@ func writeDAVError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err
 	if de.Status == http.StatusServiceUnavailable {
 		// Jittered, so a fleet of clients does not come back in one wave.
 		retry := 30 + rand.IntN(90)
-		if de == DAVXErrRecovering {
+		if de == ErrRecovering {
 			retry = 60 + rand.IntN(241) // [60, 300], recovery protocol item 4
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
@@ -118,13 +118,13 @@ func writeDAVError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err
 	var uc *storage.UIDConflictError
 	if de.Cond == "no-uid-conflict" && r.Method == "PUT" && errors.As(err, &uc) {
 		// RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: name the resource that holds the UID.
-		if p, perr := DAVXParsePath(r.URL.EscapedPath()); perr == nil && p.Kind == DAVXResObject {
+		if p, perr := ParsePath(r.URL.EscapedPath()); perr == nil && p.Kind == ResObject {
 			p.Object = uc.Existing
-			cond = "<X:" + de.Cond + ">" + DAVXHrefXML(p.Href()) + "</X:" + de.Cond + ">"
+			cond = "<X:" + de.Cond + ">" + HrefXML(p.Href()) + "</X:" + de.Cond + ">"
 		}
 	}
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(de.Status)
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:X=%q>%s<D:responsedescription>%s</D:responsedescription></D:error>`,
-		de.NS, cond, DAVXXMLEscape(de.Msg))
+		de.NS, cond, XMLEscape(de.Msg))
 }

@@ -1,4 +1,4 @@
-package server
+package dav
 
 import (
 	"encoding/xml"
@@ -9,22 +9,22 @@ import (
 )
 
 // Prefixes for the namespaces the server writes. Others get a local prefix.
-var nsPrefix = map[string]string{DAVXNSDAV: "D", DAVXNSCardDAV: "C", DAVXNSCalDAV: "CAL", nsCS: "CS", nsApple: "A"}
+var nsPrefix = map[string]string{NSDAV: "D", NSCardDAV: "C", NSCalDAV: "CAL", nsCS: "CS", nsApple: "A"}
 
-// DAVXTextEscaper escapes character data. \r is written as a reference so a
+// TextEscaper escapes character data. \r is written as a reference so a
 // vCard's or iCalendar's CRLF line ends survive XML end-of-line handling.
 var (
-	DAVXTextEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
+	TextEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
 	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;", "\n", "&#10;", "\t", "&#9;", `"`, "&quot;")
 )
 
-func DAVXXMLEscape(s string) string { return DAVXTextEscaper.Replace(s) }
+func XMLEscape(s string) string { return TextEscaper.Replace(s) }
 
 func attrEscape(s string) string { return attrEscaper.Replace(s) }
 
-// DAVXElement writes <name>inner</name> (inner is XML) with the right prefix.
-func DAVXElement(b *strings.Builder, n xml.Name, inner string) {
-	open, close := DAVXTagOf(n)
+// Element writes <name>inner</name> (inner is XML) with the right prefix.
+func Element(b *strings.Builder, n xml.Name, inner string) {
+	open, close := TagOf(n)
 	if lang, rest, ok := splitLang(inner); ok { // a dead property's xml:lang
 		open, inner = open[:len(open)-1]+` xml:lang="`+attrEscape(lang)+`">`, rest
 	}
@@ -37,7 +37,7 @@ func DAVXElement(b *strings.Builder, n xml.Name, inner string) {
 	b.WriteString(close)
 }
 
-func DAVXTagOf(n xml.Name) (open, close string) {
+func TagOf(n xml.Name) (open, close string) {
 	if p, ok := nsPrefix[n.Space]; ok {
 		return "<" + p + ":" + n.Local + ">", "</" + p + ":" + n.Local + ">"
 	}
@@ -47,20 +47,20 @@ func DAVXTagOf(n xml.Name) (open, close string) {
 	return `<X:` + n.Local + ` xmlns:X="` + attrEscape(n.Space) + `">`, "</X:" + n.Local + ">"
 }
 
-// DAVXMultistatus builds a DAV:DAVXMultistatus body (RFC 4918 §14.16).
-type DAVXMultistatus struct {
+// Multistatus builds a DAV:Multistatus body (RFC 4918 §14.16).
+type Multistatus struct {
 	b strings.Builder
 }
 
-func DAVXNewMultistatus() *DAVXMultistatus {
-	m := &DAVXMultistatus{}
+func NewMultistatus() *Multistatus {
+	m := &Multistatus{}
 	m.b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
-	m.b.WriteString(`<D:multistatus xmlns:D="DAV:" xmlns:C="` + DAVXNSCardDAV + `" xmlns:CAL="` + DAVXNSCalDAV + `" xmlns:CS="` + nsCS + `" xmlns:A="` + nsApple + `">`)
+	m.b.WriteString(`<D:multistatus xmlns:D="DAV:" xmlns:C="` + NSCardDAV + `" xmlns:CAL="` + NSCalDAV + `" xmlns:CS="` + nsCS + `" xmlns:A="` + nsApple + `">`)
 	return m
 }
 
-// DAVXPropValue is one property with its value as inner XML.
-type DAVXPropValue struct {
+// PropValue is one property with its value as inner XML.
+type PropValue struct {
 	Name  xml.Name
 	Inner string
 }
@@ -68,8 +68,8 @@ type DAVXPropValue struct {
 // PropResponse writes a response with a 200 propstat for found and a 404
 // propstat for missing names. With namesOnly the values are left out
 // (PROPFIND propname).
-func (m *DAVXMultistatus) PropResponse(href string, found []DAVXPropValue, missing []xml.Name, namesOnly bool) {
-	m.b.WriteString("<D:response><D:href>" + DAVXXMLEscape(href) + "</D:href>")
+func (m *Multistatus) PropResponse(href string, found []PropValue, missing []xml.Name, namesOnly bool) {
+	m.b.WriteString("<D:response><D:href>" + XMLEscape(href) + "</D:href>")
 	if len(found) > 0 {
 		m.b.WriteString("<D:propstat><D:prop>")
 		for _, p := range found {
@@ -77,14 +77,14 @@ func (m *DAVXMultistatus) PropResponse(href string, found []DAVXPropValue, missi
 			if namesOnly {
 				inner = ""
 			}
-			DAVXElement(&m.b, p.Name, inner)
+			Element(&m.b, p.Name, inner)
 		}
 		m.b.WriteString("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
 	}
 	if len(missing) > 0 {
 		m.b.WriteString("<D:propstat><D:prop>")
 		for _, n := range missing {
-			DAVXElement(&m.b, n, "")
+			Element(&m.b, n, "")
 		}
 		m.b.WriteString("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>")
 	}
@@ -93,8 +93,8 @@ func (m *DAVXMultistatus) PropResponse(href string, found []DAVXPropValue, missi
 
 // PropStatusResponse writes a response whose every property has one status
 // (PROPPATCH results).
-func (m *DAVXMultistatus) PropStatusResponse(href string, byStatus map[int][]xml.Name, errCond map[int]xml.Name) {
-	m.b.WriteString("<D:response><D:href>" + DAVXXMLEscape(href) + "</D:href>")
+func (m *Multistatus) PropStatusResponse(href string, byStatus map[int][]xml.Name, errCond map[int]xml.Name) {
+	m.b.WriteString("<D:response><D:href>" + XMLEscape(href) + "</D:href>")
 	for _, st := range []int{http.StatusOK, http.StatusForbidden, http.StatusConflict, http.StatusFailedDependency} {
 		names := byStatus[st]
 		if len(names) == 0 {
@@ -102,12 +102,12 @@ func (m *DAVXMultistatus) PropStatusResponse(href string, byStatus map[int][]xml
 		}
 		m.b.WriteString("<D:propstat><D:prop>")
 		for _, n := range names {
-			DAVXElement(&m.b, n, "")
+			Element(&m.b, n, "")
 		}
 		fmt.Fprintf(&m.b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status>", st, http.StatusText(st))
 		if c, ok := errCond[st]; ok {
 			m.b.WriteString("<D:error>")
-			DAVXElement(&m.b, c, "")
+			Element(&m.b, c, "")
 			m.b.WriteString("</D:error>")
 		}
 		m.b.WriteString("</D:propstat>")
@@ -117,17 +117,29 @@ func (m *DAVXMultistatus) PropStatusResponse(href string, byStatus map[int][]xml
 
 // StatusResponse writes a response with only a status (a deleted member in
 // sync-collection, a missing href in a multiget).
-func (m *DAVXMultistatus) StatusResponse(href string, status int) {
+func (m *Multistatus) StatusResponse(href string, status int) {
 	fmt.Fprintf(&m.b, "<D:response><D:href>%s</D:href><D:status>HTTP/1.1 %d %s</D:status></D:response>",
-		DAVXXMLEscape(href), status, http.StatusText(status))
+		XMLEscape(href), status, http.StatusText(status))
 }
 
 // Raw appends XML as is (the sync-token element).
-func (m *DAVXMultistatus) Raw(s string) { m.b.WriteString(s) }
+func (m *Multistatus) Raw(s string) { m.b.WriteString(s) }
 
-func (m *DAVXMultistatus) Write(w http.ResponseWriter) {
+func (m *Multistatus) Write(w http.ResponseWriter) {
 	m.b.WriteString("</D:multistatus>\n")
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(http.StatusMultiStatus)
 	io.WriteString(w, m.b.String()) // no copy of a large response
 }
+
+// Grow makes room for n more bytes of response, for a caller that knows
+// roughly how large the answer will be.
+func (m *Multistatus) Grow(n int) { m.b.Grow(n) }
+
+// Buffer is the response written so far, for a writer that appends a
+// response element itself (the fast calendar-data path); it must append
+// whole <D:response> elements.
+func (m *Multistatus) Buffer() *strings.Builder { return &m.b }
+
+// String returns the document written so far.
+func (m *Multistatus) String() string { return m.b.String() }

@@ -1,0 +1,151 @@
+package dav
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pimvault/pimvault/storage"
+)
+
+// URL layout (DESIGN.md §6):
+//
+//	/dav/                                  root
+//	/dav/principals/<user>/                principal
+//	/dav/addressbooks/<user>/              address book home
+//	/dav/addressbooks/<user>/<book>/       address book
+//	/dav/addressbooks/<user>/<book>/<obj>  vCard
+//	/dav/calendars/<user>/…                the same for calendars
+//	/dav/files/<user>/<path…>              generic WebDAV area (files_path.go)
+const (
+	Prefix          = "/dav/"
+	HomeCards       = "addressbooks"
+	HomeCalendars   = "calendars"
+	homePrincipals  = "principals"
+	KindAddressBook = "addressbook"
+	KindCalendar    = "calendar"
+	DefaultBook     = "contacts"
+)
+
+type resKind int
+
+const (
+	ResRoot resKind = iota
+	ResPrincipals
+	ResPrincipal
+	ResHome
+	ResCollection
+	ResObject
+	ResFiles // anything under /dav/files/<user>/, resolved by files_path.go
+)
+
+// Path is a parsed, validated request path.
+type Path struct {
+	Kind       resKind
+	Home       string // homeCards, homeCalendars or homePrincipals
+	User       string
+	Collection string
+	Object     string
+	Files      []string // resFiles: the path below the user's files root
+}
+
+// Href returns the canonical, escaped URL path of p.
+func (p Path) Href() string {
+	switch p.Kind {
+	case ResRoot:
+		return Prefix
+	case ResPrincipals:
+		return Prefix + homePrincipals + "/"
+	case ResPrincipal, ResHome:
+		return Prefix + p.Home + "/" + url.PathEscape(p.User) + "/"
+	case ResCollection:
+		return Prefix + p.Home + "/" + url.PathEscape(p.User) + "/" + url.PathEscape(p.Collection) + "/"
+	}
+	return Prefix + p.Home + "/" + url.PathEscape(p.User) + "/" + url.PathEscape(p.Collection) + "/" + url.PathEscape(p.Object)
+}
+
+func (p Path) CollectionKind() string {
+	if p.Home == HomeCalendars {
+		return KindCalendar
+	}
+	return KindAddressBook
+}
+
+func PrincipalHref(user string) string {
+	return Path{Kind: ResPrincipal, Home: homePrincipals, User: user}.Href()
+}
+
+func HomeHref(home, user string) string {
+	return Path{Kind: ResHome, Home: home, User: user}.Href()
+}
+
+var errBadPath = &Error{Status: http.StatusNotFound, Msg: "no such resource"}
+
+// ParsePath parses an escaped URL path (from a request or an href in a
+// body). Each segment is unescaped on its own, so an encoded slash never
+// becomes a separator; empty, "." and ".." segments and names the store
+// would refuse are rejected.
+func ParsePath(escaped string) (Path, error) {
+	if u, err := url.Parse(escaped); err == nil && (u.Scheme != "" || u.Host != "") {
+		escaped = u.EscapedPath()
+	}
+	if escaped == "/dav" || escaped == "/" {
+		return Path{Kind: ResRoot}, nil
+	}
+	if !strings.HasPrefix(escaped, Prefix) {
+		return Path{}, errBadPath
+	}
+	rest := strings.TrimPrefix(escaped, Prefix)
+	trailing := strings.HasSuffix(rest, "/")
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" {
+		return Path{Kind: ResRoot}, nil
+	}
+	raw := strings.Split(rest, "/")
+	segs := make([]string, len(raw))
+	for i, s := range raw {
+		v, err := url.PathUnescape(s)
+		if err != nil || v == "" || v == "." || v == ".." || strings.ContainsAny(v, "/\\") {
+			return Path{}, errBadPath
+		}
+		if i > 0 && storage.ValidateName("path segment", v) != nil {
+			return Path{}, errBadPath
+		}
+		segs[i] = v
+	}
+	p := Path{Home: segs[0]}
+	switch p.Home {
+	case homePrincipals:
+		switch len(segs) {
+		case 1:
+			p.Kind = ResPrincipals
+		case 2:
+			p.Kind, p.User = ResPrincipal, segs[1]
+		default:
+			return Path{}, errBadPath
+		}
+		return p, nil
+	case HomeFiles:
+		return parseFilesPath(segs)
+	case HomeCards, HomeCalendars:
+		if len(segs) > 2 && IsFilesCollection(segs[2]) {
+			return Path{}, errBadPath // reserved for the files area's storage names
+		}
+	default:
+		return Path{}, errBadPath
+	}
+	switch len(segs) {
+	case 2:
+		p.Kind, p.User = ResHome, segs[1]
+	case 3:
+		p.Kind, p.User, p.Collection = ResCollection, segs[1], segs[2]
+	case 4:
+		if trailing {
+			return Path{}, errBadPath // no collections inside collections
+		}
+		p.Kind, p.User, p.Collection, p.Object = ResObject, segs[1], segs[2], segs[3]
+	default:
+		return Path{}, errBadPath
+	}
+	return p, nil
+}

@@ -1,0 +1,139 @@
+package dav
+
+import (
+	"encoding/xml"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Property names (RFC 4918 §15, RFC 5397, RFC 3744, RFC 6352 §6, RFC 6578 §4,
+// RFC 4331, calendarserver ctag).
+var (
+	NameResourceType      = xml.Name{Space: NSDAV, Local: "resourcetype"}
+	NameDisplayName       = xml.Name{Space: NSDAV, Local: "displayname"}
+	NameGetETag           = xml.Name{Space: NSDAV, Local: "getetag"}
+	NameGetContentType    = xml.Name{Space: NSDAV, Local: "getcontenttype"}
+	NameGetContentLength  = xml.Name{Space: NSDAV, Local: "getcontentlength"}
+	NameGetLastModified   = xml.Name{Space: NSDAV, Local: "getlastmodified"}
+	nameCreationDate      = xml.Name{Space: NSDAV, Local: "creationdate"}
+	NameSyncToken         = xml.Name{Space: NSDAV, Local: "sync-token"}
+	nameCurrentUser       = xml.Name{Space: NSDAV, Local: "current-user-principal"}
+	NamePrincipalURL      = xml.Name{Space: NSDAV, Local: "principal-URL"}
+	namePrincipalColSet   = xml.Name{Space: NSDAV, Local: "principal-collection-set"}
+	NameOwner             = xml.Name{Space: NSDAV, Local: "owner"}
+	NameSupportedReports  = xml.Name{Space: NSDAV, Local: "supported-report-set"}
+	namePrivileges        = xml.Name{Space: NSDAV, Local: "current-user-privilege-set"}
+	NameQuotaUsed         = xml.Name{Space: NSDAV, Local: "quota-used-bytes"}
+	NameQuotaAvailable    = xml.Name{Space: NSDAV, Local: "quota-available-bytes"}
+	nameLockDiscovery     = xml.Name{Space: NSDAV, Local: "lockdiscovery"}
+	nameSupportedLock     = xml.Name{Space: NSDAV, Local: "supportedlock"}
+	NameAddressBookHome   = xml.Name{Space: NSCardDAV, Local: "addressbook-home-set"}
+	nameAddressBookDesc   = xml.Name{Space: NSCardDAV, Local: "addressbook-description"}
+	NameSupportedAddrData = xml.Name{Space: NSCardDAV, Local: "supported-address-data"}
+	NameMaxResourceSize   = xml.Name{Space: NSCardDAV, Local: "max-resource-size"}
+	NameAddressData       = xml.Name{Space: NSCardDAV, Local: "address-data"}
+	NameCalendarHome      = xml.Name{Space: NSCalDAV, Local: "calendar-home-set"}
+	NameCTag              = xml.Name{Space: nsCS, Local: "getctag"}
+	nameCalendarColor     = xml.Name{Space: nsApple, Local: "calendar-color"}
+	NameCalendarOrder     = xml.Name{Space: nsApple, Local: "calendar-order"}
+)
+
+// ProtectedProps cannot be set by PROPPATCH (they are computed).
+var ProtectedProps = map[xml.Name]bool{
+	NameResourceType: true, NameGetETag: true, NameGetContentType: true, NameGetContentLength: true,
+	NameGetLastModified: true, nameCreationDate: true, NameSyncToken: true, nameCurrentUser: true,
+	NamePrincipalURL: true, namePrincipalColSet: true, NameOwner: true, NameSupportedReports: true,
+	namePrivileges: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameAddressBookHome: true,
+	NameSupportedAddrData: true, NameMaxResourceSize: true, NameCalendarHome: true, NameCTag: true,
+	nameLockDiscovery: true, nameSupportedLock: true, NameAddressData: true,
+}
+
+// NotInAllprop are live properties only returned when asked for by name
+// (RFC 3253 §3.1.5, RFC 4331 §3, RFC 6578 §4).
+var NotInAllprop = map[xml.Name]bool{
+	NameSupportedReports: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameSyncToken: true,
+	namePrivileges: true, NameAddressData: true,
+}
+
+func HrefXML(href string) string { return "<D:href>" + XMLEscape(href) + "</D:href>" }
+
+func QuoteETag(e string) string { return `"` + e + `"` }
+
+func HTTPTime(ns int64) string { return time.Unix(0, ns).UTC().Format(http.TimeFormat) }
+
+// privilegesXML is what the signed-in user may do with their own resources.
+const privilegesXML = "<D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege>" +
+	"<D:privilege><D:write-properties/></D:privilege><D:privilege><D:write-content/></D:privilege>" +
+	"<D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>" +
+	"<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+
+func ReportSetXML(reports ...xml.Name) string {
+	var b strings.Builder
+	for _, r := range reports {
+		b.WriteString("<D:supported-report><D:report>")
+		Element(&b, r, "")
+		b.WriteString("</D:report></D:supported-report>")
+	}
+	return b.String()
+}
+
+var (
+	ReportSyncCollection = xml.Name{Space: NSDAV, Local: "sync-collection"}
+	ReportAddrMultiget   = xml.Name{Space: NSCardDAV, Local: "addressbook-multiget"}
+	ReportAddrQuery      = xml.Name{Space: NSCardDAV, Local: "addressbook-query"}
+)
+
+// PropSet is the properties of one resource, in a stable order.
+type PropSet struct {
+	vals  map[xml.Name]string
+	order []xml.Name
+}
+
+func (p *PropSet) Add(n xml.Name, inner string) {
+	if p.vals == nil {
+		p.vals = map[xml.Name]string{}
+	}
+	if _, dup := p.vals[n]; !dup {
+		p.order = append(p.order, n)
+	}
+	p.vals[n] = inner
+}
+
+// Pick returns the requested properties that exist and the names that do not.
+func (p *PropSet) Pick(req *PropfindRequest) (found []PropValue, missing []xml.Name) {
+	switch {
+	case req.Prop != nil:
+		for _, n := range req.Prop.XMLNames() {
+			if v, ok := p.vals[n]; ok {
+				found = append(found, PropValue{n, v})
+			} else {
+				missing = append(missing, n)
+			}
+		}
+	case req.PropName != nil:
+		for _, n := range p.order {
+			found = append(found, PropValue{n, ""})
+		}
+	default: // allprop, with DAV:include
+		include := map[xml.Name]bool{}
+		if req.Include != nil {
+			for _, n := range req.Include.XMLNames() {
+				include[n] = true
+			}
+		}
+		for _, n := range p.order {
+			if !NotInAllprop[n] || include[n] {
+				found = append(found, PropValue{n, p.vals[n]})
+			}
+		}
+	}
+	return found, missing
+}
+
+// CommonProps adds the properties every resource has for a signed-in user.
+func CommonProps(ps *PropSet, user string) {
+	ps.Add(nameCurrentUser, HrefXML(PrincipalHref(user)))
+	ps.Add(namePrincipalColSet, HrefXML(Path{Kind: ResPrincipals}.Href()))
+	ps.Add(namePrivileges, privilegesXML)
+}
