@@ -1,30 +1,17 @@
-package server
+package card
 
 import (
-	"bytes"
-	"encoding/xml"
-	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/emersion/go-vcard"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
-
-	"github.com/pimvault/pimvault/server/internal/dav"
-	"github.com/pimvault/pimvault/storage"
 )
 
-// addressbookQuery is CARDDAV:addressbook-query (RFC 6352 §8.6, §10.5).
-type addressbookQuery struct {
-	Prop   *dav.PropList `xml:"DAV: prop"`
-	Filter struct {
-		Test  string       `xml:"test,attr"`
-		Props []propFilter `xml:"urn:ietf:params:xml:ns:carddav prop-filter"`
-	} `xml:"urn:ietf:params:xml:ns:carddav filter"`
-	Limit *struct {
-		NResults string `xml:"urn:ietf:params:xml:ns:carddav nresults"`
-	} `xml:"urn:ietf:params:xml:ns:carddav limit"`
+// FilterXML is CARDDAV:filter (RFC 6352 §10.5), as a request carries it.
+type FilterXML struct {
+	Test  string       `xml:"test,attr"`
+	Props []propFilter `xml:"urn:ietf:params:xml:ns:carddav prop-filter"`
 }
 
 // propFilter is CARDDAV:prop-filter (RFC 6352 §10.5.1).
@@ -66,14 +53,14 @@ func compileTextMatch(tm textMatch) (*matcher, error) {
 	switch tm.Negate {
 	case "", "no", "yes":
 	default:
-		return nil, dav.BadRequest("negate-condition must be yes or no")
+		return nil, fail(ErrBadFilter, "negate-condition must be yes or no")
 	}
 	switch tm.MatchType {
 	case "":
 		m.kind = "contains"
 	case "equals", "contains", "starts-with", "ends-with":
 	default:
-		return nil, dav.BadRequest("match-type %q is not one of equals, contains, starts-with, ends-with", tm.MatchType)
+		return nil, fail(ErrBadFilter, "match-type %q is not one of equals, contains, starts-with, ends-with", tm.MatchType)
 	}
 	switch tm.Collation {
 	case "", "i;unicode-casemap":
@@ -83,7 +70,7 @@ func compileTextMatch(tm textMatch) (*matcher, error) {
 	case "i;octet":
 		m.fold = func(s string) string { return s }
 	default:
-		return nil, dav.Forbidden(dav.NSCardDAV, "supported-collation", "collation %q is not supported (i;unicode-casemap, i;ascii-casemap, i;octet are)", tm.Collation)
+		return nil, fail(ErrUnsupportedCollation, "collation %q is not supported (i;unicode-casemap, i;ascii-casemap, i;octet are)", tm.Collation)
 	}
 	m.needle = m.fold(tm.Text)
 	return m, nil
@@ -115,8 +102,8 @@ func (m *matcher) match(value string) bool {
 	return ok != m.negate
 }
 
-// cardFilter is a compiled CARDDAV:filter.
-type cardFilter struct {
+// Filter is a compiled CARDDAV:filter.
+type Filter struct {
 	allOf bool
 	props []compiledProp
 }
@@ -142,18 +129,20 @@ func testIsAllOf(test string) (bool, error) {
 	case "allof":
 		return true, nil
 	}
-	return false, dav.BadRequest("test must be anyof or allof, not %q", test)
+	return false, fail(ErrBadFilter, "test must be anyof or allof, not %q", test)
 }
 
-func compileFilter(q *addressbookQuery) (*cardFilter, error) {
-	allOf, err := testIsAllOf(q.Filter.Test)
+// Compile checks a CARDDAV:filter and prepares it for Match. A bad filter
+// is an ErrBadFilter, an unknown collation an ErrUnsupportedCollation.
+func Compile(fx FilterXML) (*Filter, error) {
+	allOf, err := testIsAllOf(fx.Test)
 	if err != nil {
 		return nil, err
 	}
-	f := &cardFilter{allOf: allOf}
-	for _, pf := range q.Filter.Props {
+	f := &Filter{allOf: allOf}
+	for _, pf := range fx.Props {
 		if pf.Name == "" {
-			return nil, dav.BadRequest("prop-filter without a name")
+			return nil, fail(ErrBadFilter, "prop-filter without a name")
 		}
 		cp := compiledProp{name: strings.ToUpper(pf.Name), isNotDefined: pf.IsNotDefined != nil}
 		if cp.allOf, err = testIsAllOf(pf.Test); err != nil {
@@ -196,7 +185,10 @@ func combine(allOf bool, results []bool) bool {
 	return allOf
 }
 
-func (f *cardFilter) match(card vcard.Card) bool {
+// Match reports whether a parsed vCard passes the filter (RFC 6352 §10.5:
+// anyof/allof over prop-filters, each over its text-matches and
+// param-filters; an empty filter matches every card).
+func (f *Filter) Match(card vcard.Card) bool {
 	results := make([]bool, 0, len(f.props))
 	for _, p := range f.props {
 		results = append(results, p.match(card))
@@ -249,51 +241,3 @@ func (c *compiledParam) match(f *vcard.Field) bool {
 	}
 	return false
 }
-
-// addressbookQueryReport answers addressbook-query by testing every card of
-// the collection against the filter.
-func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, p dav.Path, body []byte) {
-	var q addressbookQuery
-	if err := xml.Unmarshal(body, &q); err != nil {
-		s.writeError(w, r, dav.BadRequest("addressbook-query: %v", err))
-		return
-	}
-	f, err := compileFilter(&q)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit := 0
-	if q.Limit != nil {
-		if limit, err = strconv.Atoi(strings.TrimSpace(q.Limit.NResults)); err != nil || limit <= 0 {
-			s.writeError(w, r, dav.BadRequest("limit must hold a positive nresults"))
-			return
-		}
-	}
-	rp := newReportProps(q.Prop)
-	ms := dav.NewMultistatus()
-	n, truncated := 0, false
-	err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
-		card, err := vcard.NewDecoder(bytes.NewReader(o.Body)).Decode()
-		if err != nil || !f.match(card) {
-			return nil
-		}
-		if limit > 0 && n == limit {
-			truncated = true
-			return errStopListing
-		}
-		n++
-		s.objectResponse(ms, p, o, rp)
-		return nil
-	})
-	if err != nil && err != errStopListing {
-		s.writeError(w, r, err)
-		return
-	}
-	if truncated {
-		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
-	}
-	ms.Write(w)
-}
-
-var errStopListing = &dav.Error{Status: http.StatusOK, Msg: "stop"}

@@ -29,7 +29,7 @@ func TestUndoOverHTTPReachesSecondDevice(t *testing.T) {
 	original := map[string]string{}
 	for i := 0; i < 600; i++ {
 		name := fmt.Sprintf("c%03d.vcf", i)
-		body := card(fmt.Sprintf("uid-%03d", i), fmt.Sprintf("Person %d", i))
+		body := testCard(fmt.Sprintf("uid-%03d", i), fmt.Sprintf("Person %d", i))
 		if resp, b := e.do(t, "alice", "PUT", book+name, vcf, body); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("put %s: %d %s", name, resp.StatusCode, b)
 		}
@@ -55,7 +55,7 @@ func TestUndoOverHTTPReachesSecondDevice(t *testing.T) {
 	}
 	for i := 500; i < 550; i++ {
 		name := fmt.Sprintf("c%03d.vcf", i)
-		if resp, b := e.do(t, "alice", "PUT", book+name, vcf, card(fmt.Sprintf("uid-%03d", i), "Edited")); resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusCreated {
+		if resp, b := e.do(t, "alice", "PUT", book+name, vcf, testCard(fmt.Sprintf("uid-%03d", i), "Edited")); resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusCreated {
 			t.Fatalf("edit %s: %d %s", name, resp.StatusCode, b)
 		}
 	}
@@ -131,7 +131,7 @@ func TestUndoOverHTTPReachesSecondDevice(t *testing.T) {
 func TestUndoAPIOwnDataOnlyAndBadInput(t *testing.T) {
 	e := newTestEnv(t)
 	const book = "/dav/addressbooks/bob/contacts/"
-	if resp, _ := e.do(t, "bob", "PUT", book+"b.vcf", map[string]string{"Content-Type": "text/vcard"}, card("b", "Bob")); resp.StatusCode != http.StatusCreated {
+	if resp, _ := e.do(t, "bob", "PUT", book+"b.vcf", map[string]string{"Content-Type": "text/vcard"}, testCard("b", "Bob")); resp.StatusCode != http.StatusCreated {
 		t.Fatal(resp.StatusCode)
 	}
 	json := map[string]string{"Content-Type": "application/json"}

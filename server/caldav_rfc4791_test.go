@@ -23,7 +23,7 @@ func TestRFC4791AppendixB(t *testing.T) {
 	}
 	for i := 1; i <= 8; i++ {
 		name := fmt.Sprintf("abcd%d.ics", i)
-		body, err := os.ReadFile("calendar/testdata/rfc4791/" + name)
+		body, err := os.ReadFile("../calendar/testdata/rfc4791/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}

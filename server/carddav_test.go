@@ -96,7 +96,7 @@ func TestSyncCollectionPagingAndTokens(t *testing.T) {
 	const book = "/dav/addressbooks/alice/contacts/"
 	for i := 0; i < 5; i++ {
 		uid := string(rune('a' + i))
-		if resp, _ := e.do(t, "alice", "PUT", book+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, card(uid, uid)); resp.StatusCode != http.StatusCreated {
+		if resp, _ := e.do(t, "alice", "PUT", book+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, testCard(uid, uid)); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("put %s: %d", uid, resp.StatusCode)
 		}
 	}

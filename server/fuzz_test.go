@@ -2,9 +2,9 @@ package server
 
 import (
 	"encoding/xml"
-	"errors"
 	"testing"
 
+	"github.com/pimvault/pimvault/card"
 	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
@@ -30,7 +30,7 @@ func FuzzXMLRequest(f *testing.F) {
 		dav.ParsePropUpdates(body, xml.Name{Space: dav.NSDAV, Local: "mkcol"})
 		var q addressbookQuery
 		if xml.Unmarshal(body, &q) == nil {
-			compileFilter(&q)
+			card.Compile(q.Filter)
 		}
 		var sc syncCollectionRequest
 		xml.Unmarshal(body, &sc)
@@ -49,10 +49,9 @@ func FuzzValidateVCard(f *testing.F) {
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nEND:VCARD\r\nBEGIN:VCARD\r\n"))
 	f.Add([]byte("BEGIN:VCARD\r\n item1.EMAIL:x\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		info, err := validateVCard(body)
+		info, err := card.Validate(body)
 		if err != nil {
-			var de *dav.Error
-			if !errors.As(err, &de) || de.Status != 403 || de.Cond == "" {
+			if de := dav.ToError(err); de.Status != 403 || de.Cond == "" {
 				t.Fatalf("refusal is not a 403 precondition: %v", err)
 			}
 			return

@@ -18,7 +18,7 @@ func TestGoldenResponses(t *testing.T) {
 	e := newTestEnv(t)
 	const book = "/dav/addressbooks/alice/contacts/"
 	for _, uid := range []string{"golden-1", "golden-2"} {
-		e.do(t, "alice", "PUT", book+uid+".vcf", nil, card(uid, "Person "+uid))
+		e.do(t, "alice", "PUT", book+uid+".vcf", nil, testCard(uid, "Person "+uid))
 	}
 	e.do(t, "alice", "DELETE", book+"golden-2.vcf", nil, "")
 	epoch := epochOf(t, e)

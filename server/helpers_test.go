@@ -77,6 +77,6 @@ func (e *testEnv) do(t *testing.T, user, method, path string, hdr map[string]str
 	return resp, string(b)
 }
 
-func card(uid, fn string) string {
+func testCard(uid, fn string) string {
 	return "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:" + fn + "\r\nN:" + fn + ";;;;\r\nEND:VCARD\r\n"
 }

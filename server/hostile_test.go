@@ -11,10 +11,10 @@ import (
 func TestHostileRequests(t *testing.T) {
 	e := newTestEnv(t)
 	const book = "/dav/addressbooks/alice/contacts/"
-	if resp, _ := e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/secret.vcf", nil, card("secret", "Bob's secret")); resp.StatusCode != http.StatusCreated {
+	if resp, _ := e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/secret.vcf", nil, testCard("secret", "Bob's secret")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("seed bob: %d", resp.StatusCode)
 	}
-	if resp, _ := e.do(t, "alice", "PUT", book+"mine.vcf", nil, card("mine", "Alice")); resp.StatusCode != http.StatusCreated {
+	if resp, _ := e.do(t, "alice", "PUT", book+"mine.vcf", nil, testCard("mine", "Alice")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("seed alice: %d", resp.StatusCode)
 	}
 	deep := strings.Repeat("<D:x>", 100) + strings.Repeat("</D:x>", 100)
@@ -30,16 +30,16 @@ func TestHostileRequests(t *testing.T) {
 		{"other user's book", "alice", "PROPFIND", "/dav/addressbooks/bob/contacts/", map[string]string{"Depth": "1"}, "", http.StatusNotFound, "", "secret"},
 		{"other user's object", "alice", "GET", "/dav/addressbooks/bob/contacts/secret.vcf", nil, "", http.StatusNotFound, "", "secret"},
 		{"other user's home", "alice", "PROPFIND", "/dav/addressbooks/bob/", nil, "", http.StatusNotFound, "", "secret"},
-		{"put into other user", "alice", "PUT", "/dav/addressbooks/bob/contacts/x.vcf", nil, card("x", "x"), http.StatusNotFound, "", ""},
+		{"put into other user", "alice", "PUT", "/dav/addressbooks/bob/contacts/x.vcf", nil, testCard("x", "x"), http.StatusNotFound, "", ""},
 		{"delete other user's", "alice", "DELETE", "/dav/addressbooks/bob/contacts/secret.vcf", nil, "", http.StatusNotFound, "", ""},
 		{"dotdot", "alice", "GET", book + "..%2F..%2Fbob%2Fcontacts%2Fsecret.vcf", nil, "", http.StatusNotFound, "", "secret"},
-		{"encoded slash", "alice", "PUT", book + "a%2Fb.vcf", nil, card("y", "y"), http.StatusNotFound, "", ""},
-		{"double slash", "alice", "PUT", "/dav/addressbooks/alice//contacts/z.vcf", nil, card("z", "z"), http.StatusNotFound, "", ""},
+		{"encoded slash", "alice", "PUT", book + "a%2Fb.vcf", nil, testCard("y", "y"), http.StatusNotFound, "", ""},
+		{"double slash", "alice", "PUT", "/dav/addressbooks/alice//contacts/z.vcf", nil, testCard("z", "z"), http.StatusNotFound, "", ""},
 		{"encoded dotdot segment", "alice", "PROPFIND", "/dav/addressbooks/alice/%2E%2E/bob/", nil, "", http.StatusNotFound, "", "secret"},
 		{"other user's href in multiget", "alice", "REPORT", book, nil,
 			`<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><C:address-data/></D:prop><D:href>/dav/addressbooks/bob/contacts/secret.vcf</D:href><D:href>/dav/addressbooks/alice/contacts/../../bob/contacts/secret.vcf</D:href></C:addressbook-multiget>`,
 			http.StatusMultiStatus, "404 Not Found", "Bob"},
-		{"oversize body", "alice", "PUT", book + "big.vcf", nil, card("big", strings.Repeat("x", 11<<20)), http.StatusForbidden, "max-resource-size", ""},
+		{"oversize body", "alice", "PUT", book + "big.vcf", nil, testCard("big", strings.Repeat("x", 11<<20)), http.StatusForbidden, "max-resource-size", ""},
 		{"deep XML", "alice", "PROPFIND", book, nil, `<D:propfind xmlns:D="DAV:">` + deep + `</D:propfind>`, http.StatusBadRequest, "", ""},
 		{"malformed XML", "alice", "PROPFIND", book, nil, `<D:propfind xmlns:D="DAV:"><D:prop>`, http.StatusBadRequest, "", ""},
 		{"entity expansion", "alice", "PROPFIND", book, nil, `<!DOCTYPE x [<!ENTITY a "aaaa">]><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>`, http.StatusBadRequest, "", ""},
@@ -47,11 +47,11 @@ func TestHostileRequests(t *testing.T) {
 		{"invalid vcard", "alice", "PUT", book + "bad.vcf", nil, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:no end\r\n", http.StatusForbidden, "valid-address-data", ""},
 		{"vcard without uid", "alice", "PUT", book + "nouid.vcf", nil, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:x\r\nEND:VCARD\r\n", http.StatusForbidden, "valid-address-data", ""},
 		{"vcard 2.1", "alice", "PUT", book + "old.vcf", nil, "BEGIN:VCARD\r\nVERSION:2.1\r\nUID:old\r\nFN:x\r\nEND:VCARD\r\n", http.StatusForbidden, "", ""},
-		{"two vcards", "alice", "PUT", book + "two.vcf", nil, card("t1", "a") + card("t2", "b"), http.StatusForbidden, "", ""},
+		{"two vcards", "alice", "PUT", book + "two.vcf", nil, testCard("t1", "a") + testCard("t2", "b"), http.StatusForbidden, "", ""},
 		{"calendar into address book", "alice", "PUT", book + "ev.ics", map[string]string{"Content-Type": "text/calendar"}, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", http.StatusForbidden, "", ""},
-		{"uid conflict", "alice", "PUT", book + "dup.vcf", nil, card("mine", "dup"), http.StatusForbidden, "no-uid-conflict", ""},
-		{"if-match mismatch", "alice", "PUT", book + "mine.vcf", map[string]string{"If-Match": `"nope"`}, card("mine", "changed"), http.StatusPreconditionFailed, "", ""},
-		{"if-none-match on existing", "alice", "PUT", book + "mine.vcf", map[string]string{"If-None-Match": "*"}, card("mine", "changed"), http.StatusPreconditionFailed, "", ""},
+		{"uid conflict", "alice", "PUT", book + "dup.vcf", nil, testCard("mine", "dup"), http.StatusForbidden, "no-uid-conflict", ""},
+		{"if-match mismatch", "alice", "PUT", book + "mine.vcf", map[string]string{"If-Match": `"nope"`}, testCard("mine", "changed"), http.StatusPreconditionFailed, "", ""},
+		{"if-none-match on existing", "alice", "PUT", book + "mine.vcf", map[string]string{"If-None-Match": "*"}, testCard("mine", "changed"), http.StatusPreconditionFailed, "", ""},
 		{"proppatch protected", "alice", "PROPPATCH", book, nil, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getetag>x</D:getetag><D:displayname>ok</D:displayname></D:prop></D:set></D:propertyupdate>`, http.StatusMultiStatus, "cannot-modify-protected-property", "200 OK"},
 		{"move to other user", "alice", "MOVE", book + "mine.vcf", map[string]string{"Destination": "/dav/addressbooks/bob/contacts/stolen.vcf"}, "", http.StatusBadGateway, "", ""},
 		{"mkcol in other home", "alice", "MKCOL", "/dav/addressbooks/bob/new/", nil, "", http.StatusNotFound, "", ""},

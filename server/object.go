@@ -76,28 +76,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.putCalendarObject(w, r, p)
 		return
 	}
-	if p.Kind != dav.ResObject {
-		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a collection"})
-		return
-	}
-	if _, err := s.collection(p); err != nil {
-		s.writeError(w, r, &dav.Error{Status: http.StatusConflict, Msg: "the collection does not exist"})
-		return
-	}
-	tooBig := dav.Forbidden(dav.NSCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
-	body, err := s.readPutBody(r, tooBig, checkCardContentType)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	info, err := validateVCard(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
-		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
-	s.commitPut(w, r, p, c)
+	s.putCard(w, r, p)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {

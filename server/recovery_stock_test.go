@@ -175,7 +175,7 @@ func TestStockClientNotWipedDuringRecovery(t *testing.T) {
 	srv := httptest.NewServer(sw)
 	defer srv.Close()
 	put := func(uid string, hdr map[string]string) int {
-		req, _ := http.NewRequest("PUT", srv.URL+testBook+uid+".vcf", strings.NewReader(card(uid, "Person "+uid)))
+		req, _ := http.NewRequest("PUT", srv.URL+testBook+uid+".vcf", strings.NewReader(testCard(uid, "Person "+uid)))
 		req.SetBasicAuth("alice", testPassword)
 		req.Header.Set("Content-Type", "text/vcard")
 		for k, v := range hdr {

@@ -33,7 +33,7 @@ func syncReport(tok string) string {
 func putCards(t *testing.T, e *testEnv, uids ...string) {
 	t.Helper()
 	for _, uid := range uids {
-		resp, body := e.do(t, "alice", "PUT", testBook+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, card(uid, "Name "+uid))
+		resp, body := e.do(t, "alice", "PUT", testBook+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, testCard(uid, "Name "+uid))
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("put %s: %d %s", uid, resp.StatusCode, body)
 		}
@@ -97,8 +97,8 @@ func TestRecoveryGateStockClient(t *testing.T) {
 		{"GET", testBook + "missing.vcf", nil, ""},
 		{"GET", "/dav/addressbooks/bob/contacts/x.vcf", nil, ""},
 		{"HEAD", testBook + "a.vcf", nil, ""},
-		{"PUT", testBook + "c.vcf", vcf, card("c", "C")},
-		{"PUT", testBook + "a.vcf", vcf, card("a", "changed")},
+		{"PUT", testBook + "c.vcf", vcf, testCard("c", "C")},
+		{"PUT", testBook + "a.vcf", vcf, testCard("a", "changed")},
 		{"DELETE", testBook + "a.vcf", nil, ""},
 		{"DELETE", testBook, nil, ""},
 		{"MKCOL", "/dav/addressbooks/alice/new/", nil, ""},
@@ -160,7 +160,7 @@ func TestRecoveryDeviceServed(t *testing.T) {
 				resp.Header.Get(HeaderEpoch), resp.Header.Get(HeaderRecovering), body)
 		}
 	}
-	resp, _ = e.do(t, "alice", "PUT", testBook+"c.vcf", dev(testDevice, "Content-Type", "text/vcard", "If-None-Match", "*"), card("c", "C"))
+	resp, _ = e.do(t, "alice", "PUT", testBook+"c.vcf", dev(testDevice, "Content-Type", "text/vcard", "If-None-Match", "*"), testCard("c", "C"))
 	if resp.StatusCode != http.StatusCreated || resp.Header.Get(HeaderRecovering) != "1" {
 		t.Fatalf("device upload during recovery: %d", resp.StatusCode)
 	}
@@ -229,7 +229,7 @@ func TestRecoverySyncTokens(t *testing.T) {
 				e := newTestEnv(t)
 				putCards(t, e, "a", "b")
 				// bob writes last, so alice's collection is behind the head.
-				e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/x.vcf", map[string]string{"Content-Type": "text/vcard"}, card("x", "X"))
+				e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/x.vcf", map[string]string{"Content-Type": "text/vcard"}, testCard("x", "X"))
 				if client == "device" {
 					e.do(t, "alice", "PROPFIND", testBook, dev(testDevice), "") // its first request writes last-seen
 				}
@@ -389,7 +389,7 @@ func TestRecoveryAheadStartsEpoch(t *testing.T) {
 	// bob writes past the old token's seq: it must still not look valid.
 	for i := 0; i < 8; i++ {
 		uid := "x" + strconv.Itoa(i)
-		e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/"+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, card(uid, uid))
+		e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/"+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, testCard(uid, uid))
 	}
 	if _, err := e.store.CloseRecovery(context.Background(), "alice", "test"); err != nil {
 		t.Fatal(err)
@@ -420,11 +420,11 @@ func TestRecoveryDedupe(t *testing.T) {
 	}
 	e.do(t, "alice", "PROPFIND", testBook, dev(testDevice), "") // register the device first
 	head := e.store.Head()
-	resp, body := up("other-name.vcf", card("a", "Name a"))
+	resp, body := up("other-name.vcf", testCard("a", "Name a"))
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") != `"`+orig.ETag+`"` || resp.Header.Get(HeaderExisting) != testBook+"a.vcf" {
 		t.Fatalf("same body at another name: %d etag %q existing %q %s", resp.StatusCode, resp.Header.Get("ETag"), resp.Header.Get(HeaderExisting), body)
 	}
-	resp, _ = up("a.vcf", card("a", "Name a"))
+	resp, _ = up("a.vcf", testCard("a", "Name a"))
 	if resp.StatusCode != http.StatusOK || resp.Header.Get(HeaderExisting) != "" {
 		t.Fatalf("same body at the same name: %d existing %q", resp.StatusCode, resp.Header.Get(HeaderExisting))
 	}
@@ -434,11 +434,11 @@ func TestRecoveryDedupe(t *testing.T) {
 	if _, err := e.store.Get("alice", "contacts", "other-name.vcf"); err == nil {
 		t.Fatal("a duplicate was stored")
 	}
-	resp, body = up("other-name.vcf", card("a", "Another body"))
+	resp, body = up("other-name.vcf", testCard("a", "Another body"))
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "no-uid-conflict") {
 		t.Fatalf("same uid, other body, other name: %d %s", resp.StatusCode, body)
 	}
-	resp, _ = up("a.vcf", card("a", "Another body"))
+	resp, _ = up("a.vcf", testCard("a", "Another body"))
 	if resp.StatusCode != http.StatusPreconditionFailed {
 		t.Fatalf("same name, other body: %d, want 412", resp.StatusCode)
 	}
@@ -455,7 +455,7 @@ func TestRecoveryDedupe(t *testing.T) {
 	if _, err := e.store.CloseRecovery(context.Background(), "alice", "test"); err != nil {
 		t.Fatal(err)
 	}
-	resp, _ = e.do(t, "alice", "PUT", testBook+"a.vcf", map[string]string{"Content-Type": "text/vcard"}, card("a", "Name a"))
+	resp, _ = e.do(t, "alice", "PUT", testBook+"a.vcf", map[string]string{"Content-Type": "text/vcard"}, testCard("a", "Name a"))
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("stock identical re-put: %d, want 204", resp.StatusCode)
 	}
@@ -473,11 +473,11 @@ func TestRecoveryForeignTokens(t *testing.T) {
 		t.Fatalf("mkcol: %d %s", resp.StatusCode, body)
 	}
 	vcf := map[string]string{"Content-Type": "text/vcard"}
-	e.do(t, "alice", "PUT", work+"w0.vcf", vcf, card("w0", "W0"))
+	e.do(t, "alice", "PUT", work+"w0.vcf", vcf, testCard("w0", "W0"))
 	putCards(t, e, "a", "b")
 	_, body = e.do(t, "alice", "REPORT", testBook, nil, syncReport(""))
 	contactsTok := between(body, "<D:sync-token>", "</D:sync-token>")
-	e.do(t, "alice", "PUT", work+"w1.vcf", vcf, card("w1", "W1"))
+	e.do(t, "alice", "PUT", work+"w1.vcf", vcf, testCard("w1", "W1"))
 	_, body = e.do(t, "alice", "REPORT", work, nil, syncReport(""))
 	workTok := between(body, "<D:sync-token>", "</D:sync-token>")
 	if resp, body := e.do(t, "alice", "REPORT", testBook, nil, syncReport(workTok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {

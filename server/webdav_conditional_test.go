@@ -11,7 +11,7 @@ import (
 func TestPutIfNoneMatchETagList(t *testing.T) {
 	e := newTestEnv(t)
 	const obj = "/dav/addressbooks/alice/contacts/x.vcf"
-	resp, _ := e.do(t, "alice", "PUT", obj, map[string]string{"Content-Type": "text/vcard"}, card("x", "One"))
+	resp, _ := e.do(t, "alice", "PUT", obj, map[string]string{"Content-Type": "text/vcard"}, testCard("x", "One"))
 	etag := resp.Header.Get("ETag")
 	if resp.StatusCode != http.StatusCreated || etag == "" {
 		t.Fatalf("PUT: %d etag %q", resp.StatusCode, etag)
@@ -27,7 +27,7 @@ func TestPutIfNoneMatchETagList(t *testing.T) {
 	}
 	for _, tc := range tests {
 		head := e.store.Head()
-		resp, body := e.do(t, "alice", "PUT", obj, map[string]string{"Content-Type": "text/vcard", "If-None-Match": tc.inm}, card("x", tc.name))
+		resp, body := e.do(t, "alice", "PUT", obj, map[string]string{"Content-Type": "text/vcard", "If-None-Match": tc.inm}, testCard("x", tc.name))
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s: If-None-Match %s: %d, want %d\n%s", tc.name, tc.inm, resp.StatusCode, tc.want, body)
 		}

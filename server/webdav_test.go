@@ -85,7 +85,7 @@ func TestExtendedMkcolMoveCopyAndExport(t *testing.T) {
 	if !strings.Contains(body, "<D:displayname>Work</D:displayname>") || !strings.Contains(body, "<C:addressbook-description>Colleagues</C:addressbook-description>") {
 		t.Fatalf("home listing lacks the new book: %s", body)
 	}
-	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/contacts/a.vcf", nil, card("a", "Ann"))
+	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/contacts/a.vcf", nil, testCard("a", "Ann"))
 	resp, _ = e.do(t, "alice", "MOVE", "/dav/addressbooks/alice/contacts/a.vcf", map[string]string{"Destination": e.srv.URL + "/dav/addressbooks/alice/work/a.vcf"}, "")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("move: %d", resp.StatusCode)
@@ -101,9 +101,9 @@ func TestExtendedMkcolMoveCopyAndExport(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("copy into the same book duplicates the UID: got %d, want 403", resp.StatusCode)
 	}
-	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/work/z.vcf", nil, card("z", "Zed"))
+	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/work/z.vcf", nil, testCard("z", "Zed"))
 	resp, body = e.do(t, "alice", "GET", "/dav/addressbooks/alice/work/", nil, "")
-	if resp.StatusCode != http.StatusOK || body != card("a", "Ann")+card("z", "Zed") {
+	if resp.StatusCode != http.StatusOK || body != testCard("a", "Ann")+testCard("z", "Zed") {
 		t.Fatalf("export: %d %q", resp.StatusCode, body)
 	}
 	if resp, _ := e.do(t, "alice", "DELETE", "/dav/addressbooks/alice/work/", nil, ""); resp.StatusCode != http.StatusNoContent {
@@ -117,19 +117,19 @@ func TestExtendedMkcolMoveCopyAndExport(t *testing.T) {
 func TestPutGetConditional(t *testing.T) {
 	e := newTestEnv(t)
 	const obj = "/dav/addressbooks/alice/contacts/c.vcf"
-	resp, _ := e.do(t, "alice", "PUT", obj, map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, card("c", "Cat"))
+	resp, _ := e.do(t, "alice", "PUT", obj, map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, testCard("c", "Cat"))
 	etag := resp.Header.Get("ETag")
 	if resp.StatusCode != http.StatusCreated || etag == "" {
 		t.Fatalf("create: %d etag %q", resp.StatusCode, etag)
 	}
 	resp, body := e.do(t, "alice", "GET", obj, nil, "")
-	if body != card("c", "Cat") || resp.Header.Get("ETag") != etag {
+	if body != testCard("c", "Cat") || resp.Header.Get("ETag") != etag {
 		t.Fatalf("get: body %q etag %q, want the bytes as sent and %s", body, resp.Header.Get("ETag"), etag)
 	}
 	if resp, _ := e.do(t, "alice", "GET", obj, map[string]string{"If-None-Match": etag}, ""); resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("conditional get: %d", resp.StatusCode)
 	}
-	resp, _ = e.do(t, "alice", "PUT", obj, map[string]string{"If-Match": etag}, card("c", "Cat 2"))
+	resp, _ = e.do(t, "alice", "PUT", obj, map[string]string{"If-Match": etag}, testCard("c", "Cat 2"))
 	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("ETag") == etag {
 		t.Fatalf("update with If-Match: %d etag %q", resp.StatusCode, resp.Header.Get("ETag"))
 	}

@@ -16,9 +16,6 @@ import (
 // at sequence 1 with the zero chain hash.
 const baseFile = "BASE"
 
-// ErrJournalPruned: the records a request needs were pruned by retention.
-var ErrJournalPruned = errors.New("journal pruned")
-
 // journalBase is the content of journal/BASE: the sequence and chain hash
 // of the last record before the first kept segment, and the verified
 // snapshot that covers every pruned record.

@@ -28,6 +28,20 @@ var (
 	ErrLocked = errors.New("data directory is locked by another process")
 	// ErrCorrupt: acknowledged data is damaged; the store refuses to open.
 	ErrCorrupt = errors.New("store damaged")
+	// ErrJournalPruned: the records a request needs were pruned by retention.
+	ErrJournalPruned = errors.New("journal pruned")
+	// ErrNothingToPrune: retention found no segment it may prune.
+	ErrNothingToPrune = errors.New("nothing to prune")
+	// ErrHistoryGone: the changes asked for are older than the collection's kept
+	// history (the token predates its creation or pruned tombstones).
+	ErrHistoryGone = errors.New("changes older than the kept history")
+	// ErrNotEmpty: a restore's output directory is not empty.
+	ErrNotEmpty = errors.New("directory not empty")
+	// ErrSnapshotInvalid: a snapshot's copy does not match its sidecar or the
+	// store it claims to come from.
+	ErrSnapshotInvalid = errors.New("snapshot invalid")
+	// ErrConflict: a Cond of the change does not hold.
+	ErrConflict = errors.New("conflicts with the state of another resource")
 )
 
 // UIDConflictError says which object already holds a UID.

@@ -3,15 +3,11 @@ package storage
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 )
-
-// ErrNothingToPrune: retention found no segment it may prune.
-var ErrNothingToPrune = errors.New("nothing to prune")
 
 // PruneReport says what Prune did (or, with DryRun, would do).
 type PruneReport struct {

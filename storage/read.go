@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -46,10 +45,6 @@ type MemberChange struct {
 	Seq     uint64
 	Deleted bool
 }
-
-// ErrHistoryGone: the changes asked for are older than the collection's kept
-// history (the token predates its creation or pruned tombstones).
-var ErrHistoryGone = errors.New("changes older than the kept history")
 
 // Epoch returns the current epoch id and the sequence at which it started.
 func (s *Store) Epoch() (id string, startSeq uint64, err error) {

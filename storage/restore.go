@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,9 +10,6 @@ import (
 	"path/filepath"
 	"time"
 )
-
-// ErrNotEmpty: a restore's output directory is not empty.
-var ErrNotEmpty = errors.New("directory not empty")
 
 // RestoreOptions says what to restore and where.
 type RestoreOptions struct {

@@ -51,10 +51,6 @@ type SnapshotInfo struct {
 	Path      string    `json:"-"` // the copy, set when read from disk
 }
 
-// ErrSnapshotInvalid: a snapshot's copy does not match its sidecar or the
-// store it claims to come from.
-var ErrSnapshotInvalid = errors.New("snapshot invalid")
-
 // Snapshot writes a hot copy of store.db to path (which must not exist) and
 // its sidecar path+".json", then verifies the copy: it is opened read-only,
 // its meta must name this store, the sequence and chain hash, and its state

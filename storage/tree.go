@@ -2,7 +2,6 @@ package storage
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -40,9 +39,6 @@ func (c Cond) String() string {
 	}
 	return what + " must not exist"
 }
-
-// ErrConflict: a Cond of the change does not hold.
-var ErrConflict = errors.New("conflicts with the state of another resource")
 
 // ConditionError says which Cond did not hold.
 type ConditionError struct {

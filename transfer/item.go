@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-vcard"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/card"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -116,15 +117,20 @@ func ParseVCards(file string, data []byte) ([]Item, error) {
 	var out []Item
 	seen := map[string]int{}
 	for _, b := range blocks {
-		card, err := vcard.NewDecoder(bytes.NewReader(b.body)).Decode()
+		// Validated as a CardDAV PUT validates, so an import never stores
+		// what a client could not have.
+		info, err := card.Validate(b.body)
+		if err != nil {
+			return nil, &ParseError{file, b.line, err.Error()}
+		}
+		uid := info.UID
+		// Import asks one thing more than a PUT: a name to show, since an
+		// imported card has no client that would supply one.
+		vc, err := vcard.NewDecoder(bytes.NewReader(b.body)).Decode()
 		if err != nil {
 			return nil, &ParseError{file, b.line, "invalid vCard: " + err.Error()}
 		}
-		uid := card.Value(vcard.FieldUID)
-		if uid == "" {
-			return nil, &ParseError{file, b.line, "vCard has no UID"}
-		}
-		if card.Value(vcard.FieldFormattedName) == "" && card.Value(vcard.FieldName) == "" {
+		if vc.Value(vcard.FieldFormattedName) == "" && vc.Value(vcard.FieldName) == "" {
 			return nil, &ParseError{file, b.line, "vCard has neither FN nor N"}
 		}
 		if l, dup := seen[uid]; dup {

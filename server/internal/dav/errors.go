@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/card"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -45,7 +46,10 @@ var ErrNotFound = &Error{Status: http.StatusNotFound, Msg: "not found"}
 var ErrRecovering = &Error{Status: http.StatusServiceUnavailable, Msg: "this account's data is being recovered; try again later"}
 
 // ToError is the one place where errors become HTTP statuses and DAV
-// condition elements.
+// condition elements. It knows every storage, calendar and card sentinel;
+// what it does not know is a 500. ErrNothingToPrune, ErrNotEmpty and
+// ErrSnapshotInvalid come only from admin commands, never from a request,
+// and ErrCorrupt is a 500 on purpose.
 func ToError(err error) *Error {
 	var de *Error
 	if errors.As(err, &de) {
@@ -67,6 +71,25 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "max-resource-size", Msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
 		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
+	case errors.As(err, new(*storage.ConditionError)), errors.Is(err, storage.ErrConflict):
+		// A condition on another resource, checked inside the write, did not
+		// hold (RFC 4918 §9.7.1: a missing parent is a 409; the files area
+		// answers the kinds it knows more precisely before this).
+		return &Error{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, storage.ErrHistoryGone):
+		return &Error{Status: http.StatusForbidden, NS: NSDAV, Cond: "valid-sync-token", Msg: err.Error()}
+	case errors.Is(err, storage.ErrJournalPruned):
+		return &Error{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, storage.ErrClosed), errors.Is(err, storage.ErrLocked):
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "the store is not available"}
+	case errors.Is(err, card.ErrInvalidData):
+		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "valid-address-data", Msg: err.Error()}
+	case errors.Is(err, card.ErrUnsupportedVersion):
+		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "supported-address-data", Msg: err.Error()}
+	case errors.Is(err, card.ErrBadFilter):
+		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
+	case errors.Is(err, card.ErrUnsupportedCollation):
+		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "supported-collation", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrInvalidData):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-calendar-data", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrInvalidObject):

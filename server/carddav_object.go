@@ -1,0 +1,54 @@
+package server
+
+import (
+	"mime"
+	"net/http"
+
+	"github.com/pimvault/pimvault/card"
+	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// putCard stores a vCard (RFC 6352 §5.1): card.Validate checks the body,
+// which is stored exactly as sent with its UID.
+func (s *Server) putCard(w http.ResponseWriter, r *http.Request, p dav.Path) {
+	if p.Kind != dav.ResObject {
+		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a collection"})
+		return
+	}
+	if _, err := s.collection(p); err != nil {
+		s.writeError(w, r, &dav.Error{Status: http.StatusConflict, Msg: "the collection does not exist"})
+		return
+	}
+	tooBig := dav.Forbidden(dav.NSCardDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
+	body, err := s.readPutBody(r, tooBig, checkCardContentType)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info, err := card.Validate(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
+		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
+	s.commitPut(w, r, p, c)
+}
+
+// checkCardContentType accepts text/vcard (and its old aliases) or no type.
+func checkCardContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return dav.Forbidden(dav.NSCardDAV, "supported-address-data", "bad Content-Type %q", ct)
+	}
+	switch mt {
+	case "text/vcard", "text/x-vcard", "text/directory":
+		return nil
+	}
+	return dav.Forbidden(dav.NSCardDAV, "supported-address-data", "Content-Type %s is not a vCard", mt)
+}

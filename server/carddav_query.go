@@ -1,0 +1,72 @@
+package server
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-vcard"
+
+	"github.com/pimvault/pimvault/card"
+	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// addressbookQuery is CARDDAV:addressbook-query (RFC 6352 §8.6, §10.5).
+type addressbookQuery struct {
+	Prop   *dav.PropList  `xml:"DAV: prop"`
+	Filter card.FilterXML `xml:"urn:ietf:params:xml:ns:carddav filter"`
+	Limit  *struct {
+		NResults string `xml:"urn:ietf:params:xml:ns:carddav nresults"`
+	} `xml:"urn:ietf:params:xml:ns:carddav limit"`
+}
+
+// addressbookQueryReport answers addressbook-query by testing every card of
+// the collection against the filter.
+func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, p dav.Path, body []byte) {
+	var q addressbookQuery
+	if err := xml.Unmarshal(body, &q); err != nil {
+		s.writeError(w, r, dav.BadRequest("addressbook-query: %v", err))
+		return
+	}
+	f, err := card.Compile(q.Filter)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit := 0
+	if q.Limit != nil {
+		if limit, err = strconv.Atoi(strings.TrimSpace(q.Limit.NResults)); err != nil || limit <= 0 {
+			s.writeError(w, r, dav.BadRequest("limit must hold a positive nresults"))
+			return
+		}
+	}
+	rp := newReportProps(q.Prop)
+	ms := dav.NewMultistatus()
+	n, truncated := 0, false
+	err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
+		vc, err := vcard.NewDecoder(bytes.NewReader(o.Body)).Decode()
+		if err != nil || !f.Match(vc) {
+			return nil
+		}
+		if limit > 0 && n == limit {
+			truncated = true
+			return errStopListing
+		}
+		n++
+		s.objectResponse(ms, p, o, rp)
+		return nil
+	})
+	if err != nil && err != errStopListing {
+		s.writeError(w, r, err)
+		return
+	}
+	if truncated {
+		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
+	}
+	ms.Write(w)
+}
+
+var errStopListing = &dav.Error{Status: http.StatusOK, Msg: "stop"}
