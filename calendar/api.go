@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/emersion/go-ical"
@@ -21,9 +22,26 @@ var (
 	ErrInvalidData          = errors.New("not valid iCalendar data")             // valid-calendar-data
 	ErrInvalidObject        = errors.New("not a valid calendar object resource") // valid-calendar-object-resource
 	ErrTooManyInstances     = errors.New("recurrence expands to too many instances")
-	ErrBadFilter            = errors.New("invalid calendar filter") // valid-filter
-	ErrUnsupportedCollation = errors.New("unsupported collation")   // supported-collation
+	ErrBadFilter            = errors.New("invalid calendar filter")                     // valid-filter
+	ErrUnsupportedCollation = errors.New("unsupported collation")                       // supported-collation
+	ErrBeforeMinDate        = errors.New("before the earliest date a calendar accepts") // min-date-time
 )
+
+// MinDate and MaxDate bound the dates a calendar accepts (RFC 4791 §5.2.6,
+// §5.2.7); the server advertises them.
+var (
+	MinDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// CheckDates refuses an object that starts before MinDate, with
+// ErrBeforeMinDate. A CalDAV PUT and an import both call it after Parse.
+func (o *Object) CheckDates() error {
+	if o.HasSpan && o.Start.Before(MinDate) {
+		return fmt.Errorf("the object starts before %s: %w", MinDate.Format("20060102T150405Z"), ErrBeforeMinDate)
+	}
+	return nil
+}
 
 // Forever is the End of the span of an unbounded recurrence.
 var Forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/xml"
 	"errors"
+	"github.com/pimvault/pimvault/calendar"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,8 +45,8 @@ var (
 
 // The date range a calendar accepts (RFC 4791 §5.2.6, §5.2.7).
 var (
-	calendarMinDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
-	calendarMaxDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	calendarMinDate = calendar.MinDate
+	calendarMaxDate = calendar.MaxDate
 )
 
 func init() {

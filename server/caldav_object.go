@@ -55,8 +55,8 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "supported-calendar-component", "this calendar does not hold %s components", obj.Component))
 		return
 	}
-	if obj.HasSpan && obj.Start.Before(calendarMinDate) {
-		s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "min-date-time", "the object starts before %s", calendarMinDate.Format(icalUTC)))
+	if err := obj.CheckDates(); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,

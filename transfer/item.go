@@ -205,6 +205,9 @@ func ParseCalendar(file string, data []byte) ([]Item, error) {
 			// Validated as a CalDAV PUT validates (RFC 4791 §4.1), so an
 			// import never stores what a client could not have.
 			obj, err := calendar.Parse(body, time.UTC)
+			if err == nil {
+				err = obj.CheckDates()
+			}
 			if err != nil {
 				return nil, &ParseError{file, seen[uid], fmt.Sprintf("calendar object %q: %v", uid, err)}
 			}

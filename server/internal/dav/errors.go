@@ -98,6 +98,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-filter", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrUnsupportedCollation):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "supported-collation", Msg: err.Error()}
+	case errors.Is(err, calendar.ErrBeforeMinDate):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "min-date-time", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-instances", Msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

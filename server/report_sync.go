@@ -1,0 +1,123 @@
+package server
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/syncproto"
+)
+
+// syncCollectionRequest is DAV:sync-collection (RFC 6578 §6.1).
+type syncCollectionRequest struct {
+	XMLName   xml.Name `xml:"DAV: sync-collection"`
+	SyncToken string   `xml:"DAV: sync-token"`
+	SyncLevel string   `xml:"DAV: sync-level"`
+	Limit     *struct {
+		NResults string `xml:"DAV: nresults"`
+	} `xml:"DAV: limit"`
+	Prop *dav.PropList `xml:"DAV: prop"`
+}
+
+var errInvalidToken = dav.Forbidden(dav.NSDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
+
+// syncCollection answers RFC 6578 sync-collection from the change index:
+// syncproto.Decide classifies the token (initial, incremental, from another
+// epoch, showing a loss), and the answer lists the members changed since.
+func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection, body []byte) {
+	var req syncCollectionRequest
+	if err := xml.Unmarshal(body, &req); err != nil {
+		s.writeError(w, r, dav.BadRequest("sync-collection: %v", err))
+		return
+	}
+	if req.SyncLevel != "1" {
+		s.writeError(w, r, dav.BadRequest("sync-level must be 1 (address books and calendars hold no collections)"))
+		return
+	}
+	limit := 0
+	if req.Limit != nil {
+		n, err := strconv.Atoi(req.Limit.NResults)
+		if err != nil || n <= 0 {
+			s.writeError(w, r, dav.BadRequest("DAV:limit must hold a positive nresults"))
+			return
+		}
+		limit = n
+	}
+	store, accepted, err := s.syncStore(r, p.User)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	epoch := store.Epoch
+	since := c.CreatedSeq
+	initial := true
+	tok, kind := syncproto.Classify(req.SyncToken)
+	historyStart := max(c.CreatedSeq, c.PrunedSeq)
+	d := syncproto.Decide(syncproto.Input{Kind: kind, Token: tok, Store: store, HistoryStart: historyStart,
+		// A collection's tokens never pass its last change (see syncproto's doc).
+		Foreign: kind == syncproto.ValidToken && tok.Seq > c.LastSeq, Accepted: accepted})
+	switch d.Decision {
+	case syncproto.Initial:
+	case syncproto.Incremental:
+		since, initial = max(d.Since, historyStart), false
+	case syncproto.Recovering:
+		s.tokenShowsLoss(w, r, p.User, p.Collection, tok, store, d.Reason)
+		return
+	default:
+		s.writeError(w, r, errInvalidToken)
+		return
+	}
+	changes, last, err := s.store.Changes(p.User, p.Collection, since)
+	if errors.Is(err, storage.ErrHistoryGone) {
+		s.writeError(w, r, errInvalidToken)
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if initial {
+		live := changes[:0]
+		for _, ch := range changes {
+			if !ch.Deleted {
+				live = append(live, ch)
+			}
+		}
+		changes = live
+	}
+	truncated := limit > 0 && len(changes) > limit
+	if truncated {
+		changes = changes[:limit]
+		last = changes[len(changes)-1].Seq
+	}
+	rp := newReportProps(req.Prop)
+	if err := s.withCalendarData(&rp, p, body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ms := dav.NewMultistatus()
+	for _, ch := range changes {
+		op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: ch.Name}
+		if ch.Deleted {
+			ms.StatusResponse(op.Href(), http.StatusNotFound)
+			continue
+		}
+		o, err := s.store.Get(p.User, p.Collection, ch.Name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // changed again since the listing; the next sync reports it
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.objectResponse(ms, p, o, rp)
+	}
+	if truncated {
+		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
+	}
+	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
+	ms.Write(w)
+}
