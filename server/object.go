@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		w.Header().Set("ETag", dav.QuoteETag(o.ETag))
 		w.Header().Set("Last-Modified", dav.HTTPTime(o.Time))
 		w.Header().Set("Content-Type", contentTypeFor(p.CollectionKind()))
-		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || dav.ParseIfMatch(inm) == o.ETag) {
+		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || slices.Contains(dav.ParseETagList(inm), o.ETag)) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -87,8 +88,8 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			s.writeError(w, r, err)
 			return
 		}
-		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object,
-			IfMatch: dav.ParseIfMatch(r.Header.Get("If-Match"))}
+		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object}
+		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
 	case dav.ResCollection:
 		if _, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
@@ -139,9 +140,11 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	var res storage.Result
 	if r.Method == "MOVE" {
-		res, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpMove, Principal: p.User,
+		c := storage.Change{Op: storage.OpMove, Principal: p.User,
 			Collection: p.Collection, Name: p.Object, ToCollection: dest.Collection, ToName: dest.Object,
-			Overwrite: overwrite, IfMatch: dav.ParseIfMatch(r.Header.Get("If-Match"))})
+			Overwrite: overwrite}
+		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
+		res, err = s.store.Commit(r.Context(), c)
 	} else {
 		var o storage.Object
 		if o, err = s.store.Get(p.User, p.Collection, p.Object); err == nil {

@@ -41,6 +41,18 @@ type Change struct {
 	// IfNoneMatchETags is an If-None-Match ETag list: the change fails if the
 	// object exists with one of these ETags.
 	IfNoneMatchETags []string
+	// IfMatchETags is an If-Match ETag list: the change fails unless the
+	// object exists with one of these ETags (IfMatch holds a single one).
+	IfMatchETags []string
+}
+
+// ifMatchFails reports whether the object's current ETag fails the
+// change's If-Match: a single ETag or a list ("*" is checked by the caller).
+func (c *Change) ifMatchFails(etag string) bool {
+	if len(c.IfMatchETags) > 0 && !slices.Contains(c.IfMatchETags, etag) {
+		return true
+	}
+	return c.IfMatch != "" && c.IfMatch != "*" && c.IfMatch != etag
 }
 
 // Result tells what a committed change did.
@@ -120,6 +132,9 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 	if len(c.IfNoneMatchETags) > maxPropsCount {
 		return fmt.Errorf("more than %d ETags in If-None-Match: %w", maxPropsCount, ErrInvalidChange)
 	}
+	if len(c.IfMatchETags) > maxPropsCount {
+		return fmt.Errorf("more than %d ETags in If-Match: %w", maxPropsCount, ErrInvalidChange)
+	}
 	if len(c.Props)+len(c.Remove) > maxPropsCount {
 		return fmt.Errorf("more than %d properties: %w", maxPropsCount, ErrInvalidChange)
 	}
@@ -155,7 +170,7 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		if c.IfNoneMatch && live {
 			return nil, res, fmt.Errorf("principal %s: %w", c.Principal, ErrExists)
 		}
-		if c.IfMatch != "" && !live {
+		if (c.IfMatch != "" || len(c.IfMatchETags) > 0) && !live {
 			return nil, res, fmt.Errorf("principal %s: %w", c.Principal, ErrNotFound)
 		}
 		if live && bytes.Equal(data, c.Body) {
@@ -202,7 +217,7 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		if !exists {
 			return nil, res, fmt.Errorf("object %s: %w", c.Name, ErrNotFound)
 		}
-		if c.IfMatch != "" && c.IfMatch != "*" && c.IfMatch != old.ETag {
+		if c.ifMatchFails(old.ETag) {
 			return nil, res, fmt.Errorf("delete %s: etag is %s: %w", c.Name, old.ETag, ErrPreconditionFailed)
 		}
 		r.ETag = old.ETag
@@ -225,7 +240,7 @@ func checkMatch(name string, exists bool, etag string, c *Change) error {
 	if c.IfMatch == "*" && !exists {
 		return fmt.Errorf("%s does not exist (If-Match: *): %w", name, ErrPreconditionFailed)
 	}
-	if c.IfMatch != "" && c.IfMatch != "*" && (!exists || c.IfMatch != etag) {
+	if (c.IfMatch != "" && c.IfMatch != "*" || len(c.IfMatchETags) > 0) && (!exists || c.ifMatchFails(etag)) {
 		return fmt.Errorf("%s: etag does not match If-Match: %w", name, ErrPreconditionFailed)
 	}
 	return nil
@@ -298,7 +313,7 @@ func prepareMove(tx *bolt.Tx, c *Change, r *Record) (*Record, Result, error) {
 	if !exists {
 		return nil, res, fmt.Errorf("move %s: %w", c.Name, ErrNotFound)
 	}
-	if c.IfMatch != "" && c.IfMatch != "*" && c.IfMatch != old.ETag {
+	if c.ifMatchFails(old.ETag) {
 		return nil, res, fmt.Errorf("move %s: etag does not match If-Match: %w", c.Name, ErrPreconditionFailed)
 	}
 	_, dstExists, err := getObject(dst, c.ToName)

@@ -234,8 +234,9 @@ func (h *Handler) filesDelete(w http.ResponseWriter, r *http.Request, p dav.Path
 			err = h.filesDeleteTree(r, p.User, n.rel)
 		}
 	} else if err == nil {
-		_, err = h.store.Commit(r.Context(), storage.Change{Op: storage.OpDelete, Principal: p.User,
-			Collection: filesColl(n.parent()), Name: n.name(), IfMatch: dav.ParseIfMatch(r.Header.Get("If-Match"))})
+		c := storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: filesColl(n.parent()), Name: n.name()}
+		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
+		_, err = h.store.Commit(r.Context(), c)
 	}
 	if err != nil {
 		h.writeError(w, r, err)

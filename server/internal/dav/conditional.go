@@ -34,7 +34,7 @@ func ParseETagList(h string) []string {
 // If-None-Match is "*" (must not exist) or an ETag list (must not currently
 // have one of them).
 func SetConditionals(c *storage.Change, r *http.Request) error {
-	c.IfMatch = ParseIfMatch(r.Header.Get("If-Match"))
+	SetIfMatch(c, r.Header.Get("If-Match"))
 	switch inm := strings.TrimSpace(r.Header.Get("If-None-Match")); {
 	case inm == "":
 	case inm == "*":
@@ -49,14 +49,22 @@ func SetConditionals(c *storage.Change, r *http.Request) error {
 	return nil
 }
 
-// ParseIfMatch returns the ETag an If-Match header asks for ("*" or the
-// first ETag, unquoted), or "".
-func ParseIfMatch(h string) string {
+// SetIfMatch puts an If-Match header (RFC 9110 §13.1.1) on c: "*" (the
+// resource must exist) or an ETag list, one of which the resource must
+// have; the store checks it inside the write. A value that is not a list of
+// quoted ETags is compared as one bare ETag.
+func SetIfMatch(c *storage.Change, h string) {
 	h = strings.TrimSpace(h)
-	if h == "" || h == "*" {
-		return h
+	tags := ParseETagList(h)
+	switch {
+	case h == "":
+	case h == "*":
+		c.IfMatch = "*"
+	case len(tags) == 1:
+		c.IfMatch = tags[0]
+	case len(tags) > 1:
+		c.IfMatchETags = tags
+	default:
+		c.IfMatch = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
 	}
-	first := strings.TrimSpace(strings.Split(h, ",")[0])
-	first = strings.TrimPrefix(first, "W/")
-	return strings.Trim(first, `"`)
 }
