@@ -11,8 +11,7 @@ import (
 // 429, a gateway or network error) after a pause chosen with full jitter
 // (a uniform random delay in [0, min(Max, Base·2^attempt)]), and never
 // sooner than the server's Retry-After (capped at MaxRetryAfter), so that
-// a fleet coming back after an outage does not return in lockstep
-// (DESIGN.md §7).
+// a fleet coming back after an outage does not return in lockstep.
 type Backoff struct {
 	Base          time.Duration // first ceiling; default 500ms
 	Max           time.Duration // largest ceiling; default 2m

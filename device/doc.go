@@ -1,5 +1,5 @@
 // Package device is a device's full local replica of a user's address
-// books and calendars and its sync engine (DESIGN.md §2, §3, §5; issue 5),
+// books and calendars and its sync engine (push, pull, reconcile),
 // plus a fleet simulator for tests and load.
 //
 // It talks to the server over HTTP only: it imports syncproto, never

@@ -10,7 +10,7 @@ import (
 )
 
 // recover reconciles collection c with a server that lost or rolled back
-// history (DESIGN.md §5, recovery protocol items 5–6). It reads the
+// history (the server answered 409 or says it is RECOVERING). It reads the
 // server's complete state of the current epoch, members and tombstones,
 // from the token data:,pv1-<epoch>-0, decides per item with
 // syncproto.Reconcile, and carries the decisions out.

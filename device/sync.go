@@ -12,7 +12,7 @@ import (
 
 // Engine syncs a replica with a server: push local changes first, then
 // pull, and reconcile when the server says it is recovering or its epoch
-// changed (DESIGN.md §5).
+// changed.
 type Engine struct {
 	Replica   *Replica
 	Transport Transport
@@ -117,7 +117,7 @@ func (e *Engine) Sync(ctx context.Context) (*Report, error) {
 		if !need && (recovering || epochChanged(c.Token, disc.Info.Epoch)) {
 			// Pull before pushing: the old token tells the server what
 			// this device has seen. A token of a lost history gets 409
-			// and makes the principal RECOVERING (protocol item 3), so
+			// and makes the principal RECOVERING, so
 			// stock clients are held off while devices rebuild; a token
 			// the server still accepts is answered normally.
 			err := e.pull(ctx, c, rep)

@@ -45,7 +45,7 @@ type Transport interface {
 	RecoveryDone(ctx context.Context) error
 }
 
-// ServerInfo is what a response says about the store (protocol item 2).
+// ServerInfo is what a response says about the store (its epoch headers).
 type ServerInfo struct {
 	Epoch      string // X-Pimvault-Epoch; "" if absent
 	Recovering bool   // X-Pimvault-Recovering: 1

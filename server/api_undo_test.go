@@ -16,7 +16,7 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// TestUndoOverHTTPReachesSecondDevice is acceptance 2 of issue 6: a client
+// TestUndoOverHTTPReachesSecondDevice: a client
 // deletes 500 contacts and edits 50; undo to before (preview, then apply,
 // over /api/) brings back exactly those and the edits' old versions, and a
 // second device (the go-webdav CardDAV client) receives them through

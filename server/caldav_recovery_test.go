@@ -7,7 +7,7 @@ import (
 )
 
 // TestRecoveryDedupeCalendar: recovery uploads of calendar objects are
-// deduplicated by UID and body like vCards (protocol item 6), and a calendar
+// deduplicated by UID and body like vCards, and a calendar
 // PUT honours an If-None-Match ETag list like a vCard PUT.
 func TestRecoveryDedupeCalendar(t *testing.T) {
 	e := newTestEnv(t)

@@ -112,7 +112,7 @@ func TestCalDAVClientFlow(t *testing.T) {
 		t.Errorf("OPTIONS DAV header %q lacks calendar-access", resp.Header.Get("DAV"))
 	}
 
-	resp, body = e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/work/", nil, mkcalendarBody(
+	resp, body = e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/office/", nil, mkcalendarBody(
 		`<D:displayname>Work</D:displayname><C:calendar-description>Office</C:calendar-description>`+
 			`<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>`+
 			`<C:calendar-timezone>`+dav.XMLEscape(berlinTZ)+`</C:calendar-timezone>`))
@@ -124,12 +124,12 @@ func TestCalDAVClientFlow(t *testing.T) {
 		t.Fatalf("calendars after MKCALENDAR: %+v, %v", cals, err)
 	}
 	for _, c := range cals {
-		if c.Path == "/dav/calendars/alice/work/" && (c.Name != "Work" || c.Description != "Office" || strings.Join(c.SupportedComponentSet, ",") != "VEVENT") {
+		if c.Path == "/dav/calendars/alice/office/" && (c.Name != "Work" || c.Description != "Office" || strings.Join(c.SupportedComponentSet, ",") != "VEVENT") {
 			t.Errorf("work calendar: got %+v", c)
 		}
 	}
 
-	work := "/dav/calendars/alice/work/"
+	work := "/dav/calendars/alice/office/"
 	objects := map[string]string{
 		"single.ics": vcal(vevent("single", "20260310T100000Z", "20260310T110000Z")),
 		// Weekly on Mondays 09:00 Berlin from 5 Jan, 10 times (to 9 March),

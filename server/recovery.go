@@ -14,8 +14,9 @@ import (
 	"github.com/pimvault/pimvault/syncproto"
 )
 
-// The recovery gate: DESIGN.md invariant 4 and /work/briefs/recovery-protocol.md
-// (the wire protocol with the pimvault device library).
+// The recovery gate: never serve a principal's data as healthy while the
+// store is behind what a client has already seen. The wire side of it,
+// with the pimvault device library (headers and paths in syncproto):
 //
 //   - A request that carries X-Pimvault-Device (a valid device id) comes from
 //     the device library; every response to it carries X-Pimvault-Epoch, and
@@ -53,7 +54,7 @@ type recoveryStore interface {
 }
 
 // errReconcile answers a device whose token shows the store lost history it
-// had seen: the device reconciles (protocol item 5).
+// had seen: the device reconciles its replica against the current epoch.
 var errReconcile = &dav.Error{Status: http.StatusConflict, Msg: "this account's data is being recovered: reconcile your replica (sync-token data:,pv1-<epoch>-0) and report to /api/recovery/done"}
 
 // deviceOf returns the request's device id, or "" for a stock client (a
@@ -209,7 +210,7 @@ func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, co
 	s.writeError(w, r, errReconcile)
 }
 
-// recoveryDone is POST /api/recovery/done (protocol item 7).
+// recoveryDone is POST /api/recovery/done: a device finished reconciling.
 func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")

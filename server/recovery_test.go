@@ -190,7 +190,7 @@ func TestRecoveryDeviceSeenWritesRarely(t *testing.T) {
 	}
 }
 
-// TestRecoverySyncTokens is the decision table of DESIGN.md §5 over HTTP,
+// TestRecoverySyncTokens is syncproto.Decide's decision table over HTTP,
 // for a stock client and a device, each on a fresh store.
 func TestRecoverySyncTokens(t *testing.T) {
 	type want struct {
@@ -406,7 +406,8 @@ func TestRecoveryAheadStartsEpoch(t *testing.T) {
 	}
 }
 
-// TestRecoveryDedupe is protocol item 6 over HTTP.
+// TestRecoveryDedupe: a device's If-None-Match: * re-upload of an object the
+// server already holds (same UID and body) is deduplicated, over HTTP.
 func TestRecoveryDedupe(t *testing.T) {
 	e := newTestEnv(t)
 	putCards(t, e, "a")
@@ -467,7 +468,7 @@ func TestRecoveryDedupe(t *testing.T) {
 // changes after it are listed, with no deletion of an existing member.
 func TestRecoveryForeignTokens(t *testing.T) {
 	e := newTestEnv(t)
-	const work = "/dav/addressbooks/alice/work/"
+	const work = "/dav/addressbooks/alice/office/"
 	resp, body := e.do(t, "alice", "MKCOL", work, nil, `<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("mkcol: %d %s", resp.StatusCode, body)
@@ -487,7 +488,7 @@ func TestRecoveryForeignTokens(t *testing.T) {
 	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "w1.vcf") || strings.Contains(body, "404") {
 		t.Fatalf("contacts' token at work: %d %s, want 207 with w1 and no deletion", resp.StatusCode, body)
 	}
-	if _, err := e.store.Get("alice", "work", "w0.vcf"); err != nil {
+	if _, err := e.store.Get("alice", "office", "w0.vcf"); err != nil {
 		t.Fatalf("w0 lost: %v", err)
 	}
 	if recovering(t, e, "alice") {

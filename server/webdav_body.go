@@ -21,7 +21,8 @@ func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Req
 // commitPut commits a validated vCard or calendar object PUT and answers it:
 // the request's If-Match / If-None-Match become preconditions checked inside
 // the storage write, a device's If-None-Match: * upload is deduplicated by
-// UID and body (recovery protocol item 6), and the answer is 201 or 204 with
+// UID and body (a recovering device re-uploads what it holds), and the
+// answer is 201 or 204 with
 // the ETag (200 for a deduplicated upload).
 func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change) {
 	if err := dav.SetConditionals(&c, r); err != nil {

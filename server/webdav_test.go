@@ -73,12 +73,12 @@ func TestDeadPropertiesRoundTrip(t *testing.T) {
 
 func TestExtendedMkcolMoveCopyAndExport(t *testing.T) {
 	e := newTestEnv(t)
-	resp, body := e.do(t, "alice", "MKCOL", "/dav/addressbooks/alice/work/", nil,
+	resp, body := e.do(t, "alice", "MKCOL", "/dav/addressbooks/alice/office/", nil,
 		`<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>Work</D:displayname><C:addressbook-description>Colleagues</C:addressbook-description></D:prop></D:set></D:mkcol>`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("mkcol: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ := e.do(t, "alice", "MKCOL", "/dav/addressbooks/alice/work/", nil, ""); resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp, _ := e.do(t, "alice", "MKCOL", "/dav/addressbooks/alice/office/", nil, ""); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("mkcol on existing: got %d, want 405", resp.StatusCode)
 	}
 	_, body = e.do(t, "alice", "PROPFIND", "/dav/addressbooks/alice/", map[string]string{"Depth": "1"}, "")
@@ -86,30 +86,30 @@ func TestExtendedMkcolMoveCopyAndExport(t *testing.T) {
 		t.Fatalf("home listing lacks the new book: %s", body)
 	}
 	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/contacts/a.vcf", nil, testCard("a", "Ann"))
-	resp, _ = e.do(t, "alice", "MOVE", "/dav/addressbooks/alice/contacts/a.vcf", map[string]string{"Destination": e.srv.URL + "/dav/addressbooks/alice/work/a.vcf"}, "")
+	resp, _ = e.do(t, "alice", "MOVE", "/dav/addressbooks/alice/contacts/a.vcf", map[string]string{"Destination": e.srv.URL + "/dav/addressbooks/alice/office/a.vcf"}, "")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("move: %d", resp.StatusCode)
 	}
 	if resp, _ := e.do(t, "alice", "GET", "/dav/addressbooks/alice/contacts/a.vcf", nil, ""); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("source after move: %d", resp.StatusCode)
 	}
-	resp, _ = e.do(t, "alice", "COPY", "/dav/addressbooks/alice/work/a.vcf", map[string]string{"Destination": "/dav/addressbooks/alice/contacts/a.vcf"}, "")
+	resp, _ = e.do(t, "alice", "COPY", "/dav/addressbooks/alice/office/a.vcf", map[string]string{"Destination": "/dav/addressbooks/alice/contacts/a.vcf"}, "")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("copy to another book: %d", resp.StatusCode)
 	}
-	resp, _ = e.do(t, "alice", "COPY", "/dav/addressbooks/alice/work/a.vcf", map[string]string{"Destination": "/dav/addressbooks/alice/work/b.vcf"}, "")
+	resp, _ = e.do(t, "alice", "COPY", "/dav/addressbooks/alice/office/a.vcf", map[string]string{"Destination": "/dav/addressbooks/alice/office/b.vcf"}, "")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("copy into the same book duplicates the UID: got %d, want 403", resp.StatusCode)
 	}
-	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/work/z.vcf", nil, testCard("z", "Zed"))
-	resp, body = e.do(t, "alice", "GET", "/dav/addressbooks/alice/work/", nil, "")
+	e.do(t, "alice", "PUT", "/dav/addressbooks/alice/office/z.vcf", nil, testCard("z", "Zed"))
+	resp, body = e.do(t, "alice", "GET", "/dav/addressbooks/alice/office/", nil, "")
 	if resp.StatusCode != http.StatusOK || body != testCard("a", "Ann")+testCard("z", "Zed") {
 		t.Fatalf("export: %d %q", resp.StatusCode, body)
 	}
-	if resp, _ := e.do(t, "alice", "DELETE", "/dav/addressbooks/alice/work/", nil, ""); resp.StatusCode != http.StatusNoContent {
+	if resp, _ := e.do(t, "alice", "DELETE", "/dav/addressbooks/alice/office/", nil, ""); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete book: %d", resp.StatusCode)
 	}
-	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/addressbooks/alice/work/", nil, ""); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/addressbooks/alice/office/", nil, ""); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("deleted book still answers: %d", resp.StatusCode)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // Decision is the answer to a sync-collection request, chosen by Decide from
-// the token the client sent and the state of the store (DESIGN.md §5). The
+// the token the client sent and the state of the store. The
 // zero value is not a decision.
 type Decision uint8
 
@@ -131,7 +131,7 @@ type Input struct {
 	// its fork, ahead of the head, or from an epoch the store does not
 	// know) is TokenTooOld instead: the admin or the devices declared the
 	// store complete, and a client that can never leave the 503s would be
-	// stuck for good (DESIGN.md §1, Carbonite).
+	// stuck for good.
 	Accepted map[string]bool
 }
 
@@ -146,7 +146,7 @@ type Result struct {
 	Reason string
 }
 
-// Decide applies the decision table of DESIGN.md §5 to one sync-collection
+// Decide applies the decision table below to one sync-collection
 // request. It is pure and total. It judges only the token: the caller has
 // already answered 503 if the principal is RECOVERING. Rows, first match
 // wins:

@@ -97,7 +97,7 @@ func (a Action) String() string {
 	return "Action(" + strconv.Itoa(int(a)) + ")"
 }
 
-// Reconcile decides what recovery does with one item (DESIGN.md §5). It is
+// Reconcile decides what recovery does with one item. It is
 // pure and total: every input gets an action, and an input it does not
 // understand (an out-of-range kind) gets Nothing, which destroys nothing.
 // Empty ETags never compare equal to anything.

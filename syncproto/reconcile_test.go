@@ -2,7 +2,7 @@ package syncproto
 
 import "testing"
 
-// Named cases: the rules of DESIGN.md §5 and of the reconcile brief.
+// Named cases: the rules Reconcile documents, one case each.
 func TestReconcileRules(t *testing.T) {
 	present := func(etag string) Server { return Server{Kind: ServerPresent, ETag: etag} }
 	tomb := Server{Kind: ServerTombstoned}

@@ -42,7 +42,8 @@ func Forbidden(ns, cond, format string, args ...any) error {
 var ErrNotFound = &Error{Status: http.StatusNotFound, Msg: "not found"}
 
 // ErrRecovering: the principal's store is behind what a client has seen
-// (DESIGN.md invariant 4); stock clients get 503 and come back later.
+// (it lost history that a client has seen); stock clients get 503 and come
+// back later, while devices reconcile.
 var ErrRecovering = &Error{Status: http.StatusServiceUnavailable, Msg: "this account's data is being recovered; try again later"}
 
 // ToError is the one place where errors become HTTP statuses and DAV
@@ -128,7 +129,7 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 		// Jittered, so a fleet of clients does not come back in one wave.
 		retry := 30 + rand.IntN(90)
 		if de == ErrRecovering {
-			retry = 60 + rand.IntN(241) // [60, 300], recovery protocol item 4
+			retry = 60 + rand.IntN(241) // [60, 300]: long enough for devices to reconcile first
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}

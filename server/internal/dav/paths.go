@@ -8,7 +8,7 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// URL layout (DESIGN.md §6):
+// URL layout:
 //
 //	/dav/                                  root
 //	/dav/principals/<user>/                principal

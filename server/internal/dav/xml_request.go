@@ -19,7 +19,7 @@ const (
 	nsApple   = "http://apple.com/ns/ical/"
 )
 
-// Bounds on XML request bodies (DESIGN.md invariant 7).
+// Bounds on XML request bodies: every request is bounded in memory and CPU.
 const (
 	MaxXMLBytes = 1 << 20
 	maxXMLDepth = 32
