@@ -1,0 +1,16 @@
+// Package card is pimvault's vCard model: the one validator of a vCard body
+// (Validate) and the CardDAV addressbook-query matcher (Compile, Match).
+//
+// Standards: RFC 6350 (vCard 4.0) and RFC 2426 (vCard 3.0) for the format;
+// RFC 6352 (CardDAV) §5.1 for what an address object resource must be and
+// §10.5 for CARDDAV:filter, with the collations of RFC 4790
+// (i;unicode-casemap, i;ascii-casemap, i;octet).
+//
+// Invariants:
+//   - A CardDAV PUT, pimvault import and the device library validate vCards
+//     here and nowhere else, so what one accepts the others accept.
+//   - Every refusal wraps one sentinel (ErrInvalidData,
+//     ErrUnsupportedVersion, ErrBadFilter, ErrUnsupportedCollation) and says
+//     what is wrong; the server maps the sentinels to HTTP in one place.
+//   - The package does no I/O and imports no other pimvault package.
+package card
