@@ -7,38 +7,6 @@ import (
 	"time"
 )
 
-// Property names (RFC 4918 §15, RFC 5397, RFC 3744, RFC 6352 §6, RFC 6578 §4,
-// RFC 4331, calendarserver ctag).
-var (
-	NameResourceType      = xml.Name{Space: NSDAV, Local: "resourcetype"}
-	NameDisplayName       = xml.Name{Space: NSDAV, Local: "displayname"}
-	NameGetETag           = xml.Name{Space: NSDAV, Local: "getetag"}
-	NameGetContentType    = xml.Name{Space: NSDAV, Local: "getcontenttype"}
-	NameGetContentLength  = xml.Name{Space: NSDAV, Local: "getcontentlength"}
-	NameGetLastModified   = xml.Name{Space: NSDAV, Local: "getlastmodified"}
-	nameCreationDate      = xml.Name{Space: NSDAV, Local: "creationdate"}
-	NameSyncToken         = xml.Name{Space: NSDAV, Local: "sync-token"}
-	nameCurrentUser       = xml.Name{Space: NSDAV, Local: "current-user-principal"}
-	NamePrincipalURL      = xml.Name{Space: NSDAV, Local: "principal-URL"}
-	namePrincipalColSet   = xml.Name{Space: NSDAV, Local: "principal-collection-set"}
-	NameOwner             = xml.Name{Space: NSDAV, Local: "owner"}
-	NameSupportedReports  = xml.Name{Space: NSDAV, Local: "supported-report-set"}
-	namePrivileges        = xml.Name{Space: NSDAV, Local: "current-user-privilege-set"}
-	NameQuotaUsed         = xml.Name{Space: NSDAV, Local: "quota-used-bytes"}
-	NameQuotaAvailable    = xml.Name{Space: NSDAV, Local: "quota-available-bytes"}
-	nameLockDiscovery     = xml.Name{Space: NSDAV, Local: "lockdiscovery"}
-	nameSupportedLock     = xml.Name{Space: NSDAV, Local: "supportedlock"}
-	NameAddressBookHome   = xml.Name{Space: NSCardDAV, Local: "addressbook-home-set"}
-	nameAddressBookDesc   = xml.Name{Space: NSCardDAV, Local: "addressbook-description"}
-	NameSupportedAddrData = xml.Name{Space: NSCardDAV, Local: "supported-address-data"}
-	NameMaxResourceSize   = xml.Name{Space: NSCardDAV, Local: "max-resource-size"}
-	NameAddressData       = xml.Name{Space: NSCardDAV, Local: "address-data"}
-	NameCalendarHome      = xml.Name{Space: NSCalDAV, Local: "calendar-home-set"}
-	NameCTag              = xml.Name{Space: nsCS, Local: "getctag"}
-	nameCalendarColor     = xml.Name{Space: nsApple, Local: "calendar-color"}
-	NameCalendarOrder     = xml.Name{Space: nsApple, Local: "calendar-order"}
-)
-
 // ProtectedProps cannot be set by PROPPATCH (they are computed).
 var ProtectedProps = map[xml.Name]bool{
 	NameResourceType: true, NameGetETag: true, NameGetContentType: true, NameGetContentLength: true,
@@ -77,12 +45,6 @@ func ReportSetXML(reports ...xml.Name) string {
 	}
 	return b.String()
 }
-
-var (
-	ReportSyncCollection = xml.Name{Space: NSDAV, Local: "sync-collection"}
-	ReportAddrMultiget   = xml.Name{Space: NSCardDAV, Local: "addressbook-multiget"}
-	ReportAddrQuery      = xml.Name{Space: NSCardDAV, Local: "addressbook-query"}
-)
 
 // PropSet is the properties of one resource, in a stable order.
 type PropSet struct {

@@ -8,15 +8,6 @@ import (
 	"strings"
 )
 
-// PropUpdate is one DAV:set or DAV:remove of a PROPPATCH (RFC 4918 §14.19)
-// or the DAV:set of an extended MKCOL (RFC 5689 §5.1), in document order.
-type PropUpdate struct {
-	Remove bool
-	Name   xml.Name
-	Inner  string // canonical inner XML of the value
-	Lang   string // xml:lang in scope on the property element (RFC 4918 §4.3)
-}
-
 // ParsePropUpdates reads the set/remove instructions under the root element
 // of body, whose name must be root. Values are re-encoded canonically
 // (namespaces declared where used), so a dead property reads back with the

@@ -10,15 +10,6 @@ import (
 	"strings"
 )
 
-// Namespaces used in requests and responses.
-const (
-	NSDAV     = "DAV:"
-	NSCardDAV = "urn:ietf:params:xml:ns:carddav"
-	NSCalDAV  = "urn:ietf:params:xml:ns:caldav"
-	nsCS      = "http://calendarserver.org/ns/"
-	nsApple   = "http://apple.com/ns/ical/"
-)
-
 // Bounds on XML request bodies: every request is bounded in memory and CPU.
 const (
 	MaxXMLBytes = 1 << 20
@@ -95,32 +86,13 @@ func ParseClark(s string) xml.Name {
 	return xml.Name{Local: s}
 }
 
-// AnyElement captures an element whose content is not interpreted.
-type AnyElement struct {
-	XMLName xml.Name
-	Inner   []byte `xml:",innerxml"`
-}
-
-// PropList is DAV:prop as a list of requested names (RFC 4918 §14.18).
-type PropList struct {
-	Names []AnyElement `xml:",any"`
-}
-
+// XMLNames returns the names asked for, in request order.
 func (p *PropList) XMLNames() []xml.Name {
 	out := make([]xml.Name, 0, len(p.Names))
 	for _, e := range p.Names {
 		out = append(out, e.XMLName)
 	}
 	return out
-}
-
-// PropfindRequest is DAV:propfind (RFC 4918 §14.20).
-type PropfindRequest struct {
-	XMLName  xml.Name  `xml:"DAV: propfind"`
-	AllProp  *struct{} `xml:"DAV: allprop"`
-	PropName *struct{} `xml:"DAV: propname"`
-	Prop     *PropList `xml:"DAV: prop"`
-	Include  *PropList `xml:"DAV: include"`
 }
 
 // ParsePropfind decodes a PROPFIND body; an empty body means allprop.
