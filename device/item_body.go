@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/pimvault/pimvault/calendar"
+	"github.com/pimvault/pimvault/card"
 	"github.com/pimvault/pimvault/syncproto"
 )
 
@@ -19,9 +22,35 @@ const maxBody = 4 << 20
 // so that identical bodies compare equal without a round trip.
 func ETagOf(body []byte) string { return syncproto.ETagOf(body) }
 
+// ValidateBody checks a body created or edited on the device with the rules
+// the server applies to a PUT (card.Validate for a vCard; calendar.Parse and
+// CheckDates for an iCalendar object), so a change the server would refuse
+// is refused when it is made, not at the next push. It returns the UID.
+func ValidateBody(kind Kind, body []byte) (string, error) {
+	if len(body) == 0 || len(body) > maxBody {
+		return "", fmt.Errorf("%w: empty or over %d bytes", ErrBadBody, maxBody)
+	}
+	if kind == Calendar {
+		obj, err := calendar.Parse(body, time.UTC)
+		if err == nil {
+			err = obj.CheckDates()
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", ErrBadBody, err)
+		}
+		return obj.UID, nil
+	}
+	info, err := card.Validate(body)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadBody, err)
+	}
+	return info.UID, nil
+}
+
 // ParseUID returns the UID of a vCard (kind AddressBook) or of an
 // iCalendar object (Calendar: every component must carry the same UID).
-// It checks the outer BEGIN/END lines; the server validates the rest.
+// It checks the outer BEGIN/END lines only: it reads bodies that come from
+// the server, which validated them; local changes go through ValidateBody.
 func ParseUID(kind Kind, body []byte) (string, error) {
 	if len(body) == 0 || len(body) > maxBody {
 		return "", fmt.Errorf("%w: empty or over %d bytes", ErrBadBody, maxBody)

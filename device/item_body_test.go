@@ -3,7 +3,11 @@ package device
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/pimvault/pimvault/calendar"
+	cardpkg "github.com/pimvault/pimvault/card"
 )
 
 func TestParseUID(t *testing.T) {
@@ -71,4 +75,40 @@ func FuzzReplaceUID(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValidateBodyRefusesWhatPUTRefuses: a local add or edit goes through
+// the server's validators (card.Validate, calendar.Parse and CheckDates),
+// so the vCards and events a PUT refuses are refused on the device too,
+// with the validator's sentinel under ErrBadBody.
+func TestValidateBodyRefusesWhatPUTRefuses(t *testing.T) {
+	card := func(version, uid, fn string) []byte {
+		return []byte("BEGIN:VCARD\r\nVERSION:" + version + "\r\nUID:" + uid + "\r\nFN:" + fn + "\r\nEND:VCARD\r\n")
+	}
+	event := func(start string) []byte {
+		return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:" +
+			start + "\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	}
+	cases := []struct {
+		name string
+		kind Kind
+		body []byte
+		want error // nil: accepted
+	}{
+		{"vCard 3.0", AddressBook, card("3.0", "a", "A"), nil},
+		{"VERSION:9.0", AddressBook, card("9.0", "a", "A"), cardpkg.ErrUnsupportedVersion},
+		{"control character", AddressBook, card("3.0", "a", "A\x01"), cardpkg.ErrInvalidData},
+		{"2000-byte UID", AddressBook, card("3.0", strings.Repeat("u", 2000), "A"), cardpkg.ErrInvalidData},
+		{"event", Calendar, event("20260301T100000Z"), nil},
+		{"event before 1900", Calendar, event("18500301T100000Z"), calendar.ErrBeforeMinDate},
+	}
+	for _, tc := range cases {
+		uid, err := ValidateBody(tc.kind, tc.body)
+		switch {
+		case tc.want == nil && (err != nil || uid == ""):
+			t.Errorf("%s: %q %v, want accepted", tc.name, uid, err)
+		case tc.want != nil && (!errors.Is(err, ErrBadBody) || !errors.Is(err, tc.want)):
+			t.Errorf("%s: %v, want ErrBadBody and %v", tc.name, err, tc.want)
+		}
+	}
 }

@@ -11,7 +11,7 @@ import (
 // AddLocal stores a new item created on the device (dirty, never synced).
 // Its href is derived from the UID.
 func (t *Txn) AddLocal(c Collection, body []byte) (Item, error) {
-	uid, err := ParseUID(c.Kind, body)
+	uid, err := ValidateBody(c.Kind, body)
 	if err != nil {
 		return Item{}, err
 	}
@@ -38,7 +38,7 @@ func (t *Txn) EditLocal(c Collection, key string, body []byte) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	uid, err := ParseUID(c.Kind, body)
+	uid, err := ValidateBody(c.Kind, body)
 	if err != nil {
 		return Item{}, err
 	}
