@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pimvault/pimvault/storage"
 )
 
 func TestParseETagList(t *testing.T) {
@@ -35,6 +37,24 @@ func FuzzParseETagList(f *testing.F) {
 			if strings.Contains(e, `"`) {
 				t.Fatalf("parseETagList(%q) gave %q", h, e)
 			}
+		}
+	})
+}
+
+// FuzzSetIfMatch: any If-Match header becomes "*", one unquoted ETag or a
+// list of them, without panicking; a list holds every entry.
+func FuzzSetIfMatch(f *testing.F) {
+	for _, s := range []string{`"a"`, `"old", "current"`, `W/"a", "b"`, `*`, `abc`, `"a", b`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		var c storage.Change
+		SetIfMatch(&c, h)
+		if c.IfMatch != "" && len(c.IfMatchETags) > 0 {
+			t.Fatalf("%q set both IfMatch %q and a list %q", h, c.IfMatch, c.IfMatchETags)
+		}
+		if n := len(ParseETagList(h)); n > 1 && len(c.IfMatchETags) != n {
+			t.Fatalf("%q: list of %d, want %d", h, len(c.IfMatchETags), n)
 		}
 	})
 }
