@@ -15,24 +15,6 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// Calendar collection properties (RFC 4791 §5.2, RFC 6638 §9.1, Apple).
-var (
-	nameCalendarDesc       = xml.Name{Space: dav.NSCalDAV, Local: "calendar-description"}
-	nameCalendarTimezone   = xml.Name{Space: dav.NSCalDAV, Local: "calendar-timezone"}
-	nameSupportedCompSet   = xml.Name{Space: dav.NSCalDAV, Local: "supported-calendar-component-set"}
-	nameSupportedCalData   = xml.Name{Space: dav.NSCalDAV, Local: "supported-calendar-data"}
-	nameCalMaxResourceSize = xml.Name{Space: dav.NSCalDAV, Local: "max-resource-size"}
-	nameMinDateTime        = xml.Name{Space: dav.NSCalDAV, Local: "min-date-time"}
-	nameMaxDateTime        = xml.Name{Space: dav.NSCalDAV, Local: "max-date-time"}
-	nameSupportedCollation = xml.Name{Space: dav.NSCalDAV, Local: "supported-collation-set"}
-	nameScheduleTransp     = xml.Name{Space: dav.NSCalDAV, Local: "schedule-calendar-transp"}
-	nameCalendarData       = xml.Name{Space: dav.NSCalDAV, Local: "calendar-data"}
-
-	reportCalMultiget = xml.Name{Space: dav.NSCalDAV, Local: "calendar-multiget"}
-	reportCalQuery    = xml.Name{Space: dav.NSCalDAV, Local: "calendar-query"}
-	reportFreeBusy    = xml.Name{Space: dav.NSCalDAV, Local: "free-busy-query"}
-)
-
 const defaultCalendar = "calendar"
 
 // calendarComponents are the components a calendar holds unless it was

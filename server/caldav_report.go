@@ -289,12 +289,6 @@ func queryError(name string, err error) error {
 	return err
 }
 
-// freeBusyQueryXML is CALDAV:free-busy-query (RFC 4791 §7.10).
-type freeBusyQueryXML struct {
-	XMLName   xml.Name      `xml:"urn:ietf:params:xml:ns:caldav free-busy-query"`
-	TimeRange *timeRangeXML `xml:"urn:ietf:params:xml:ns:caldav time-range"`
-}
-
 // freeBusyQuery answers free-busy-query with one VFREEBUSY for the range,
 // computed by calendar.FreeBusy from the objects the span index returns.
 func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection, body []byte) {

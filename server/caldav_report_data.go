@@ -13,33 +13,6 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// calendarDataXML is CALDAV:calendar-data in a request's DAV:prop (RFC 4791
-// §9.6): which components and properties to return, and whether to expand
-// recurrences or limit the recurrence set.
-type calendarDataXML struct {
-	ContentType string        `xml:"content-type,attr"`
-	Version     string        `xml:"version,attr"`
-	Comp        *compSelXML   `xml:"urn:ietf:params:xml:ns:caldav comp"`
-	Expand      *timeRangeXML `xml:"urn:ietf:params:xml:ns:caldav expand"`
-	Limit       *timeRangeXML `xml:"urn:ietf:params:xml:ns:caldav limit-recurrence-set"`
-	LimitFB     *timeRangeXML `xml:"urn:ietf:params:xml:ns:caldav limit-freebusy-set"`
-}
-
-// compSelXML is CALDAV:comp inside calendar-data (RFC 4791 §9.6.1).
-type compSelXML struct {
-	Name    string       `xml:"name,attr"`
-	AllProp *struct{}    `xml:"urn:ietf:params:xml:ns:caldav allprop"`
-	Props   []propSelXML `xml:"urn:ietf:params:xml:ns:caldav prop"`
-	AllComp *struct{}    `xml:"urn:ietf:params:xml:ns:caldav allcomp"`
-	Comps   []compSelXML `xml:"urn:ietf:params:xml:ns:caldav comp"`
-}
-
-// propSelXML is CALDAV:prop inside calendar-data (RFC 4791 §9.6.4).
-type propSelXML struct {
-	Name    string `xml:"name,attr"`
-	NoValue string `xml:"novalue,attr"`
-}
-
 // calendarDataReq is a decoded, checked calendar-data request.
 type calendarDataReq struct {
 	comp    *compSelXML

@@ -9,63 +9,6 @@ import (
 	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
-// calendarQueryXML is CALDAV:calendar-query (RFC 4791 §7.8, §9.5), with the
-// calendar-data of its DAV:prop decoded on its own (calendarDataXML).
-type calendarQueryXML struct {
-	XMLName xml.Name `xml:"urn:ietf:params:xml:ns:caldav calendar-query"`
-	Prop    *struct {
-		CalendarData *calendarDataXML `xml:"urn:ietf:params:xml:ns:caldav calendar-data"`
-	} `xml:"DAV: prop"`
-	Filter   *filterXML `xml:"urn:ietf:params:xml:ns:caldav filter"`
-	Timezone *string    `xml:"urn:ietf:params:xml:ns:caldav timezone"`
-}
-
-// filterXML is CALDAV:filter (RFC 4791 §9.7): exactly one comp-filter.
-type filterXML struct {
-	CompFilters []compFilterXML `xml:"urn:ietf:params:xml:ns:caldav comp-filter"`
-}
-
-// compFilterXML is CALDAV:comp-filter (RFC 4791 §9.7.1).
-type compFilterXML struct {
-	Name         string            `xml:"name,attr"`
-	IsNotDefined *struct{}         `xml:"urn:ietf:params:xml:ns:caldav is-not-defined"`
-	TimeRange    *timeRangeXML     `xml:"urn:ietf:params:xml:ns:caldav time-range"`
-	PropFilters  []propFilterXML   `xml:"urn:ietf:params:xml:ns:caldav prop-filter"`
-	CompFilters  []compFilterXML   `xml:"urn:ietf:params:xml:ns:caldav comp-filter"`
-	TextMatches  []calTextMatchXML `xml:"urn:ietf:params:xml:ns:caldav text-match"` // not allowed here
-}
-
-// propFilterXML is CALDAV:prop-filter (RFC 4791 §9.7.2).
-type propFilterXML struct {
-	Name         string            `xml:"name,attr"`
-	IsNotDefined *struct{}         `xml:"urn:ietf:params:xml:ns:caldav is-not-defined"`
-	TimeRange    *timeRangeXML     `xml:"urn:ietf:params:xml:ns:caldav time-range"`
-	TextMatches  []calTextMatchXML `xml:"urn:ietf:params:xml:ns:caldav text-match"`
-	ParamFilters []paramFilterXML  `xml:"urn:ietf:params:xml:ns:caldav param-filter"`
-}
-
-// paramFilterXML is CALDAV:param-filter (RFC 4791 §9.7.3).
-type paramFilterXML struct {
-	Name         string            `xml:"name,attr"`
-	IsNotDefined *struct{}         `xml:"urn:ietf:params:xml:ns:caldav is-not-defined"`
-	TextMatches  []calTextMatchXML `xml:"urn:ietf:params:xml:ns:caldav text-match"`
-}
-
-// calTextMatchXML is CALDAV:text-match (RFC 4791 §9.7.5).
-type calTextMatchXML struct {
-	Collation string `xml:"collation,attr"`
-	Negate    string `xml:"negate-condition,attr"`
-	MatchType string `xml:"match-type,attr"`
-	Text      string `xml:",chardata"`
-}
-
-// timeRangeXML is CALDAV:time-range (RFC 4791 §9.9), also the shape of
-// expand, limit-recurrence-set and limit-freebusy-set (§9.6.5–§9.6.7).
-type timeRangeXML struct {
-	Start string `xml:"start,attr"`
-	End   string `xml:"end,attr"`
-}
-
 // Bounds on a filter beyond the XML body limits.
 const (
 	maxFilterNodes = 256

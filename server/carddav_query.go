@@ -14,15 +14,6 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// addressbookQuery is CARDDAV:addressbook-query (RFC 6352 §8.6, §10.5).
-type addressbookQuery struct {
-	Prop   *dav.PropList  `xml:"DAV: prop"`
-	Filter card.FilterXML `xml:"urn:ietf:params:xml:ns:carddav filter"`
-	Limit  *struct {
-		NResults string `xml:"urn:ietf:params:xml:ns:carddav nresults"`
-	} `xml:"urn:ietf:params:xml:ns:carddav limit"`
-}
-
 // addressbookQueryReport answers addressbook-query by testing every card of
 // the collection against the filter.
 func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, p dav.Path, body []byte) {

@@ -100,12 +100,6 @@ func namesToAny(ns []xml.Name) []dav.AnyElement {
 	return out
 }
 
-// multigetRequest is CARDDAV:addressbook-multiget (RFC 6352 §8.7).
-type multigetRequest struct {
-	Prop  *dav.PropList `xml:"DAV: prop"`
-	Hrefs []string      `xml:"DAV: href"`
-}
-
 const maxMultigetHrefs = 10000
 
 // multiget returns the asked members; an href outside this collection (or

@@ -11,17 +11,6 @@ import (
 	"github.com/pimvault/pimvault/syncproto"
 )
 
-// syncCollectionRequest is DAV:sync-collection (RFC 6578 §6.1).
-type syncCollectionRequest struct {
-	XMLName   xml.Name `xml:"DAV: sync-collection"`
-	SyncToken string   `xml:"DAV: sync-token"`
-	SyncLevel string   `xml:"DAV: sync-level"`
-	Limit     *struct {
-		NResults string `xml:"DAV: nresults"`
-	} `xml:"DAV: limit"`
-	Prop *dav.PropList `xml:"DAV: prop"`
-}
-
 var errInvalidToken = dav.Forbidden(dav.NSDAV, "valid-sync-token", "the sync token is not valid for this collection; sync again without a token")
 
 // syncCollection answers RFC 6578 sync-collection from the change index:
