@@ -27,8 +27,10 @@ func ETagOf(body []byte) string { return syncproto.ETagOf(body) }
 // CheckDates for an iCalendar object), so a change the server would refuse
 // is refused when it is made, not at the next push. It returns the UID.
 func ValidateBody(kind Kind, body []byte) (string, error) {
-	if len(body) == 0 || len(body) > maxBody {
-		return "", fmt.Errorf("%w: empty or over %d bytes", ErrBadBody, maxBody)
+	// The outer lines and the UID first, so a body without one is refused
+	// as such, as before; then the server's own validator.
+	if _, err := ParseUID(kind, body); err != nil {
+		return "", err
 	}
 	if kind == Calendar {
 		obj, err := calendar.Parse(body, time.UTC)
