@@ -5,7 +5,7 @@ ADDR    ?= 127.0.0.1:5232
 DATA    ?= ./data
 BENCHTIME ?= 1x
 
-.PHONY: build run test bench bench-storage bench-server bench-radicale fuzz vet clean
+.PHONY: build run test test-short bench bench-storage bench-server bench-radicale fuzz vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pimvault
@@ -20,6 +20,12 @@ vet:
 # Every test, with the race detector. Crash tests build and SIGKILL a child.
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The quick loop while working: every test except the slow ones, which skip
+# under -short and say why (the real-client tests, the multi-device
+# scenarios, the SIGKILL crash loops of storage). No race detector.
+test-short: vet
+	$(GO) test -short -count=1 -timeout 10m ./...
 
 # Storage benchmarks with real fsync, then the server over HTTP driven by
 # cmd/pvload; figures go to BENCHMARKS.md.

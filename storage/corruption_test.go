@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// The table of journal and projection damage that DESIGN.md §4 and §9 ask
-// for. Every case builds a real store with a realistic history, closes it,
+// The table of journal and projection damage (docs/ARCHITECTURE.md,
+// "Storage"). Every case builds a real store with a realistic history, closes it,
 // damages its files the way a disk, a crash or an admin could, and reopens
 // it. A torn tail that was never acknowledged is repaired (the bytes are kept
 // in a .broken file); anything that loses or alters acknowledged data refuses

@@ -1,7 +1,7 @@
 // Package storage is pimvault's journal-first store: an append-only journal
 // that holds every change with its full body, and a bbolt projection of the
-// current state built from it (DESIGN.md §2 and §4). It never imports
-// net/http or encoding/xml.
+// current state built from it (docs/ARCHITECTURE.md, "Storage"). It never
+// imports net/http or encoding/xml.
 //
 // # Invariants
 //

@@ -28,8 +28,8 @@ import (
 // the mark has another chain hash (a journal and store.db rolled back,
 // replaced, or copied from an older data directory, with IDENTITY and
 // HIGHWATER left in place), holds less than it acknowledged: the store
-// starts a new epoch and puts every principal into RECOVERING (DESIGN.md
-// invariant 4), with a log line saying why. It does not refuse to open: the
+// starts a new epoch and puts every principal into RECOVERING (invariant
+// 4 of docs/ARCHITECTURE.md), with a log line saying why. It does not refuse to open: the
 // devices rebuild what is missing.
 //
 // A copy of a whole older data directory, HIGHWATER included, cannot be

@@ -15,7 +15,7 @@ import (
 )
 
 // Principal state: what the store keeps about an account besides its data —
-// whether it is RECOVERING (DESIGN.md invariant 4) and the registry of the
+// whether it is RECOVERING (invariant 4 of docs/ARCHITECTURE.md) and the registry of the
 // pimvault devices that sync it. It is data, so it is journalled: an
 // OpPrincipalState record carries the keys that changed (Props) and the keys
 // removed (Remove), and the projection keeps them in data/<principal>/state.

@@ -87,7 +87,7 @@ func scriptedHistory(t *testing.T, s *Store, rng *rand.Rand, n, snapEvery int) m
 	return hashes
 }
 
-// TestRestoreAtRandomPoints is acceptance 1 of issue 6: restores at 20 random
+// TestRestoreAtRandomPoints: restores at 20 random
 // points of a long scripted history (10 by sequence, 10 by time) have the
 // state hash the live store had at that point, and start a new epoch.
 func TestRestoreAtRandomPoints(t *testing.T) {
@@ -206,7 +206,7 @@ func TestRestoreSkipsDamagedSnapshot(t *testing.T) {
 	}
 }
 
-// TestBackupUnderConcurrentWrites is acceptance 4 of issue 6: snapshots taken
+// TestBackupUnderConcurrentWrites: snapshots taken
 // while writers run make no write fail, and each restores and verifies.
 func TestBackupUnderConcurrentWrites(t *testing.T) {
 	s, dir := openTestStore(t, Options{})

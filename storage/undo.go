@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Forward undo (DESIGN.md invariant 5): the state of a principal (or one of
+// Forward undo (invariant 5 of docs/ARCHITECTURE.md): the state of a principal (or one of
 // its collections, or one object) at an earlier point is computed from the
 // journal, and the difference to the current state is written as NEW
 // records: puts that re-add or change back, deletes that remove, a deleted

@@ -7,8 +7,8 @@ import (
 )
 
 // Decision is the answer to a sync-collection request, chosen by Decide from
-// the token the client sent and the state of the store. The
-// zero value is not a decision.
+// the token the client sent and the state of the store (docs/ARCHITECTURE.md,
+// "Sync tokens and recovery"). The zero value is not a decision.
 type Decision uint8
 
 // The decisions. The HTTP mapping is the server's; it is noted here for the
@@ -131,7 +131,7 @@ type Input struct {
 	// its fork, ahead of the head, or from an epoch the store does not
 	// know) is TokenTooOld instead: the admin or the devices declared the
 	// store complete, and a client that can never leave the 503s would be
-	// stuck for good.
+	// stuck for good (the Carbonite failure in docs/ARCHITECTURE.md).
 	Accepted map[string]bool
 }
 
@@ -146,8 +146,8 @@ type Result struct {
 	Reason string
 }
 
-// Decide applies the decision table below to one sync-collection
-// request. It is pure and total. It judges only the token: the caller has
+// Decide applies the decision table of docs/ARCHITECTURE.md ("Sync tokens
+// and recovery") to one sync-collection request. It is pure and total. It judges only the token: the caller has
 // already answered 503 if the principal is RECOVERING. Rows, first match
 // wins:
 //

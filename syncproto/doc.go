@@ -1,10 +1,11 @@
 // Package syncproto holds pimvault's sync protocol rules: the sync token
 // format, the decision table that answers a sync-collection request, and
 // the rules that reconcile one item between a device replica and the
-// server during recovery. It is the part of the sync design that needs no
-// state of its own: pure functions over values, importing only the
-// standard library and doing no I/O, so that the server (package server)
-// and the device library (package device) apply exactly the same rules.
+// server during recovery. It is the part of "Sync tokens and recovery" in
+// docs/ARCHITECTURE.md that needs no state of its own: pure functions over
+// values, importing only the standard library and doing no I/O, so that the
+// server (package server) and the device library (package device) apply
+// exactly the same rules.
 //
 // # Standards
 //
@@ -68,8 +69,8 @@
 //
 // # Invariants
 //
-//   - Never serve damaged data as healthy. When
-//     a token shows that the store is behind what a device has seen (an
+//   - Never serve damaged data as healthy (invariant 4 of
+//     docs/ARCHITECTURE.md). When a token shows that the store is behind what a device has seen (an
 //     unknown epoch, a seq past the head, a seq past an earlier epoch's
 //     fork), or the store's history is inconsistent, Decide answers
 //     Recovering: never Incremental or Initial (an empty or short listing)

@@ -97,9 +97,10 @@ func (a Action) String() string {
 	return "Action(" + strconv.Itoa(int(a)) + ")"
 }
 
-// Reconcile decides what recovery does with one item. It is
-// pure and total: every input gets an action, and an input it does not
-// understand (an out-of-range kind) gets Nothing, which destroys nothing.
+// Reconcile decides what recovery does with one item (docs/ARCHITECTURE.md,
+// "Sync tokens and recovery"). It is pure and total: every input gets an
+// action, and an input it does not understand (an out-of-range kind) gets
+// Nothing, which destroys nothing.
 // Empty ETags never compare equal to anything.
 //
 // "The device changed it" means Dirty, or a body that differs from the last

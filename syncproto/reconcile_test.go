@@ -2,7 +2,8 @@ package syncproto
 
 import "testing"
 
-// Named cases: the rules Reconcile documents, one case each.
+// Named cases: one per reconcile rule of docs/ARCHITECTURE.md ("Sync tokens
+// and recovery"), and the edge cases between them.
 func TestReconcileRules(t *testing.T) {
 	present := func(etag string) Server { return Server{Kind: ServerPresent, ETag: etag} }
 	tomb := Server{Kind: ServerTombstoned}

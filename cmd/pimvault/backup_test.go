@@ -132,7 +132,7 @@ func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 var tagSeqRe = regexp.MustCompile(`(?m)^sequence: (\d+)$`)
 var tagHashRe = regexp.MustCompile(`(?m)^state hash: ([0-9a-f]{64})$`)
 
-// TestBackupDuringHTTPWrites is acceptance 4 of issue 6 end to end: the real
+// TestBackupDuringHTTPWrites, end to end: the real
 // server takes PUTs from 8 clients while three backups run through its admin
 // socket; no PUT fails, and each snapshot restores (while the server still
 // runs) to its tagged state hash and verifies.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,11 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,163 +17,7 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// These tests run the real pimvault binary, built once by TestMain, against
-// data directories written with the storage package.
-
-var pimvaultBin string
-
-func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "pimvault-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	pimvaultBin = filepath.Join(tmp, "pimvault")
-	args := []string{"build", "-o", pimvaultBin}
-	if raceEnabled() {
-		args = append(args, "-race") // the child is checked too when the tests are
-	}
-	cmd := exec.Command(goTool(), append(args, ".")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build pimvault: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// cliResult is what one run of the binary did.
-type cliResult struct {
-	code           int
-	stdout, stderr string
-	took           time.Duration
-}
-
-func (r cliResult) String() string {
-	return fmt.Sprintf("exit %d after %v\nstdout:\n%s\nstderr:\n%s", r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
-}
-
-// pimvault runs the binary with args and waits for it (at most a minute).
-func pimvault(t *testing.T, args ...string) cliResult {
-	t.Helper()
-	return pimvaultStdin(t, "", args...)
-}
-
-// pimvaultStdin runs the binary with args and stdin and waits for it (at
-// most a minute), failing the test on a timeout or a data race.
-func pimvaultStdin(t *testing.T, stdin string, args ...string) cliResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, pimvaultBin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	default:
-		t.Fatalf("pimvault %s: %v", strings.Join(args, " "), err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("pimvault %s did not finish within a minute:\n%s", strings.Join(args, " "), res)
-	}
-	if strings.Contains(res.stderr, "DATA RACE") {
-		t.Errorf("pimvault %s: the race detector found a race:\n%s", strings.Join(args, " "), res.stderr)
-	}
-	return res
-}
-
-// writeStore creates a store in dir with a principal, a collection and n
-// contacts, and closes it. It returns the head sequence.
-func writeStore(t *testing.T, dir string, opts storage.Options, n int) uint64 {
-	t.Helper()
-	s, err := storage.Open(dir, opts)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	ctx := context.Background()
-	commit := func(c storage.Change) {
-		t.Helper()
-		if _, err := s.Commit(ctx, c); err != nil {
-			t.Fatalf("commit %v %s: %v", c.Op, c.Name, err)
-		}
-	}
-	commit(storage.Change{Op: storage.OpPutPrincipal, Principal: "alice", Body: []byte(`{"name":"Alice"}`)})
-	commit(storage.Change{Op: storage.OpCreateCollection, Principal: "alice", Collection: "contacts", Kind: "addressbook",
-		Props: map[string][]byte{"DAV:displayname": []byte("Contacts")}})
-	for i := 0; i < n; i++ {
-		uid := fmt.Sprintf("contact-%04d", i)
-		body := fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:%s\r\nFN:Person %d\r\nNOTE:%s\r\nEND:VCARD\r\n", uid, i, strings.Repeat("x", i%300))
-		commit(storage.Change{Op: storage.OpPut, Principal: "alice", Collection: "contacts", Name: uid + ".vcf",
-			Body: []byte(body), Meta: storage.ObjectMeta{UID: uid, Component: "VCARD"}})
-		if i%10 == 9 {
-			commit(storage.Change{Op: storage.OpDelete, Principal: "alice", Collection: "contacts", Name: fmt.Sprintf("contact-%04d.vcf", i-5)})
-		}
-	}
-	head := s.Head()
-	if err := s.Close(); err != nil {
-		t.Fatalf("close store: %v", err)
-	}
-	return head
-}
-
-var (
-	stateHashRe = regexp.MustCompile(`(?m)^state hash: ([0-9a-f]{64})$`)
-	headRe      = regexp.MustCompile(`(?m)^head sequence: (\d+)$`)
-)
-
-// status runs 'pimvault status' and returns the state hash and head it prints.
-func status(t *testing.T, dir string) (hash, head string) {
-	t.Helper()
-	res := pimvault(t, "status", "--data", dir)
-	if res.code != 0 {
-		t.Fatalf("pimvault status: want exit 0, got\n%s", res)
-	}
-	h, s := stateHashRe.FindStringSubmatch(res.stdout), headRe.FindStringSubmatch(res.stdout)
-	if h == nil || s == nil {
-		t.Fatalf("pimvault status printed no state hash or head:\n%s", res)
-	}
-	return h[1], s[1]
-}
-
-func expectVerifyOK(t *testing.T, dir string) {
-	t.Helper()
-	res := pimvault(t, "verify", "--data", dir)
-	if res.code != 0 || !strings.Contains(res.stdout, "OK") {
-		t.Fatalf("pimvault verify: want exit 0 and OK, got\n%s", res)
-	}
-}
-
+// segmentFiles lists the journal segments of dir in order.
 func segmentFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	segs, err := filepath.Glob(filepath.Join(dir, "journal", "*.pvj"))
@@ -245,25 +84,6 @@ func TestVerifyReportsDamagedSealedSegment(t *testing.T) {
 	if strings.Contains(res.stdout, "OK") {
 		t.Errorf("verify printed OK for a damaged store:\n%s", res)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a child process writing while the
-// test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestAdminCommandsThroughSocketOfRunningServer(t *testing.T) {

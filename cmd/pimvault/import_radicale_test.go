@@ -101,11 +101,12 @@ func radicaleEvent(i int) string {
 	return fmt.Sprintf("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:allday-%d\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:202701%02d\r\nSUMMARY:Holiday %d\r\nDESCRIPTION:Line one\\nline two\\, with a comma\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", i, 1+i%28, i)
 }
 
-// TestImportRadicaleFolder is acceptance 3 of issue 6: a folder written by
+// TestImportRadicaleFolder: a folder written by
 // a real Radicale, filled over HTTP, imports into the same contacts and
 // events byte for byte (as Radicale serves them), with the collections'
 // names; a second import changes nothing.
 func TestImportRadicaleFolder(t *testing.T) {
+	skipIfShort(t, "the real-client test (a real Radicale filled over HTTP, then imported)")
 	t.Parallel()
 	r := startRadicale(t)
 	mkcol := `<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:I="http://apple.com/ns/ical/"><D:set><D:prop><D:resourcetype><D:collection/>%s</D:resourcetype><D:displayname>%s</D:displayname>%s</D:prop></D:set></D:mkcol>`

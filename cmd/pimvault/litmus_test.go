@@ -35,6 +35,7 @@ var (
 )
 
 func TestLitmus(t *testing.T) {
+	skipIfShort(t, "the real-client test (litmus suites against the files area)")
 	requireTools(t, "litmus")
 	data := t.TempDir()
 	rs := startServer(t, data)

@@ -9,7 +9,7 @@ import (
 )
 
 // runRecovery is 'pimvault recovery open|close|status --user NAME': the
-// RECOVERING state of an account (DESIGN.md invariant 4), through the admin
+// RECOVERING state of an account (invariant 4 of docs/ARCHITECTURE.md), through the admin
 // socket while the server runs, on the store directly otherwise.
 func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const usageText = "usage: pimvault recovery open|close|status --user NAME [--reason TEXT] [--window-days N] [--data DIR]\n"

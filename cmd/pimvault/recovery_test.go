@@ -1,10 +1,8 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,34 +10,7 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// copyPath copies a file or a directory tree (used to keep an old copy of a
-// data directory's store.db and journal).
-func copyPath(t *testing.T, src, dst string) {
-	t.Helper()
-	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp %s %s: %v %s", src, dst, err, out)
-	}
-}
-
-func davDo(t *testing.T, rs *runningServer, user, pw, method, path string, hdr map[string]string, body string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, rs.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(user, pw)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
+// putCard PUTs a minimal vCard 3.0 named uid into alice's default address book.
 func putCard(t *testing.T, rs *runningServer, pw, uid string) {
 	t.Helper()
 	body := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:" + uid + "\r\nN:" + uid + ";;;;\r\nEND:VCARD\r\n"
@@ -64,8 +35,8 @@ func TestHighWaterDetectsOlderDataDir(t *testing.T) {
 	putCard(t, rs, pw, "one")
 	putCard(t, rs, pw, "two")
 	rs.stop(t)
-	copyPath(t, filepath.Join(dir, "store.db"), filepath.Join(old, "store.db"))
-	copyPath(t, filepath.Join(dir, "journal"), filepath.Join(old, "journal"))
+	copyTree(t, filepath.Join(dir, "store.db"), filepath.Join(old, "store.db"))
+	copyTree(t, filepath.Join(dir, "journal"), filepath.Join(old, "journal"))
 
 	rs = startServer(t, dir)
 	resp, _ := davDo(t, rs, "alice", pw, "PROPFIND", "/dav/addressbooks/alice/contacts/", map[string]string{"X-Pimvault-Device": "phone"}, "")
@@ -79,7 +50,7 @@ func TestHighWaterDetectsOlderDataDir(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
 			t.Fatal(err)
 		}
-		copyPath(t, filepath.Join(old, p), filepath.Join(dir, p))
+		copyTree(t, filepath.Join(old, p), filepath.Join(dir, p))
 	}
 	rs = startServer(t, dir)
 	if log := rs.stderr.String(); !strings.Contains(log, "holds less than it acknowledged") || !strings.Contains(log, "rolled back or replaced") {

@@ -11,7 +11,7 @@ import (
 	"github.com/pimvault/pimvault/device"
 )
 
-var rebuildItems = flag.Int("rebuild-items", 200, "contacts (and events, when the server has CalDAV) per device in TestScenarioRebuildTiming (issue 5 benchmark: 10000)")
+var rebuildItems = flag.Int("rebuild-items", 200, "contacts (and events, when the server has CalDAV) per device in TestScenarioRebuildTiming (BENCHMARKS.md uses 10000)")
 
 // seedSyncedReplica fills a device's collection c as if it had synced n
 // items (numbers from..from+n-1) with a server that is now lost: clean
@@ -41,12 +41,13 @@ func seedSyncedReplica(t *testing.T, d *testDevice, c device.Collection, from, n
 	}
 }
 
-// TestScenarioRebuildTiming (issue 5 benchmark): a new empty server is
+// TestScenarioRebuildTiming (the rebuild benchmark of BENCHMARKS.md): a new empty server is
 // rebuilt from three devices that each hold -rebuild-items contacts, and
 // as many events when the server has CalDAV (half of each device's items
 // are also on the next device). It checks the
 // result and logs the time; run with -rebuild-items=10000 for the figure.
 func TestScenarioRebuildTiming(t *testing.T) {
+	skipIfShort(t, "the rebuild-timing scenario (devices rebuild an empty server)")
 	n := *rebuildItems
 	rs := startServer(t, t.TempDir(), "--user", "gus")
 	requireRecoveryProtocol(t, rs.url, "gus", rs.password, "dev0")

@@ -13,13 +13,14 @@ import (
 	"github.com/emersion/go-webdav/carddav"
 )
 
-// TestScenarioSidekick (issue 5 scenario 1): three devices with
+// TestScenarioSidekick: three devices with
 // overlapping data, offline edits and deletions; the server's data
 // directory is destroyed, a new empty server starts and the account is
 // recreated with 'pimvault user add'. After the devices sync, every item
 // any device held is back byte for byte, with no duplicates, nothing a
 // device saw deleted comes back, and every device converges.
 func TestScenarioSidekick(t *testing.T) {
+	skipIfShort(t, "the sidekick scenario (three devices rebuild a destroyed server)")
 	dir := t.TempDir()
 	rs := startServer(t, dir, "--user", "ann")
 	pw := rs.password
@@ -118,10 +119,11 @@ func TestScenarioSidekick(t *testing.T) {
 	}
 }
 
-// TestScenarioRollback (issue 5 scenario 2): the server is restored from
+// TestScenarioRollback: the server is restored from
 // an older copy of its data directory (the journal after it lost). Devices
 // that synced later push back their newer changes and deletions.
 func TestScenarioRollback(t *testing.T) {
+	skipIfShort(t, "the rollback scenario (server restored from an old copy, devices reconcile)")
 	dir := t.TempDir()
 	rs := startServer(t, dir, "--user", "ann")
 	pw := rs.password
@@ -135,7 +137,7 @@ func TestScenarioRollback(t *testing.T) {
 	syncAll(t, 2, a, b)
 	rs.stop(t)
 	snapshot := filepath.Join(t.TempDir(), "snapshot")
-	copyDir(t, dir, snapshot)
+	copyTree(t, dir, snapshot)
 
 	rs = startServer(t, dir)
 	a.connect(t, rs.url)

@@ -49,7 +49,7 @@ func TestDeviceSyncConverges(t *testing.T) {
 	}
 }
 
-// TestDeviceConflictKeepsBoth (issue 5 scenario 4): two devices edit the
+// TestDeviceConflictKeepsBoth: two devices edit the
 // same contact offline; both versions survive on every device.
 func TestDeviceConflictKeepsBoth(t *testing.T) {
 	rs := startServer(t, t.TempDir(), "--user", "bob")
@@ -85,6 +85,7 @@ func TestDeviceConflictKeepsBoth(t *testing.T) {
 // rounds of random edits with devices offline, then everyone syncs; the
 // devices converge and a new device sees the same state.
 func TestScenarioFleet(t *testing.T) {
+	skipIfShort(t, "the fleet scenario (four devices, random edits, many rounds)")
 	rs := startServer(t, t.TempDir(), "--user", "fay")
 	f, err := device.NewFleet(device.FleetConfig{Dir: t.TempDir(), Server: rs.url, User: "fay", Password: rs.password, Devices: 4, Seed: 11})
 	if err != nil {
@@ -127,6 +128,7 @@ func TestScenarioFleet(t *testing.T) {
 // destroyed server (new empty data directory, account recreated) and ends
 // with exactly the state it had.
 func TestScenarioFleetRebuild(t *testing.T) {
+	skipIfShort(t, "the fleet-rebuild scenario (a fleet rebuilds a lost server)")
 	dir := t.TempDir()
 	rs := startServer(t, dir, "--user", "hal")
 	requireRecoveryProtocol(t, rs.url, "hal", rs.password, "fleet-0")

@@ -3,90 +3,13 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-vcard"
 	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/carddav"
 )
-
-// runningServer is the real binary serving on a loopback port.
-type runningServer struct {
-	cmd      *exec.Cmd
-	url      string
-	password string // of the first user, when this start created it
-	stderr   *syncBuffer
-}
-
-var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
-
-// startServer runs `pimvault serve` on dir and waits until it listens.
-func startServer(t *testing.T, dir string, extra ...string) *runningServer {
-	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, extra...)
-	cmd := exec.Command(pimvaultBin, args...)
-	// stdout goes to a file, not a pipe: the child's write lands in it before
-	// the child logs "serving" on stderr, so once that line is seen the
-	// password line (printed before serving starts) is there to read. With a
-	// pipe, a reader goroutine could still be behind.
-	stdout, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdout.Close()
-	cmd.Stdout = stdout
-	rs := &runningServer{cmd: cmd, stderr: &syncBuffer{}}
-	cmd.Stderr = rs.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	// Generous: under a loaded -race run a start can take many seconds; the
-	// loop ends as soon as the server says it serves, or when it exits.
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if m := servingAddr.FindStringSubmatch(rs.stderr.String()); m != nil {
-			rs.url = "http://" + m[1]
-			out, err := os.ReadFile(stdout.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m := regexp.MustCompile(`with password (\S+)`).FindSubmatch(out); m != nil {
-				rs.password = string(m[1])
-			}
-			return rs
-		}
-		if cmd.ProcessState != nil || processExited(cmd) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("server did not start: %s", rs.stderr.String())
-	return nil
-}
-
-// processExited reports whether the child has already exited (without
-// reaping it: Signal(0) fails once the process is gone or a zombie is
-// reaped by Cleanup's Wait).
-func processExited(cmd *exec.Cmd) bool {
-	return cmd.Process.Signal(syscall.Signal(0)) != nil
-}
-
-// stop sends SIGTERM and checks a clean exit.
-func (rs *runningServer) stop(t *testing.T) {
-	t.Helper()
-	rs.cmd.Process.Signal(syscall.SIGTERM)
-	if err := rs.cmd.Wait(); err != nil {
-		t.Fatalf("server exit after SIGTERM: %v\n%s", err, rs.stderr.String())
-	}
-}
 
 // TestRealBinaryCardDAV: the first start creates a user and prints its
 // password once; go-webdav's CardDAV client discovers, creates an address

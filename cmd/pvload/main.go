@@ -3,7 +3,7 @@
 // cost of an incremental sync-collection against the size of the address
 // book. It speaks plain CardDAV, so it runs against pimvault and Radicale
 // alike (make bench-server, make bench-radicale). The calendar scenario
-// (--scenario calendar, issue 4) does the same for CalDAV: PUT of events,
+// (--scenario calendar) does the same for CalDAV: PUT of events,
 // then one-month calendar-query reports without and with expand.
 //
 // pvload only ever connects to the URL it is given, and only to a loopback
@@ -66,8 +66,8 @@ type config struct {
 
 var allScenarios = []string{"put", "firstsync", "sync"}
 
-// knownScenarios are all scenarios in the order they run; calendar (issue 4)
-// is not part of "all", which stays the CardDAV run.
+// knownScenarios are all scenarios in the order they run; calendar is not
+// part of "all", which stays the CardDAV run.
 var knownScenarios = []string{"put", "firstsync", "sync", "calendar"}
 
 // defaults returns the configuration the flags start from.

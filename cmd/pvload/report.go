@@ -1,6 +1,6 @@
 // The report: latency percentiles, the server's memory from
 // /proc/PID/status, and the text and JSON forms of a run's figures, with
-// the targets of issue 3 beside them.
+// the CardDAV targets beside them.
 
 package main
 
@@ -118,7 +118,7 @@ func (r *report) sampleMemory(pid int, after string) error {
 	return nil
 }
 
-// Targets of issue 3 (2-core machine).
+// The CardDAV targets on a 2-core machine (BENCHMARKS.md, "CardDAV").
 const (
 	targetPutPerSecond  = 2000
 	targetFirstSync10k  = 1.0 // seconds

@@ -8,7 +8,7 @@
 #
 # Settings (environment): CONTACTS (10000), CONCURRENCY (8),
 # SIZES (1000,10000,50000), SCENARIOS (all,calendar: the CardDAV scenarios
-# and the CalDAV one of issue 4), TIMEOUT (10m), JSON_OUT (also write the
+# and the CalDAV one), TIMEOUT (10m), JSON_OUT (also write the
 # JSON report to this file). Extra arguments are passed to pvload.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -15,7 +15,7 @@
 # bcrypt when python3-bcrypt is installed), BIG (10000: the size of the
 # second part, firstsync and sync on a book written as files; 0 skips it),
 # BIG_PUTS (200: PUTs into that book afterwards), CAL_EVENTS (1000: the
-# calendar scenario of issue 4 with that many events and CAL_REPEATS (20)
+# calendar scenario with that many events and CAL_REPEATS (20)
 # reports of each kind; 0 skips it), JSON_OUT (also write the JSON reports
 # to this file, *-big.json, *-bigput.json and *-calendar.json).
 # Extra arguments are passed to pvload.

@@ -1,4 +1,4 @@
-// The calendar scenario (issue 4): MKCALENDAR a fresh calendar, PUT N events
+// The calendar scenario: MKCALENDAR a fresh calendar, PUT N events
 // (10% weekly recurring with an EXDATE and a moved instance) with C workers,
 // then time a one-month calendar-query without expand (getetag, as DAVx5
 // asks) and with expand (calendar-data), checking every answer against what
@@ -42,7 +42,7 @@ type calendarResult struct {
 	ExpandCPUMillis float64 `json:"query_expand_server_cpu_ms,omitempty"`
 }
 
-// Targets of issue 4 (2-core machine).
+// The CalDAV targets on a 2-core machine (BENCHMARKS.md, "CalDAV").
 const (
 	targetCalPutPerSecond   = 2000
 	targetCalQueryP50Millis = 10.0
@@ -330,7 +330,7 @@ func cpuText(ms float64) string {
 	return fmt.Sprintf("; server CPU %.1f ms a report", ms)
 }
 
-// writeText writes the calendar figures beside the issue 4 targets.
+// writeText writes the calendar figures beside the CalDAV targets.
 func (r *calendarResult) writeText(w interface{ Write([]byte) (int, error) }, mem []memSample) {
 	fmt.Fprintf(w, "calendar   PUT %d events (%d recurring), concurrency %d: %.0f PUT/s in %.2f s; latency ms p50 %.2f p99 %.2f [target ≥ %d/s: %s]\n",
 		r.Events, r.Recurring, r.Concurrency, r.PutPerSecond, r.PutSeconds, r.PutLatency.P50, r.PutLatency.P99,
