@@ -28,10 +28,14 @@ const (
 	freqSecondly
 )
 
+// emitCost is the work of one generated value, in budget units (building its time).
+const emitCost = 4
+
 // ruleSpec is a rule with rrule-go's defaults filled in from DTSTART (buildRRule).
 type ruleSpec struct {
 	freq, interval, wkst, count int
 	dtstart, until              time.Time
+	untilDay                    int // until's date as yyyymmdd
 	loc                         *time.Location
 	bysetpos, bymonth           []int
 	bymonthday, bynmonthday     []int
@@ -51,6 +55,8 @@ func newRuleSpec(arg rrule.ROption) *ruleSpec {
 	} else {
 		r.until = arg.Until.Truncate(time.Second)
 	}
+	uy, um, ud := r.until.In(r.loc).Date()
+	r.untilDay = dayNumber(uy, um, ud)
 	r.wkst = arg.Wkst.Day()
 	r.bysetpos = arg.Bysetpos
 	bymonth, bymonthday, byweekday := arg.Bymonth, arg.Bymonthday, arg.Byweekday
@@ -105,7 +111,15 @@ func newRuleSpec(arg rrule.ROption) *ruleSpec {
 	return r
 }
 
-func sortTimes(ts []time.Time) { sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) }) }
+func sortTimes(ts []time.Time) {
+	if len(ts) > 1 {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	}
+}
+
+// dayNumber orders dates as integers (yyyymmdd); a day past the month's end (the
+// generator normalizes its day late) still orders after that month's days.
+func dayNumber(y int, m time.Month, d int) int { return (y*100+int(m))*100 + d }
 
 // ruleIter generates the values of one rule in order.
 type ruleIter struct {
@@ -191,7 +205,7 @@ func (it *ruleIter) periodAfterUntil() bool {
 	case freqMonthly:
 		d = 1
 	}
-	return time.Date(y, m, d, 0, 0, 0, 0, it.r.loc).After(it.r.until)
+	return dayNumber(y, m, d) > it.r.untilDay
 }
 
 // emit adds a candidate; it reports false when the rule has ended.
@@ -203,6 +217,10 @@ func (it *ruleIter) emit(res time.Time) bool {
 	}
 	if res.Before(r.dtstart) {
 		return true
+	}
+	if !it.b.spend(emitCost) {
+		it.finished = true
+		return false
 	}
 	it.total++
 	it.remain = append(it.remain, res)
