@@ -62,6 +62,9 @@ func checkRule(v string, opt *rrule.ROption) error {
 	if opt.Interval < 0 || opt.Interval > 100000 {
 		return errors.New("INTERVAL out of range")
 	}
+	if err := checkListSizes(opt); err != nil {
+		return err
+	}
 	if _, err := rrule.NewRRule(*opt); err != nil {
 		return err
 	}
@@ -391,4 +394,23 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// checkListSizes refuses BY lists longer than the number of distinct values they can
+// hold: repeated values only make every candidate day of the generator costlier.
+func checkListSizes(opt *rrule.ROption) error {
+	for _, l := range []struct {
+		name string
+		n    int
+		most int
+	}{
+		{"BYSECOND", len(opt.Bysecond), 61}, {"BYMINUTE", len(opt.Byminute), 60}, {"BYHOUR", len(opt.Byhour), 24},
+		{"BYDAY", len(opt.Byweekday), 7 * 107}, {"BYMONTHDAY", len(opt.Bymonthday), 62}, {"BYYEARDAY", len(opt.Byyearday), 732},
+		{"BYWEEKNO", len(opt.Byweekno), 106}, {"BYMONTH", len(opt.Bymonth), 12}, {"BYSETPOS", len(opt.Bysetpos), 732},
+	} {
+		if l.n > l.most {
+			return fmt.Errorf("%s lists %d values; it has at most %d distinct ones", l.name, l.n, l.most)
+		}
+	}
+	return nil
 }

@@ -36,6 +36,8 @@ type ruleSpec struct {
 	freq, interval, wkst, count int
 	dtstart, until              time.Time
 	untilDay                    int // until's date as yyyymmdd
+	dayCost                     int // budget units per candidate day (its filters' list lengths)
+	stepCost                    int // budget units per HOURLY/MINUTELY/SECONDLY step
 	loc                         *time.Location
 	bysetpos, bymonth           []int
 	bymonthday, bynmonthday     []int
@@ -98,6 +100,9 @@ func newRuleSpec(arg rrule.ROption) *ruleSpec {
 	if len(r.bysecond) == 0 && r.freq < freqSecondly {
 		r.bysecond = []int{r.dtstart.Second()}
 	}
+	lists := len(r.bymonth) + len(r.byweekno) + len(r.byweekday) + len(r.bymonthday) + len(r.bynmonthday) + len(r.byyearday)
+	r.dayCost = 1 + lists/16
+	r.stepCost = 1 + (len(arg.Byhour)+len(arg.Byminute)+len(arg.Bysecond))/16
 	if r.freq < freqHourly {
 		for _, h := range r.byhour {
 			for _, m := range r.byminute {
@@ -256,7 +261,7 @@ func (it *ruleIter) generate() {
 			return
 		}
 		setStart, setEnd := it.ii.daySet(r.freq, it.year, it.month, it.day)
-		if !it.b.spend(1 + setEnd - setStart + len(it.timeset)) {
+		if !it.b.spend(1 + (setEnd-setStart)*r.dayCost + len(it.timeset) + len(r.bysetpos)) {
 			it.finished = true
 			return
 		}
@@ -435,7 +440,7 @@ func (it *ruleIter) stepTime(filtered bool) (fixday, ok bool) {
 		}
 	}
 	for {
-		if !it.b.spend(1) {
+		if !it.b.spend(r.stepCost) {
 			return fixday, false
 		}
 		switch r.freq {
