@@ -184,7 +184,7 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p davPat
 		last = changes[len(changes)-1].Seq
 	}
 	rp := newReportProps(req.Prop)
-	if err := s.withCalendarData(&rp, p, body); err != nil {
+	if err := s.withCalendarData(r.Context(), &rp, p, body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -233,7 +233,7 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p davPath, bod
 		return
 	}
 	rp := newReportProps(req.Prop)
-	if err := s.withCalendarData(&rp, p, body); err != nil {
+	if err := s.withCalendarData(r.Context(), &rp, p, body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
