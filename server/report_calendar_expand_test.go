@@ -18,7 +18,7 @@ import (
 // windows, each asked twice (the second from the cached templates).
 func TestExpandTextMatchesEncodedExpand(t *testing.T) {
 	var bodies []string
-	for _, dir := range []string{"calendar/testdata/valid", "calendar/testdata/rfc4791"} {
+	for _, dir := range []string{"../calendar/testdata/valid", "../calendar/testdata/rfc4791"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.ics"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no test calendars in %s: %v", dir, err)
