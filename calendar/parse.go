@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -127,9 +128,9 @@ func prescan(body []byte) error {
 	depth, line, squares := 0, 0, 0
 	for len(body) > 0 {
 		// One logical line: physical lines joined across folds (CRLF + space or tab).
-		var head []byte // first bytes of the logical line, enough for BEGIN:/END:
-		var name string // the property name, for messages
-		params := -1    // bytes before the first ':' outside quotes, -1 until found
+		var head []byte      // first bytes of the logical line, enough for BEGIN:/END:
+		var firstLine []byte // its first physical line, for the property name in messages
+		params := -1         // bytes before the first ':' outside quotes, -1 until found
 		n, inQuote := 0, false
 		for first := true; ; first = false {
 			line++
@@ -148,10 +149,10 @@ func prescan(body []byte) error {
 				return fmt.Errorf("%w: line %d: NUL byte", ErrInvalidData, line)
 			}
 			if first {
-				name = propName(phys)
+				firstLine = phys
 			}
 			if r, bad := xmlForbidden(phys); bad {
-				return fmt.Errorf("%w: line %d (%s): %s is not allowed: XML 1.0 cannot carry it in a CalDAV response", ErrInvalidData, line, name, describeChar(r))
+				return fmt.Errorf("%w: line %d (%s): %s is not allowed: XML 1.0 cannot carry it in a CalDAV response", ErrInvalidData, line, propName(firstLine), describeChar(r))
 			}
 			if len(head) < 8 {
 				head = append(head, phys[:min(len(phys), 8-len(head))]...)
@@ -199,6 +200,17 @@ func prescan(body []byte) error {
 // -1 for bytes that are not UTF-8.
 func xmlForbidden(b []byte) (rune, bool) {
 	for i := 0; i < len(b); {
+		// Eight printable ASCII bytes at a time (none below 0x20, none above 0x7F).
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if (w-0x2020202020202020)&^w&0x8080808080808080 != 0 || w&0x8080808080808080 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {

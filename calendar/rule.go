@@ -323,6 +323,9 @@ func checkRuleFrom(opt *rrule.ROption) error {
 	if err := checkReachableTime(opt); err != nil {
 		return err
 	}
+	if _, simple := simpleRule(opt); simple {
+		return nil // one instance every period
+	}
 	o := *opt
 	if o.Until.IsZero() {
 		o.Until = Forever

@@ -136,7 +136,8 @@ type ruleIter struct {
 	ii                                 yearInfo
 	timeset                            []time.Time
 	total, count                       int
-	remain                             []time.Time
+	remain                             []time.Time // generated values; remain[pos:] are not returned yet
+	pos                                int
 	finished                           bool
 	dayset                             []int // day-of-year indexes of the period; -1: filtered out
 }
@@ -168,15 +169,15 @@ func newRuleIter(opt rrule.ROption, b *budget) *ruleIter {
 
 // next returns the next value, or false when the rule ends or the budget is spent.
 func (it *ruleIter) next() (time.Time, bool) {
-	if len(it.remain) == 0 {
+	if it.pos == len(it.remain) {
+		it.remain, it.pos = it.remain[:0], 0 // the array is reused
 		it.generate()
 	}
-	if len(it.remain) == 0 {
+	if it.pos == len(it.remain) {
 		return time.Time{}, false
 	}
-	t := it.remain[0]
-	it.remain = it.remain[1:]
-	return t, true
+	it.pos++
+	return it.remain[it.pos-1], true
 }
 
 func (it *ruleIter) fillTimeSet() {
