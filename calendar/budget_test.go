@@ -202,3 +202,69 @@ func TestFreeBusyWithUnboundedEvent(t *testing.T) {
 		t.Errorf("FREEBUSY %v, want %v", got, want)
 	}
 }
+
+// ExpandText truncates exactly as Expand does: the same first instances, then the
+// overrides.
+func TestExpandTextTruncatesAsExpand(t *testing.T) {
+	body := event("DTSTART:20240101T000000Z", "DURATION:PT1S", "RRULE:FREQ=SECONDLY", "--",
+		"RECURRENCE-ID:20240105T000000Z", "DTSTART:20240105T000030Z", "DURATION:PT1S")
+	obj, err := Parse([]byte(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := func(cal *ical.Calendar) string { return plainText(cal.Component) }
+	for _, tr := range []TimeRange{
+		{utc("20240101T000000Z"), utc("20240201T000000Z")},
+		{utc("20240104T235000Z"), utc("20240105T010000Z")},
+	} {
+		cal, err := obj.Expand(tr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := obj.ExpandText(tr, nil, encode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := encode(cal); got != want {
+			t.Errorf("%v: ExpandText differs from Expand (%d vs %d bytes)", tr, len(got), len(want))
+		}
+		n := strings.Count(got, "BEGIN:VEVENT")
+		if n < 2 || n > MaxInstances+1 || !strings.Contains(got, "DTSTART:20240105T000030Z") {
+			t.Errorf("%v: %d instances, override included: %v", tr, n, strings.Contains(got, "DTSTART:20240105T000030Z"))
+		}
+	}
+}
+
+// plainText is a minimal deterministic encoder (no folding), for comparing texts.
+func plainText(c *ical.Component) string {
+	var b strings.Builder
+	writePlain(&b, c)
+	return b.String()
+}
+
+func writePlain(b *strings.Builder, c *ical.Component) {
+	b.WriteString("BEGIN:" + c.Name + "\r\n")
+	names := make([]string, 0, len(c.Props))
+	for n := range c.Props {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, p := range c.Props[n] {
+			b.WriteString(n)
+			keys := make([]string, 0, len(p.Params))
+			for k := range p.Params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				b.WriteString(";" + k + "=" + strings.Join(p.Params[k], ","))
+			}
+			b.WriteString(":" + p.Value + "\r\n")
+		}
+	}
+	for _, ch := range c.Children {
+		writePlain(b, ch)
+	}
+	b.WriteString("END:" + c.Name + "\r\n")
+}
