@@ -10,8 +10,9 @@ import (
 
 // Limits (bounded work on hostile input).
 const (
-	// MaxInstances is the most instances one object may expand to inside one query
-	// window; past it Match, Expand and FreeBusy return ErrTooManyInstances.
+	// MaxInstances is the most instances of one component a query counts inside its
+	// window; past it (or past MaxWork) Expand truncates, FreeBusy counts the rest of the
+	// range busy and Match matches (see the package documentation).
 	MaxInstances = 10000
 	// MaxDepth is the deepest component nesting Parse accepts (VCALENDAR is depth 1).
 	MaxDepth = 8
@@ -19,9 +20,9 @@ const (
 
 // Sentinel errors; the server maps them to CalDAV preconditions (RFC 4791 §5.3.2.1, §9.x).
 var (
-	ErrInvalidData          = errors.New("not valid iCalendar data")             // valid-calendar-data
-	ErrInvalidObject        = errors.New("not a valid calendar object resource") // valid-calendar-object-resource
-	ErrTooManyInstances     = errors.New("recurrence expands to too many instances")
+	ErrInvalidData          = errors.New("not valid iCalendar data")                    // valid-calendar-data
+	ErrInvalidObject        = errors.New("not a valid calendar object resource")        // valid-calendar-object-resource
+	ErrTooManyInstances     = errors.New("recurrence expands to too many instances")    // internal: a limit was reached
 	ErrBadFilter            = errors.New("invalid calendar filter")                     // valid-filter
 	ErrUnsupportedCollation = errors.New("unsupported collation")                       // supported-collation
 	ErrBeforeMinDate        = errors.New("before the earliest date a calendar accepts") // min-date-time

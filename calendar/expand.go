@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,17 +17,24 @@ import (
 // recurring component (RFC 4791 §9.6.5). Times with a TZID are converted to UTC and the
 // VTIMEZONEs are dropped; DATE values stay DATE and floating times stay floating. The
 // result has no components when nothing overlaps tr. It shares unchanged property slices
-// and alarms with cal (cal is never modified): treat both as read-only. Errors wrap
-// ErrInvalidData or ErrTooManyInstances.
+// and alarms with cal (cal is never modified): treat both as read-only. A component with
+// more than MaxInstances instances in tr, or more than MaxWork recurrence work, is
+// truncated there (its first instances, then its overrides in tr); the others are whole.
+// Errors wrap ErrInvalidData.
 func Expand(cal *ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
+	return ExpandContext(context.Background(), cal, tr, floating)
+}
+
+// ExpandContext is Expand, stopping with ctx's error when ctx ends.
+func ExpandContext(ctx context.Context, cal *ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
 	z, ss, err := prepare(cal, floating)
 	if err != nil {
 		return nil, err
 	}
-	return expand(cal, z, ss, tr)
+	return expand(ctx, cal, z, ss, tr)
 }
 
-func expand(cal *ical.Calendar, z *zones, ss []*series, tr TimeRange) (*ical.Calendar, error) {
+func expand(ctx context.Context, cal *ical.Calendar, z *zones, ss []*series, tr TimeRange) (*ical.Calendar, error) {
 	out := shallowCalendar(cal)
 	for _, s := range ss {
 		name := seriesName(s)
@@ -35,7 +44,7 @@ func expand(cal *ical.Calendar, z *zones, ss []*series, tr TimeRange) (*ical.Cal
 		}
 		var insts []*ical.Component
 		var starts []time.Time
-		err = s.each(lo, hi, func(inst *instance) (bool, error) {
+		err = s.each(ctx, lo, hi, func(inst *instance) (bool, error) {
 			if !instanceOverlaps(inst, tr, z) {
 				return false, nil
 			}
@@ -46,7 +55,7 @@ func expand(cal *ical.Calendar, z *zones, ss []*series, tr TimeRange) (*ical.Cal
 			insts, starts = append(insts, c), append(starts, inst.start)
 			return false, nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrTooManyInstances) { // truncated: keep what came
 			return nil, err
 		}
 		idx := make([]int, len(insts))

@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -56,9 +58,14 @@ type templates struct {
 // each instance from a per-component template; it falls back to encoding Expand's
 // result when floating is not the location Parse used or a template cannot be made.
 func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encoder) (string, error) {
+	return o.ExpandTextContext(context.Background(), tr, floating, encode)
+}
+
+// ExpandTextContext is ExpandText, stopping with ctx's error when ctx ends.
+func (o *Object) ExpandTextContext(ctx context.Context, tr TimeRange, floating *time.Location, encode Encoder) (string, error) {
 	p := o.prepFor(floating)
 	if p == nil || p.tmpl == nil {
-		cal, err := o.Expand(tr, floating)
+		cal, err := o.ExpandContext(ctx, tr, floating)
 		if err != nil {
 			return "", err
 		}
@@ -66,7 +73,7 @@ func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encode
 	}
 	head, ok := p.tmpl.calendarHead(o.Cal, encode)
 	if !ok {
-		return o.expandEncoded(tr, encode)
+		return o.expandEncoded(ctx, tr, encode)
 	}
 	out := make([]byte, 0, len(head)+1024)
 	out = append(out, head...)
@@ -82,7 +89,7 @@ func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encode
 		var ends []int
 		var starts []time.Time
 		usable := true
-		err = s.each(lo, hi, func(inst *instance) (bool, error) {
+		err = s.each(ctx, lo, hi, func(inst *instance) (bool, error) {
 			if !instanceOverlaps(inst, tr, p.z) {
 				return false, nil
 			}
@@ -98,11 +105,11 @@ func (o *Object) ExpandText(tr TimeRange, floating *time.Location, encode Encode
 			ends, starts = append(ends, len(out)), append(starts, inst.start)
 			return false, nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrTooManyInstances) { // truncated as Expand is
 			return "", err
 		}
 		if !usable {
-			return o.expandEncoded(tr, encode)
+			return o.expandEncoded(ctx, tr, encode)
 		}
 		out = sortInstances(out, base, ends, starts)
 	}
@@ -138,8 +145,8 @@ func sortInstances(out []byte, base int, ends []int, starts []time.Time) []byte 
 	return out
 }
 
-func (o *Object) expandEncoded(tr TimeRange, encode Encoder) (string, error) {
-	cal, err := expand(o.Cal, o.prep.z, o.prep.series, tr)
+func (o *Object) expandEncoded(ctx context.Context, tr TimeRange, encode Encoder) (string, error) {
+	cal, err := expand(ctx, o.Cal, o.prep.z, o.prep.series, tr)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -118,17 +119,24 @@ func (p *PropFilter) validate(nodes *int) error {
 // when one instance satisfies all of its conditions together: its time-range, its
 // prop-filters (on the master or override the instance comes from) and its nested
 // comp-filters (VALARM triggers are computed for that instance). Recurrences are expanded
-// only over the window the filter's time ranges need. Errors wrap ErrBadFilter,
-// ErrUnsupportedCollation, ErrInvalidData (an object that does not resolve) or
-// ErrTooManyInstances.
+// only over the window the filter's time ranges need. When a component's instances in
+// that window exceed MaxInstances or MaxWork before one matches, the object matches: a
+// client evaluates the rule itself, and a wrong "no" would hide the event from it. Errors
+// wrap ErrBadFilter, ErrUnsupportedCollation or ErrInvalidData (an object that does not
+// resolve).
 func Match(cal *ical.Calendar, f CompFilter, floating *time.Location) (bool, error) {
+	return MatchContext(context.Background(), cal, f, floating)
+}
+
+// MatchContext is Match, stopping with ctx's error when ctx ends.
+func MatchContext(ctx context.Context, cal *ical.Calendar, f CompFilter, floating *time.Location) (bool, error) {
 	if err := f.Validate(); err != nil {
 		return false, err
 	}
 	if cal == nil || cal.Component == nil {
 		return false, fmt.Errorf("%w: no calendar", ErrInvalidData)
 	}
-	m := &matcher{cal: cal, floating: floating}
+	m := &matcher{ctx: ctx, cal: cal, floating: floating}
 	if f.IsNotDefined {
 		return false, nil
 	}
@@ -138,6 +146,7 @@ func Match(cal *ical.Calendar, f CompFilter, floating *time.Location) (bool, err
 // matcher evaluates one filter against one calendar, resolving zones and building
 // recurrence sets only when a time range needs them.
 type matcher struct {
+	ctx      context.Context
 	cal      *ical.Calendar
 	floating *time.Location
 	z        *zones

@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -36,9 +38,16 @@ func (z *zones) freeBusyPeriods(p *ical.Prop) ([]period, error) {
 // DTEND are tr, and FREEBUSY lists the busy periods in UTC, clipped to tr and coalesced per
 // FBTYPE, from the VEVENT instances (skipping TRANSP:TRANSPARENT, STATUS:CANCELLED and
 // zero-length ones; STATUS:TENTATIVE is BUSY-TENTATIVE) and the FREEBUSY properties of
-// VFREEBUSY components (FBTYPE=FREE skipped). tr needs both bounds (ErrBadFilter). Errors
-// wrap ErrInvalidData or ErrTooManyInstances.
+// VFREEBUSY components (FBTYPE=FREE skipped). tr needs both bounds (ErrBadFilter). An
+// event with more than MaxInstances instances in tr, or more than MaxWork recurrence
+// work, is busy from the last instance counted to the end of tr (with that instance's
+// FBTYPE): an overstatement, never a free slot that is not. Errors wrap ErrInvalidData.
 func FreeBusy(cals []*ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
+	return FreeBusyContext(context.Background(), cals, tr, floating)
+}
+
+// FreeBusyContext is FreeBusy, stopping with ctx's error when ctx ends.
+func FreeBusyContext(ctx context.Context, cals []*ical.Calendar, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
 	if tr.Start.IsZero() || tr.End.IsZero() {
 		return nil, fmt.Errorf("%w: free-busy needs a time range with start and end", ErrBadFilter)
 	}
@@ -64,14 +73,28 @@ func FreeBusy(cals []*ical.Calendar, tr TimeRange, floating *time.Location) (*ic
 				if err != nil {
 					return nil, fmt.Errorf("%w: %v", ErrInvalidData, err)
 				}
-				err = s.each(lo, hi, func(inst *instance) (bool, error) {
+				// lastBusy is the last instance of the rules that was busy, and its FBTYPE.
+				var lastBusy time.Time
+				lastType := ""
+				err = s.each(ctx, lo, hi, func(inst *instance) (bool, error) {
 					if fbtype, ok := eventBusyType(inst.comp); ok {
 						if end, ok := effectiveEnd(inst); ok && inst.hasStart {
 							add(period{start: inst.start, end: end, fbtype: fbtype})
+							if _, override := s.byRID[inst.rid.Unix()]; !override && inst.recurring {
+								lastBusy, lastType = maxTime(lastBusy, inst.start), fbtype
+							}
 						}
 					}
 					return false, nil
 				})
+				if errors.Is(err, ErrTooManyInstances) {
+					// Too many instances to list: the rest of the range is taken as busy,
+					// so that no one is booked over an event that might be there.
+					if lastType != "" {
+						add(period{start: lastBusy, end: tr.End, fbtype: lastType})
+					}
+					err = nil
+				}
 				if err != nil {
 					return nil, err
 				}

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ func (m *matcher) instancesMatch(name string, f *CompFilter) (bool, error) {
 			}
 		}
 		found := false
-		err = s.each(lo, hi, func(inst *instance) (bool, error) {
+		err = s.each(m.ctx, lo, hi, func(inst *instance) (bool, error) {
 			if f.TimeRange != nil && !instanceOverlaps(inst, *f.TimeRange, z) {
 				return false, nil
 			}
@@ -49,6 +50,9 @@ func (m *matcher) instancesMatch(name string, f *CompFilter) (bool, error) {
 			found = true
 			return true, nil
 		})
+		if errors.Is(err, ErrTooManyInstances) {
+			return true, nil // undecided within the limits: a candidate (see Match)
+		}
 		if found || err != nil {
 			return found, err
 		}

@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"container/list"
+	"context"
 	"sync"
 	"time"
 
@@ -31,9 +32,14 @@ func (o *Object) prepFor(floating *time.Location) *prepared {
 // (when floating is the location Parse used), so a cached Object is not prepared again.
 // The object must not be modified after Parse.
 func (o *Object) Match(f CompFilter, floating *time.Location) (bool, error) {
+	return o.MatchContext(context.Background(), f, floating)
+}
+
+// MatchContext is Object.Match, stopping with ctx's error when ctx ends.
+func (o *Object) MatchContext(ctx context.Context, f CompFilter, floating *time.Location) (bool, error) {
 	p := o.prepFor(floating)
 	if p == nil {
-		return Match(o.Cal, f, floating)
+		return MatchContext(ctx, o.Cal, f, floating)
 	}
 	if err := f.Validate(); err != nil {
 		return false, err
@@ -41,17 +47,22 @@ func (o *Object) Match(f CompFilter, floating *time.Location) (bool, error) {
 	if f.IsNotDefined {
 		return false, nil
 	}
-	m := &matcher{cal: o.Cal, floating: p.floating, z: p.z, series: p.series}
+	m := &matcher{ctx: ctx, cal: o.Cal, floating: p.floating, z: p.z, series: p.series}
 	return m.compMatches(o.Cal.Component, &f, nil)
 }
 
 // Expand is Expand(o.Cal, tr, floating) reusing what Parse built, like Object.Match.
 func (o *Object) Expand(tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
+	return o.ExpandContext(context.Background(), tr, floating)
+}
+
+// ExpandContext is Object.Expand, stopping with ctx's error when ctx ends.
+func (o *Object) ExpandContext(ctx context.Context, tr TimeRange, floating *time.Location) (*ical.Calendar, error) {
 	p := o.prepFor(floating)
 	if p == nil {
-		return Expand(o.Cal, tr, floating)
+		return ExpandContext(ctx, o.Cal, tr, floating)
 	}
-	return expand(o.Cal, p.z, p.series, tr)
+	return expand(ctx, o.Cal, p.z, p.series, tr)
 }
 
 // Cache keeps parsed Objects by a key that changes with the body (the store's ETag), so

@@ -2,11 +2,13 @@ package calendar
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-ical"
 )
@@ -117,13 +119,18 @@ const (
 )
 
 // prescan walks the unfolded content lines once: it refuses nesting deeper than MaxDepth,
-// BEGIN/END mismatches at the top level, NUL bytes and oversized parameter text.
+// BEGIN/END mismatches at the top level, oversized parameter text, and characters XML 1.0
+// forbids (C0 controls other than tab, LF and CR; U+FFFE, U+FFFF; invalid UTF-8,
+// including encoded surrogates): calendar data travels inside CalDAV's XML responses,
+// and one such character would make every response carrying it malformed. RFC 5545
+// excludes the controls from its values too.
 func prescan(body []byte) error {
 	depth, line, squares := 0, 0, 0
 	for len(body) > 0 {
 		// One logical line: physical lines joined across folds (CRLF + space or tab).
-		var head []byte // first bytes of the logical line, enough for BEGIN:/END:
-		params := -1    // bytes before the first ':' outside quotes, -1 until found
+		var head []byte      // first bytes of the logical line, enough for BEGIN:/END:
+		var firstLine []byte // its first physical line, for the property name in messages
+		params := -1         // bytes before the first ':' outside quotes, -1 until found
 		n, inQuote := 0, false
 		for first := true; ; first = false {
 			line++
@@ -140,6 +147,12 @@ func prescan(body []byte) error {
 			}
 			if bytes.IndexByte(phys, 0) >= 0 {
 				return fmt.Errorf("%w: line %d: NUL byte", ErrInvalidData, line)
+			}
+			if first {
+				firstLine = phys
+			}
+			if r, bad := xmlForbidden(phys); bad {
+				return fmt.Errorf("%w: line %d (%s): %s is not allowed: XML 1.0 cannot carry it in a CalDAV response", ErrInvalidData, line, propName(firstLine), describeChar(r))
 			}
 			if len(head) < 8 {
 				head = append(head, phys[:min(len(phys), 8-len(head))]...)
@@ -181,4 +194,59 @@ func prescan(body []byte) error {
 		}
 	}
 	return nil
+}
+
+// xmlForbidden returns the first character of b that XML 1.0 does not allow (Char, §2.2),
+// -1 for bytes that are not UTF-8.
+func xmlForbidden(b []byte) (rune, bool) {
+	for i := 0; i < len(b); {
+		// Eight printable ASCII bytes at a time (none below 0x20, none above 0x7F).
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if (w-0x2020202020202020)&^w&0x8080808080808080 != 0 || w&0x8080808080808080 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return rune(c), true
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 || r == 0xFFFE || r == 0xFFFF {
+			if n == 1 {
+				r = -1
+			}
+			return r, true
+		}
+		i += n
+	}
+	return 0, false
+}
+
+func describeChar(r rune) string {
+	if r < 0 {
+		return "a byte sequence that is not UTF-8 (or an encoded surrogate)"
+	}
+	return fmt.Sprintf("character U+%04X", r)
+}
+
+// propName is the name at the start of a content line (up to ';' or ':'), shortened.
+func propName(line []byte) string {
+	n := bytes.IndexAny(line, ";:")
+	if n < 0 {
+		n = len(line)
+	}
+	n = min(n, 40)
+	if _, bad := xmlForbidden(line[:n]); bad {
+		return "a property"
+	}
+	return string(line[:n])
 }

@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,10 +11,6 @@ import (
 	"github.com/emersion/go-ical"
 	"github.com/teambition/rrule-go"
 )
-
-// maxIterations bounds the recurrence values one expansion may step through, including
-// those before the window (COUNT rules cannot be fast-forwarded).
-const maxIterations = 20 * MaxInstances
 
 // series is the recurrence set of one UID (RFC 5545 §3.8.5): an optional master with its
 // RRULEs, RDATEs and EXDATEs, and the overrides that replace instances by RECURRENCE-ID.
@@ -197,14 +195,15 @@ func untilText(v string) string {
 }
 
 // iterator returns the merged, de-duplicated recurrence values of the master in order
-// (RRULEs fast-forwarded to lo, RDATEs, DTSTART), each with its RDATE period if any.
-func (s *series) iterator(lo time.Time) func() (time.Time, *dur, bool) {
-	return s.iteratorWith(lo, true)
+// (RRULEs fast-forwarded to lo, RDATEs, DTSTART), each with its RDATE period if any. The
+// rules' generators spend b; the iterator ends early when b is spent (b.err says so).
+func (s *series) iterator(b *budget, lo time.Time) func() (time.Time, *dur, bool) {
+	return s.iteratorWith(b, lo, true)
 }
 
-// iteratorWith is iterator; without simple, every rule goes through rrule-go (tests
+// iteratorWith is iterator; without simple, every rule goes through the generator (tests
 // compare the two).
-func (s *series) iteratorWith(lo time.Time, simple bool) func() (time.Time, *dur, bool) {
+func (s *series) iteratorWith(b *budget, lo time.Time, simple bool) func() (time.Time, *dur, bool) {
 	type src struct {
 		next func() (time.Time, bool)
 		head time.Time
@@ -227,11 +226,7 @@ func (s *series) iteratorWith(lo time.Time, simple bool) func() (time.Time, *dur
 		if o.Until.IsZero() {
 			o.Until = Forever // rrule-go's default ends 292 years after DTSTART
 		}
-		r, err := rrule.NewRRule(o)
-		if err != nil {
-			continue // checked by parseRule
-		}
-		wall := r.Iterator()
+		wall := newRuleIter(o, b).next
 		loc := s.loc
 		sr := &src{next: func() (time.Time, bool) {
 			w, ok := wall()
@@ -293,7 +288,10 @@ func (s *series) excluded(t time.Time) bool {
 // each calls fn for every instance whose recurrence value lies in [lo, hi) (a zero bound is
 // open), then for every override not removed by EXDATE, whatever its RECURRENCE-ID.
 // Callers widen [lo, hi) by the longest instance duration and shift they care about.
-func (s *series) each(lo, hi time.Time, fn func(*instance) (bool, error)) (err error) {
+// The recurrence work is bounded by MaxWork and ctx, the instances by MaxInstances: past
+// either limit each stops the recurring instances, still passes the overrides to fn, and
+// returns an error wrapping ErrTooManyInstances; when ctx ends, ctx's error.
+func (s *series) each(ctx context.Context, lo, hi time.Time, fn func(*instance) (bool, error)) (err error) {
 	defer recoverRule(&err)
 	if s.master != nil && !s.recurring() {
 		inst := s.single(s.master, s.mt)
@@ -301,15 +299,22 @@ func (s *series) each(lo, hi time.Time, fn func(*instance) (bool, error)) (err e
 			return err
 		}
 	}
+	var limit error // the recurring part stopped at a limit; the overrides still follow
 	if s.recurring() {
-		next := s.iterator(lo)
+		b := newBudget(ctx, MaxWork)
+		next := s.iterator(b, lo)
 		emitted := 0
-		for steps := 0; ; steps++ {
-			if steps > maxIterations {
-				return fmt.Errorf("%w: more than %d recurrence values to step through", ErrTooManyInstances, maxIterations)
+		for limit == nil {
+			if !b.spend(1) {
+				limit = b.err
+				break
 			}
 			t, period, ok := next()
-			if !ok || (!hi.IsZero() && !t.Before(hi)) {
+			if !ok {
+				limit = b.err
+				break
+			}
+			if !hi.IsZero() && !t.Before(hi) {
 				break
 			}
 			if (!lo.IsZero() && t.Before(lo)) || s.excluded(t) {
@@ -319,13 +324,17 @@ func (s *series) each(lo, hi time.Time, fn func(*instance) (bool, error)) (err e
 				continue // emitted with the overrides below
 			}
 			if emitted++; emitted > MaxInstances {
-				return fmt.Errorf("%w: more than %d in the window", ErrTooManyInstances, MaxInstances)
+				limit = fmt.Errorf("%w: more than %d in the window", ErrTooManyInstances, MaxInstances)
+				break
 			}
 			inst := s.derived(t, period)
 			if stop, err := fn(&inst); stop || err != nil {
 				return err
 			}
 		}
+	}
+	if limit != nil && !errors.Is(limit, ErrTooManyInstances) {
+		return limit // the context ended
 	}
 	for _, o := range s.overrides {
 		if s.master != nil && s.recurring() && s.excluded(o.t.rid.t) {
@@ -337,7 +346,7 @@ func (s *series) each(lo, hi time.Time, fn func(*instance) (bool, error)) (err e
 			return err
 		}
 	}
-	return nil
+	return limit
 }
 
 func (s *series) single(c *ical.Component, t *timing) instance {

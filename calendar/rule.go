@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,6 +61,9 @@ func checkRule(v string, opt *rrule.ROption) error {
 	}
 	if opt.Interval < 0 || opt.Interval > 100000 {
 		return errors.New("INTERVAL out of range")
+	}
+	if err := checkListSizes(opt); err != nil {
+		return err
 	}
 	if _, err := rrule.NewRRule(*opt); err != nil {
 		return err
@@ -168,11 +172,10 @@ func checkSatisfiable(opt *rrule.ROption) (err error) {
 	if nth && opt.Freq == rrule.MONTHLY && len(opt.Bymonth) == 0 {
 		probe.Bymonth = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} // ordinals within months
 	}
-	r, err := rrule.NewRRule(probe)
-	if err != nil {
+	if _, err := rrule.NewRRule(probe); err != nil {
 		return err
 	}
-	if _, ok := r.Iterator()(); !ok {
+	if _, ok := newRuleIter(probe, newBudget(context.Background(), MaxWork)).next(); !ok {
 		return errors.New("no day satisfies its BY rules: never occurs")
 	}
 	return nil
@@ -309,4 +312,108 @@ func fastForwardCount(opt *rrule.ROption, l time.Time) bool {
 	}
 	opt.Dtstart, opt.Count = next(k), opt.Count-k
 	return true
+}
+
+// checkRuleFrom refuses, given DTSTART (opt.Dtstart, a wall clock), a rule that never
+// occurs or needs too much work per instance: an HOURLY, MINUTELY or SECONDLY rule whose
+// INTERVAL steps from DTSTART's time of day never reach a time its BYHOUR, BYMINUTE and
+// BYSECOND allow, and any rule that needs more than maxWorkPerInstance steps to find
+// one of its first probeInstances values (it occurs too rarely, or never).
+func checkRuleFrom(opt *rrule.ROption) error {
+	if err := checkReachableTime(opt); err != nil {
+		return err
+	}
+	if _, simple := simpleRule(opt); simple {
+		return nil // one instance every period
+	}
+	o := *opt
+	if o.Until.IsZero() {
+		o.Until = Forever
+	}
+	b := newBudget(context.Background(), maxWorkPerInstance)
+	next := newRuleIter(o, b).next
+	prev := o.Dtstart
+	for i := 0; i < probeInstances; i++ {
+		t, ok := next()
+		if !ok {
+			if b.err != nil {
+				return fmt.Errorf("needs more than %d steps to find its next instance after %s: it occurs too rarely, or never",
+					maxWorkPerInstance, prev.Format("2006-01-02T15:04:05"))
+			}
+			return nil // the rule ends
+		}
+		prev, b.left = t, maxWorkPerInstance
+	}
+	return nil
+}
+
+// checkReachableTime: the generator steps an HOURLY, MINUTELY or SECONDLY rule by
+// INTERVAL units from DTSTART's time of day, so the times of day it can reach are
+// DTSTART's plus multiples of gcd(INTERVAL × unit, 1 day); one of them must pass the
+// rule's BYHOUR (and BYMINUTE, BYSECOND below HOURLY).
+func checkReachableTime(opt *rrule.ROption) error {
+	unit := 0
+	switch opt.Freq {
+	case rrule.HOURLY:
+		unit = 3600
+	case rrule.MINUTELY:
+		unit = 60
+	case rrule.SECONDLY:
+		unit = 1
+	default:
+		return nil
+	}
+	if len(opt.Byhour) == 0 && (opt.Freq < rrule.MINUTELY || len(opt.Byminute) == 0) &&
+		(opt.Freq < rrule.SECONDLY || len(opt.Bysecond) == 0) {
+		return nil
+	}
+	const day = 86400
+	g := gcd(max(opt.Interval, 1)*unit, day)
+	h, m, s := opt.Dtstart.Clock()
+	first := (h*3600 + m*60 + s) % g
+	for t := first; t < day; t += g {
+		if (len(opt.Byhour) == 0 || contains(opt.Byhour, t/3600)) &&
+			(opt.Freq < rrule.MINUTELY || len(opt.Byminute) == 0 || contains(opt.Byminute, t/60%60)) &&
+			(opt.Freq < rrule.SECONDLY || len(opt.Bysecond) == 0 || contains(opt.Bysecond, t%60)) {
+			return nil
+		}
+	}
+	var by []string
+	for _, p := range []struct {
+		name string
+		v    []int
+	}{{"BYHOUR", opt.Byhour}, {"BYMINUTE", opt.Byminute}, {"BYSECOND", opt.Bysecond}} {
+		if len(p.v) > 0 {
+			by = append(by, fmt.Sprintf("%s=%s", p.name, strings.Trim(strings.ReplaceAll(fmt.Sprint(p.v), " ", ","), "[]")))
+		}
+	}
+	return fmt.Errorf("never occurs: steps of INTERVAL=%d %s from DTSTART's time %s never reach %s",
+		max(opt.Interval, 1), map[int]string{3600: "hours", 60: "minutes", 1: "seconds"}[unit],
+		opt.Dtstart.Format("15:04:05"), strings.Join(by, ";"))
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// checkListSizes refuses BY lists longer than the number of distinct values they can
+// hold: repeated values only make every candidate day of the generator costlier.
+func checkListSizes(opt *rrule.ROption) error {
+	for _, l := range []struct {
+		name string
+		n    int
+		most int
+	}{
+		{"BYSECOND", len(opt.Bysecond), 61}, {"BYMINUTE", len(opt.Byminute), 60}, {"BYHOUR", len(opt.Byhour), 24},
+		{"BYDAY", len(opt.Byweekday), 7 * 107}, {"BYMONTHDAY", len(opt.Bymonthday), 62}, {"BYYEARDAY", len(opt.Byyearday), 732},
+		{"BYWEEKNO", len(opt.Byweekno), 106}, {"BYMONTH", len(opt.Bymonth), 12}, {"BYSETPOS", len(opt.Bysetpos), 732},
+	} {
+		if l.n > l.most {
+			return fmt.Errorf("%s lists %d values; it has at most %d distinct ones", l.name, l.n, l.most)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestSimpleRuleMatchesRRuleGo(t *testing.T) {
 				simpleSeen++
 			}
 			for _, lo := range los {
-				got, want := take(s.iteratorWith(lo, true), 60), take(s.iteratorWith(lo, false), 60)
+				got, want := take(s.iteratorWith(newBudget(context.Background(), MaxWork), lo, true), 60), take(s.iteratorWith(newBudget(context.Background(), MaxWork), lo, false), 60)
 				if got != want {
 					t.Errorf("%s RRULE:%s from %v:\nsimple  %s\nrrule-go %s", st, rule, lo, got, want)
 				}

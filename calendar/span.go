@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -41,7 +42,7 @@ func spanOf(s *series, z *zones, obj *Object) error {
 		}
 	}
 	first := true
-	err := s.each(time.Time{}, time.Time{}, func(inst *instance) (bool, error) {
+	err := s.each(context.Background(), time.Time{}, time.Time{}, func(inst *instance) (bool, error) {
 		if err := add(inst); err != nil {
 			return true, err
 		}

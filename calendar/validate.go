@@ -88,8 +88,12 @@ func checkComponent(z *zones, c *ical.Component) error {
 		if !t.hasStart {
 			return fmt.Errorf("RRULE without DTSTART")
 		}
-		if _, err := parseRule(p.Value, t.start); err != nil {
+		opt, err := parseRule(p.Value, t.start)
+		if err != nil {
 			return err
+		}
+		if err := checkRuleFrom(&opt); err != nil {
+			return fmt.Errorf("RRULE %q: %v", p.Value, err)
 		}
 	}
 	for _, name := range []string{ical.PropExceptionDates, ical.PropRecurrenceDates} {

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -168,13 +169,16 @@ func observanceOnsets(o *ical.Component) ([]transition, int, error) {
 		if opt.Until.IsZero() {
 			opt.Until = horizon // rrule-go's default ends 292 years after DTSTART
 		}
-		r, err := rrule.NewRRule(*opt)
-		if err != nil {
+		if err := checkRuleFrom(opt); err != nil {
 			return nil, 0, fmt.Errorf("RRULE: %v", err)
 		}
-		next := r.Iterator()
+		b := newBudget(context.Background(), MaxWork)
+		next := newRuleIter(*opt, b).next
 		for i := 0; ; i++ {
 			t, ok := next()
+			if b.err != nil {
+				return nil, 0, fmt.Errorf("RRULE: its transitions need more than %d steps to compute", MaxWork)
+			}
 			if !ok || !t.Before(horizon) {
 				break
 			}

@@ -45,7 +45,7 @@ func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p dav.Pa
 // withCalendarData sets up rp to return calendar-data as body's DAV:prop
 // asks (in calendar-multiget, calendar-query and sync-collection on a
 // calendar).
-func (s *Server) withCalendarData(rp *reportProps, p dav.Path, body []byte) error {
+func (s *Server) withCalendarData(ctx context.Context, rp *reportProps, p dav.Path, body []byte) error {
 	if p.Home != dav.HomeCalendars {
 		return nil
 	}
@@ -68,7 +68,7 @@ func (s *Server) withCalendarData(rp *reportProps, p dav.Path, body []byte) erro
 	if err != nil {
 		return err
 	}
-	cd.cache = s.calCache
+	cd.cache, cd.ctx = s.calCache, ctx
 	rp.calendarData, rp.floating = cd, floatingLocation(c)
 	return nil
 }
@@ -196,7 +196,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p dav.Pat
 	rp := newReportProps(list.Prop)
 	if q.Prop != nil && q.Prop.CalendarData != nil {
 		rp.calendarData, _ = q.Prop.CalendarData.decode() // checked by parseCalendarQuery
-		rp.calendarData.cache = s.calCache
+		rp.calendarData.cache, rp.calendarData.ctx = s.calCache, r.Context()
 		rp.floating = loc
 	}
 	var renderErr error
@@ -218,8 +218,8 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p dav.Pat
 			ok, decided = spanMatch(o, eventRange)
 		}
 		if !decided {
-			if ok, err = s.matchObject(o, f, loc); err != nil {
-				if errors.Is(err, calendar.ErrTooManyInstances) {
+			if ok, err = s.matchObject(r.Context(), o, f, loc); err != nil {
+				if errors.Is(err, calendar.ErrTooManyInstances) || r.Context().Err() != nil {
 					return queryError(o.Name, err)
 				}
 				s.log.Warn("stored calendar object cannot be matched; left out", "user", p.User, "collection", p.Collection, "object", o.Name, "err", err)
@@ -269,16 +269,16 @@ func (s *Server) eachObject(ctx context.Context, p dav.Path, c storage.Collectio
 // matchObject matches a stored object, parsed once through the cache. An
 // object that Parse refuses now (it was stored under older, laxer rules) is
 // still matched from its decoded text, rather than vanishing from queries.
-func (s *Server) matchObject(o storage.Object, f calendar.CompFilter, loc *time.Location) (bool, error) {
+func (s *Server) matchObject(ctx context.Context, o storage.Object, f calendar.CompFilter, loc *time.Location) (bool, error) {
 	obj, err := s.calCache.Object(o.ETag, o.Body, loc)
 	if err == nil {
-		return obj.Match(f, loc)
+		return obj.MatchContext(ctx, f, loc)
 	}
 	cal, derr := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
 	if derr != nil {
 		return false, fmt.Errorf("%v; %v", err, derr)
 	}
-	return calendar.Match(cal, f, loc)
+	return calendar.MatchContext(ctx, cal, f, loc)
 }
 
 // queryError names the object a query failed on.
@@ -326,7 +326,7 @@ func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, p dav.Pat
 		s.writeError(w, r, err)
 		return
 	}
-	fb, err := calendar.FreeBusy(cals, *tr, floatingLocation(c))
+	fb, err := calendar.FreeBusyContext(r.Context(), cals, *tr, floatingLocation(c))
 	if err != nil {
 		s.writeError(w, r, queryError("free-busy", err))
 		return

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type calendarDataReq struct {
 	limit   *calendar.TimeRange
 	limitFB *calendar.TimeRange
 	cache   *calendar.Cache // parsed objects to expand from; nil: decode each body
+	ctx     context.Context // the request's: expansion stops when it ends; nil: none
 }
 
 func (x *calendarDataXML) decode() (*calendarDataReq, error) {
@@ -61,14 +63,18 @@ func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (str
 	if c.plain() || c.expandsToItself(o) {
 		return string(o.Body), nil
 	}
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if c.expand != nil && c.limitFB == nil && c.cache != nil {
 		// Expand and selectComponent only read the cached object. An object
 		// Parse refuses now is expanded from its decoded text below.
 		if obj, err := c.cache.Object(o.ETag, o.Body, floating); err == nil {
 			if c.comp == nil {
-				return obj.ExpandText(*c.expand, floating, encodeICal)
+				return obj.ExpandTextContext(ctx, *c.expand, floating, encodeICal)
 			}
-			cal, err := obj.Expand(*c.expand, floating)
+			cal, err := obj.ExpandContext(ctx, *c.expand, floating)
 			if err != nil {
 				return "", err
 			}
@@ -84,7 +90,7 @@ func (c *calendarDataReq) render(o storage.Object, floating *time.Location) (str
 	}
 	switch {
 	case c.expand != nil:
-		if cal, err = calendar.Expand(cal, *c.expand, floating); err != nil {
+		if cal, err = calendar.ExpandContext(ctx, cal, *c.expand, floating); err != nil {
 			return "", err
 		}
 	case c.limit != nil:

@@ -115,7 +115,7 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p dav.Path, bo
 		return
 	}
 	rp := newReportProps(req.Prop)
-	if err := s.withCalendarData(&rp, p, body); err != nil {
+	if err := s.withCalendarData(r.Context(), &rp, p, body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

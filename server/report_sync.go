@@ -83,7 +83,7 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 		last = changes[len(changes)-1].Seq
 	}
 	rp := newReportProps(req.Prop)
-	if err := s.withCalendarData(&rp, p, body); err != nil {
+	if err := s.withCalendarData(r.Context(), &rp, p, body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
