@@ -58,8 +58,8 @@
 // component; a span flag byte (and start, end varints); the properties as a
 // count and sorted name/value pairs; the names of removed properties; the
 // body; and, only when not zero, a uvarint of flags (bit 0: replace-props).
-// Records without flags have the bytes they always had; a zero or unknown
-// flags value is damage.
+// Records without flags have the bytes they always had; a zero flags value
+// is damage.
 //
 // Operations added without a format change: set-props with a name sets the
 // dead properties of that object; put carries properties to set on the

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,13 +196,8 @@ func readIdentityFile(dir string) ([]byte, Identity, error) {
 	if err != nil {
 		return nil, id, fmt.Errorf("%s holds no pimvault store: %w", dir, err)
 	}
-	if err := json.Unmarshal(b, &id); err != nil {
-		return nil, id, &CorruptionError{Path: filepath.Join(dir, identityFile), Offset: -1, What: "IDENTITY is not valid JSON: " + err.Error(), Advice: "restore IDENTITY from a backup"}
-	}
-	if _, err := id.rawID(); err != nil {
-		return nil, id, err
-	}
-	return b, id, nil
+	id, err = parseIdentity(filepath.Join(dir, identityFile), b)
+	return b, id, err
 }
 
 // restoreTarget returns the target sequence and the time of its record.

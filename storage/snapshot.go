@@ -185,7 +185,7 @@ func checkSnapshotFile(path string, storeID [16]byte, want SnapshotInfo) (string
 		if tx.Bucket(bktMeta) == nil || tx.Bucket(bktData) == nil {
 			return fmt.Errorf("snapshot %s holds no pimvault store: %w", path, ErrSnapshotInvalid)
 		}
-		if _, _, err := initProjection(tx, storeID, path); err != nil {
+		if _, _, err := checkSnapshotProjection(tx, storeID, path); err != nil {
 			return fmt.Errorf("snapshot %s: %v: %w", path, err, ErrSnapshotInvalid)
 		}
 		seq, chain := readApplied(tx)
@@ -311,6 +311,9 @@ func (s *Store) SnapshotScheduled(ctx context.Context, keep int) (SnapshotInfo, 
 		for i := 0; i < len(all)-keep; i++ {
 			if base.Seq > 0 && filepath.Base(all[i].Path) == base.Snapshot {
 				continue // the journal before its base needs it
+			}
+			if strings.HasPrefix(filepath.Base(all[i].Path), preUpgradePrefix) {
+				continue // the way back from an upgrade: removed only by hand
 			}
 			for _, p := range []string{all[i].Path + sidecarExt, all[i].Path} {
 				if err := os.Remove(p); err != nil {

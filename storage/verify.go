@@ -72,7 +72,8 @@ func digestOf(b *bolt.Bucket) [32]byte {
 
 func digestTx(tx *bolt.Tx) stateDigest {
 	d := stateDigest{parts: map[string][32]byte{}}
-	for _, name := range [][]byte{bktMeta, bktEpochs, bktPrincipals} {
+	d.parts[string(bktMeta)] = digestMeta(tx.Bucket(bktMeta))
+	for _, name := range [][]byte{bktEpochs, bktPrincipals} {
 		d.parts[string(name)] = digestOf(tx.Bucket(name))
 	}
 	data := tx.Bucket(bktData)
