@@ -230,3 +230,36 @@ func viewReadOnly(path string, fn func(tx *bolt.Tx) error) (err error) {
 	defer db.Close()
 	return viewSafe(db, fn)
 }
+
+// refuseNewer returns a *NewerError when anything in the data directory is
+// newer than this build, and nil otherwise (damage is left to the caller's
+// own checks). It runs before a step that would move or rewrite files
+// before the journal is read: quarantining a store.db.
+func refuseNewer(dir string, opts Options) error {
+	if _, err := ReadFormats(dir, opts); isNewer(err) {
+		return err
+	}
+	return nil
+}
+
+// newerStoreDB returns a *NewerError when the store.db of dir is of a newer
+// schema, nil otherwise (also when it cannot be read right now: a server
+// holds it, or it is missing or damaged, which the caller's own reads
+// report). It lets a command that never reads store.db (restore) refuse a
+// directory that a newer pimvault wrote, as every other command does.
+func newerStoreDB(dir string) error {
+	path := filepath.Join(dir, dbFile)
+	if ok, _ := fileExists(path); !ok {
+		return nil
+	}
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		return nil
+	}
+	defer db.Close()
+	err = viewSafe(db, func(tx *bolt.Tx) error { _, err := schemaOf(tx, path); return err })
+	if isNewer(err) {
+		return err
+	}
+	return nil
+}

@@ -156,6 +156,20 @@ func writeSchema(tx *bolt.Tx, rec *MigrationRecord) error {
 	return meta.Put(keyMigrations, b)
 }
 
+// initCopy initialises a new store.db in tx, or checks a copy of a
+// snapshot in it and migrates that copy in place to the current schema
+// (the snapshot it was copied from stays as it is, so no other is taken).
+func initCopy(tx *bolt.Tx, storeID [16]byte, path string) (uint64, [32]byte, error) {
+	if tx.Bucket(bktMeta) == nil {
+		return initProjection(tx, storeID, path)
+	}
+	applied, hash, schema, err := checkProjection(tx, storeID, path)
+	if err == nil && schema < currentSchema() {
+		err = migrateInPlaceTx(tx, schema, newMigrationRecord(schema, migrateInPlace, ""))
+	}
+	return applied, hash, err
+}
+
 // migrateInPlaceTx applies every in-place step from schema in tx.
 func migrateInPlaceTx(tx *bolt.Tx, schema int, rec *MigrationRecord) error {
 	for _, m := range stepsFrom(schema) {

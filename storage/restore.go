@@ -90,6 +90,9 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 	if err != nil {
 		return nil, err
 	}
+	if err := newerStoreDB(o.DataDir); err != nil {
+		return nil, err
+	}
 	raw, _ := id.rawID()
 	target, when, err := restoreTarget(o, raw)
 	if err != nil {
@@ -138,7 +141,9 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 		return nil, err
 	}
 	t0 = time.Now()
-	s, err := Open(o.Out, Options{Logger: o.Logger})
+	// A snapshot of an older schema is migrated in the copy; the snapshot
+	// itself stays as it is.
+	s, err := Open(o.Out, Options{Logger: o.Logger, Upgrade: true, upgradeNoSnapshot: true})
 	if err != nil {
 		return nil, fmt.Errorf("open restored store: %w", err)
 	}

@@ -119,6 +119,9 @@ func (s *Store) open() (err error) {
 	dbPath := filepath.Join(s.dir, dbFile)
 	if !projectionTrusted(s.dir) {
 		if _, err := os.Stat(dbPath); err == nil {
+			if err := refuseNewer(s.dir, s.opts); err != nil {
+				return err
+			}
 			q, err := quarantine(s.dir, dbPath)
 			if err != nil {
 				return err
@@ -183,8 +186,11 @@ func (s *Store) open() (err error) {
 	}
 	init := func(tx *bolt.Tx) error {
 		var ierr error
-		if tx.Writable() && tx.Bucket(bktMeta) == nil {
-			applied, appliedHash, ierr = initProjection(tx, s.storeID, dbPath)
+		if tx.Writable() {
+			// A new store.db, or a copy of the snapshot that journal/BASE
+			// names (which stays as it is, so the copy is migrated
+			// without taking another).
+			applied, appliedHash, ierr = initCopy(tx, s.storeID, dbPath)
 			schema = currentSchema()
 			return ierr
 		}
@@ -200,15 +206,6 @@ func (s *Store) open() (err error) {
 	}
 	if schema < currentSchema() {
 		switch {
-		case created:
-			// A copy of the snapshot that journal/BASE names: the
-			// snapshot itself stays as it is, so the copy is migrated
-			// without another one.
-			if err := updateSafe(db, func(tx *bolt.Tx) error {
-				return migrateInPlaceTx(tx, schema, newMigrationRecord(schema, migrateInPlace, ""))
-			}); err != nil {
-				return fmt.Errorf("migrate the copy of the journal base's snapshot: %w", err)
-			}
 		case !s.opts.Upgrade:
 			return &UpgradeNeededError{Dir: s.dir, FromSchema: schema, ToSchema: currentSchema()}
 		default:
