@@ -143,7 +143,7 @@ func schemaOf(tx *bolt.Tx, path string) (int, error) {
 // DirFormats is what a data directory holds, read without changing it.
 type DirFormats struct {
 	Identity int
-	Schema   int // 0: no store.db
+	Schema   int         // 0: no store.db
 	Segments map[int]int // segment format → number of segments
 	Records  uint64      // journal records read
 	HighOp   Op          // highest operation in the journal

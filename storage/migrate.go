@@ -49,7 +49,7 @@ type migration struct {
 	// SameLayout: the data buckets did not change, so this build can read
 	// a snapshot of schema From as it is (undo, restore, snapshot checks).
 	SameLayout bool
-	What       string                 // one line for 'pimvault upgrade --check'
+	What       string                  // one line for 'pimvault upgrade --check'
 	apply      func(tx *bolt.Tx) error // migrateInPlace only
 }
 
