@@ -262,7 +262,7 @@ func (s *Store) preUpgradeSnapshot(schema int, applied uint64) (string, error) {
 	}
 	info.StoreID = s.id.StoreID
 	info.Time = s.recordTime(info.Seq)
-	got, err := checkSnapshotFile(path, s.storeID, info)
+	got, err := checkSnapshotCopy(path, s.storeID, info, true)
 	if err == nil && got != live {
 		err = fmt.Errorf("snapshot %s: state hash %s differs from store.db's %s: %w", path, got, live, ErrSnapshotInvalid)
 	}
