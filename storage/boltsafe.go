@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +20,7 @@ import (
 // boltDamage is the error for a bbolt panic or open failure on path.
 func boltDamage(path string, what any) error {
 	return &CorruptionError{Path: path, Offset: -1,
-		What:   fmt.Sprintf("%s is damaged and cannot be read (bbolt: %v)", path, what),
+		What:   fmt.Sprintf("%s is damaged and cannot be read (bbolt: %v)", filepath.Base(path), what),
 		Advice: "store.db is a projection of the journal: run 'pimvault rebuild --data DIR' to build it again (the damaged file is kept in quarantine/)"}
 }
 

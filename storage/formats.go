@@ -98,6 +98,12 @@ func asNewer(err error, path string, off int64) error {
 	return nil
 }
 
+// adviceCopyOrRestore is the advice when store.db is ahead of the journal:
+// in a directory copied while a server wrote it (store.db copied after the
+// journal) nothing is lost and a rebuild from the journal fixes it; in the
+// store itself acknowledged records are missing.
+const adviceCopyOrRestore = "if this directory is a copy taken while pimvault was writing it, run 'pimvault rebuild --data DIR' on the copy (store.db was copied after the journal); otherwise " + adviceRestore
+
 // UpgradeNeededError: the data directory is at an older format that this
 // build migrates, but the caller did not ask for an upgrade.
 type UpgradeNeededError struct {

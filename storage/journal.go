@@ -301,7 +301,7 @@ func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath strin
 			}
 			if appliedSeq > seq {
 				return nil, &CorruptionError{Path: seg.path, Offset: badAt, Seq: seq + 1,
-					What: fmt.Sprintf("the last records are damaged (%v) but store.db had applied them up to sequence %d", badErr, appliedSeq), Advice: adviceRestore}
+					What: fmt.Sprintf("the last records are damaged (%v) but store.db had applied them up to sequence %d", badErr, appliedSeq), Advice: adviceCopyOrRestore}
 			}
 			if err := j.cutTornTail(*seg, b, badAt); err != nil {
 				return nil, err
@@ -314,7 +314,7 @@ func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath strin
 	}
 	if appliedSeq > j.lastSeq {
 		return nil, &CorruptionError{Path: dir, Offset: -1, Seq: j.lastSeq + 1,
-			What: fmt.Sprintf("store.db has applied sequence %d but the journal ends at %d: journal records are missing", appliedSeq, j.lastSeq), Advice: adviceRestore}
+			What: fmt.Sprintf("store.db has applied sequence %d but the journal ends at %d: journal records are missing", appliedSeq, j.lastSeq), Advice: adviceCopyOrRestore}
 	}
 	if fn != nil && !stream && appliedSeq < j.lastSeq {
 		if err := j.replay(appliedSeq, fn); err != nil {
