@@ -99,3 +99,29 @@ func fileExists(path string) (bool, error) {
 	}
 	return false, err
 }
+
+// walkBolt reads every branch and leaf page of every bucket of the bbolt
+// file at path, read-only, on the calling goroutine. bbolt checks each page
+// it reads and panics on a bad one; here that panic is recovered and
+// becomes a *CorruptionError. It runs before a writable open of an existing
+// store.db, where bbolt rebuilds its free list by the same walk on a
+// goroutine of its own, whose panic nothing could recover.
+func walkBolt(path string) error {
+	return viewReadOnly(path, func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			walkBucket(b)
+			return nil
+		})
+	})
+}
+
+func walkBucket(b *bolt.Bucket) {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil {
+			if nb := b.Bucket(k); nb != nil {
+				walkBucket(nb)
+			}
+		}
+	}
+}

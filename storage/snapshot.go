@@ -189,7 +189,7 @@ func checkSnapshotCopy(path string, storeID [16]byte, want SnapshotInfo, anyOlde
 	}
 	defer db.Close()
 	var hash string
-	err = db.View(func(tx *bolt.Tx) error {
+	err = viewSafe(db, func(tx *bolt.Tx) error {
 		if tx.Bucket(bktMeta) == nil || tx.Bucket(bktData) == nil {
 			return fmt.Errorf("snapshot %s holds no pimvault store: %w", path, ErrSnapshotInvalid)
 		}

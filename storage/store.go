@@ -260,6 +260,11 @@ func (s *Store) open() (err error) {
 }
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		if err := walkBolt(path); err != nil {
+			return nil, err
+		}
+	}
 	db, err := openBolt(path, &bolt.Options{Timeout: time.Second, NoFreelistSync: true,
 		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
