@@ -97,7 +97,16 @@ func TestCopyOfLiveDataDirectory(t *testing.T) {
 	}
 	copies := make([]string, 0, rounds)
 	for r := 0; r < rounds; r++ {
-		time.Sleep(time.Duration(30+r*17%70) * time.Millisecond)
+		// Let writes happen between two copies (the race detector and a
+		// loaded machine slow the server down), then copy at some point
+		// in the middle of them.
+		seen := puts.Load()
+		for deadline := time.Now().Add(time.Minute); puts.Load() < seen+3; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the server made no writes for a minute:\n%s", rs.stderr.String())
+			}
+		}
+		time.Sleep(time.Duration(r*17%40) * time.Millisecond)
 		c := filepath.Join(t.TempDir(), "copy")
 		if err := plainCopy(dir, c); err != nil {
 			t.Fatalf("copy %d: %v", r, err)
