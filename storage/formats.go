@@ -199,6 +199,12 @@ func ReadFormats(dir string, opts Options) (*DirFormats, error) {
 	if err != nil && !isNewer(err) && tornTail(err, segs) {
 		err = nil
 	}
+	if isNewer(err) {
+		if db, oerr := openBolt(dbPath, &bolt.Options{ReadOnly: true, Timeout: 50 * time.Millisecond}); oerr == nil {
+			err = releaseHint(err, db)
+			db.Close()
+		}
+	}
 	return out, err
 }
 
@@ -268,4 +274,31 @@ func newerStoreDB(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// releaseHint fills in the release a *NewerError needs from store.db's
+// min_release when that names a release this build does not know: a
+// release that writes journal operations or formats an earlier one cannot
+// read records itself there. It returns err, filled in or as it was.
+func releaseHint(err error, db *bolt.DB) error {
+	var ne *NewerError
+	if db == nil || !errors.As(err, &ne) || ne.Needs != "" {
+		return err
+	}
+	viewSafe(db, func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bktMeta)
+		if meta == nil {
+			return nil
+		}
+		min := string(meta.Get(keyMinRelease))
+		known := min == "" || min == schema1Release
+		for _, m := range migrations {
+			known = known || min == m.Release
+		}
+		if !known {
+			ne.Needs = min
+		}
+		return nil
+	})
+	return err
 }

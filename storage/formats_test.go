@@ -299,3 +299,31 @@ func TestTornTailOnlyWhenChecksumFails(t *testing.T) {
 		}
 	})
 }
+
+// TestNewerJournalNamesReleaseFromStoreDB: a release that writes a journal
+// operation older ones do not know stamps itself as min_release in
+// store.db; the refusal of a record of that operation then names it.
+func TestNewerJournalNamesReleaseFromStoreDB(t *testing.T) {
+	dir := newerFixture(t)
+	newerCases[0].make(t, dir) // operation 12
+	db, err := bolt.Open(filepath.Join(dir, dbFile), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyMinRelease, []byte("7.3.0")) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := hashTree(t, dir)
+	_, err = Open(dir, Options{})
+	if !errors.Is(err, ErrNewer) || !strings.Contains(err.Error(), "operation 12") || !strings.Contains(err.Error(), "run pimvault ≥ 7.3.0") {
+		t.Fatalf("open: %v", err)
+	}
+	if _, err := PlanUpgrade(dir, Options{}); err == nil || !strings.Contains(err.Error(), "run pimvault ≥ 7.3.0") {
+		t.Fatalf("upgrade check: %v", err)
+	}
+	if hashTree(t, dir) != before {
+		t.Fatal("the directory changed")
+	}
+}

@@ -67,8 +67,11 @@ var migrations = []migration{
 
 // Meta keys of schema 2 (kept by every later schema, read by every build).
 var (
-	keyMinRelease = []byte("min_release") // lowest release that reads this store.db
-	keyMigrations = []byte("migrations")  // JSON []MigrationRecord
+	// lowest release that reads this data directory: store.db, and the
+	// journal operations and formats its release writes (a release that
+	// starts writing a new operation stamps itself here first)
+	keyMinRelease = []byte("min_release")
+	keyMigrations = []byte("migrations") // JSON []MigrationRecord
 )
 
 // MigrationRecord is one entry of store.db's migration history.

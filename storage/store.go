@@ -214,7 +214,7 @@ func (s *Store) open() (err error) {
 			// is never migrated.
 			j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, nil)
 			if err != nil {
-				return err
+				return releaseHint(err, db)
 			}
 			s.j = j
 			if applied, appliedHash, err = s.upgradeProjection(schema, applied, appliedHash); err != nil {
@@ -236,7 +236,7 @@ func (s *Store) open() (err error) {
 	}
 	if err != nil {
 		rp.abort()
-		return err
+		return releaseHint(err, db)
 	}
 	j := s.j
 	if err := rp.finish(); err != nil {
