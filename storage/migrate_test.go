@@ -238,3 +238,67 @@ func TestRebuildMigration(t *testing.T) {
 	}
 	mustCommit(t, s, putChange("alice", "contacts", "after.vcf", "after", vcard("after", 1)))
 }
+
+// TestPrunedJournalSeedsFromSchema1Snapshot: after retention pruned the
+// journal, a new store.db starts from the snapshot journal/BASE names; one
+// of schema 1 is migrated in the copy (the snapshot stays as it is, and its
+// tag still verifies: the state hash does not depend on the schema).
+func TestPrunedJournalSeedsFromSchema1Snapshot(t *testing.T) {
+	dir := newerFixture(t)
+	s, err := Open(dir, Options{SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(context.Background(), 1, false); err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	want, _, _ := s.StateHash()
+	base, err := readBase(s.opts.JournalDir)
+	if err != nil || base.Seq == 0 {
+		t.Fatalf("no journal base after prune: %v %+v", err, base)
+	}
+	s.Close()
+	snap := filepath.Join(dir, SnapshotDir, base.Snapshot)
+	db, err := bolt.Open(snap, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { // as pimvault 0.1.0 wrote it
+		m := tx.Bucket(bktMeta)
+		if err := m.Put(keySchema, u64(1)); err != nil {
+			return err
+		}
+		return m.Delete(keyMinRelease)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifySnapshot(snap, storeIDHex(t, dir)); err != nil {
+		t.Fatalf("the schema-1 snapshot's tag no longer verifies: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, dbFile)); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("open from the schema-1 base snapshot: %v", err)
+	}
+	defer s.Close()
+	if got, _, _ := s.StateHash(); got != want {
+		t.Fatalf("state hash %s, want %s", got, want)
+	}
+	checkIntegrity(t, s)
+	if sch, _ := schemaFile(t, snap); sch != 1 {
+		t.Fatalf("the base snapshot was changed to schema %d", sch)
+	}
+}
+
+func storeIDHex(t *testing.T, dir string) string {
+	t.Helper()
+	_, id, err := readIdentityFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.StoreID
+}
