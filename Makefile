@@ -7,8 +7,11 @@ BENCHTIME ?= 1x
 
 .PHONY: build run test test-short bench bench-storage bench-server bench-radicale fuzz vet clean
 
+# The release name `pimvault version` prints; the commit comes from git.
+VERSION ?= 0.2.0-dev
+
 build:
-	$(GO) build -o $(BIN) ./cmd/pimvault
+	$(GO) build -buildvcs=auto -ldflags "-X github.com/pimvault/pimvault/version.Release=$(VERSION)" -o $(BIN) ./cmd/pimvault
 
 run: build
 	./$(BIN) serve --addr $(ADDR) --data $(DATA)

@@ -72,12 +72,20 @@ func loadIdentity(dir, journalDir string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
+	return parseIdentity(path, b)
+}
+
+// parseIdentity checks the content b of the IDENTITY file at path.
+func parseIdentity(path string, b []byte) (Identity, error) {
 	var id Identity
 	if err := json.Unmarshal(b, &id); err != nil {
 		return Identity{}, &CorruptionError{Path: path, Offset: -1, What: "IDENTITY is not valid JSON: " + err.Error(), Advice: "restore IDENTITY from a backup"}
 	}
-	if id.Format != identityFormat {
-		return Identity{}, fmt.Errorf("IDENTITY format %d is not supported by this version", id.Format)
+	switch {
+	case id.Format > identityFormat:
+		return Identity{}, &NewerError{Path: path, Offset: -1, What: fmt.Sprintf("IDENTITY format %d; this pimvault reads format %d", id.Format, identityFormat)}
+	case id.Format < 1:
+		return Identity{}, &CorruptionError{Path: path, Offset: -1, What: fmt.Sprintf("IDENTITY has format %d", id.Format), Advice: "restore IDENTITY from a backup"}
 	}
 	if _, err := id.rawID(); err != nil {
 		return Identity{}, &CorruptionError{Path: path, Offset: -1, What: err.Error(), Advice: "restore IDENTITY from a backup"}

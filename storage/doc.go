@@ -58,8 +58,8 @@
 // component; a span flag byte (and start, end varints); the properties as a
 // count and sorted name/value pairs; the names of removed properties; the
 // body; and, only when not zero, a uvarint of flags (bit 0: replace-props).
-// Records without flags have the bytes they always had; a zero or unknown
-// flags value is damage.
+// Records without flags have the bytes they always had; a zero flags value
+// is damage.
 //
 // Operations added without a format change: set-props with a name sets the
 // dead properties of that object; put carries properties to set on the
@@ -71,20 +71,48 @@
 //
 // Operation 11 (principal-state) was added after format version 1 without
 // changing it: its record uses the existing fields (principal, props,
-// removed names), so older records decode as before; a store written by this
-// version cannot be opened by a version that does not know operation 11.
+// removed names), so older records decode as before; a version that does
+// not know operation 11 refuses a store written by this one as newer.
 //
 // On Open every segment after the base is read and checked (header, store id, contiguous
 // sequence numbers, CRC, chain). A bad frame in the last segment with no valid
 // frame after it, past what store.db applied, is a torn write that was never
 // acknowledged: the bytes are kept in <segment>.broken-<offset> and the segment
-// is truncated. Any other damage (a bad frame followed by valid ones, damage
+// is truncated. Only a frame whose checksum fails, or that runs past the end,
+// is torn; one whose checksum holds was written whole. Any other damage (a bad frame followed by valid ones, damage
 // in a sealed segment, a missing segment, a store.db ahead of the journal)
 // refuses to open.
 //
+// # Versions and migrations
+//
+// Every format carries its version: the segment magic "PVJRNL01" (the two
+// digits), the first byte of each record payload, the operation byte, the
+// record flags, store.db's meta "schema" key and IDENTITY's "format". A
+// reader that meets a higher one than it knows refuses with a *NewerError
+// ("written by a newer pimvault (…); run pimvault ≥ X") and changes
+// nothing: a frame whose checksum holds is never a torn tail, so it is never
+// cut, and nothing is quarantined, rebuilt or migrated (formats.go). The
+// meta bucket's "schema" and "min_release" keys are kept by every schema,
+// so any version can say which release reads a newer store.db.
+//
+// store.db schemas are reached by the migration registry (migrate.go): with
+// Options.Upgrade, Open checks the whole journal, writes a verified
+// snapshot of the old store.db into snapshots/pre-upgrade-*, then migrates
+// it in one bbolt transaction, or builds a new store.db from the journal;
+// without it an older schema is an *UpgradeNeededError. The journal is never
+// migrated: old records are read as they are. The state hash does not
+// depend on the schema (the schema key counts as 1, min_release and
+// migrations are left out), so it is the same before and after a migration.
+//
+// bbolt panics on damaged pages; Open walks an existing store.db's pages
+// on its own goroutine first and turns such a panic into a
+// *CorruptionError that advises a rebuild (boltsafe.go).
+//
 // # store.db buckets
 //
-//	meta        schema, store_id, epoch, applied_seq, chain_hash
+//	meta        schema, store_id, epoch, applied_seq, chain_hash; from
+//	            schema 2 also min_release (lowest release that reads it)
+//	            and migrations (JSON history of its migrations)
 //	epochs      seq u64 BE → epoch id
 //	principals  name → live byte | seq u64 BE | account data
 //	data/<principal>/coltombs            collection → seq u64 BE of its deletion

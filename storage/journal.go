@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -95,6 +96,52 @@ func checkSegHeader(h []byte, storeID [16]byte, firstSeq uint64) string {
 	return ""
 }
 
+// segMagicPrefix is the magic without its two-digit format version.
+const segMagicPrefix = "PVJRNL"
+
+// segmentVersion returns the format version in a segment header's magic
+// ("PVJRNL" and two decimal digits), or 0 when h does not start with one.
+func segmentVersion(h []byte) int {
+	if len(h) < 8 || string(h[:6]) != segMagicPrefix || h[6] < '0' || h[6] > '9' || h[7] < '0' || h[7] > '9' {
+		return 0
+	}
+	return int(h[6]-'0')*10 + int(h[7]-'0')
+}
+
+// newerSegment returns a *NewerError when the header in h names a segment
+// format this build does not read. Its layout after the magic may differ,
+// so nothing else of it is checked.
+func newerSegment(h []byte, path string) error {
+	if v := segmentVersion(h); v > SegmentFormat {
+		return &NewerError{Path: path, Offset: 0,
+			What: fmt.Sprintf("journal segment format %d; this pimvault reads format %d", v, SegmentFormat)}
+	}
+	return nil
+}
+
+// segmentFormatOf reads the format version of the segment at path (0 when
+// its header is unreadable).
+func segmentFormatOf(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	h := make([]byte, 8)
+	if _, err := io.ReadFull(f, h); err != nil {
+		return 0
+	}
+	return segmentVersion(h)
+}
+
+// tornFrame reports whether a frame that failed to decode with err could be
+// a write that never completed: its bytes run past the end, or its length
+// or checksum do not hold. A frame whose checksum holds was written whole,
+// so it is never a torn write (it is damage, or from a newer version).
+func tornFrame(err error) bool {
+	return errors.Is(err, errShortFrame) || errors.Is(err, errBadCRC) || errors.Is(err, errBadLength) || errors.Is(err, errEndMarker)
+}
+
 // scanFunc receives each record in order with its chain hash.
 type scanFunc func(r *Record, hash [32]byte) error
 
@@ -107,6 +154,9 @@ var errStopScan = errors.New("stop scan")
 // bad, the offset of the first bad byte (-1 when the whole segment is good).
 func scanSegment(b []byte, seg segment, storeID [16]byte, prevSeq uint64, prevHash [32]byte, upTo uint64, fn scanFunc) (lastSeq uint64, lastHash [32]byte, badAt int64, badErr error, err error) {
 	lastSeq, lastHash, badAt = prevSeq, prevHash, -1
+	if err := newerSegment(b, seg.path); err != nil {
+		return lastSeq, lastHash, -1, nil, err
+	}
 	if msg := checkSegHeader(b, storeID, seg.firstSeq); msg != "" {
 		return lastSeq, lastHash, 0, errors.New(msg), nil
 	}
@@ -120,6 +170,9 @@ func scanSegment(b []byte, seg segment, storeID [16]byte, prevSeq uint64, prevHa
 			return lastSeq, lastHash, -1, nil, errStopScan
 		}
 		r, n, h, derr := decodeFrame(b[off:])
+		if nerr := asNewer(derr, seg.path, off); nerr != nil {
+			return lastSeq, lastHash, -1, nil, nerr
+		}
 		if derr != nil {
 			return lastSeq, lastHash, off, derr, nil
 		}
@@ -142,23 +195,31 @@ func scanSegment(b []byte, seg segment, storeID [16]byte, prevSeq uint64, prevHa
 	return lastSeq, lastHash, -1, nil, nil
 }
 
-// validFrameAfter reports whether a plausible, checksummed record of a later
-// sequence than lastSeq starts anywhere in b after off. It tells a torn tail
-// (nothing valid follows) from damage in the middle of acknowledged data.
+// validFrameAfter reports whether a checksummed frame starts anywhere in b
+// after off: a record of a later sequence than lastSeq, or one of a newer
+// format or operation (whose sequence this build cannot read). It tells a
+// torn tail (nothing valid follows) from damage in the middle of
+// acknowledged data.
 func validFrameAfter(b []byte, off int64, lastSeq uint64) (int64, bool) {
 	for p := off + 1; p+frameHeaderLen+2 < int64(len(b)); p++ {
 		n := binary.LittleEndian.Uint32(b[p : p+4])
-		if n < 36 || n > maxRecordLen || int64(n) > int64(len(b))-p-frameHeaderLen {
+		if n < 2 || n > maxRecordLen || int64(n) > int64(len(b))-p-frameHeaderLen {
 			continue
 		}
 		pl := b[p+frameHeaderLen:]
-		if pl[0] != recordFormatVersion || pl[1] == 0 || Op(pl[1]) > opMax {
+		if pl[0] == 0 || pl[1] == 0 {
 			continue
 		}
-		if seq, k := binary.Uvarint(pl[2:]); k <= 0 || seq <= lastSeq {
-			continue
+		if pl[0] == recordFormatVersion && Op(pl[1]) <= opMax {
+			if n < 36 {
+				continue
+			}
+			if seq, k := binary.Uvarint(pl[2:]); k <= 0 || seq <= lastSeq {
+				continue
+			}
 		}
-		if _, _, _, err := decodeFrame(b[p:]); err == nil {
+		_, _, _, err := decodeFrame(b[p:])
+		if err == nil || isNewer(err) {
 			return p, true
 		}
 	}
@@ -234,9 +295,13 @@ func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath strin
 				return nil, &CorruptionError{Path: seg.path, Offset: badAt, Seq: seq + 1,
 					What: fmt.Sprintf("damaged record followed by valid records (next valid at offset %d): %v", p, badErr), Advice: adviceRestore}
 			}
+			if badAt >= segHeaderLen && !tornFrame(badErr) {
+				return nil, &CorruptionError{Path: seg.path, Offset: badAt, Seq: seq + 1,
+					What: fmt.Sprintf("the last record's checksum holds but it does not decode (%v): it was written whole, so it is not a torn write", badErr), Advice: adviceRestore}
+			}
 			if appliedSeq > seq {
 				return nil, &CorruptionError{Path: seg.path, Offset: badAt, Seq: seq + 1,
-					What: fmt.Sprintf("the last records are damaged (%v) but store.db had applied them up to sequence %d", badErr, appliedSeq), Advice: adviceRestore}
+					What: fmt.Sprintf("the last records are damaged (%v) but store.db had applied them up to sequence %d", badErr, appliedSeq), Advice: adviceCopyOrRestore}
 			}
 			if err := j.cutTornTail(*seg, b, badAt); err != nil {
 				return nil, err
@@ -249,7 +314,7 @@ func openJournalStream(dir string, storeID [16]byte, segSize int64, dbPath strin
 	}
 	if appliedSeq > j.lastSeq {
 		return nil, &CorruptionError{Path: dir, Offset: -1, Seq: j.lastSeq + 1,
-			What: fmt.Sprintf("store.db has applied sequence %d but the journal ends at %d: journal records are missing", appliedSeq, j.lastSeq), Advice: adviceRestore}
+			What: fmt.Sprintf("store.db has applied sequence %d but the journal ends at %d: journal records are missing", appliedSeq, j.lastSeq), Advice: adviceCopyOrRestore}
 	}
 	if fn != nil && !stream && appliedSeq < j.lastSeq {
 		if err := j.replay(appliedSeq, fn); err != nil {

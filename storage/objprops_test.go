@@ -111,7 +111,8 @@ func TestIfNoneMatchETagList(t *testing.T) {
 }
 
 // TestRecordReplacePropsFlag: the flag round-trips, records without it keep
-// their old bytes, and non-canonical or unknown flags are refused.
+// their old bytes, a zero flags value is damage and unknown flag bits (under
+// a checksum that holds) are a newer version's, refused as such.
 func TestRecordReplacePropsFlag(t *testing.T) {
 	r := Record{Seq: 3, Op: OpPut, Principal: "alice", Collection: "files:", Name: "x", Body: []byte("b"),
 		Props: map[string][]byte{"{u}p": []byte("v")}}
@@ -128,10 +129,13 @@ func TestRecordReplacePropsFlag(t *testing.T) {
 	if got, err := decodePayload(plain); err != nil || got.ReplaceProps {
 		t.Fatalf("decode plain: %+v %v", got, err)
 	}
-	for _, flags := range []uint64{0, 2, 1 << 40} {
+	if _, err := decodePayload(binary.AppendUvarint(bytes.Clone(plain), 0)); !errors.Is(err, errBadPayload) {
+		t.Errorf("flags 0: %v, want errBadPayload", err)
+	}
+	for _, flags := range []uint64{2, 1 << 40} {
 		b := binary.AppendUvarint(bytes.Clone(plain), flags)
-		if _, err := decodePayload(b); !errors.Is(err, errBadPayload) {
-			t.Errorf("flags %#x: %v, want errBadPayload", flags, err)
+		if _, err := decodePayload(b); !errors.Is(err, ErrNewer) || errors.Is(err, errBadPayload) {
+			t.Errorf("flags %#x: %v, want ErrNewer", flags, err)
 		}
 	}
 	frame, _ := encodeFrame(&r)

@@ -24,6 +24,13 @@ type Options struct {
 	SyncProjection bool
 	// Logger receives the store's log lines; default discards them.
 	Logger *slog.Logger
+	// Upgrade lets Open migrate a store.db of an older schema (after writing
+	// a verified snapshot of it into snapshots/). Without it such a store is
+	// refused with an *UpgradeNeededError. serve and 'pimvault upgrade' set it.
+	Upgrade bool
+	// upgradeNoSnapshot: the store.db being upgraded is itself a copy of a
+	// snapshot that stays where it is (a restore), so none is taken.
+	upgradeNoSnapshot bool
 }
 
 // DefaultMaxBodySize is the default bound on one object body.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -33,8 +34,6 @@ var (
 	keyAppliedSeq = []byte("applied_seq")
 	keyChainHash  = []byte("chain_hash")
 )
-
-const schemaVersion = 1
 
 // errEmptyProjection: store.db exists but was never initialised (a crash
 // right after bbolt created it); it is initialised like a new one.
@@ -150,39 +149,57 @@ func decodePrincipal(b []byte) (live bool, seq uint64, data []byte, err error) {
 }
 
 // initProjection creates the root buckets and meta of a new store.db, or checks
-// an existing one belongs to storeID. It returns the applied sequence and hash.
+// an existing one belongs to storeID and is at the current schema. It
+// returns the applied sequence and hash.
 func initProjection(tx *bolt.Tx, storeID [16]byte, path string) (applied uint64, hash [32]byte, err error) {
-	meta := tx.Bucket(bktMeta)
-	if meta == nil {
-		if !tx.Writable() {
-			return 0, hash, errEmptyProjection
-		}
+	if tx.Bucket(bktMeta) == nil && tx.Writable() {
 		for _, name := range [][]byte{bktMeta, bktEpochs, bktPrincipals, bktData} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return 0, hash, err
 			}
 		}
-		meta = tx.Bucket(bktMeta)
-		if err := meta.Put(keySchema, u64(schemaVersion)); err != nil {
+		if err := writeSchema(tx, nil); err != nil {
 			return 0, hash, err
 		}
-		if err := meta.Put(keyStoreID, storeID[:]); err != nil {
+		if err := tx.Bucket(bktMeta).Put(keyStoreID, storeID[:]); err != nil {
 			return 0, hash, err
 		}
 		return 0, hash, nil
 	}
-	if v := meta.Get(keySchema); len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
-		return 0, hash, fmt.Errorf("store.db has an unknown schema version")
+	applied, hash, schema, err := checkProjection(tx, storeID, path)
+	if err == nil && schema < currentSchema() {
+		err = &UpgradeNeededError{Dir: filepath.Dir(path), FromSchema: schema, ToSchema: currentSchema()}
 	}
+	return applied, hash, err
+}
+
+// checkProjection checks that the store.db of tx belongs to storeID and
+// is not of a newer schema, and returns its applied sequence and hash and
+// its schema (which may be older than the current one).
+func checkProjection(tx *bolt.Tx, storeID [16]byte, path string) (applied uint64, hash [32]byte, schema int, err error) {
+	if schema, err = schemaOf(tx, path); err != nil {
+		return 0, hash, 0, err
+	}
+	meta := tx.Bucket(bktMeta)
 	if v := meta.Get(keyStoreID); string(v) != string(storeID[:]) {
-		return 0, hash, &CorruptionError{Path: path, Offset: -1,
+		return 0, hash, 0, &CorruptionError{Path: path, Offset: -1,
 			What: "store.db belongs to another store (store id differs from IDENTITY)", Advice: adviceRebuild}
 	}
 	if v := meta.Get(keyAppliedSeq); len(v) == 8 {
 		applied = binary.BigEndian.Uint64(v)
 	}
 	copy(hash[:], meta.Get(keyChainHash))
-	return applied, hash, nil
+	return applied, hash, schema, nil
+}
+
+// checkSnapshotProjection is checkProjection for a snapshot opened
+// read-only: an older schema is accepted when this build reads it as it is.
+func checkSnapshotProjection(tx *bolt.Tx, storeID [16]byte, path string) (uint64, [32]byte, error) {
+	applied, hash, schema, err := checkProjection(tx, storeID, path)
+	if err == nil && schema < currentSchema() && !readableAsIs(schema) {
+		err = fmt.Errorf("snapshot %s is of store.db schema %d, which this pimvault reads only after migrating it (restore it with the pimvault release that wrote it, or rebuild from the journal)", path, schema)
+	}
+	return applied, hash, err
 }
 
 func readApplied(tx *bolt.Tx) (uint64, [32]byte) {

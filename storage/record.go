@@ -247,12 +247,20 @@ func (d *payloadReader) byte1() byte {
 
 func decodePayload(p []byte) (*Record, error) {
 	d := &payloadReader{b: p}
-	if v := d.byte1(); v != recordFormatVersion {
-		return nil, fmt.Errorf("%w: format version %d", errBadPayload, v)
+	// The checksum held, so a format, operation or flag this build does not
+	// know was written by a newer version: not damage, and never repaired.
+	switch v := d.byte1(); {
+	case d.err != nil || v == 0:
+		return nil, fmt.Errorf("%w: format version 0", errBadPayload)
+	case v > recordFormatVersion:
+		return nil, &newerRecordError{fmt.Sprintf("journal record format %d; this pimvault reads format %d", v, recordFormatVersion)}
 	}
 	r := &Record{Op: Op(d.byte1())}
-	if r.Op == 0 || r.Op > opMax {
-		return nil, fmt.Errorf("%w: unknown operation %d", errBadPayload, r.Op)
+	switch {
+	case d.err != nil || r.Op == 0:
+		return nil, fmt.Errorf("%w: operation 0", errBadPayload)
+	case r.Op > opMax:
+		return nil, &newerRecordError{fmt.Sprintf("journal record operation %d; this pimvault knows operations up to %d (%v)", r.Op, opMax, opMax)}
 	}
 	r.Seq = d.uvarint()
 	r.Time = d.varint()
@@ -299,8 +307,10 @@ func decodePayload(p []byte) (*Record, error) {
 	if d.err == nil && len(d.b) > 0 {
 		switch f := d.uvarint(); {
 		case d.err != nil:
-		case f == 0 || f&^knownFlags != 0: // zero is never written; unknown bits are not ours
+		case f == 0: // never written
 			d.err = fmt.Errorf("%w: flags %#x", errBadPayload, f)
+		case f&^knownFlags != 0:
+			d.err = &newerRecordError{fmt.Sprintf("journal record flags %#x; this pimvault knows %#x", f, knownFlags)}
 		default:
 			r.ReplaceProps = f&flagReplaceProps != 0
 		}

@@ -159,9 +159,16 @@ func (rp *replayer) applyTx(first replayChunkMsg) error {
 	for {
 		for _, r := range m.recs {
 			if err := applyRecordCached(tx, r, ic); err != nil {
-				return &CorruptionError{Offset: -1, Seq: r.Seq,
+				advice, path := adviceRestore, ""
+				if !rp.bulk {
+					// The journal checked out; the store.db it is applied
+					// to does not hold what the journal says it applied
+					// (a copy taken while a server wrote it, say).
+					advice, path = "store.db does not match the journal: "+adviceRebuild, rp.db.Path()
+				}
+				return &CorruptionError{Path: path, Offset: -1, Seq: r.Seq,
 					What:   fmt.Sprintf("journal record %d (%v %s/%s/%s) cannot be applied: %v", r.Seq, r.Op, r.Principal, r.Collection, r.Name, err),
-					Advice: adviceRestore}
+					Advice: advice}
 			}
 			f.touched(r)
 			bytes += len(r.Body)

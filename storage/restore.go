@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -87,6 +86,9 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 	if err != nil {
 		return nil, err
 	}
+	if err := newerStoreDB(o.DataDir); err != nil {
+		return nil, err
+	}
 	raw, _ := id.rawID()
 	target, when, err := restoreTarget(o, raw)
 	if err != nil {
@@ -135,7 +137,9 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 		return nil, err
 	}
 	t0 = time.Now()
-	s, err := Open(o.Out, Options{Logger: o.Logger})
+	// A snapshot of an older schema is migrated in the copy; the snapshot
+	// itself stays as it is.
+	s, err := Open(o.Out, Options{Logger: o.Logger, Upgrade: true, upgradeNoSnapshot: true})
 	if err != nil {
 		return nil, fmt.Errorf("open restored store: %w", err)
 	}
@@ -193,13 +197,8 @@ func readIdentityFile(dir string) ([]byte, Identity, error) {
 	if err != nil {
 		return nil, id, fmt.Errorf("%s holds no pimvault store: %w", dir, err)
 	}
-	if err := json.Unmarshal(b, &id); err != nil {
-		return nil, id, &CorruptionError{Path: filepath.Join(dir, identityFile), Offset: -1, What: "IDENTITY is not valid JSON: " + err.Error(), Advice: "restore IDENTITY from a backup"}
-	}
-	if _, err := id.rawID(); err != nil {
-		return nil, id, err
-	}
-	return b, id, nil
+	id, err = parseIdentity(filepath.Join(dir, identityFile), b)
+	return b, id, err
 }
 
 // restoreTarget returns the target sequence and the time of its record.

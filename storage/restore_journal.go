@@ -45,6 +45,9 @@ func scanJournalFrom(dir string, storeID [16]byte, from, upTo uint64, fn scanFun
 				return &CorruptionError{Path: seg.path, Offset: segHeaderLen, Seq: seg.firstSeq, What: "segment holds no record", Advice: adviceRestore}
 			}
 			r, _, _, err := decodeFrame(b[segHeaderLen:])
+			if nerr := asNewer(err, seg.path, segHeaderLen); nerr != nil {
+				return nerr
+			}
 			if err != nil {
 				return &CorruptionError{Path: seg.path, Offset: segHeaderLen, Seq: seg.firstSeq, What: "damaged first record: " + err.Error(), Advice: adviceRestore}
 			}
@@ -91,6 +94,9 @@ func lastRecord(dir string, storeID [16]byte) (uint64, int64, error) {
 			continue
 		}
 		first, _, _, err := decodeFrame(b[segHeaderLen:])
+		if nerr := asNewer(err, segs[i].path, segHeaderLen); nerr != nil {
+			return 0, 0, nerr
+		}
 		if err != nil {
 			return 0, 0, &CorruptionError{Path: segs[i].path, Offset: segHeaderLen, What: "damaged first record: " + err.Error(), Advice: adviceRestore}
 		}
@@ -169,6 +175,9 @@ func recordEnd(seg segment, seq uint64) (int64, error) {
 	off := int64(segHeaderLen)
 	for off < int64(len(b)) {
 		r, n, _, err := decodeFrame(b[off:])
+		if nerr := asNewer(err, seg.path, off); nerr != nil {
+			return 0, nerr
+		}
 		if err != nil {
 			return 0, &CorruptionError{Path: seg.path, Offset: off, Seq: seq, What: "damaged record before the restore target: " + err.Error(), Advice: adviceRestore}
 		}

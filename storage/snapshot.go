@@ -171,17 +171,32 @@ func (s *Store) recordTime(seq uint64) int64 {
 // checkSnapshotFile opens a snapshot copy read-only, checks its meta against
 // want (store id, sequence, chain hash) and returns its state hash.
 func checkSnapshotFile(path string, storeID [16]byte, want SnapshotInfo) (string, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	return checkSnapshotCopy(path, storeID, want, false)
+}
+
+// checkSnapshotCopy is checkSnapshotFile; with anyOlder, a copy of an
+// older schema that this build reads only after migrating it is accepted
+// too (the snapshot an upgrade takes of the store.db it is about to
+// migrate: the state hash does not depend on the layout).
+func checkSnapshotCopy(path string, storeID [16]byte, want SnapshotInfo, anyOlder bool) (string, error) {
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return "", fmt.Errorf("snapshot %s does not open: %v: %w", path, err, ErrSnapshotInvalid)
 	}
 	defer db.Close()
 	var hash string
-	err = db.View(func(tx *bolt.Tx) error {
+	err = viewSafe(db, func(tx *bolt.Tx) error {
 		if tx.Bucket(bktMeta) == nil || tx.Bucket(bktData) == nil {
 			return fmt.Errorf("snapshot %s holds no pimvault store: %w", path, ErrSnapshotInvalid)
 		}
-		if _, _, err := initProjection(tx, storeID, path); err != nil {
+		check := checkSnapshotProjection
+		if anyOlder {
+			check = func(tx *bolt.Tx, storeID [16]byte, path string) (uint64, [32]byte, error) {
+				a, h, _, err := checkProjection(tx, storeID, path)
+				return a, h, err
+			}
+		}
+		if _, _, err := check(tx, storeID, path); err != nil {
 			return fmt.Errorf("snapshot %s: %v: %w", path, err, ErrSnapshotInvalid)
 		}
 		seq, chain := readApplied(tx)
@@ -307,6 +322,9 @@ func (s *Store) SnapshotScheduled(ctx context.Context, keep int) (SnapshotInfo, 
 		for i := 0; i < len(all)-keep; i++ {
 			if base.Seq > 0 && filepath.Base(all[i].Path) == base.Snapshot {
 				continue // the journal before its base needs it
+			}
+			if strings.HasPrefix(filepath.Base(all[i].Path), preUpgradePrefix) {
+				continue // the way back from an upgrade: removed only by hand
 			}
 			for _, p := range []string{all[i].Path + sidecarExt, all[i].Path} {
 				if err := os.Remove(p); err != nil {

@@ -40,6 +40,7 @@ type Store struct {
 	lastHash [32]byte              // committer only
 	hwSeq    uint64                // last high-water mark written (committer, then Close)
 	lessWhy  string                // why the store holds less than its high-water mark ("" if it does not)
+	upgraded *UpgradeReport        // what Open migrated, nil if nothing
 }
 
 type request struct {
@@ -118,6 +119,9 @@ func (s *Store) open() (err error) {
 	dbPath := filepath.Join(s.dir, dbFile)
 	if !projectionTrusted(s.dir) {
 		if _, err := os.Stat(dbPath); err == nil {
+			if err := refuseNewer(s.dir, s.opts); err != nil {
+				return err
+			}
 			q, err := quarantine(s.dir, dbPath)
 			if err != nil {
 				return err
@@ -172,24 +176,52 @@ func (s *Store) open() (err error) {
 	}
 	var applied uint64
 	var appliedHash [32]byte
+	var schema int
 	// Read store.db's position in a read transaction: a bbolt write
 	// transaction rewrites the meta page even when nothing changes, and a
 	// refused Open must not touch the files.
-	txn := db.View
+	txn := func(fn func(*bolt.Tx) error) error { return viewSafe(db, fn) }
 	if created {
-		txn = db.Update
+		txn = func(fn func(*bolt.Tx) error) error { return updateSafe(db, fn) }
 	}
 	init := func(tx *bolt.Tx) error {
 		var ierr error
-		applied, appliedHash, ierr = initProjection(tx, s.storeID, dbPath)
+		if tx.Writable() {
+			// A new store.db, or a copy of the snapshot that journal/BASE
+			// names (which stays as it is, so the copy is migrated
+			// without taking another).
+			applied, appliedHash, ierr = initCopy(tx, s.storeID, dbPath)
+			schema = currentSchema()
+			return ierr
+		}
+		applied, appliedHash, schema, ierr = checkProjection(tx, s.storeID, dbPath)
 		return ierr
 	}
 	err = txn(init)
 	if errors.Is(err, errEmptyProjection) {
-		err = db.Update(init)
+		err = updateSafe(db, init)
 	}
 	if err != nil {
 		return err
+	}
+	if schema < currentSchema() {
+		switch {
+		case !s.opts.Upgrade:
+			return &UpgradeNeededError{Dir: s.dir, FromSchema: schema, ToSchema: currentSchema()}
+		default:
+			// The whole journal is checked (and a torn tail cut) before
+			// anything is migrated, so a directory that would be refused
+			// is never migrated.
+			j, err := openJournal(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, nil)
+			if err != nil {
+				return releaseHint(err, db)
+			}
+			s.j = j
+			if applied, appliedHash, err = s.upgradeProjection(schema, applied, appliedHash); err != nil {
+				return err
+			}
+			db = s.db
+		}
 	}
 	start := time.Now()
 	mode := replayCatchUp
@@ -197,12 +229,16 @@ func (s *Store) open() (err error) {
 		mode = replayRebuild
 	}
 	rp := newReplayer(db, mode)
-	j, err := openJournalStream(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, created, rp.add)
+	if s.j == nil {
+		s.j, err = openJournalStream(s.opts.JournalDir, s.storeID, s.opts.SegmentSize, dbPath, applied, appliedHash, created, rp.add)
+	} else if applied < s.j.lastSeq {
+		err = s.j.replay(applied, rp.add)
+	}
 	if err != nil {
 		rp.abort()
-		return err
+		return releaseHint(err, db)
 	}
-	s.j = j
+	j := s.j
 	if err := rp.finish(); err != nil {
 		return fmt.Errorf("replay journal: %w", err)
 	}
@@ -224,10 +260,15 @@ func (s *Store) open() (err error) {
 }
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true,
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		if err := walkBolt(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openBolt(path, &bolt.Options{Timeout: time.Second, NoFreelistSync: true,
 		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	// Without SyncProjection store.db is never fsynced while open, so
 	// neither is its growth (bbolt fsyncs the file each time it grows).

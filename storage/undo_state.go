@@ -194,7 +194,7 @@ func loadPrincipalSnapshot(path string, storeID [16]byte, principal string, seq 
 		if tx.Bucket(bktMeta) == nil {
 			return ErrSnapshotInvalid
 		}
-		if _, _, err := initProjection(tx, storeID, path); err != nil {
+		if _, _, err := checkSnapshotProjection(tx, storeID, path); err != nil {
 			return err
 		}
 		if got, _ := readApplied(tx); got != seq {

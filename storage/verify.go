@@ -10,6 +10,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -72,7 +73,8 @@ func digestOf(b *bolt.Bucket) [32]byte {
 
 func digestTx(tx *bolt.Tx) stateDigest {
 	d := stateDigest{parts: map[string][32]byte{}}
-	for _, name := range [][]byte{bktMeta, bktEpochs, bktPrincipals} {
+	d.parts[string(bktMeta)] = digestMeta(tx.Bucket(bktMeta))
+	for _, name := range [][]byte{bktEpochs, bktPrincipals} {
 		d.parts[string(name)] = digestOf(tx.Bucket(name))
 	}
 	data := tx.Bucket(bktData)
@@ -110,17 +112,28 @@ type VerifyReport struct {
 	StateHash   string        // state hash of store.db
 	ReplayHash  string        // state hash of a fresh replay of the journal
 	Differences []string      // what differs between store.db and the replay
+	BoltCheck   []string      // what bbolt's own consistency check found in store.db
 	Took        time.Duration //
 }
 
 // OK reports whether the store verified.
-func (r *VerifyReport) OK() bool { return len(r.Differences) == 0 && r.StateHash == r.ReplayHash }
+func (r *VerifyReport) OK() bool {
+	return len(r.Differences) == 0 && len(r.BoltCheck) == 0 && r.StateHash == r.ReplayHash
+}
 
 func (r *VerifyReport) String() string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "journal: %d records, hash chain intact up to sequence %d (chain hash %s)\n", r.Records, r.Seq, r.ChainHash)
 	fmt.Fprintf(&b, "store.db state hash: %s\n", r.StateHash)
 	fmt.Fprintf(&b, "replay state hash:   %s\n", r.ReplayHash)
+	if len(r.BoltCheck) == 0 {
+		fmt.Fprintf(&b, "store.db bbolt consistency check: OK\n")
+	} else {
+		fmt.Fprintf(&b, "DAMAGED: bbolt's consistency check of store.db found:\n")
+		for _, p := range r.BoltCheck {
+			fmt.Fprintf(&b, "  - %s\n", p)
+		}
+	}
 	if r.OK() {
 		fmt.Fprintf(&b, "OK: store.db equals a replay of the journal (%s)\n", r.Took.Round(time.Millisecond))
 		return b.String()
@@ -136,9 +149,16 @@ func (r *VerifyReport) String() string {
 // Verify checks the journal's hash chain from its base (the first record,
 // or the covering snapshot after retention pruned: base.go) and that
 // store.db equals a fresh replay of the journal up to the sequence store.db
-// has applied. Damage in the journal is returned as a *CorruptionError; a
-// differing store.db is reported in the report (OK() is false).
-func (s *Store) Verify(ctx context.Context) (*VerifyReport, error) {
+// has applied, and runs bbolt's own consistency check on store.db. Damage
+// in the journal is returned as a *CorruptionError; a differing or damaged
+// store.db is reported in the report (OK() is false).
+func (s *Store) Verify(ctx context.Context) (rep *VerifyReport, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			rep, err = nil, boltDamage(filepath.Join(s.dir, dbFile), p)
+		}
+	}()
 	start := time.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -161,7 +181,10 @@ func (s *Store) Verify(ctx context.Context) (*VerifyReport, error) {
 		return nil, err
 	}
 	defer replay.Close()
-	rep := &VerifyReport{Seq: applied, Records: n, ChainHash: hex.EncodeToString(lastHash[:])}
+	rep = &VerifyReport{Seq: applied, Records: n, ChainHash: hex.EncodeToString(lastHash[:])}
+	if rep.BoltCheck, err = checkBolt(tx, 20); err != nil {
+		return nil, err
+	}
 	if lastHash != appliedHash {
 		rep.Differences = append(rep.Differences, fmt.Sprintf("store.db says the chain hash at %d is %x, the journal says %x", applied, appliedHash, lastHash))
 	}
@@ -201,13 +224,13 @@ func (s *Store) replayIntoMode(ctx context.Context, path string, upTo uint64, mo
 		}
 		mode = replayCatchUp
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoGrowSync: true, NoFreelistSync: true,
+	db, err := openBolt(path, &bolt.Options{NoSync: true, NoGrowSync: true, NoFreelistSync: true,
 		InitialMmapSize: mmapHint(s.opts.JournalDir), PageSize: projectionPageSize})
 	if err != nil {
 		return nil, zero, 0, err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, _, err := initProjection(tx, s.storeID, path)
+	if err := updateSafe(db, func(tx *bolt.Tx) error {
+		_, _, err := initCopy(tx, s.storeID, path)
 		return err
 	}); err != nil {
 		db.Close()
@@ -387,6 +410,11 @@ func RebuildDir(dir string, opts Options) (quarantined string, err error) {
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
+		return "", err
+	}
+	// Nothing is moved from a directory that a newer pimvault wrote.
+	if err := refuseNewer(dir, opts); err != nil {
+		lock.unlock()
 		return "", err
 	}
 	path := filepath.Join(dir, dbFile)

@@ -30,6 +30,8 @@ var commands = map[string]command{
 	"undo":    {"bring a user's data back to an earlier time with new changes (devices keep syncing)", runUndo},
 	"export":  {"write a user's collections to a zip file", runExport},
 	"import":  {"import .vcf/.ics files, exports and Radicale folders, merging by UID", runImport},
+	"upgrade": {"migrate a data directory written by an older pimvault (--check: say what would change)", runUpgrade},
+	"version": {"print the release, commit and the on-disk formats this build reads and writes", runVersion},
 }
 
 func usage(w io.Writer) {
@@ -58,6 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(args) == 0 {
 			return 2
 		}
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		printVersion(stdout)
 		return 0
 	}
 	cmd, ok := commands[args[0]]

@@ -46,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := sf.options()
 	opts.Logger = log
+	opts.Upgrade = true // after a verified snapshot, logged with its path
 	s, err := storage.Open(sf.data, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
