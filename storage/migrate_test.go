@@ -1,14 +1,11 @@
 package storage
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
+	"github.com/pimvault/pimvault/internal/fixture"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -24,53 +21,7 @@ const fixtureDir = "../testdata/upgrade"
 // the data directory and the state hash the old version printed.
 func unpackFixture(t *testing.T) (dir, stateHash string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(fixtureDir, "schema1.tar.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(root, filepath.FromSlash(h.Name))
-		if !strings.HasPrefix(p, root+string(filepath.Separator)) {
-			t.Fatalf("fixture entry %q leaves the directory", h.Name)
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o700); err != nil {
-				t.Fatal(err)
-			}
-		case tar.TypeReg:
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	st, err := os.ReadFile(filepath.Join(fixtureDir, "schema1.status"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^state hash: ([0-9a-f]{64})$`).FindSubmatch(st)
-	if m == nil {
-		t.Fatalf("schema1.status has no state hash:\n%s", st)
-	}
-	return filepath.Join(root, "data"), string(m[1])
+	return fixture.UnpackSchema1(t, fixtureDir)
 }
 
 func schemaFile(t *testing.T, path string) (int, string) {

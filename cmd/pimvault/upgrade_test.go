@@ -1,13 +1,11 @@
 package main
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"github.com/pimvault/pimvault/internal/fixture"
 	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -214,46 +212,7 @@ func TestNewerVersionRefusedByEveryCommand(t *testing.T) {
 // and the state hash that pimvault printed for it.
 func unpackSchema1(t *testing.T) (string, string) {
 	t.Helper()
-	f, err := os.Open("../../testdata/upgrade/schema1.tar.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(root, filepath.FromSlash(h.Name))
-		if !strings.HasPrefix(p, root+string(filepath.Separator)) {
-			t.Fatalf("fixture entry %q leaves the directory", h.Name)
-		}
-		if h.Typeflag == tar.TypeDir {
-			os.MkdirAll(p, 0o700)
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := os.ReadFile("../../testdata/upgrade/schema1.status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(root, "data"), stateHashRe.FindStringSubmatch(string(st))[1]
+	return fixture.UnpackSchema1(t, "../../testdata/upgrade")
 }
 
 var upgradeSnapRe = regexp.MustCompile(`snapshot of the old store\.db, verified: (\S+)`)
