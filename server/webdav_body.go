@@ -25,6 +25,14 @@ func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Req
 // answer is 201 or 204 with
 // the ETag (200 for a deduplicated upload).
 func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change) {
+	s.commitPutBody(w, r, p, c, true)
+}
+
+// commitPutBody is commitPut for a body that may differ from the one sent:
+// asSent false (the validator completed it) leaves out the ETag, which RFC 4791
+// §5.3.4 and RFC 6352 §6.3.2.3 reserve for a resource stored exactly as sent, so
+// that the client fetches the stored version.
+func (s *Server) commitPutBody(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change, asSent bool) {
 	if err := dav.SetConditionals(&c, r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -35,7 +43,9 @@ func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", dav.QuoteETag(res.ETag))
+	if asSent {
+		w.Header().Set("ETag", dav.QuoteETag(res.ETag))
+	}
 	if c.DedupeByUID && s.dedupedPut(w, p, res) {
 		return
 	}

@@ -211,6 +211,9 @@ func ParseCalendar(file string, data []byte) ([]Item, error) {
 			if err != nil {
 				return nil, &ParseError{file, seen[uid], fmt.Sprintf("calendar object %q: %v", uid, err)}
 			}
+			if obj.Body != nil {
+				body = obj.Body // completed (VERSION, PRODID) as a PUT stores it
+			}
 			start, end := obj.SpanUnix()
 			out = append(out, Item{Name: objectName(uid, ".ics"), UID: uid, Component: groups[uid][0].Name, Body: body,
 				From: fmt.Sprintf("%s:%d", file, seen[uid]), Span: &storage.Span{Start: start, End: end}})
