@@ -132,3 +132,45 @@ func TestParseRefusesOtherVersion(t *testing.T) {
 		t.Fatalf("Parse(VERSION:1.0) = %v, want a refusal naming VERSION:2.0", err)
 	}
 }
+
+// A recurring VTODO with DUE and no DTSTART recurs from its DUE: five daily
+// instances, each due at its recurrence time; expanded instances carry DUE and
+// RECURRENCE-ID but no DTSTART the client never wrote.
+func TestRecurringTodoWithoutStart(t *testing.T) {
+	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTODO\r\nUID:t6\r\nDTSTAMP:20240101T000000Z\r\n" +
+		"DUE:20240102T110000Z\r\nRRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Task 6\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+	got := instancesIn(t, body, TimeRange{Start: time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC), End: time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC)}, nil)
+	if len(got) != 2 || !strings.Contains(got[0], "20240103T110000Z") || !strings.Contains(got[1], "20240104T110000Z") {
+		t.Errorf("instances due 3 and 4 January, got %q", got)
+	}
+	obj, err := Parse([]byte(body), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !obj.Start.Before(time.Date(2024, 1, 2, 11, 0, 0, 0, time.UTC)) || !obj.End.After(time.Date(2024, 1, 6, 11, 0, 0, 0, time.UTC)) {
+		t.Errorf("span %v..%v does not cover the five due times", obj.Start, obj.End)
+	}
+	exp, err := obj.Expand(TimeRange{Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dues []string
+	for _, c := range exp.Children {
+		if c.Props.Get(ical.PropDateTimeStart) != nil {
+			t.Errorf("expanded instance has a DTSTART: %v", c.Props.Get(ical.PropDateTimeStart).Value)
+		}
+		if p := c.Props.Get(ical.PropDue); p != nil {
+			dues = append(dues, p.Value)
+		}
+	}
+	if strings.Join(dues, ",") != "20240102T110000Z,20240103T110000Z,20240104T110000Z,20240105T110000Z,20240106T110000Z" {
+		t.Errorf("expanded DUEs %q", dues)
+	}
+	text, err := obj.ExpandText(TimeRange{Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, time.UTC, func(cal *ical.Calendar) string { return plainText(cal.Component) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text, "DTSTART") || strings.Count(text, "DUE:") != 5 {
+		t.Errorf("ExpandText:\n%s", text)
+	}
+}

@@ -54,6 +54,14 @@ func (z *zones) timing(c *ical.Component) (*timing, error) {
 		return nil, err
 	}
 	t.lenientEnd()
+	if c.Name == ical.CompToDo && !t.hasStart && t.hasEnd &&
+		(c.Props.Get(ical.PropRecurrenceRule) != nil || c.Props.Get(ical.PropRecurrenceDates) != nil) {
+		// A recurring VTODO with DUE and no DTSTART recurs from its DUE (RFC 5545
+		// leaves this open; task apps write it): each instance is due at a
+		// recurrence time. The component has no DTSTART, so none is written into
+		// expanded instances.
+		t.start, t.hasStart = t.end, true
+	}
 	if p := c.Props.Get(ical.PropDuration); p != nil && c.Name != ical.CompFreeBusy {
 		if t.dur, err = propDuration(p); err != nil {
 			return nil, err
