@@ -101,10 +101,11 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
 	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
-		r.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/dav/", http.StatusMovedPermanently)
-		})
+		r.HandleFunc(p, s.wellKnownRedirect)
+		r.HandleFunc(p+"/", s.wellKnownRedirect)
 	}
+	r.HandleFunc("/.well-known", s.wellKnownRoot)
+	r.HandleFunc("/.well-known/", s.wellKnownRoot)
 	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	s.routeAPI(r)
