@@ -1,5 +1,5 @@
 // Package account keeps the accounts of pimvault's users: a bcrypt password
-// hash, a disabled flag and two times, stored as the opaque data of the
+// hash, a disabled flag, two times and the app passwords, stored as the opaque data of the
 // principal in the store, so accounts are journalled, backed up, restored
 // and undone like every other change.
 //
@@ -10,6 +10,9 @@
 //   - A password is 8 to 72 bytes (bcrypt's limit); the store keeps only its
 //     hash.
 //   - A disabled account keeps its data and cannot sign in.
+//   - An app password is a 160-bit random token shown once; only its SHA-256
+//     hash is kept. Revoking one refuses it at the next request; the changes
+//     of one account are serialised, so a last-use note never revives it.
 //
 // Sign-in (package server) and the admin commands (package admin) both use
 // this package; neither touches account data on its own.

@@ -58,6 +58,10 @@ type Request struct {
 	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
 	ToTime string `json:"to_time,omitempty"`
 	ToSeq  uint64 `json:"to_seq,omitempty"`
+	// Label names a new app password (app-password-add); ID names one to
+	// revoke (app-password-revoke).
+	Label string `json:"label,omitempty"`
+	ID    string `json:"id,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -66,23 +70,26 @@ type Command func(ctx context.Context, s *storage.Store, req Request) (Result, e
 
 // commands is the one table of admin commands.
 var commands = map[string]Command{
-	"verify":          verify,
-	"rebuild":         rebuild,
-	"status":          status,
-	"user-add":        userAdd,
-	"user-passwd":     userPasswd,
-	"user-disable":    userDisable,
-	"user-enable":     userEnable,
-	"user-list":       userList,
-	"prune":           prune,
-	"recovery-open":   recoveryOpen,
-	"recovery-close":  recoveryClose,
-	"recovery-status": recoveryStatus,
-	"backup":          backup,
-	"drill":           drill,
-	"undo":            undo,
-	"export":          export,
-	"import":          importFrom,
+	"verify":              verify,
+	"rebuild":             rebuild,
+	"status":              status,
+	"user-add":            userAdd,
+	"user-passwd":         userPasswd,
+	"user-disable":        userDisable,
+	"user-enable":         userEnable,
+	"user-list":           userList,
+	"app-password-add":    appPasswordAdd,
+	"app-password-list":   appPasswordList,
+	"app-password-revoke": appPasswordRevoke,
+	"prune":               prune,
+	"recovery-open":       recoveryOpen,
+	"recovery-close":      recoveryClose,
+	"recovery-status":     recoveryStatus,
+	"backup":              backup,
+	"drill":               drill,
+	"undo":                undo,
+	"export":              export,
+	"import":              importFrom,
 }
 
 // Run runs a named admin command against an open store.

@@ -34,6 +34,7 @@ var errAPIUnavailable = &dav.Error{Status: http.StatusNotImplemented, Msg: "hist
 func (s *Server) routeAPI(r chi.Router) {
 	r.Method(http.MethodGet, "/api/history", s.requireAuth(http.HandlerFunc(s.apiHistory)))
 	r.Method(http.MethodPost, "/api/undo", s.requireAuth(http.HandlerFunc(s.apiUndo)))
+	s.routeAppPasswords(r)
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {

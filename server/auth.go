@@ -115,6 +115,9 @@ func (a *authenticator) check(user, password string) bool {
 	if err != nil || acct.Disabled {
 		return false
 	}
+	if a.appPassword(user, acct, password) {
+		return true
+	}
 	key := sha256.Sum256([]byte(user + "\x00" + password + "\x00" + acct.PasswordHash))
 	now := time.Now()
 	a.mu.Lock()

@@ -23,7 +23,7 @@ var commands = map[string]command{
 	"verify":  {"check the journal's hash chain and that store.db equals a replay of it", runVerify},
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
 	"status":  {"print the store id, epoch, head sequence and state hash", runStatus},
-	"user":    {"manage accounts: add, passwd, disable, enable, list", runUser},
+	"user":    {"manage accounts: add, passwd, disable, enable, list, app-password", runUser},
 	"backup":  {"write a verified hot snapshot of the store", runBackup},
 	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},
 	"prune":   {"move old journal segments a verified snapshot covers to quarantine (journal retention)", runPrune},

@@ -15,12 +15,15 @@ import (
 var stdin io.Reader = os.Stdin
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const usageText = "usage: pimvault user add|passwd|disable|enable NAME [--password-stdin] [--data DIR]\n       pimvault user list [--data DIR]\n"
+	const usageText = "usage: pimvault user add|passwd|disable|enable NAME [--password-stdin] [--data DIR]\n       pimvault user list [--data DIR]\n" + appPasswordUsage
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return 2
 	}
 	verb := args[0]
+	if verb == "app-password" {
+		return runAppPassword(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("user "+verb, stderr)
 	var sf storeFlags
 	sf.register(fs)

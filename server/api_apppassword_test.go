@@ -1,0 +1,76 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// An app password made through /api signs in to DAV, cannot manage app
+// passwords itself, shows its last use, and is refused (401) at the next
+// request once revoked, while the account password keeps working.
+func TestAppPasswordSignIn(t *testing.T) {
+	e := newTestEnv(t)
+	resp, body := e.do(t, "alice", "POST", "/api/app-passwords", nil, `{"label":"Anna's iPhone"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/app-passwords: %d %s", resp.StatusCode, body)
+	}
+	var made struct{ ID, Label, Token string }
+	if err := json.Unmarshal([]byte(body), &made); err != nil || made.Token == "" || made.ID == "" {
+		t.Fatalf("answer %s: %v", body, err)
+	}
+	as := func(pw, method, path, reqBody string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(reqBody))
+		req.SetBasicAuth("alice", pw)
+		req.Header.Set("Depth", "0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp, b.String()
+	}
+	if resp, body := as(made.Token, "PROPFIND", "/dav/calendars/alice/", ""); resp.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("PROPFIND with the app password: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := as("bob-"+made.Token, "PROPFIND", "/dav/calendars/alice/", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d, want 401", resp.StatusCode)
+	}
+	if resp, body := as(made.Token, "POST", "/api/app-passwords", `{"label":"more"}`); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an app password made another: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := as(made.Token, "DELETE", "/api/app-passwords/"+made.ID, ""); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an app password revoked itself through the API: %d %s", resp.StatusCode, body)
+	}
+	resp, body = e.do(t, "alice", "GET", "/api/app-passwords", nil, "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"label":"Anna's iPhone"`) || !strings.Contains(body, `"last_used"`) || strings.Contains(body, made.Token) {
+		t.Errorf("GET /api/app-passwords: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do(t, "alice", "POST", "/api/app-passwords", nil, `{"label":""}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("empty label: %d %s", resp.StatusCode, body)
+	}
+	// bob cannot see or revoke alice's.
+	if resp, _ := e.do(t, "bob", "DELETE", "/api/app-passwords/"+made.ID, nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("bob revoking alice's app password: %d, want 404", resp.StatusCode)
+	}
+	if resp, body := e.do(t, "alice", "DELETE", "/api/app-passwords/"+made.ID, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := as(made.Token, "PROPFIND", "/dav/calendars/alice/", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a revoked app password: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusMultiStatus {
+		t.Errorf("the account password after revoking: %d", resp.StatusCode)
+	}
+}
