@@ -96,6 +96,9 @@ func TestDiskFullRefusesWritesThenResumes(t *testing.T) {
 		if !errors.As(err, &ns) || !errors.Is(err, ErrNoSpace) || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("commit %d on a full disk: want *NoSpaceError, got %T %v", i, err, err)
 		}
+		if len(refused) < 2 {
+			t.Logf("commit %d on a full disk: %v", i, err)
+		}
 		if _, serr := os.Stat(ns.Path); serr != nil || strings.Contains(err.Error(), rebuildSuffix) || strings.Contains(err.Error(), "reopen") {
 			t.Fatalf("error names %q (%v), which is not a real file of the store: %v", ns.Path, serr, err)
 		}
@@ -231,5 +234,55 @@ func TestFailedJournalFsyncNeverAppears(t *testing.T) {
 			}
 			checkIntegrity(t, s)
 		})
+	}
+}
+
+// TestVerifyAndDrillNeedScratchSpace: on a full data filesystem verify and
+// the restore drill refuse at once, saying how much scratch space they need
+// and that --tmp takes it elsewhere; with a scratch directory on another
+// filesystem both work and leave nothing behind.
+func TestVerifyAndDrillNeedScratchSpace(t *testing.T) {
+	mnt := mountSmallFS(t, "8m")
+	dir := filepath.Join(mnt, "data")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	seedContacts(t, s, "alice", "contacts", 50)
+	ctx := context.Background()
+	if _, _, err := s.SnapshotScheduled(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s, putChange("alice", "contacts", "late.vcf", "late", vcard("late", 1)))
+	filler := fillDisk(t, mnt)
+
+	_, err = s.VerifyIn(ctx, "")
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "--tmp DIR") || !strings.Contains(err.Error(), "MiB") {
+		t.Fatalf("verify on a full disk: want a no-space error naming --tmp and the space needed, got %v", err)
+	}
+	t.Logf("verify on a full disk: %v", err)
+	if _, err := s.DrillIn(ctx, ""); !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "--tmp DIR") {
+		t.Fatalf("drill on a full disk: %v", err)
+	}
+	scratch := t.TempDir()
+	rep, err := s.VerifyIn(ctx, scratch)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify --tmp on a full data disk: %v\n%v", err, rep)
+	}
+	res, err := s.DrillIn(ctx, scratch)
+	if err != nil || !res.OK || res.Snapshot == "" {
+		t.Fatalf("drill --tmp on a full data disk: %v %+v", err, res)
+	}
+	if ents, _ := os.ReadDir(scratch); len(ents) != 0 {
+		t.Fatalf("scratch directory keeps %d entries", len(ents))
+	}
+	// A scratch directory that is itself too small is refused the same way.
+	small := mountSmallFS(t, "64k")
+	if _, err := s.VerifyIn(ctx, small); !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), small) {
+		t.Fatalf("verify into a 64 KiB scratch: %v", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,13 +14,18 @@ var ErrNoSpace = errors.New("no space left on device")
 
 // NoSpaceError is ErrNoSpace naming the file that could not be written.
 type NoSpaceError struct {
-	Path string // the file the write was for
+	Path string // the file (or directory) the write was for
 	Op   string // what was being written
 	Err  error  // the system error (ENOSPC or EDQUOT)
+	Hint string // what to do; default: for a commit
 }
 
 func (e *NoSpaceError) Error() string {
-	return fmt.Sprintf("no space left for %s (%s): %v; the change was not saved; free space on that filesystem and writes resume by themselves", e.Path, e.Op, e.Err)
+	hint := e.Hint
+	if hint == "" {
+		hint = "the change was not saved; free space on that filesystem and writes resume by themselves"
+	}
+	return fmt.Sprintf("no space left for %s (%s): %v; %s", e.Path, e.Op, e.Err, hint)
 }
 
 func (e *NoSpaceError) Unwrap() []error { return []error{ErrNoSpace, e.Err} }
@@ -41,7 +46,7 @@ func writeError(op, path string, err error) error {
 	if pe != nil {
 		errno = pe.Err
 	}
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if isNoSpace(err) {
 		var en syscall.Errno
 		if errors.As(err, &en) {
 			errno = en
@@ -52,4 +57,9 @@ func writeError(op, path string, err error) error {
 		return fmt.Errorf("%s %s: %s: %w", op, path, pe.Op, errno)
 	}
 	return fmt.Errorf("%s %s: %w", op, path, err)
+}
+
+// isNoSpace reports whether err is a full filesystem, typed or not.
+func isNoSpace(err error) bool {
+	return errors.Is(err, ErrNoSpace) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

@@ -388,7 +388,7 @@ func (s *Store) runBatch(batch []*request) {
 		}
 		if err := setApplied(tx, head, hash); err != nil {
 			tx.Rollback()
-			s.cutAndRefuse(writeError("write", dbPath, err), mark, batch)
+			s.cutAndRefuse(writeError("apply the change to", dbPath, err), mark, batch)
 			return
 		}
 		if err := tx.Commit(); err != nil {
@@ -396,7 +396,7 @@ func (s *Store) runBatch(batch []*request) {
 			// the batch anyway (its meta page was written but not synced)
 			// did it happen: the journal holds it durably.
 			if applied, _ := s.appliedSeq(); applied != head {
-				s.cutAndRefuse(writeError("write", dbPath, err), mark, batch)
+				s.cutAndRefuse(writeError("apply the change to", dbPath, err), mark, batch)
 				return
 			}
 			s.log.Warn("store.db commit reported an error after writing the batch; the journal has it durably", "file", dbPath, "err", err)
