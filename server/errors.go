@@ -43,6 +43,9 @@ var errNotFound = &davError{status: http.StatusNotFound, msg: "not found"}
 // (DESIGN.md invariant 4); stock clients get 503 and come back later.
 var errRecovering = &davError{status: http.StatusServiceUnavailable, msg: "this account's data is being recovered; try again later"}
 
+// errNoSpace: the server's disk is full; the body names no file (the log does).
+var errNoSpace = &davError{status: http.StatusInsufficientStorage, msg: "insufficient storage: the server's disk is full, so this change was not saved; send it again later"}
+
 // toDAVError is the one place where errors become HTTP statuses and DAV
 // condition elements.
 func toDAVError(err error) *davError {
@@ -76,6 +79,12 @@ func toDAVError(err error) *davError {
 		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "supported-collation", msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
 		return &davError{status: http.StatusForbidden, ns: nsCalDAV, cond: "max-instances", msg: err.Error()}
+	case errors.Is(err, storage.ErrNoSpace):
+		// RFC 4918 §11.5: the change was not saved (storage cut it off),
+		// and the client may send it again once space is freed.
+		return errNoSpace
+	case errors.Is(err, storage.ErrNeedsConfirmation):
+		return &davError{status: http.StatusConflict, msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &davError{status: http.StatusServiceUnavailable, msg: "request cancelled"}
 	}
@@ -96,11 +105,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", de.status, "err", err)
 	}
-	if de.status == http.StatusServiceUnavailable {
+	if de.status == http.StatusServiceUnavailable || de.status == http.StatusInsufficientStorage {
 		// Jittered, so a fleet of clients does not come back in one wave.
 		retry := 30 + rand.IntN(90)
-		if de == errRecovering {
+		switch de {
+		case errRecovering:
 			retry = 60 + rand.IntN(241) // [60, 300], recovery protocol item 4
+		case errNoSpace:
+			retry = 300 + rand.IntN(300) // space is freed by an admin, not in seconds
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
