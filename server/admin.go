@@ -53,8 +53,10 @@ func RunAdmin(ctx context.Context, name string, s *storage.Store, args map[strin
 	return cmd(ctx, s, args)
 }
 
-func adminVerify(ctx context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
-	rep, err := s.Verify(ctx)
+// adminVerify verifies the store; args "tmp": the scratch directory for
+// its replay (absolute; default the data directory).
+func adminVerify(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	rep, err := s.VerifyIn(ctx, args["tmp"])
 	if err != nil {
 		var ce *storage.CorruptionError
 		if errors.As(err, &ce) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,8 +45,10 @@ func snapshotLines(info storage.SnapshotInfo) string {
 		info.Path, info.Path, info.Seq, info.ChainHash, info.Epoch, info.StateHash, info.Size, info.Seq)
 }
 
-func adminDrill(ctx context.Context, s *storage.Store, _ map[string]string) (AdminResult, error) {
-	res, err := s.Drill(ctx)
+// adminDrill runs a restore drill; args "tmp": its scratch directory
+// (absolute; default the data directory).
+func adminDrill(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
+	res, err := s.DrillIn(ctx, args["tmp"])
 	if err != nil {
 		return AdminResult{}, err
 	}
@@ -86,14 +89,19 @@ func backupStatus(dir string) string {
 func init() { adminCommands["undo"] = adminUndo }
 
 // adminUndo runs a forward undo for args user, collection, object, to-time
-// (RFC 3339) or to-seq, dry-run ("true").
+// (RFC 3339) or to-seq, dry-run ("true"), yes ("true": confirm an undo that
+// removes a collection or many objects).
 func adminUndo(ctx context.Context, s *storage.Store, args map[string]string) (AdminResult, error) {
 	req, err := undoRequestFrom(args["user"], args["collection"], args["object"], args["to-time"], args["to-seq"])
 	if err != nil {
 		return AdminResult{}, err
 	}
-	req.DryRun = args["dry-run"] == "true"
+	req.DryRun, req.Confirm = args["dry-run"] == "true", args["yes"] == "true"
 	rep, err := s.Undo(ctx, req)
+	var ce *storage.ConfirmationError
+	if errors.As(err, &ce) {
+		return AdminResult{Output: ce.Report.String() + err.Error() + "\n", Failed: true}, nil
+	}
 	if err != nil {
 		return AdminResult{}, err
 	}
