@@ -79,6 +79,8 @@ type UndoReport struct {
 	PerCollection []UndoCounts `json:"per_collection"`
 	// NeedsConfirmation: applying this undo needs UndoRequest.Confirm.
 	NeedsConfirmation bool `json:"needs_confirmation"`
+
+	planRemoved int // objects the plan removes one by one
 }
 
 // UndoCounts is what an undo does in one collection.
@@ -111,8 +113,11 @@ func (r *UndoReport) String() string {
 		}
 		b.WriteString(line + "\n")
 	}
-	fmt.Fprintf(&b, "re-added: %d, changed back: %d, removed: %d (%d one by one, %d with %d removed collections), collections: %d, failed: %d\n",
-		r.ReAdded, r.ChangedBack, r.ObjectsRemoved, r.Removed, r.ObjectsRemoved-r.Removed, r.CollectionsRemoved, r.Collections, r.Failed)
+	if r.CollectionsRemoved > 0 {
+		fmt.Fprintf(&b, "%d removed collections take %d objects with them\n", r.CollectionsRemoved, r.ObjectsRemoved-r.planRemoved)
+	}
+	fmt.Fprintf(&b, "re-added: %d, changed back: %d, removed: %d, collections: %d, failed: %d\n",
+		r.ReAdded, r.ChangedBack, r.Removed+r.ObjectsRemoved-r.planRemoved, r.Collections, r.Failed)
 	if r.NeedsConfirmation && r.DryRun {
 		b.WriteString("applying this undo needs confirmation (it removes a collection or many objects)\n")
 	}
@@ -214,6 +219,7 @@ func (r *UndoReport) count(plan [][]*undoStep) {
 			case UndoRemove:
 				c.Removed++
 				r.ObjectsRemoved++
+				r.planRemoved++
 			case UndoRemoveCol, undoRecreateKindDiff:
 				c.Removed += it.Objects
 				r.ObjectsRemoved += it.Objects
