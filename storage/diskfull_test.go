@@ -286,3 +286,46 @@ func TestVerifyAndDrillNeedScratchSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenOnFullDisk: a store opens on a full disk (a restart while full):
+// reads are served, writes are refused with ErrNoSpace, and once space is
+// freed writes resume; it closes cleanly and reopens with everything.
+func TestOpenOnFullDisk(t *testing.T) {
+	mnt := mountSmallFS(t, "4m")
+	dir := filepath.Join(mnt, "data")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedContacts(t, s, "alice", "contacts", 10)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	filler := fillDisk(t, mnt)
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("open on a full disk: %v", err)
+	}
+	defer func() { s.Close() }()
+	if n := len(objectsOf(t, s, "alice", "contacts")); n != 10 {
+		t.Fatalf("read %d objects on a full disk, want 10", n)
+	}
+	big := append(vcard("big", 1), strings.Repeat("NOTE:x\r\n", 16000)...)
+	if _, err := s.Commit(context.Background(), putChange("alice", "contacts", "big.vcf", "big", big)); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("commit on a full disk after opening there: %v", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s, putChange("alice", "contacts", "big.vcf", "big", big))
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if objs := objectsOf(t, s, "alice", "contacts"); len(objs) != 11 || objs["big.vcf"] != string(big) {
+		t.Fatalf("after reopening: %d objects", len(objs))
+	}
+	checkIntegrity(t, s)
+}

@@ -43,6 +43,7 @@ type Store struct {
 	lastHash   [32]byte // committer only
 	hwSeq      uint64   // last high-water mark written (committer, then Close)
 	lessWhy    string   // why the store holds less than its high-water mark ("" if it does not)
+	noMarker   bool     // opened on a full disk without writing DIRTY (openWithoutMarker)
 }
 
 type request struct {
@@ -102,8 +103,13 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 		}
 	}
 	if err := s.exclusive(context.Background(), func() error { return s.writeHighWater(s.head.Load(), s.lastHash) }); err != nil {
-		s.Close()
-		return nil, err
+		// The mark may lag behind the journal (it is a lower bound), so a
+		// full disk does not keep the store from opening.
+		if !isNoSpace(err) {
+			s.Close()
+			return nil, err
+		}
+		s.log.Warn("disk full: could not update the high-water mark", "err", err)
 	}
 	return s, nil
 }
@@ -223,7 +229,30 @@ func (s *Store) open() (err error) {
 	if created {
 		return s.publishDB(openPath, dbPath)
 	}
-	return markDirty(s.dir, s.opts.SyncProjection)
+	if err := markDirty(s.dir, s.opts.SyncProjection); err != nil {
+		if !isNoSpace(err) {
+			return err
+		}
+		return s.openWithoutMarker(err)
+	}
+	return nil
+}
+
+// openWithoutMarker lets a store open on a full disk, where the DIRTY marker
+// cannot be written, so that reads are served and writes resume once space
+// is freed: store.db is then fsynced on every commit (and now), which makes
+// it trusted after any crash without a marker. A marker left by an earlier
+// process stays and keeps meaning what it did.
+func (s *Store) openWithoutMarker(err error) error {
+	s.log.Warn("disk full: cannot write the DIRTY marker; store.db is fsynced on every commit until the store is reopened with free space",
+		"err", writeError("write", filepath.Join(s.dir, dirtyFile), err))
+	s.noMarker = true
+	s.opts.SyncProjection = true
+	s.db.NoSync, s.db.NoGrowSync = false, false
+	if err := s.db.Sync(); err != nil {
+		return writeError("sync", filepath.Join(s.dir, dbFile), err)
+	}
+	return nil
 }
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
@@ -490,10 +519,17 @@ func (s *Store) Close() error {
 	var hwErr error
 	if s.failed.Load() == nil && s.head.Load() > s.hwSeq {
 		hwErr = s.writeHighWater(s.head.Load(), s.lastHash)
+		if isNoSpace(hwErr) {
+			s.log.Warn("disk full: could not update the high-water mark", "err", hwErr)
+			hwErr = nil
+		}
 	}
 	err := errors.Join(s.closeFiles(), hwErr)
 	if err == nil && s.failed.Load() == nil {
 		err = os.Remove(filepath.Join(s.dir, dirtyFile))
+		if s.noMarker && errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
 	}
 	s.lock.unlock()
 	return err
