@@ -80,3 +80,16 @@ func unixNanos(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// MaxDaysArg bounds an argument counted in days (a window of device
+// activity) so that it converts to a time.Duration, which holds 292 years,
+// without overflow.
+const MaxDaysArg = 36500
+
+// DaysArg converts an argument of n days, refusing n outside 1..MaxDaysArg.
+func DaysArg(arg string, n int) (time.Duration, error) {
+	if n < 1 || n > MaxDaysArg {
+		return 0, fmt.Errorf("%s %d: give a number of days from 1 to %d: %w", arg, n, MaxDaysArg, ErrTimeRange)
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
+}

@@ -154,3 +154,18 @@ func TestUndoNeedsConfirmation(t *testing.T) {
 		t.Fatalf("collection later: %v, want it removed", err)
 	}
 }
+
+// TestDaysArg: a day count converts without overflow or is refused (100,000
+// days overflowed time.Duration into a negative window).
+func TestDaysArg(t *testing.T) {
+	for _, n := range []int{0, -1, MaxDaysArg + 1, 200000, 1 << 40} {
+		if d, err := DaysArg("window-days", n); !errors.Is(err, ErrTimeRange) || d != 0 {
+			t.Fatalf("DaysArg(%d) = %v, %v; want ErrTimeRange", n, d, err)
+		}
+	}
+	for _, n := range []int{1, 30, MaxDaysArg} {
+		if d, err := DaysArg("window-days", n); err != nil || d != time.Duration(n)*24*time.Hour || d <= 0 {
+			t.Fatalf("DaysArg(%d) = %v, %v", n, d, err)
+		}
+	}
+}
