@@ -71,10 +71,12 @@ func adminRecoveryStatus(_ context.Context, s *storage.Store, args map[string]st
 	window := DefaultRecoveryDeviceWindow
 	if d := args["window-days"]; d != "" {
 		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 {
+		if err != nil {
 			return AdminResult{}, fmt.Errorf("window-days %q: want a positive number of days", d)
 		}
-		window = time.Duration(n) * 24 * time.Hour
+		if window, err = storage.DaysArg("window-days", n); err != nil {
+			return AdminResult{}, err
+		}
 	}
 	st, err := s.PrincipalState(user)
 	if err != nil {
