@@ -69,3 +69,17 @@ func TestVerifyTmp(t *testing.T) {
 		t.Fatalf("verify --tmp missing: %s", res)
 	}
 }
+
+// TestDayCountsRangeChecked: a day count that overflows time.Duration (it
+// became a negative window, so a recovery closed at once) is refused.
+func TestDayCountsRangeChecked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeStore(t, dir, storage.Options{}, 1)
+	if res := pimvault(t, "serve", "--data", dir, "--recovery-device-days", "200000"); res.code != 2 || !strings.Contains(res.stderr, "36500") {
+		t.Fatalf("serve --recovery-device-days 200000: %s", res)
+	}
+	if res := pimvault(t, "recovery", "status", "--data", dir, "--user", "alice", "--window-days", "200000"); res.code == 0 || !strings.Contains(res.stderr, "36500") {
+		t.Fatalf("recovery status --window-days 200000: %s", res)
+	}
+}
