@@ -31,8 +31,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
 	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
+	fs.StringVar(&backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if backups.drillTmp != "" {
+		if st, err := os.Stat(backups.drillTmp); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "pimvault serve: --drill-tmp %s: not a directory\n", backups.drillTmp)
+			return 2
+		}
 	}
 	recoveryWindow, err := storage.DaysArg("--recovery-device-days", *recoveryDays)
 	if err != nil {

@@ -50,7 +50,8 @@ func TestUndoAndRestoreTimeGuards(t *testing.T) {
 }
 
 // TestVerifyTmp: verify and the drill build their copy under --tmp and
-// leave nothing there; a --tmp that is not a directory is refused.
+// leave nothing there; a --tmp (or serve --drill-tmp) that is not a
+// directory is refused.
 func TestVerifyTmp(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -67,6 +68,9 @@ func TestVerifyTmp(t *testing.T) {
 	}
 	if res := pimvault(t, "verify", "--data", dir, "--tmp", filepath.Join(scratch, "missing")); res.code != 2 || !strings.Contains(res.stderr, "not a directory") {
 		t.Fatalf("verify --tmp missing: %s", res)
+	}
+	if res := pimvault(t, "serve", "--data", dir, "--drill-tmp", filepath.Join(scratch, "missing")); res.code != 2 || !strings.Contains(res.stderr, "not a directory") {
+		t.Fatalf("serve --drill-tmp missing: %s", res)
 	}
 }
 
