@@ -58,6 +58,12 @@ type Request struct {
 	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
 	ToTime string `json:"to_time,omitempty"`
 	ToSeq  uint64 `json:"to_seq,omitempty"`
+	// Confirm applies an undo that removes a collection or many objects
+	// (without it such an undo only reports what it would do).
+	Confirm bool `json:"confirm,omitempty"`
+	// Tmp is an absolute scratch directory for verify's and drill's copy
+	// (default: the data directory).
+	Tmp string `json:"tmp,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -99,8 +105,8 @@ func Run(ctx context.Context, name string, s *storage.Store, req Request) (Resul
 	return cmd(ctx, s, req)
 }
 
-func verify(ctx context.Context, s *storage.Store, _ Request) (Result, error) {
-	rep, err := s.Verify(ctx)
+func verify(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	rep, err := s.VerifyIn(ctx, req.Tmp)
 	if err != nil {
 		var ce *storage.CorruptionError
 		if errors.As(err, &ce) {

@@ -16,6 +16,15 @@
 //     the current state plus the earlier changes of the same batch.
 //   - Damage to acknowledged data is never served: Open refuses with a
 //     *CorruptionError that says what is damaged and what to do.
+//   - Refused means absent: a change answered with an error is never in the
+//     store, now or after a reopen. A batch whose journal append, fsync or
+//     store.db commit fails is cut off the journal before any other write
+//     (journal_cut.go); a full disk is a *NoSpaceError naming the real file,
+//     and writes resume by themselves once space is freed.
+//   - Time arguments (undo and restore targets) are checked against the
+//     range the journal's Unix nanoseconds can hold before any conversion
+//     (timearg.go); an undo that removes a collection or more than
+//     Options.UndoConfirmOver objects needs UndoRequest.Confirm.
 //
 // # Data directory
 //

@@ -205,6 +205,11 @@ func readIdentityFile(dir string) ([]byte, Identity, error) {
 func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
 	var seq uint64
 	var when int64
+	if !o.ToTime.IsZero() {
+		if err := CheckTimeArg("target time", o.ToTime, time.Now()); err != nil {
+			return 0, 0, err
+		}
+	}
 	if o.ToTime.IsZero() {
 		// By sequence (or the last complete record): read one segment; the
 		// whole chain is checked when the restored store opens.
@@ -229,7 +234,7 @@ func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
 		upTo = o.ToSeq
 	}
 	_, _, err := scanJournal(o.JournalDir, storeID, upTo, func(r *Record, _ [32]byte) error {
-		if !o.ToTime.IsZero() && r.Time > o.ToTime.UnixNano() {
+		if !o.ToTime.IsZero() && r.Time > unixNanos(o.ToTime) {
 			return errStopScan
 		}
 		seq, when = r.Seq, r.Time

@@ -37,6 +37,11 @@ type memObject struct {
 // sequence must be the one it holds.
 func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 	head := s.Head()
+	if !req.ToTime.IsZero() {
+		if err := CheckTimeArg("target time", req.ToTime, time.Now()); err != nil {
+			return nil, err
+		}
+	}
 	if req.ToSeq > head {
 		return nil, fmt.Errorf("target sequence %d is after the head %d: %w", req.ToSeq, head, ErrInvalidChange)
 	}
@@ -67,7 +72,7 @@ func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 			}
 			return nil
 		}
-		after = after || (req.ToSeq > 0 && r.Seq > req.ToSeq) || (!req.ToTime.IsZero() && r.Time > req.ToTime.UnixNano())
+		after = after || (req.ToSeq > 0 && r.Seq > req.ToSeq) || (!req.ToTime.IsZero() && r.Time > unixNanos(req.ToTime))
 		if r.Principal != req.Principal {
 			if !after {
 				st.seq, st.when = r.Seq, r.Time
@@ -173,7 +178,7 @@ func (s *Store) undoSnapshot(req UndoRequest, upTo uint64) *SnapshotInfo {
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		sn := all[i]
-		if sn.StoreID != s.id.StoreID || sn.Seq > upTo || sn.Seq == 0 || (!req.ToTime.IsZero() && (sn.Time == 0 || sn.Time > req.ToTime.UnixNano())) {
+		if sn.StoreID != s.id.StoreID || sn.Seq > upTo || sn.Seq == 0 || (!req.ToTime.IsZero() && (sn.Time == 0 || sn.Time > unixNanos(req.ToTime))) {
 			continue
 		}
 		return &sn

@@ -18,7 +18,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var sf storeFlags
 	sf.register(fs)
 	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target)")
-	toTime := fs.String("to-time", "", "restore the state as of this time (RFC 3339, e.g. 2026-11-27T12:00:00Z)")
+	toTime := fs.String("to-time", "", "restore the state as of this time ("+storage.TimeArgFormat+"; from 1970 to now)")
 	toSeq := fs.Uint64("to-seq", 0, "restore the state after this journal sequence")
 	out := fs.String("out", "", "new data directory (must be empty or not exist)")
 	if err := fs.Parse(args); err != nil {
@@ -31,9 +31,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	o := storage.RestoreOptions{DataDir: sf.data, JournalDir: sf.journalDir, From: *from, ToSeq: *toSeq, Out: *out,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	if *toTime != "" {
-		t, err := time.Parse(time.RFC3339Nano, *toTime)
+		t, err := storage.ParseTimeArg("--to-time", *toTime, time.Now())
 		if err != nil {
-			fmt.Fprintf(stderr, "pimvault restore: --to-time: %v\n", err)
+			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
 			return 2
 		}
 		o.ToTime = t
