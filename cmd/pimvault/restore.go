@@ -17,7 +17,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("restore", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target)")
+	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target); when --data holds no store, the file alone is restored")
 	toTime := fs.String("to-time", "", "restore the state as of this time (RFC 3339, e.g. 2026-11-27T12:00:00Z)")
 	toSeq := fs.Uint64("to-seq", 0, "restore the state after this journal sequence")
 	out := fs.String("out", "", "new data directory (must be empty or not exist)")
