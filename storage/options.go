@@ -22,6 +22,10 @@ type Options struct {
 	// the journal alone makes a write durable, and after an operating-system
 	// crash store.db is rebuilt from the journal (see doc.go).
 	SyncProjection bool
+	// Standby opens a copy that only takes records from its primary
+	// (AppendFrames): a new store gets no first epoch record, and a store
+	// that holds less than its high-water mark starts no epoch of its own.
+	Standby bool
 	// Logger receives the store's log lines; default discards them.
 	Logger *slog.Logger
 }
