@@ -66,6 +66,9 @@ func (s *Store) ReplicationStatus() string {
 	return ""
 }
 
+// Replicator returns the installed Replicator (nil: none).
+func (s *Store) Replicator() Replicator { return s.replicator() }
+
 func (s *Store) replicator() Replicator {
 	if b := s.repl.Load(); b != nil {
 		return b.r
