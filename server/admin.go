@@ -86,7 +86,7 @@ func adminStatus(_ context.Context, s *storage.Store, _ map[string]string) (Admi
 	if err != nil {
 		return AdminResult{}, err
 	}
-	return AdminResult{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir())}, nil
+	return AdminResult{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus()}, nil
 }
 
 // AdminSocket serves admin commands for a running server.

@@ -64,6 +64,8 @@ func toDAVError(err error) *davError {
 		return &davError{status: http.StatusBadRequest, msg: err.Error()}
 	case errors.Is(err, storage.ErrTooLarge):
 		return &davError{status: http.StatusForbidden, ns: nsCardDAV, cond: "max-resource-size", msg: err.Error()}
+	case errors.Is(err, storage.ErrUnavailable):
+		return &davError{status: http.StatusServiceUnavailable, msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
 		return &davError{status: http.StatusBadRequest, msg: err.Error()}
 	case errors.Is(err, calendar.ErrInvalidData):
@@ -99,8 +101,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if de.status == http.StatusServiceUnavailable {
 		// Jittered, so a fleet of clients does not come back in one wave.
 		retry := 30 + rand.IntN(90)
-		if de == errRecovering {
+		var ue *storage.UnavailableError
+		switch {
+		case de == errRecovering:
 			retry = 60 + rand.IntN(241) // [60, 300], recovery protocol item 4
+		case errors.As(err, &ue) && ue.RetryAfter > 0:
+			// Writes refused by replication: the reason passes quickly.
+			sec := int(ue.RetryAfter.Seconds())
+			retry = sec + rand.IntN(sec+1)
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
