@@ -49,6 +49,7 @@ type Follower struct {
 	delays []time.Duration // apply delay of recent records (record time → applied here)
 	nDelay int
 
+	upTo   uint64 // stop after this record (restore --to-seq); 0: follow forever
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -121,13 +122,17 @@ func OpenStandby(ctx context.Context, dir, storeID string, opts storage.Options,
 // StartFollower starts following the stream into st, a store opened with
 // storage.Options.Standby.
 func StartFollower(ctx context.Context, st *storage.Store, cfg Config) (*Follower, error) {
+	return startFollower(ctx, st, cfg, 0)
+}
+
+func startFollower(ctx context.Context, st *storage.Store, cfg Config, upTo uint64) (*Follower, error) {
 	cfg = cfg.withDefaults()
 	id := st.Identity().StoreID
 	c, err := dial(ctx, cfg, "pimvault standby "+id, false)
 	if err != nil {
 		return nil, err
 	}
-	f := &Follower{cfg: c.cfg, st: st, c: c, storeID: id, dir: st.Dir(), delays: make([]time.Duration, 0, 4096), done: make(chan struct{})}
+	f := &Follower{cfg: c.cfg, st: st, c: c, storeID: id, dir: st.Dir(), upTo: upTo, delays: make([]time.Duration, 0, 4096), done: make(chan struct{})}
 	st.SetReplicator(f)
 	var rctx context.Context
 	rctx, f.cancel = context.WithCancel(context.Background())
@@ -164,7 +169,7 @@ func (f *Follower) run(ctx context.Context) {
 	go f.pollHead(ctx)
 	for ctx.Err() == nil {
 		err := f.follow(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errReachedTarget) {
 			return
 		}
 		if err != nil {
@@ -181,7 +186,10 @@ func (f *Follower) run(ctx context.Context) {
 	}
 }
 
-var errGap = errors.New("records missing from the stream")
+var (
+	errGap           = errors.New("records missing from the stream")
+	errReachedTarget = errors.New("reached the record to stop at")
+)
 
 // startSeq is the stream sequence to read from: after the hinted message
 // when it holds the standby's head, else the subject's start.
@@ -237,6 +245,9 @@ func (f *Follower) follow(ctx context.Context) error {
 			f.failure.Store(nil)
 			f.cfg.Log.Info("replication: standby applying the stream again", "head", f.st.Head())
 		}
+		if f.upTo > 0 && f.st.Head() >= f.upTo {
+			return errReachedTarget
+		}
 		if time.Since(lastHint) > time.Second {
 			f.writeHint()
 			lastHint = time.Now()
@@ -253,6 +264,9 @@ func (f *Follower) apply(ctx context.Context, h map[string][]string, data []byte
 	head := f.st.Head()
 	for len(frames) > 0 && frames[0].Seq <= head {
 		frames = frames[1:]
+	}
+	for f.upTo > 0 && len(frames) > 0 && frames[len(frames)-1].Seq > f.upTo {
+		frames = frames[:len(frames)-1]
 	}
 	if len(frames) == 0 {
 		f.lastMsg.Store(streamSeq)
@@ -367,6 +381,15 @@ func (f *Follower) isStopped() bool {
 	default:
 		return false
 	}
+}
+
+// PromoteAdmin is Promote for the admin socket.
+func (f *Follower) PromoteAdmin(ctx context.Context, force bool) (string, error) {
+	rep, err := f.Promote(ctx, force)
+	if err != nil {
+		return "", err
+	}
+	return rep.String(), nil
 }
 
 // Status describes the standby for 'pimvault status'.

@@ -146,34 +146,24 @@ func (l *lease) renewLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
 		nrev, err := l.kv.Update(ctx, l.key, val, rev)
 		cancel()
+		conflict := isWrongRevision(err)
+		if conflict {
+			// The key changed: it expired while the cluster was out of
+			// reach, an earlier renewal's answer was lost, or another
+			// server took it.
+			ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
+			sent = time.Now()
+			nrev, err = l.retake(ctx, val)
+			cancel()
+		}
 		l.mu.Lock()
 		switch {
 		case err == nil:
 			l.rev, l.renewed = nrev, sent
-		case isWrongRevision(err):
-			// The key changed: it expired while the cluster was out of
-			// reach (take it again if still free), or another server took it.
-			ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
-			sent = time.Now()
-			var nrev uint64
-			var cerr error
-			if e, gerr := l.kv.Get(ctx, l.key); gerr == nil {
-				// Still ours (a renewal whose answer was lost): go on from it.
-				var lv leaseValue
-				if json.Unmarshal(e.Value(), &lv) == nil && lv.Holder == l.holder {
-					nrev, cerr = l.kv.Update(ctx, l.key, val, e.Revision())
-				} else {
-					cerr = ErrLeaseHeld
-				}
-			} else {
-				nrev, cerr = l.kv.Create(ctx, l.key, val)
+			if conflict {
+				l.log("replication: lease renewed after a revision conflict (it had expired, or an earlier renewal's answer was lost)")
 			}
-			cancel()
-			if cerr == nil {
-				l.rev, l.renewed = nrev, sent
-				l.log("replication: lease renewed after a conflict (it had expired, or an earlier renewal's answer was lost)")
-				break
-			}
+		case errors.Is(err, ErrLeaseHeld):
 			l.lost = fmt.Errorf("%w: the lease was taken by another server", ErrFenced)
 			l.log("replication: lease lost; refusing writes", "err", err)
 		default:
@@ -181,6 +171,29 @@ func (l *lease) renewLoop() {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// retake renews the lease after a revision conflict: when the key still
+// names this holder (a renewal whose answer was lost) it is updated at its
+// current revision; when it expired it is created again; when another
+// server holds it, ErrLeaseHeld. Other errors are transient.
+func (l *lease) retake(ctx context.Context, val []byte) (uint64, error) {
+	e, err := l.kv.Get(ctx, l.key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		rev, err := l.kv.Create(ctx, l.key, val)
+		if isWrongRevision(err) {
+			return 0, ErrLeaseHeld // someone created it first
+		}
+		return rev, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	var lv leaseValue
+	if json.Unmarshal(e.Value(), &lv) != nil || lv.Holder != l.holder {
+		return 0, fmt.Errorf("%w: %s", ErrLeaseHeld, lv.Holder)
+	}
+	return l.kv.Update(ctx, l.key, val, e.Revision())
 }
 
 func isWrongRevision(err error) bool {

@@ -29,12 +29,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
+	var rf replicationFlags
+	rf.registerServe(fs)
 	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *recoveryDays <= 0 {
 		fmt.Fprintln(stderr, "pimvault serve: --recovery-device-days must be at least 1")
+		return 2
+	}
+	if err := rf.validate(); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -44,12 +50,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := sf.options()
 	opts.Logger = log
-	s, err := storage.Open(sf.data, opts)
+	s, standby, closeRepl, err := openServeStore(ctx, sf.data, opts, &rf, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
 	defer s.Close()
+	defer closeRepl() // after the HTTP server stopped, before the store closes
 	admin, err := server.ListenAdmin(sf.data, s, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
@@ -57,7 +64,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer admin.Close()
 
-	if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
+	if standby {
+		// A standby writes nothing of its own: its accounts come from the primary.
+	} else if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
