@@ -33,13 +33,17 @@ func TestReplicationBenchmark(t *testing.T) {
 			dir := t.TempDir()
 			extra := []string{"--user", "bench", "--access-log=false"}
 			if mode == "sync" {
-				extra = append(extra, "--replicate", c.URLs(), "--stream", fmt.Sprintf("BENCH%d", writers))
+				extra = append(extra, "--replicate", c.URLs())
 			}
 			rs := startServer(t, dir, extra...)
 			var sb *runningServer
 			sdir := filepath.Join(t.TempDir(), "standby")
 			if mode == "sync" {
-				sb = startServer(t, sdir, "--follow", c.URLs(), "--stream", fmt.Sprintf("BENCH%d", writers), "--access-log=false")
+				id := regexp.MustCompile(`store id: (\S+)`).FindStringSubmatch(pimvault(t, "status", "--data", dir).stdout)
+				if id == nil {
+					t.Fatal("no store id in status")
+				}
+				sb = startServer(t, sdir, "--follow", c.URLs(), "--store-id", id[1], "--access-log=false")
 			}
 			cl := davClient{url: rs.url, user: "bench", password: rs.password, http: &http.Client{Timeout: 30 * time.Second,
 				Transport: &http.Transport{MaxIdleConnsPerHost: writers}}}
@@ -82,7 +86,9 @@ func TestReplicationBenchmark(t *testing.T) {
 				sb.stop(t)
 			}
 			t.Log(line)
+			t0 := time.Now()
 			rs.stop(t)
+			t.Logf("stopped in %s", time.Since(t0).Round(time.Millisecond))
 		}
 	}
 }
