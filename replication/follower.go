@@ -49,6 +49,7 @@ type Follower struct {
 	delays []time.Duration // apply delay of recent records (record time → applied here)
 	nDelay int
 
+	aside  string // former data directory set aside by the rejoin ("" when none)
 	upTo   uint64 // stop after this record (restore --to-seq); 0: follow forever
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -106,6 +107,20 @@ func OpenStandby(ctx context.Context, dir, storeID string, opts storage.Options,
 	if err := storage.PrepareStandbyDir(dir, storeID); err != nil {
 		return nil, nil, err
 	}
+	c, err := dial(ctx, cfg, "pimvault rejoin "+storeID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	aside, err := rejoin(ctx, c, dir, storeID, opts, cfg.Log)
+	c.close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("check the local journal against the stream: %w", err)
+	}
+	if aside != "" {
+		if err := storage.PrepareStandbyDir(dir, storeID); err != nil {
+			return nil, nil, err
+		}
+	}
 	opts.Standby = true
 	st, err := storage.Open(dir, opts)
 	if err != nil {
@@ -116,6 +131,7 @@ func OpenStandby(ctx context.Context, dir, storeID string, opts storage.Options,
 		st.Close()
 		return nil, nil, err
 	}
+	f.aside = aside
 	return st, f, nil
 }
 
@@ -405,6 +421,9 @@ func (f *Follower) Status() string {
 	}
 	if w := f.failure.Load(); w != nil {
 		s += "standby error: " + *w + "\n"
+	}
+	if f.aside != "" {
+		s += "kept aside at rejoin (records never replicated): " + f.aside + "\n"
 	}
 	return s
 }

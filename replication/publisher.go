@@ -370,7 +370,7 @@ func (p *Publisher) reconcile(ctx context.Context) error {
 }
 
 func (p *Publisher) fence(err error) error {
-	err = fmt.Errorf("%w: %v; this server refuses writes: move its data directory aside and restart it as a standby (serve --follow)", ErrFenced, err)
+	err = fmt.Errorf("%w: %v; this server refuses writes: restart it as a standby (serve --follow), which sets aside what was never replicated", ErrFenced, err)
 	if p.fenced.CompareAndSwap(nil, &err) {
 		p.cfg.Log.Error("replication: fenced", "err", err)
 	}

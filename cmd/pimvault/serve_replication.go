@@ -91,7 +91,7 @@ func openServeStore(ctx context.Context, dir string, opts storage.Options, rf *r
 		if err != nil {
 			s.Close()
 			if errors.Is(err, replication.ErrFenced) || errors.Is(err, replication.ErrLeaseHeld) {
-				err = fmt.Errorf("%w\nthis store has another primary now: to rejoin as a standby, move %s aside and run 'pimvault serve --follow URLS --data NEWDIR'", err, dir)
+				err = fmt.Errorf("%w\nthis store has another primary now: rejoin as its standby with 'pimvault serve --follow URLS --data %s' (records never replicated are set aside in %s.diverged-TIME)", err, dir, dir)
 			}
 			return nil, false, nil, err
 		}
