@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/carddav"
 
 	"github.com/pimvault/pimvault/replication/natstest"
 )
@@ -208,7 +213,20 @@ func TestReplicationFailoverAfterSIGKILL(t *testing.T) {
 	acked := map[string]string{"first.vcf": card("3.0", "first", "First")}
 	sdir := filepath.Join(t.TempDir(), "standby")
 	standby := startServer(t, sdir, append([]string{"--follow", c.URLs()}, extra...)...)
+	book := "/dav/addressbooks/dora/contacts/"
+	stock := func(url string) *carddav.Client {
+		cc, err := carddav.NewClient(webdav.HTTPClientWithBasicAuth(hc, "dora", password), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cc
+	}
 	for round := 0; round < failoverRounds(t); round++ {
+		// A stock client (go-webdav) syncs before the round's writes.
+		before, err := stock(cl.url).SyncCollection(context.Background(), book, &carddav.SyncQuery{})
+		if err != nil {
+			t.Fatalf("round %d: stock sync: %v", round, err)
+		}
 		var mu sync.Mutex
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -268,6 +286,24 @@ func TestReplicationFailoverAfterSIGKILL(t *testing.T) {
 			}
 		}
 		expectVerifyOK(t, sdir)
+		// The stock client's old token gives a delta on the new primary:
+		// every PUT acknowledged this round, nothing deleted (never a wipe).
+		delta, err := stock(newCl.url).SyncCollection(context.Background(), book, &carddav.SyncQuery{SyncToken: before.SyncToken})
+		if err != nil {
+			t.Fatalf("round %d: stock sync with the old primary's token on the new primary: %v", round, err)
+		}
+		if len(delta.Deleted) != 0 {
+			t.Fatalf("round %d: delta deletes %d objects: %v", round, len(delta.Deleted), delta.Deleted[:min(5, len(delta.Deleted))])
+		}
+		inDelta := map[string]bool{}
+		for _, ao := range delta.Updated {
+			inDelta[path.Base(ao.Path)] = true
+		}
+		for name := range acked {
+			if strings.HasPrefix(name, fmt.Sprintf("r%d-", round)) && !inDelta[name] {
+				t.Fatalf("round %d: acknowledged %s missing from the stock client's delta (%d updated)", round, name, len(delta.Updated))
+			}
+		}
 		// The old primary cannot come back as a primary.
 		res = pimvault(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", pdir, "--replicate", c.URLs()}, extra...)...)
 		if res.code != 1 || !strings.Contains(res.stderr, "another primary") {
