@@ -270,14 +270,20 @@ func TestReplicationFailoverAfterSIGKILL(t *testing.T) {
 		t.Logf("round %d: %d PUTs, %d acknowledged in total, %d failed or cut off by the kill", round, puts, len(acked), fails)
 		mu.Unlock()
 
-		res := pimvault(t, "promote", "--data", sdir)
+		// Odd rounds: the admin knows the primary is dead (--force skips
+		// the wait for its lease to expire).
+		promoteArgs := []string{"promote", "--data", sdir}
+		if round%2 == 1 {
+			promoteArgs = append(promoteArgs, "--force")
+		}
+		res := pimvault(t, promoteArgs...)
 		if res.code != 0 || !strings.Contains(res.stdout, "promoted to primary") {
 			t.Fatalf("round %d: promote: %s", round, res)
 		}
 		newCl := davClient{url: standby.url, user: "dora", password: password, http: hc}
 		after := card("3.0", fmt.Sprintf("after-%d", round), "After")
 		putEventually(t, newCl, fmt.Sprintf("after-%d.vcf", round), after, 10*time.Second)
-		t.Logf("round %d: first write on the new primary %s after the kill", round, time.Since(killedAt).Round(time.Millisecond))
+		t.Logf("round %d: first write on the new primary %s after the kill (%s)", round, time.Since(killedAt).Round(time.Millisecond), strings.Join(promoteArgs, " "))
 		acked[fmt.Sprintf("after-%d.vcf", round)] = after
 		for name, body := range acked {
 			code, got, err := newCl.get(name)
