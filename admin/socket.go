@@ -64,6 +64,9 @@ type Request struct {
 	// Tmp is an absolute scratch directory for verify's and drill's copy
 	// (default: the data directory).
 	Tmp string `json:"tmp,omitempty"`
+	// Force promotes a standby without waiting for the old primary's lease
+	// (promote).
+	Force bool `json:"force,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -73,6 +76,7 @@ type Command func(ctx context.Context, s *storage.Store, req Request) (Result, e
 // commands is the one table of admin commands.
 var commands = map[string]Command{
 	"verify":          verify,
+	"promote":         promote,
 	"rebuild":         rebuild,
 	"status":          status,
 	"user-add":        userAdd,
@@ -138,7 +142,7 @@ func status(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir())}, nil
+	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus()}, nil
 }
 
 // Socket serves admin commands for a running server.

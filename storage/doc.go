@@ -14,6 +14,11 @@
 //     a collection, existence, and the Cond list on other collections and
 //     objects) are checked by the single committer inside the write, against
 //     the current state plus the earlier changes of the same batch.
+//   - With a Replicator installed (replica.go), a batch is refused before
+//     anything is written when Ready fails, and acknowledged also means its
+//     Replicate returned nil (called after the fsync, before any answer). A
+//     Standby store takes records only through AppendFrames, each checked
+//     to follow its head in sequence and chain.
 //   - Damage to acknowledged data is never served: Open refuses with a
 //     *CorruptionError that says what is damaged and what to do.
 //   - Refused means absent: a change answered with an error is never in the

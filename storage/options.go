@@ -26,6 +26,10 @@ type Options struct {
 	// UndoRequest.Confirm (an undo that removes a collection always needs
 	// it); default DefaultUndoConfirmOver.
 	UndoConfirmOver int
+	// Standby opens a copy that only takes records from its primary
+	// (AppendFrames): a new store gets no first epoch record, and a store
+	// that holds less than its high-water mark starts no epoch of its own.
+	Standby bool
 	// Logger receives the store's log lines; default discards them.
 	Logger *slog.Logger
 	// Upgrade lets Open migrate a store.db of an older schema (after writing

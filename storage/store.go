@@ -40,11 +40,12 @@ type Store struct {
 	// cutPending: a failed batch's records could not be cut from the journal
 	// yet (journal_cut.go); the committer retries before the next write.
 	cutPending atomic.Pointer[journalMark]
-	lastHash   [32]byte       // committer only
-	hwSeq      uint64         // last high-water mark written (committer, then Close)
-	lessWhy    string         // why the store holds less than its high-water mark ("" if it does not)
-	noMarker   bool           // opened on a full disk without writing DIRTY (openWithoutMarker)
-	upgraded   *UpgradeReport // what Open migrated, nil if nothing
+	lastHash   [32]byte                      // committer only
+	hwSeq      uint64                        // last high-water mark written (committer, then Close)
+	lessWhy    string                        // why the store holds less than its high-water mark ("" if it does not)
+	noMarker   bool                          // opened on a full disk without writing DIRTY (openWithoutMarker)
+	upgraded   *UpgradeReport                // what Open migrated, nil if nothing
+	repl       atomic.Pointer[replicatorBox] // called around each batch (replica.go); nil: none
 }
 
 type request struct {
@@ -91,13 +92,17 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 	s.done = make(chan struct{})
 	go s.committer()
 	fresh := s.head.Load() == 0
-	if fresh {
+	if fresh && !opts.Standby {
 		if _, err := s.commit(context.Background(), Change{Op: OpEpoch, Name: NewEpochID()}, true); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("start first epoch: %w", err)
 		}
 	}
-	if s.lessWhy != "" {
+	if s.lessWhy != "" && opts.Standby {
+		// A standby never writes records of its own; it fetches what it
+		// lacks from the replication stream.
+		s.log.Warn("standby holds less than its high-water mark; it catches up from the stream", "why", s.lessWhy)
+	} else if s.lessWhy != "" {
 		if err := s.holdsLess(context.Background(), s.lessWhy, fresh); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("high-water check: %w", err)
@@ -417,6 +422,14 @@ func (s *Store) runBatch(batch []*request) {
 		}
 		return
 	}
+	if r := s.replicator(); r != nil {
+		if err := r.Ready(); err != nil {
+			for _, req := range batch {
+				req.resp <- response{err: err}
+			}
+			return
+		}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	dbPath := filepath.Join(s.dir, dbFile)
@@ -426,6 +439,7 @@ func (s *Store) runBatch(batch []*request) {
 		return
 	}
 	head, hash := s.head.Load(), s.lastHash
+	first := head + 1
 	now := time.Now().UnixNano()
 	results := make([]response, len(batch))
 	var frames [][]byte
@@ -473,6 +487,7 @@ func (s *Store) runBatch(batch []*request) {
 		}
 		s.lastHash = hash
 		s.head.Store(head)
+		s.replicate(first, frames, results)
 	}
 	for i, req := range batch {
 		req.resp <- results[i]

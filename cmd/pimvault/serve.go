@@ -32,6 +32,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
+	var rf replicationFlags
+	rf.registerServe(fs)
 	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	fs.StringVar(&backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	if err := fs.Parse(args); err != nil {
@@ -52,6 +54,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "pimvault serve: --undo-confirm-over must be at least 1")
 		return 2
 	}
+	if err := rf.validate(); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 2
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(stderr, "pimvault serve: --tls-cert and --tls-key go together")
 		return 2
@@ -61,12 +67,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts.Logger = log
 	opts.Upgrade = true // after a verified snapshot, logged with its path
 	opts.UndoConfirmOver = *undoConfirmOver
-	s, err := storage.Open(sf.data, opts)
+	s, standby, closeRepl, err := openServeStore(ctx, sf.data, opts, &rf, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
 	defer s.Close()
+	defer closeRepl() // after the HTTP server stopped, before the store closes
 	admin, err := admin.Listen(sf.data, s, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
@@ -74,7 +81,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer admin.Close()
 
-	if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
+	if standby {
+		// A standby writes nothing of its own: its accounts come from the primary.
+	} else if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}

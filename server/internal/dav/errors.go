@@ -73,6 +73,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, storage.ErrTooLarge):
 		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "max-resource-size", Msg: err.Error()}
+	case errors.Is(err, storage.ErrUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
 		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.As(err, new(*storage.ConditionError)), errors.Is(err, storage.ErrConflict):
@@ -137,11 +139,16 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	if de.Status == http.StatusServiceUnavailable || de.Status == http.StatusInsufficientStorage {
 		// Jittered, so a fleet of clients does not come back in one wave.
 		retry := 30 + rand.IntN(90)
-		switch de {
-		case ErrRecovering:
+		var ue *storage.UnavailableError
+		switch {
+		case de == ErrRecovering:
 			retry = 60 + rand.IntN(241) // [60, 300]: long enough for devices to reconcile first
-		case ErrNoSpace:
+		case de == ErrNoSpace:
 			retry = 300 + rand.IntN(300) // space is freed by an admin, not in seconds
+		case errors.As(err, &ue) && ue.RetryAfter > 0:
+			// Writes refused by replication: the reason passes quickly.
+			sec := int(ue.RetryAfter.Seconds())
+			retry = sec + rand.IntN(sec+1)
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
