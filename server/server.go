@@ -48,7 +48,16 @@ type Config struct {
 	// AccessLog logs one line per request (method, path, status, bytes,
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
+	// BasePath is the path prefix the server answers under behind a reverse
+	// proxy that forwards it unchanged ("/pim": /pim/dav/, /pim/api/); "" is
+	// the root. /.well-known/ stays at the root and redirects into it. It is
+	// one per process (see CheckBasePath).
+	BasePath string
 }
+
+// CheckBasePath checks a --base-path value: "" or "/seg[/seg…]" without a
+// trailing slash.
+func CheckBasePath(base string) error { return dav.CheckBasePath(base) }
 
 func (c Config) withDefaults() Config {
 	if c.MaxResourceSize == 0 {
@@ -83,6 +92,9 @@ const calendarCacheSize = 4096
 // New returns a server over store.
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
+	if err := dav.SetBasePath(cfg.BasePath); err != nil {
+		panic("server.New: " + err.Error() + " (check it with CheckBasePath first)")
+	}
 	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
 		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log)}
 }
@@ -98,25 +110,35 @@ func init() {
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.deviceEpoch)
-	r.Get("/healthz", s.healthz)
-	r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
 	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
 		r.HandleFunc(p, s.wellKnownRedirect)
 		r.HandleFunc(p+"/", s.wellKnownRedirect)
 	}
 	r.HandleFunc("/.well-known", s.wellKnownRoot)
 	r.HandleFunc("/.well-known/", s.wellKnownRoot)
-	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	s.routeAPI(r)
-	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" && r.Method == "PROPFIND" {
+	root := func(w http.ResponseWriter, r *http.Request) {
+		if (r.URL.Path == "/" || r.URL.Path == dav.BasePath()+"/") && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.
 			s.requireAuth(http.HandlerFunc(s.serveDAV)).ServeHTTP(w, r)
 			return
 		}
 		http.NotFound(w, r)
-	})
+	}
+	mount := func(r chi.Router) {
+		r.Get("/healthz", s.healthz)
+		r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
+		r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+		r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+		s.routeAPI(r)
+		r.HandleFunc("/", root)
+	}
+	if base := dav.BasePath(); base != "" {
+		r.Get("/healthz", s.healthz) // for the supervisor, which talks to the server directly
+		r.Route(base, mount)
+		r.HandleFunc("/", root)
+	} else {
+		mount(r)
+	}
 	return s.accessLog(r)
 }
 
