@@ -50,26 +50,26 @@ func TestBasePath(t *testing.T) {
 	if !strings.Contains(body, "<D:href>/pim/dav/calendars/alice/</D:href>") {
 		t.Errorf("calendar-home-set: %d %s", resp.StatusCode, body)
 	}
-	resp, _ = e.do(t, "alice", "MKCALENDAR", "/pim/dav/calendars/alice/work/", nil, "")
-	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") != "/pim/dav/calendars/alice/work/" {
+	resp, _ = e.do(t, "alice", "MKCALENDAR", "/pim/dav/calendars/alice/office/", nil, "")
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") != "/pim/dav/calendars/alice/office/" {
 		t.Errorf("MKCALENDAR: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp, body := e.do(t, "alice", "PUT", "/pim/dav/calendars/alice/work/a.ics", map[string]string{"Content-Type": "text/calendar"},
+	if resp, body := e.do(t, "alice", "PUT", "/pim/dav/calendars/alice/office/a.ics", map[string]string{"Content-Type": "text/calendar"},
 		vcal(vevent("a", "20260101T100000Z", "20260101T110000Z"))); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
-	resp, body = e.do(t, "alice", "REPORT", "/pim/dav/calendars/alice/work/", nil,
+	resp, body = e.do(t, "alice", "REPORT", "/pim/dav/calendars/alice/office/", nil,
 		`<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`)
-	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "<D:href>/pim/dav/calendars/alice/work/a.ics</D:href>") {
+	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "<D:href>/pim/dav/calendars/alice/office/a.ics</D:href>") {
 		t.Errorf("sync-collection: %d %s", resp.StatusCode, body)
 	}
 	// A Destination names the public URL, base path included.
-	resp, body = e.do(t, "alice", "MOVE", "/pim/dav/calendars/alice/work/a.ics",
-		map[string]string{"Destination": "https://cal.example.org/pim/dav/calendars/alice/work/b.ics"}, "")
+	resp, body = e.do(t, "alice", "MOVE", "/pim/dav/calendars/alice/office/a.ics",
+		map[string]string{"Destination": "https://cal.example.org/pim/dav/calendars/alice/office/b.ics"}, "")
 	if resp.StatusCode != http.StatusCreated {
 		t.Errorf("MOVE: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ := e.do(t, "alice", "GET", "/pim/dav/calendars/alice/work/b.ics", nil, ""); resp.StatusCode != http.StatusOK {
+	if resp, _ := e.do(t, "alice", "GET", "/pim/dav/calendars/alice/office/b.ics", nil, ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET after MOVE: %d", resp.StatusCode)
 	}
 	// Outside the base path there is no tree; the API is under it too.
