@@ -1,10 +1,18 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // An app password made through /api signs in to DAV, cannot manage app
@@ -72,5 +80,43 @@ func TestAppPasswordSignIn(t *testing.T) {
 	}
 	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusMultiStatus {
 		t.Errorf("the account password after revoking: %d", resp.StatusCode)
+	}
+}
+
+// With DAVAppPasswordsOnly the account password is refused on the DAV tree
+// and still manages app passwords through /api; an app password signs in.
+func TestDAVAppPasswordsOnly(t *testing.T) {
+	st, err := storage.Open(t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := account.AddUser(context.Background(), st, "alice", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(st, Config{FailedLoginDelay: 10 * time.Millisecond, DAVAppPasswordsOnly: true}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	defer srv.Close()
+	e := &testEnv{store: st, srv: srv}
+	if resp, body := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "app password") {
+		t.Errorf("account password on DAV: %d %s", resp.StatusCode, body)
+	}
+	resp, body := e.do(t, "alice", "POST", "/api/app-passwords", nil, `{"label":"phone"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("account password on /api: %d %s", resp.StatusCode, body)
+	}
+	var made struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &made); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PROPFIND", srv.URL+"/dav/calendars/alice/", nil)
+	req.SetBasicAuth("alice", made.Token)
+	req.Header.Set("Depth", "0")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusMultiStatus {
+		t.Errorf("app password on DAV: %d", r2.StatusCode)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/pimvault/pimvault/account"
@@ -20,4 +21,23 @@ func (a *authenticator) appPassword(user string, acct account.Account, password 
 	// A failed note (a store refusing writes) does not refuse the sign-in.
 	_ = account.NoteAppPasswordUse(ctx, a.store, user, ap, time.Now())
 	return true
+}
+
+// davCredentialAllowed applies Config.DAVAppPasswordsOnly to a signed-in DAV
+// request: only an app password of the user passes.
+func (s *Server) davCredentialAllowed(r *http.Request) bool {
+	if !s.cfg.DAVAppPasswordsOnly {
+		return true
+	}
+	_, pw, _ := r.BasicAuth()
+	p, err := s.store.Principal(userFrom(r.Context()))
+	if err != nil {
+		return false
+	}
+	acct, err := account.Decode(p)
+	if err != nil {
+		return false
+	}
+	_, ok := acct.MatchAppPassword(pw)
+	return ok
 }

@@ -11,6 +11,10 @@ import (
 // their own resources: another user's path answers 404, as if it did not exist.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	noteAccessUser(r, userFrom(r.Context()))
+	if !s.davCredentialAllowed(r) {
+		s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "this server accepts only app passwords for CalDAV and CardDAV; make one with pimvault user app-password add or /api/app-passwords"})
+		return
+	}
 	p, err := dav.ParsePath(r.URL.EscapedPath())
 	if err != nil && (r.Method == "MKCALENDAR" || r.Method == "MKCOL") && nestedCollection(r.URL.Path) {
 		// A collection inside a calendar or address book (the only deeper paths

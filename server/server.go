@@ -53,6 +53,10 @@ type Config struct {
 	// the root. /.well-known/ stays at the root and redirects into it. It is
 	// one per process (see CheckBasePath).
 	BasePath string
+	// DAVAppPasswordsOnly refuses the account password on the DAV tree: devices
+	// must sign in with an app password; the account password still works for
+	// /api (where app passwords are managed).
+	DAVAppPasswordsOnly bool
 }
 
 // CheckBasePath checks a --base-path value: "" or "/seg[/seg…]" without a
