@@ -76,3 +76,35 @@ func TestSyncCollectionWithoutLevel(t *testing.T) {
 		t.Errorf("sync-level 2: %d %s", resp.StatusCode, body)
 	}
 }
+
+// GET carries Last-Modified, PROPFIND getlastmodified with the same time, and
+// If-Modified-Since answers 304 until the object changes (RFC 9110 §13.1.3).
+func TestLastModified(t *testing.T) {
+	e := newTestEnv(t)
+	const path = "/dav/addressbooks/alice/contacts/a.vcf"
+	if resp, body := e.do(t, "alice", "PUT", path, nil, testCard("a", "Ann")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
+	resp, _ := e.do(t, "alice", "GET", path, nil, "")
+	lm := resp.Header.Get("Last-Modified")
+	if _, err := http.ParseTime(lm); err != nil {
+		t.Fatalf("Last-Modified %q: %v", lm, err)
+	}
+	_, body := e.do(t, "alice", "PROPFIND", path, map[string]string{"Depth": "0"},
+		`<D:propfind xmlns:D="DAV:"><D:prop><D:getlastmodified/></D:prop></D:propfind>`)
+	if !strings.Contains(body, "<D:getlastmodified>"+lm+"</D:getlastmodified>") {
+		t.Errorf("getlastmodified differs from Last-Modified %q:\n%s", lm, body)
+	}
+	if resp, _ := e.do(t, "alice", "GET", path, map[string]string{"If-Modified-Since": lm}, ""); resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-Modified-Since the last change: %d, want 304", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "GET", path, map[string]string{"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("If-Modified-Since long ago: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "GET", path, map[string]string{"If-Modified-Since": lm, "If-None-Match": `"other"`}, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("If-None-Match wins over If-Modified-Since: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "GET", path, map[string]string{"If-Modified-Since": "yesterday"}, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("an unparsable date is ignored: %d, want 200", resp.StatusCode)
+	}
+}
