@@ -119,11 +119,15 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p dav.Path, bo
 		s.writeError(w, r, err)
 		return
 	}
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	seen := map[string]bool{}
 	for _, href := range req.Hrefs {
 		if seen[href] {
 			continue
+		}
+		if err := ms.Err(); err != nil {
+			ms.Fail(s.log, r, err)
+			return
 		}
 		seen[href] = true
 		hp, err := dav.ParsePath(href)
@@ -138,5 +142,5 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p dav.Path, bo
 		}
 		s.objectResponse(ms, p, o, rp)
 	}
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }

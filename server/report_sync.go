@@ -87,8 +87,12 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 		s.writeError(w, r, err)
 		return
 	}
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	for _, ch := range changes {
+		if err := ms.Err(); err != nil {
+			ms.Fail(s.log, r, err)
+			return
+		}
 		op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: ch.Name}
 		if ch.Deleted {
 			ms.StatusResponse(op.Href(), http.StatusNotFound)
@@ -99,7 +103,7 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 			continue // changed again since the listing; the next sync reports it
 		}
 		if err != nil {
-			s.writeError(w, r, err)
+			ms.Fail(s.log, r, err)
 			return
 		}
 		s.objectResponse(ms, p, o, rp)
@@ -108,5 +112,5 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
 	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }

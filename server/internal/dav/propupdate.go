@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -81,7 +82,8 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			if t.Name.Space != cur {
 				b.WriteString(` xmlns="` + attrEscape(t.Name.Space) + `"`)
 			}
-			for i, a := range t.Attr {
+			prefixes := 0 // one fresh prefix per namespaced attribute of this element
+			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
 					continue
 				}
@@ -90,7 +92,8 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 					continue
 				}
 				if a.Name.Space != "" {
-					p := "a" + string(rune('0'+i%10))
+					p := "a" + strconv.Itoa(prefixes)
+					prefixes++
 					b.WriteString(` xmlns:` + p + `="` + attrEscape(a.Name.Space) + `" ` + p + ":" + a.Name.Local + `="` + attrEscape(a.Value) + `"`)
 					continue
 				}
