@@ -31,10 +31,7 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			}
 		}
 	}
-	names := make([]xml.Name, 0, len(ups))
-	for _, u := range ups {
-		names = append(names, u.Name)
-	}
+	names := dav.UpdateNames(ups)
 	ms := dav.NewMultistatus(r.Context(), w, names)
 	if bad := dav.CheckUpdates(ups); len(bad) > 0 {
 		byStatus := map[int][]xml.Name{}

@@ -135,10 +135,7 @@ func (h *Handler) filesProppatch(w http.ResponseWriter, r *http.Request, p dav.P
 		return
 	}
 	href := filesHref(p.User, n.rel, n.isColl)
-	names := make([]xml.Name, 0, len(ups))
-	for _, u := range ups {
-		names = append(names, u.Name)
-	}
+	names := dav.UpdateNames(ups)
 	ms := dav.NewMultistatus(r.Context(), w, names)
 	if bad := dav.CheckUpdates(ups); len(bad) > 0 {
 		byStatus := map[int][]xml.Name{}

@@ -23,6 +23,9 @@ func ParsePropUpdates(body []byte, root xml.Name) ([]PropUpdate, error) {
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
+			if err := checkPropNames(UpdateNames(out)); err != nil {
+				return nil, err
+			}
 			return out, nil
 		}
 		if err != nil {
@@ -111,6 +114,19 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			b.WriteString(XMLEscape(string(t)))
 		}
 	}
+}
+
+// UpdateNames are the names the updates touch, each once, in order.
+func UpdateNames(ups []PropUpdate) []xml.Name {
+	names := make([]xml.Name, 0, len(ups))
+	seen := make(map[xml.Name]bool, len(ups))
+	for _, u := range ups {
+		if !seen[u.Name] {
+			seen[u.Name] = true
+			names = append(names, u.Name)
+		}
+	}
+	return names
 }
 
 // CheckUpdates answers which updates are refused (protected properties).
