@@ -107,7 +107,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	s.routeAPI(r)
+	r.Group(func(api chi.Router) {
+		api.Use(s.apiGuard)
+		s.routeAPI(api)
+	})
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.

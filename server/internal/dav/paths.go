@@ -172,15 +172,15 @@ func ParseDestination(r *http.Request) (Path, error) {
 		if u.User != nil || u.Opaque != "" {
 			return Path{}, BadRequest("Destination is not an http URI")
 		}
-		if want, got := requestOrigin(r), originOf(u.Scheme, u.Host); got != want {
+		if want, got := RequestOrigin(r), OriginOf(u.Scheme, u.Host); got != want {
 			return Path{}, &Error{Status: http.StatusBadGateway, Msg: "Destination " + got + " is another server than " + want}
 		}
 	}
 	return ParsePath(u.EscapedPath())
 }
 
-// requestOrigin is scheme://host:port of the request as the client sent it.
-func requestOrigin(r *http.Request) string {
+// RequestOrigin is scheme://host:port of the request as the client sent it.
+func RequestOrigin(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -192,12 +192,12 @@ func requestOrigin(r *http.Request) string {
 	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
 		host, _, _ = strings.Cut(h, ",")
 	}
-	return originOf(strings.TrimSpace(scheme), strings.TrimSpace(host))
+	return OriginOf(strings.TrimSpace(scheme), strings.TrimSpace(host))
 }
 
-// originOf normalises scheme and host: lower case, the default port made
+// OriginOf normalises scheme and host: lower case, the default port made
 // explicit.
-func originOf(scheme, host string) string {
+func OriginOf(scheme, host string) string {
 	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		switch scheme {
