@@ -9,6 +9,7 @@ import (
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 const (
@@ -462,10 +463,12 @@ func TestRecoveryDedupe(t *testing.T) {
 	}
 }
 
-// TestRecoveryForeignTokens: another collection's token. Past this
-// collection's last change it is refused (valid-sync-token); at or below
-// it, it cannot be told apart and is harmless: only this collection's own
-// changes after it are listed, with no deletion of an existing member.
+// TestRecoveryForeignTokens: another collection's token is refused
+// (valid-sync-token): its binding names the other collection. An unbound
+// pv1 token (older servers') past this collection's last change is refused
+// too; at or below it, it cannot be told apart and is harmless: only this
+// collection's own changes after it are listed, with no deletion of an
+// existing member.
 func TestRecoveryForeignTokens(t *testing.T) {
 	e := newTestEnv(t)
 	const work = "/dav/addressbooks/alice/office/"
@@ -484,9 +487,17 @@ func TestRecoveryForeignTokens(t *testing.T) {
 	if resp, body := e.do(t, "alice", "REPORT", testBook, nil, syncReport(workTok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
 		t.Fatalf("work's token at contacts: %d %s, want 403 valid-sync-token", resp.StatusCode, body)
 	}
-	resp, body = e.do(t, "alice", "REPORT", work, nil, syncReport(contactsTok))
+	if resp, body := e.do(t, "alice", "REPORT", work, nil, syncReport(contactsTok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
+		t.Fatalf("contacts' token at work: %d %s, want 403 valid-sync-token", resp.StatusCode, body)
+	}
+	unbound, err := syncproto.Parse(contactsTok)
+	if err != nil || unbound.Bind == "" {
+		t.Fatalf("contacts' token %q is not bound (%v)", contactsTok, err)
+	}
+	unbound.Bind = ""
+	resp, body = e.do(t, "alice", "REPORT", work, nil, syncReport(syncproto.Format(unbound)))
 	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "w1.vcf") || strings.Contains(body, "404") {
-		t.Fatalf("contacts' token at work: %d %s, want 207 with w1 and no deletion", resp.StatusCode, body)
+		t.Fatalf("contacts' unbound token at work: %d %s, want 207 with w1 and no deletion", resp.StatusCode, body)
 	}
 	if _, err := e.store.Get("alice", "office", "w0.vcf"); err != nil {
 		t.Fatalf("w0 lost: %v", err)

@@ -46,8 +46,8 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 	tok, kind := syncproto.Classify(req.SyncToken)
 	historyStart := max(c.CreatedSeq, c.PrunedSeq)
 	d := syncproto.Decide(syncproto.Input{Kind: kind, Token: tok, Store: store, HistoryStart: historyStart,
-		// A collection's tokens never pass its last change (see syncproto's doc).
-		Foreign: kind == syncproto.ValidToken && tok.Seq > c.LastSeq, Accepted: accepted})
+		// Another collection's token, or past this one's last change (see syncproto's doc).
+		Foreign: kind == syncproto.ValidToken && tok.ForeignTo(syncproto.Bind(p.User, p.Collection), c.LastSeq), Accepted: accepted})
 	switch d.Decision {
 	case syncproto.Initial:
 	case syncproto.Incremental:
@@ -111,6 +111,6 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 	if truncated {
 		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
-	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
+	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last, p.User, p.Collection)) + "</D:sync-token>")
 	ms.Finish(s.log, r)
 }
