@@ -113,7 +113,9 @@ func (d *deviceSeen) due(key string, now time.Time) bool {
 func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user string) bool {
 	dev := deviceOf(r)
 	if dev != "" && s.seen.due(user+"\x00"+dev, time.Now()) {
-		if err := s.store.SeeDevice(r.Context(), user, dev); err != nil {
+		if err := s.store.SeeDevice(r.Context(), user, dev); errors.Is(err, storage.ErrDeviceNotAdmitted) {
+			dav.LogRefusal(s.log, r, 0, "device "+dev+" of "+user+" not recorded: "+err.Error())
+		} else if err != nil {
 			s.log.Warn("could not record device", "user", user, "device", dev, "err", err)
 		}
 	}
