@@ -63,9 +63,14 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 		respond(p.Href(), s.collectionProps(p, c, epoch))
 		if depth == "1" {
+			fast := s.newMemberLister(p, req)
 			err := s.store.Objects(user, p.Collection, false, func(o storage.Object) error {
 				if err := ms.Err(); err != nil {
 					return err
+				}
+				if fast != nil {
+					fast.respond(ms, o)
+					return nil
 				}
 				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
 				respond(op.Href(), s.objectProps(op, o))

@@ -28,7 +28,11 @@ type Multistatus struct {
 	werr     error             // the first failed write to the client
 	ns       map[string]string // namespace → prefix, declared on the root
 	replaced int               // characters SanitizeXML replaced
+	tagCache map[xml.Name][2]string
 }
+
+// maxTagCache bounds the tags a Multistatus keeps made.
+const maxTagCache = 2 * MaxPropNames
 
 // flushAt is how much pending output a Multistatus keeps before sending it.
 const flushAt = 32 << 10
@@ -70,13 +74,25 @@ func (m *Multistatus) TagOf(n xml.Name) (open, close string) {
 }
 
 // tags gives the open and close tags of n inside one response, whose own
-// namespace declarations are in local.
+// namespace declarations are in local. Tags of names declared on the root
+// are made once per multistatus.
 func (m *Multistatus) tags(n xml.Name, local map[string]string) (open, close string) {
-	if p, ok := nsPrefix[n.Space]; ok {
-		return "<" + p + ":" + n.Local + ">", "</" + p + ":" + n.Local + ">"
+	if t, ok := m.tagCache[n]; ok {
+		return t[0], t[1]
 	}
-	if p, ok := m.ns[n.Space]; ok {
-		return "<" + p + ":" + n.Local + ">", "</" + p + ":" + n.Local + ">"
+	p, ok := nsPrefix[n.Space]
+	if !ok {
+		p, ok = m.ns[n.Space]
+	}
+	if ok {
+		open, close = "<"+p+":"+n.Local+">", "</"+p+":"+n.Local+">"
+		if len(m.tagCache) < maxTagCache {
+			if m.tagCache == nil {
+				m.tagCache = map[xml.Name][2]string{}
+			}
+			m.tagCache[n] = [2]string{open, close}
+		}
+		return open, close
 	}
 	if p, ok := local[n.Space]; ok {
 		return "<" + p + ":" + n.Local + ">", "</" + p + ":" + n.Local + ">"
@@ -84,20 +100,29 @@ func (m *Multistatus) tags(n xml.Name, local map[string]string) (open, close str
 	return TagOf(n) // the namespace "" (a name with no namespace)
 }
 
-// openResponse writes <D:response>, declaring the namespaces of names that
-// the root does not, and returns the prefixes it declared.
-func (m *Multistatus) openResponse(names func(yield func(xml.Name) bool)) map[string]string {
+// declared reports whether n's prefix is known without a declaration on
+// the response.
+func (m *Multistatus) declared(n xml.Name) bool {
+	if n.Space == "" {
+		return true
+	}
+	if _, std := nsPrefix[n.Space]; std {
+		return true
+	}
+	_, ok := m.ns[n.Space]
+	return ok
+}
+
+// openResponse writes <D:response>, declaring the namespaces of the names
+// that the root does not, and returns the prefixes it declared.
+func (m *Multistatus) openResponse(found []PropValue, missing, more []xml.Name) map[string]string {
 	var local map[string]string
-	m.buf.WriteString("<D:response")
-	for n := range names {
-		if _, std := nsPrefix[n.Space]; std || n.Space == "" {
-			continue
-		}
-		if _, ok := m.ns[n.Space]; ok {
-			continue
+	declare := func(n xml.Name) {
+		if m.declared(n) {
+			return
 		}
 		if _, ok := local[n.Space]; ok {
-			continue
+			return
 		}
 		if local == nil {
 			local = map[string]string{}
@@ -105,6 +130,16 @@ func (m *Multistatus) openResponse(names func(yield func(xml.Name) bool)) map[st
 		p := "R" + strconv.Itoa(len(local))
 		local[n.Space] = p
 		m.buf.WriteString(` xmlns:` + p + `="` + attrEscape(n.Space) + `"`)
+	}
+	m.buf.WriteString("<D:response")
+	for i := range found {
+		declare(found[i].Name)
+	}
+	for _, n := range missing {
+		declare(n)
+	}
+	for _, n := range more {
+		declare(n)
 	}
 	m.buf.WriteString(">")
 	return local
@@ -121,19 +156,10 @@ type PropValue struct {
 // (PROPFIND propname).
 func (m *Multistatus) PropResponse(href string, found []PropValue, missing []xml.Name, namesOnly bool) {
 	m.maybeFlush()
-	local := m.openResponse(func(yield func(xml.Name) bool) {
-		for _, p := range found {
-			if !yield(p.Name) {
-				return
-			}
-		}
-		for _, n := range missing {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	m.buf.WriteString("<D:href>" + XMLEscape(href) + "</D:href>")
+	local := m.openResponse(found, missing, nil)
+	m.buf.WriteString("<D:href>")
+	m.buf.WriteString(XMLEscape(href))
+	m.buf.WriteString("</D:href>")
 	if len(found) > 0 {
 		m.buf.WriteString("<D:propstat><D:prop>")
 		for _, p := range found {
@@ -162,18 +188,14 @@ func (m *Multistatus) PropResponse(href string, found []PropValue, missing []xml
 func (m *Multistatus) PropStatusResponse(href string, byStatus map[int][]xml.Name, errCond map[int]xml.Name) {
 	m.maybeFlush()
 	statuses := []int{http.StatusOK, http.StatusForbidden, http.StatusConflict, http.StatusFailedDependency}
-	local := m.openResponse(func(yield func(xml.Name) bool) {
-		for _, st := range statuses {
-			for _, n := range byStatus[st] {
-				if !yield(n) {
-					return
-				}
-			}
-			if c, ok := errCond[st]; ok && !yield(c) {
-				return
-			}
+	var names []xml.Name
+	for _, st := range statuses {
+		names = append(names, byStatus[st]...)
+		if c, ok := errCond[st]; ok {
+			names = append(names, c)
 		}
-	})
+	}
+	local := m.openResponse(nil, names, nil)
 	m.buf.WriteString("<D:href>" + XMLEscape(href) + "</D:href>")
 	for _, st := range statuses {
 		names := byStatus[st]

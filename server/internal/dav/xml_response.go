@@ -36,7 +36,8 @@ func writeElement(b io.StringWriter, open, close, inner string) {
 		open, inner = open[:len(open)-1]+` xml:lang="`+attrEscape(lang)+`">`, rest
 	}
 	if inner == "" {
-		b.WriteString(open[:len(open)-1] + "/>")
+		b.WriteString(open[:len(open)-1])
+		b.WriteString("/>")
 		return
 	}
 	b.WriteString(open)
