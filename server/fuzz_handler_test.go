@@ -47,7 +47,7 @@ func FuzzDAVHandler(f *testing.F) {
 		{3, "dav/files/alice/f.html", "Content-Type: text/html", "<b>x</b>"},
 		{4, book + "s.vcf", "", ""},
 		{6, book + "s.vcf", "If-Match: \"x\"", ""},
-		{7, "dav/addressbooks/alice/work/", "", `<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`},
+		{7, "dav/addressbooks/alice/office/", "", `<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`},
 		{8, "dav/calendars/alice/other/", "", ""},
 		{9, book + "s.vcf", "Destination: /dav/addressbooks/alice/contacts/m.vcf\nOverwrite: F", ""},
 		{10, "dav/files/alice/f.html", "Destination: http://elsewhere/dav/files/alice/g.html\nDepth: 0", ""},
