@@ -133,6 +133,9 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	}
 	if de.Status >= 500 && de.Status != http.StatusServiceUnavailable {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if de.Status == http.StatusUnauthorized && r.Header.Get("Authorization") == "" {
+		// The challenge every client gets before it sends credentials.
+		log.Debug("sign-in required", "method", r.Method, "path", r.URL.Path)
 	} else {
 		LogRefusal(log, r, de.Status, err.Error())
 	}
