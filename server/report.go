@@ -25,6 +25,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, dav.BadRequest("malformed XML: %v", err))
 		return
 	}
+	if err := dav.CheckReportProps(body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if p.Kind != dav.ResCollection {
 		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "reports are served on collections"))
 		return
@@ -65,7 +69,12 @@ func newReportProps(pl *dav.PropList) reportProps {
 		rp.names = []xml.Name{dav.NameGetETag}
 		return rp
 	}
+	seen := map[xml.Name]bool{}
 	for _, n := range pl.XMLNames() {
+		if seen[n] {
+			continue // each name is answered once
+		}
+		seen[n] = true
 		if n == dav.NameAddressData {
 			rp.addressData = true
 		}

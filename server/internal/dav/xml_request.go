@@ -201,3 +201,38 @@ func RootName(body []byte) (xml.Name, error) {
 		}
 	}
 }
+
+// CheckReportProps holds the DAV:prop of a REPORT body (a child of its
+// root) to the bounds PROPFIND has: at most MaxPropNames distinct names in
+// at most MaxPropNameBytes. The report handlers answer each name once.
+func CheckReportProps(body []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	depth, inProp := 0, false
+	var names []xml.Name
+	seen := map[xml.Name]bool{}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return checkPropNames(names)
+		}
+		if err != nil {
+			return BadRequest("malformed XML: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 2 && t.Name == xml.Name{Space: NSDAV, Local: "prop"}:
+				inProp = true
+			case depth == 3 && inProp && !seen[t.Name]:
+				seen[t.Name] = true
+				names = append(names, t.Name)
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 1 {
+				inProp = false
+			}
+		}
+	}
+}
