@@ -115,7 +115,7 @@ func TestHostileDAV(t *testing.T) {
 				return b.String()
 			}() + `</D:prop></D:sync-collection>`, status: http.StatusRequestEntityTooLarge, want: "max-properties"},
 		{name: "multiget with duplicate properties", user: "alice", method: "REPORT", path: book,
-			body: `<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop>` + strings.Repeat("<D:getetag/>", 500) + `</D:prop><D:href>/dav/addressbooks/alice/contacts/a1.vcf</D:href></C:addressbook-multiget>`,
+			body:   `<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop>` + strings.Repeat("<D:getetag/>", 500) + `</D:prop><D:href>/dav/addressbooks/alice/contacts/a1.vcf</D:href></C:addressbook-multiget>`,
 			status: http.StatusMultiStatus, want: "<D:getetag>"},
 		// Well-formed XML always.
 		{name: "dead property with 12 namespaced attributes", user: "alice", method: "PROPPATCH", path: book,
