@@ -309,7 +309,9 @@ func (m *Multistatus) Fail(log *slog.Logger, r *http.Request, err error) {
 		WriteError(log, m.w, r, err)
 		return
 	}
-	log.Warn("listing stopped after its status was sent; connection cut", "method", r.Method, "path", r.URL.Path, "err", err)
+	// Mostly a client that went away; rate-limited like a refusal, since a
+	// client can cause it at will.
+	LogRefusal(log, r, http.StatusMultiStatus, "listing stopped after its status was sent, connection cut: "+err.Error())
 	panic(http.ErrAbortHandler)
 }
 
