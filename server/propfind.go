@@ -63,7 +63,11 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 		respond(p.Href(), s.collectionProps(p, c, epoch))
 		if depth == "1" {
+			ctx := r.Context()
 			err := s.store.Objects(user, p.Collection, false, func(o storage.Object) error {
+				if err := ctx.Err(); err != nil {
+					return err // the client left or the request deadline passed
+				}
 				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
 				respond(op.Href(), s.objectProps(op, o))
 				return nil

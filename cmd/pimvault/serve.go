@@ -27,6 +27,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	recoveryDays := fs.Int("recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
+	var limits serveLimits
+	limits.register(fs)
 	var backups backupSchedule
 	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
@@ -37,6 +39,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *recoveryDays <= 0 {
 		fmt.Fprintln(stderr, "pimvault serve: --recovery-device-days must be at least 1")
+		return 2
+	}
+	if err := limits.validate(); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -69,8 +75,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: time.Duration(*recoveryDays) * 24 * time.Hour, AccessLog: *accessLog}, log)
-	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: time.Duration(*recoveryDays) * 24 * time.Hour, AccessLog: *accessLog}
+	limits.apply(&cfg)
+	dav := server.New(s, cfg, log)
+	hs := dav.HTTPServer()
+	maxConns, reserve := limits.connections()
+	ln = server.LimitListener(ln, maxConns, reserve)
 	errc := make(chan error, 1)
 	go func() {
 		if *tlsCert != "" {
@@ -83,7 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	bdone := make(chan struct{})
 	go func() { backups.run(bctx, s, log); close(bdone) }()
 	defer func() { bcancel(); <-bdone }() // before the store closes
-	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid())
+	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid(), "max_connections", maxConns)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
