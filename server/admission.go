@@ -115,7 +115,7 @@ func (s *Server) admission(next http.Handler) http.Handler {
 		// the queue does not count against the work or the answer.
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + writeGrace))
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + s.writeGrace()))
 		r = r.WithContext(context.WithValue(ctx, ticketKey, t))
 		if (r.Method == "PUT" || r.Method == "POST") && (r.ContentLength > largeBody || r.ContentLength < 0) {
 			s.withPool(w, r, s.pools.body, func() { next.ServeHTTP(w, r) })

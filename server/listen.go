@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -28,6 +29,12 @@ const (
 	overflowDeadline = 5 * time.Second
 )
 
+// writeGrace is the time past the request deadline a response has to be
+// written: writeGrace, or the request timeout itself when that is shorter.
+func (s *Server) writeGrace() time.Duration {
+	return min(writeGrace, s.cfg.RequestTimeout)
+}
+
 // HTTPServer returns an http.Server for s's handler with the read, write
 // and header bounds, for a listener from LimitListener.
 func (s *Server) HTTPServer() *http.Server {
@@ -35,7 +42,7 @@ func (s *Server) HTTPServer() *http.Server {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.RequestTimeout + writeGrace,
+		WriteTimeout:      s.cfg.RequestTimeout + s.writeGrace(),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ConnContext:       markOverflow,
@@ -56,6 +63,26 @@ type limitListener struct {
 	net.Listener
 	max, reserve int64
 	open         atomic.Int64
+
+	mu        sync.Mutex
+	overflows []*limitedConn // open overflow connections, oldest first
+}
+
+// evictOldest closes the oldest overflow connection to make room for a new
+// one: every overflow connection is about to be closed anyway, and the
+// newest is the likeliest to be a health check that sends at once. It
+// reports false when there is none.
+func (l *limitListener) evictOldest() bool {
+	l.mu.Lock()
+	if len(l.overflows) == 0 {
+		l.mu.Unlock()
+		return false
+	}
+	old := l.overflows[0]
+	l.overflows = l.overflows[1:]
+	l.mu.Unlock()
+	old.Close()
+	return true
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -65,7 +92,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		n := l.open.Add(1)
-		if n > l.max+l.reserve {
+		if n > l.max+l.reserve && !l.evictOldest() {
 			l.open.Add(-1)
 			c.Close()
 			continue
@@ -74,6 +101,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if n > l.max {
 			lc.overflow = time.Now().Add(overflowDeadline)
 			c.SetDeadline(lc.overflow)
+			l.mu.Lock()
+			l.overflows = append(l.overflows, lc)
+			l.mu.Unlock()
 		}
 		return lc, nil
 	}
@@ -92,6 +122,16 @@ type limitedConn struct {
 func (c *limitedConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
 		c.l.open.Add(-1)
+		if !c.overflow.IsZero() {
+			c.l.mu.Lock()
+			for i, x := range c.l.overflows {
+				if x == c {
+					c.l.overflows = append(c.l.overflows[:i], c.l.overflows[i+1:]...)
+					break
+				}
+			}
+			c.l.mu.Unlock()
+		}
 	}
 	return c.Conn.Close()
 }
