@@ -90,7 +90,8 @@ func (l *serveLimits) connections() (limit, reserve int) {
 		limit = 16384
 		var rl syscall.Rlimit
 		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 {
-			avail := int(min(rl.Cur, 1<<20)) - 256
+			cur := int(min(rl.Cur, 1<<20))
+			avail := cur - min(256, cur/4)
 			limit = min(limit, max(avail*8/9, 16))
 		}
 	}
