@@ -129,7 +129,7 @@ func TestLongUserNamesBoundedMemory(t *testing.T) {
 	wg.Wait()
 	close(statuses)
 	for st := range statuses {
-		if st != http.StatusRequestHeaderFieldsTooLarge && st != http.StatusUnauthorized {
+		if st != http.StatusRequestHeaderFieldsTooLarge && st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
 			t.Fatalf("600 KB user name: %d", st)
 		}
 	}
@@ -208,11 +208,12 @@ func closedWithin(t *testing.T, c net.Conn, d time.Duration, what string) {
 }
 
 // A 401 does not read the rest of the body: the server answers and closes
-// the connection while the client is still sending.
+// the connection while the client is still sending. (A body under 256 KB
+// is one Go's server would otherwise wait for, to reuse the connection.)
 func TestBodyNotReadAfter401(t *testing.T) {
 	rs := startServer(t, t.TempDir(), "--access-log=false")
 	c := rawRequest(t, rs, "PUT /dav/addressbooks/admin/contacts/x.vcf HTTP/1.1\r\nHost: x\r\n"+
-		"Authorization: Basic eDp5\r\nContent-Length: 1000000\r\n\r\nBEGIN:VCARD\r\n")
+		"Authorization: Basic eDp5\r\nContent-Length: 100000\r\n\r\nBEGIN:VCARD\r\n")
 	br := bufio.NewReader(c)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(br, nil)

@@ -101,7 +101,10 @@ func NewGate(cfg Config) *Gate {
 	if cfg.MaxRetry <= 0 {
 		cfg.MaxRetry = time.Minute
 	}
-	return &Gate{cfg: cfg, perAccount: map[string]int{}, now: time.Now}
+	// Until completions are measured, assume a slot finishes a request in
+	// a tenth of a second: a storm in the first second is then spread over
+	// what the gate can plausibly do, not over the longest Retry-After.
+	return &Gate{cfg: cfg, perAccount: map[string]int{}, now: time.Now, meter: meter{rate: float64(10 * cfg.Limit)}}
 }
 
 // Config returns the gate's limits after defaults.
@@ -252,8 +255,8 @@ func (g *Gate) refuse(why string) *Busy {
 	now := g.now()
 	g.meter.add(now, 0, 1)
 	rate, refused := g.meter.read(now)
-	if rate < 1 {
-		rate = 1
+	if floor := float64(g.cfg.Limit); rate < floor {
+		rate = floor // every slot finishes at least one request a second
 	}
 	spread := time.Duration(float64(len(g.queue)+refused) / rate * float64(time.Second))
 	if spread < time.Second {
