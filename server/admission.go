@@ -21,7 +21,7 @@ func defaultAdmission(c *Config) {
 		c.MaxRequests = 8 * n
 	}
 	if c.MaxRequestsPerAccount <= 0 {
-		c.MaxRequestsPerAccount = max(4, c.MaxRequests/4)
+		c.MaxRequestsPerAccount = max(4, c.MaxRequests/2)
 	}
 	if c.MaxQueue <= 0 {
 		c.MaxQueue = 4 * c.MaxRequests

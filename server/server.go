@@ -126,6 +126,11 @@ func init() {
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
 // /dav/ and a health check.
 func (s *Server) Handler() http.Handler {
+	return s.accessLog(s.admission(s.routes()))
+}
+
+// routes is the router behind admission.
+func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.deviceEpoch)
 	r.Get("/healthz", s.healthz)
@@ -146,7 +151,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return s.accessLog(s.admission(r))
+	return r
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

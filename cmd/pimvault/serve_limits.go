@@ -47,7 +47,7 @@ func (p *prefixList) Set(v string) error {
 
 func (l *serveLimits) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.maxRequests, "max-requests", 0, "requests handled at once; more wait briefly, then get 503 with Retry-After (0: 8 per core)")
-	fs.IntVar(&l.maxPerAccount, "max-requests-per-account", 0, "requests of one account handled at once (0: a quarter of --max-requests, at least 4)")
+	fs.IntVar(&l.maxPerAccount, "max-requests-per-account", 0, "requests of one account handled at once (0: half of --max-requests, at least 4)")
 	fs.IntVar(&l.maxQueue, "max-queue", 0, "requests waiting for a slot; beyond it 503 at once (0: 4 times --max-requests)")
 	fs.DurationVar(&l.queueWait, "queue-wait", 0, "the longest a request waits for a slot before 503 (0: 2s)")
 	fs.IntVar(&l.maxPasswordChecks, "max-password-checks", 0, "bcrypt password checks run at once (0: one per core)")
