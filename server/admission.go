@@ -90,13 +90,14 @@ func (s *Server) admission(next http.Handler) http.Handler {
 			return
 		}
 		if overflowConn(r.Context()) {
-			refuseBody(w)
+			w.Header().Set("Connection", "close") // an overflow connection gets one answer
+			refuseBody(w, r)
 			s.writeBusy(w, r, &admit.Busy{RetryAfter: 5 * time.Second, Why: "too many connections"})
 			return
 		}
 		user, pw, ok := r.BasicAuth()
 		if ok && (len(user) > maxUserNameLen || len(pw) > maxSecretLen) {
-			refuseBody(w)
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "user name or password too long"})
 			return
 		}
@@ -106,7 +107,7 @@ func (s *Server) admission(next http.Handler) http.Handler {
 		}
 		t, err := s.gate.Acquire(r.Context(), prio, user)
 		if err != nil {
-			refuseBody(w)
+			refuseBody(w, r)
 			s.writeBusy(w, r, err)
 			return
 		}
@@ -141,7 +142,7 @@ func (s *Server) writeBusy(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) withPool(w http.ResponseWriter, r *http.Request, pool *admit.Gate, fn func()) {
 	t, err := pool.Acquire(r.Context(), admit.High, "")
 	if err != nil {
-		refuseBody(w)
+		refuseBody(w, r)
 		s.writeBusy(w, r, err)
 		return
 	}

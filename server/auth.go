@@ -161,12 +161,17 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	return signedIn, 0
 }
 
-// refuseBody makes the server close the connection after this answer
-// instead of reading the rest of a body nobody will use: Go's server would
-// otherwise read up to 256 KB of it after the handler, at the sender's pace.
-// The read deadline in the past ends that read at once (not supported by
-// test recorders, which read nothing anyway).
-func refuseBody(w http.ResponseWriter) {
+// refuseBody, for a request with a body, makes the server close the
+// connection after this answer instead of reading the rest of a body nobody
+// will use: Go's server would otherwise read up to 256 KB of it after the
+// handler, at the sender's pace. The read deadline in the past ends that
+// read at once (not supported by test recorders, which read nothing
+// anyway). A request without a body keeps its connection, so a client that
+// comes back after Retry-After needs no new one.
+func refuseBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
 	w.Header().Set("Connection", "close")
 	http.NewResponseController(w).SetReadDeadline(time.Now())
 }
@@ -179,12 +184,12 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
-			refuseBody(w)
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
 		if len(user) > maxUserNameLen || len(pw) > maxSecretLen {
-			refuseBody(w)
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "user name or password too long"})
 			return
 		}
@@ -192,12 +197,12 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		res, wait := s.auth.signIn(r.Context(), user, pw, addr)
 		switch res {
 		case tooManyFailures:
-			refuseBody(w)
+			refuseBody(w, r)
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			http.Error(w, "too many failed sign-ins from this address; try again later", http.StatusTooManyRequests)
 			return
 		case gaveUp:
-			refuseBody(w)
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later"})
 			return
 		case wrongCredentials:
@@ -207,7 +212,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			case <-time.After(s.auth.delay):
 			case <-r.Context().Done():
 			}
-			refuseBody(w)
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
 			return
 		}

@@ -253,11 +253,11 @@ func TestSignInTimingDoesNotTellAccountsApart(t *testing.T) {
 	}
 }
 
-// Credentials are read from the Authorization header only once they fit:
-// an over-long header value is refused without decoding the name twice.
+// An over-long password is refused before it is hashed, and the body of
+// the request is not read: the connection closes after the answer.
 func TestBasicAuthLimitsOnRawHeader(t *testing.T) {
 	e := newSigninEnv(t, Config{}, "carol")
-	req := httptest.NewRequest("PROPFIND", "/dav/", nil)
+	req := httptest.NewRequest("PROPFIND", "/dav/", strings.NewReader("<propfind/>"))
 	req.RemoteAddr = "127.0.0.9:1"
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("carol:"+strings.Repeat("p", maxSecretLen+1))))
 	rec := httptest.NewRecorder()
