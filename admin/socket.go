@@ -67,6 +67,8 @@ type Request struct {
 	// Force promotes a standby without waiting for the old primary's lease
 	// (promote).
 	Force bool `json:"force,omitempty"`
+	// Devices are the device ids a recovery waits for (recovery-expect).
+	Devices []string `json:"devices,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -88,6 +90,7 @@ var commands = map[string]Command{
 	"recovery-open":   recoveryOpen,
 	"recovery-close":  recoveryClose,
 	"recovery-status": recoveryStatus,
+	"recovery-expect": recoveryExpect,
 	"backup":          backup,
 	"drill":           drill,
 	"undo":            undo,
