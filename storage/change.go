@@ -44,6 +44,13 @@ type Change struct {
 	// IfMatchETags is an If-Match ETag list: the change fails unless the
 	// object exists with one of these ETags (IfMatch holds a single one).
 	IfMatchETags []string
+	// TombstoneAbsent (OpDelete, without If-Match): when the object does
+	// not exist and the collection holds no tombstone for its name, record
+	// the deletion anyway, as a record with no ETag. A device deletes only
+	// what it once synced, so such a DELETE means the store lost the item
+	// (a rebuilt store); the tombstone keeps a lagging device's stale copy
+	// from bringing it back (invariant 3).
+	TombstoneAbsent bool
 }
 
 // ifMatchFails reports whether the object's current ETag fails the
@@ -215,6 +222,10 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 			return nil, res, err
 		}
 		if !exists {
+			if c.TombstoneAbsent && c.IfMatch == "" && len(c.IfMatchETags) == 0 && cb.Bucket(bktTombs).Get([]byte(c.Name)) == nil {
+				r.ETag = ""
+				return r, res, nil
+			}
 			return nil, res, fmt.Errorf("object %s: %w", c.Name, ErrNotFound)
 		}
 		if c.ifMatchFails(old.ETag) {
