@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -153,4 +154,30 @@ func formatRecoveryStatus(user string, st storage.PrincipalState, window time.Du
 		}
 	}
 	return b.String()
+}
+
+// divergedStatus lists the directories a rejoin set aside beside dir: each
+// holds records a former primary accepted and never replicated.
+func divergedStatus(dir string) string {
+	var b strings.Builder
+	for _, d := range storage.DivergedDirs(dir) {
+		fmt.Fprintf(&b, "kept aside (records a former primary never replicated): %s\n  see and re-apply them: pimvault recovery reapply --from %s --dry-run, then without --dry-run\n", d, d)
+	}
+	return b.String()
+}
+
+// recoveryReapply writes the records of a diverged directory (Path) that
+// this store never had as new changes, skipping what changed here since.
+func recoveryReapply(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if !filepath.IsAbs(req.Path) {
+		return Result{}, fmt.Errorf("recovery-reapply: --from must be an absolute path, got %q: %w", req.Path, storage.ErrInvalidChange)
+	}
+	rep, err := s.Reapply(ctx, req.Path, req.DryRun)
+	if err != nil {
+		if rep != nil {
+			return Result{Output: rep.String()}, err
+		}
+		return Result{}, err
+	}
+	return Result{Output: rep.String()}, nil
 }

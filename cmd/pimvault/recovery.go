@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/pimvault/pimvault/admin"
@@ -15,13 +16,14 @@ import (
 // socket while the server runs, on the store directly otherwise.
 func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const usageText = "usage: pimvault recovery open|close|status --user NAME [--reason TEXT] [--window-days N] [--data DIR]\n" +
-		"       pimvault recovery expect --user NAME (--device ID … | --from BACKUP-OR-STORE.DB) [--window-days N] [--data DIR]\n"
+		"       pimvault recovery expect --user NAME (--device ID … | --from BACKUP-OR-STORE.DB) [--window-days N] [--data DIR]\n" +
+		"       pimvault recovery reapply --from DIR.diverged-TIME [--dry-run] [--data DIR]\n"
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return 2
 	}
 	verb := args[0]
-	cmds := map[string]string{"open": "recovery-open", "close": "recovery-close", "status": "recovery-status", "expect": "recovery-expect"}
+	cmds := map[string]string{"open": "recovery-open", "close": "recovery-close", "status": "recovery-status", "expect": "recovery-expect", "reapply": "recovery-reapply"}
 	name, ok := cmds[verb]
 	if !ok {
 		fmt.Fprintf(stderr, "pimvault recovery: unknown action %q\n%s", verb, usageText)
@@ -35,9 +37,22 @@ func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	windowDays := fs.Int("window-days", 30, "status, expect: devices seen within this many days hold up an automatic close")
 	var devices stringList
 	fs.Var(&devices, "device", "expect: a device known before the loss (repeatable)")
-	from := fs.String("from", "", "expect: read the account's devices from this backup file or older store.db")
+	from := fs.String("from", "", "expect: read the account's devices from this backup file or older store.db; reapply: the directory a rejoin set aside")
+	dryRun := fs.Bool("dry-run", false, "reapply: list what would be written and change nothing")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if verb == "reapply" {
+		if *from == "" || *user != "" || fs.NArg() != 0 {
+			fmt.Fprint(stderr, usageText)
+			return 2
+		}
+		abs, err := filepath.Abs(*from)
+		if err != nil {
+			fmt.Fprintf(stderr, "pimvault recovery reapply: %v\n", err)
+			return 1
+		}
+		return adminRun(ctx, sf, name, admin.Request{Path: abs, DryRun: *dryRun}, nil, stdout, stderr)
 	}
 	if *user == "" || fs.NArg() != 0 {
 		fmt.Fprint(stderr, usageText)
@@ -76,7 +91,7 @@ func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // Registered here rather than in the commands table so that the table's
 // alignment (and its neighbours' lines) do not change.
 func init() {
-	commands["recovery"] = command{"an account's RECOVERING state: open, close, status", runRecovery}
+	commands["recovery"] = command{"an account's RECOVERING state: open, close, status, expect; reapply records a former primary never replicated", runRecovery}
 }
 
 // stringList is a repeatable string flag.
