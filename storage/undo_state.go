@@ -190,12 +190,12 @@ func (s *Store) undoSnapshot(req UndoRequest, upTo uint64) *SnapshotInfo {
 // store at seq, and reads the principal's collections (objects without
 // their bodies; the db stays open for fillBodies).
 func loadPrincipalSnapshot(path string, storeID [16]byte, principal string, seq uint64, only *touchSet) (*bolt.DB, map[string]*memCollection, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return nil, nil, err
 	}
 	cols := map[string]*memCollection{}
-	err = db.View(func(tx *bolt.Tx) error {
+	err = viewSafe(db, func(tx *bolt.Tx) error {
 		if tx.Bucket(bktMeta) == nil {
 			return ErrSnapshotInvalid
 		}
