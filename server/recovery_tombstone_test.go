@@ -65,3 +65,47 @@ func TestDeviceDeleteOfLostItemTombstones(t *testing.T) {
 		t.Fatalf("PUT over the tombstone: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestDeviceMkcolOfDeletedCollection: a device's MKCOL of a collection the
+// store deleted after the device's last token of it is 410 and creates
+// nothing; with a token from after the deletion, from a history the store
+// never had, or from a stock client, the collection is created again.
+func TestDeviceMkcolOfDeletedCollection(t *testing.T) {
+	e := newTestEnv(t)
+	const office = "/dav/addressbooks/alice/office/"
+	mkcol := `<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	if resp, body := e.do(t, "alice", "MKCOL", office, nil, mkcol); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCOL: %d %s", resp.StatusCode, body)
+	}
+	h, err := e.store.EpochHistory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := syncproto.Format(syncproto.Token{Epoch: h.Current, Seq: e.store.Head()})
+	if resp, body := e.do(t, "alice", "DELETE", office, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
+	}
+	after := syncproto.Format(syncproto.Token{Epoch: h.Current, Seq: e.store.Head()})
+	e.do(t, "alice", "PROPFIND", "/dav/addressbooks/alice/", dev(testDevice, "Depth", "0"), "") // registers the device first
+	head := e.store.Head()
+	resp, body := e.do(t, "alice", "MKCOL", office, dev(testDevice, syncproto.HeaderToken, before), mkcol)
+	if resp.StatusCode != http.StatusGone || e.store.Head() != head {
+		t.Fatalf("device MKCOL with a token from before the deletion: %d %s (head %d→%d)", resp.StatusCode, body, head, e.store.Head())
+	}
+	for _, c := range []struct {
+		what string
+		hdr  map[string]string
+	}{
+		{"a token from after the deletion", dev(testDevice, syncproto.HeaderToken, after)},
+		{"a token of a history the store never had", dev(testDevice, syncproto.HeaderToken, "data:,pv1-0123456789abcdef-2")},
+		{"a stock client", nil},
+	} {
+		resp, body := e.do(t, "alice", "MKCOL", office, c.hdr, mkcol)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("MKCOL with %s: %d %s", c.what, resp.StatusCode, body)
+		}
+		if resp, body := e.do(t, "alice", "DELETE", office, nil, ""); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
+		}
+	}
+}
