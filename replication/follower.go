@@ -295,7 +295,7 @@ func (f *Follower) apply(ctx context.Context, h map[string][]string, data []byte
 		return nil
 	}
 	if frames[0].Seq != head+1 {
-		return fmt.Errorf("stream message %d starts at record %d but the standby is at %d: %w", streamSeq, frames[0].Seq, head, errGap)
+		return fmt.Errorf("stream message %d starts at record %d but the standby is at %d: %w (a stream trimmed below a snapshot in an object store bucket: restore with 'pimvault restore --from-nats-object nats://…/BUCKET --out DIR', then follow from DIR)", streamSeq, frames[0].Seq, head, errGap)
 	}
 	if _, err := f.st.AppendFrames(ctx, frames); err != nil {
 		return fmt.Errorf("stream message %d: %w", streamSeq, err)
