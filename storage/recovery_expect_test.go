@@ -108,3 +108,24 @@ func TestRecoveryKnownRegistry(t *testing.T) {
 	}
 	checkIntegrity(t, s)
 }
+
+// TestDevicesInDataDirectory: the devices of an older data directory (a
+// stopped store) are read from its store.db.
+func TestDevicesInDataDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedCollection(t, s, "alice", "contacts")
+	if err := s.SeeDevice(ctx, "alice", "tablet"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := DevicesInCopy(dir, "alice"); err != nil || !reflect.DeepEqual(ids, []string{"tablet"}) {
+		t.Fatalf("devices in %s: %v %v", dir, ids, err)
+	}
+}

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -228,10 +230,14 @@ func (s *Store) ExpectDevices(ctx context.Context, principal string, devices []s
 }
 
 // DevicesInCopy lists the devices a principal had in another copy of a
-// store: a backup file or an older store.db (opened read-only). It is how
+// store: a backup file, an older store.db or a data directory (its
+// store.db), opened read-only. It is how
 // an admin gives a store rebuilt from nothing the list of devices known
 // before the loss.
 func DevicesInCopy(path, principal string) ([]string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, dbFile) // a data directory: its store.db
+	}
 	var ids []string
 	err := viewReadOnly(path, func(tx *bolt.Tx) error {
 		data := tx.Bucket(bktData)

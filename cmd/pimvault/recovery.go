@@ -37,7 +37,7 @@ func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	windowDays := fs.Int("window-days", 30, "status, expect: devices seen within this many days hold up an automatic close")
 	var devices stringList
 	fs.Var(&devices, "device", "expect: a device known before the loss (repeatable)")
-	from := fs.String("from", "", "expect: read the account's devices from this backup file or older store.db; reapply: the directory a rejoin set aside")
+	from := fs.String("from", "", "expect: read the account's devices from this backup file, older store.db or stopped data directory; reapply: the directory a rejoin set aside")
 	dryRun := fs.Bool("dry-run", false, "reapply: list what would be written and change nothing")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
