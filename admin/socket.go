@@ -67,6 +67,8 @@ type Request struct {
 	// Force promotes a standby without waiting for the old primary's lease
 	// (promote).
 	Force bool `json:"force,omitempty"`
+	// Devices are the device ids a recovery waits for (recovery-expect).
+	Devices []string `json:"devices,omitempty"`
 	// Label names a new app password (app-password-add); ID names one to
 	// revoke (app-password-revoke).
 	Label string `json:"label,omitempty"`
@@ -95,6 +97,8 @@ var commands = map[string]Command{
 	"recovery-open":       recoveryOpen,
 	"recovery-close":      recoveryClose,
 	"recovery-status":     recoveryStatus,
+	"recovery-expect":     recoveryExpect,
+	"recovery-reapply":    recoveryReapply,
 	"backup":              backup,
 	"drill":               drill,
 	"undo":                undo,
@@ -149,7 +153,7 @@ func status(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus()}, nil
+	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus() + divergedStatus(s.Dir())}, nil
 }
 
 // Socket serves admin commands for a running server.

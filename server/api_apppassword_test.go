@@ -15,12 +15,14 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
+var jsonType = map[string]string{"Content-Type": "application/json"}
+
 // An app password made through /api signs in to DAV, cannot manage app
 // passwords itself, shows its last use, and is refused (401) at the next
 // request once revoked, while the account password keeps working.
 func TestAppPasswordSignIn(t *testing.T) {
 	e := newTestEnv(t)
-	resp, body := e.do(t, "alice", "POST", "/api/app-passwords", nil, `{"label":"Anna's iPhone"}`)
+	resp, body := e.do(t, "alice", "POST", "/api/app-passwords", jsonType, `{"label":"Anna's iPhone"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /api/app-passwords: %d %s", resp.StatusCode, body)
 	}
@@ -33,6 +35,9 @@ func TestAppPasswordSignIn(t *testing.T) {
 		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(reqBody))
 		req.SetBasicAuth("alice", pw)
 		req.Header.Set("Depth", "0")
+		if method != "GET" && method != "PROPFIND" {
+			req.Header.Set("Content-Type", "application/json") // the API's guard asks it of every change
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -65,14 +70,14 @@ func TestAppPasswordSignIn(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"label":"Anna's iPhone"`) || !strings.Contains(body, `"last_used"`) || strings.Contains(body, made.Token) {
 		t.Errorf("GET /api/app-passwords: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := e.do(t, "alice", "POST", "/api/app-passwords", nil, `{"label":""}`); resp.StatusCode != http.StatusBadRequest {
+	if resp, body := e.do(t, "alice", "POST", "/api/app-passwords", jsonType, `{"label":""}`); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("empty label: %d %s", resp.StatusCode, body)
 	}
 	// bob cannot see or revoke alice's.
-	if resp, _ := e.do(t, "bob", "DELETE", "/api/app-passwords/"+made.ID, nil, ""); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := e.do(t, "bob", "DELETE", "/api/app-passwords/"+made.ID, jsonType, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob revoking alice's app password: %d, want 404", resp.StatusCode)
 	}
-	if resp, body := e.do(t, "alice", "DELETE", "/api/app-passwords/"+made.ID, nil, ""); resp.StatusCode != http.StatusNoContent {
+	if resp, body := e.do(t, "alice", "DELETE", "/api/app-passwords/"+made.ID, jsonType, ""); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := as(made.Token, "PROPFIND", "/dav/calendars/alice/", ""); resp.StatusCode != http.StatusUnauthorized {
@@ -100,7 +105,7 @@ func TestDAVAppPasswordsOnly(t *testing.T) {
 	if resp, body := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "app password") {
 		t.Errorf("account password on DAV: %d %s", resp.StatusCode, body)
 	}
-	resp, body := e.do(t, "alice", "POST", "/api/app-passwords", nil, `{"label":"phone"}`)
+	resp, body := e.do(t, "alice", "POST", "/api/app-passwords", jsonType, `{"label":"phone"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("account password on /api: %d %s", resp.StatusCode, body)
 	}

@@ -63,9 +63,9 @@ func TestBasePath(t *testing.T) {
 	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "<D:href>/pim/dav/calendars/alice/office/a.ics</D:href>") {
 		t.Errorf("sync-collection: %d %s", resp.StatusCode, body)
 	}
-	// A Destination names the public URL, base path included.
+	// A Destination names the URL, base path included.
 	resp, body = e.do(t, "alice", "MOVE", "/pim/dav/calendars/alice/office/a.ics",
-		map[string]string{"Destination": "https://cal.example.org/pim/dav/calendars/alice/office/b.ics"}, "")
+		map[string]string{"Destination": srv.URL + "/pim/dav/calendars/alice/office/b.ics"}, "")
 	if resp.StatusCode != http.StatusCreated {
 		t.Errorf("MOVE: %d %s", resp.StatusCode, body)
 	}

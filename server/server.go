@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/server/files"
+	"github.com/pimvault/pimvault/server/internal/admit"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -57,6 +59,24 @@ type Config struct {
 	// must sign in with an app password; the account password still works for
 	// /api (where app passwords are managed).
 	DAVAppPasswordsOnly bool
+
+	// Admission (docs/ARCHITECTURE.md, "Admission"); zero values are sized
+	// from the cores.
+	MaxRequests           int           // requests running at once
+	MaxRequestsPerAccount int           // of them, for one account
+	MaxQueue              int           // requests waiting for a slot
+	QueueWait             time.Duration // the longest wait for a slot
+	MaxPasswordChecks     int           // bcrypt checks at once
+	// RequestTimeout is the deadline of a request's work (default
+	// DefaultRequestTimeout); its response must be written within
+	// writeGrace after it.
+	RequestTimeout time.Duration
+	// ReadTimeout bounds reading a request, body included (default
+	// DefaultReadTimeout).
+	ReadTimeout time.Duration
+	// TrustedProxies: peers whose Forwarded / X-Forwarded-For name the
+	// client address.
+	TrustedProxies []netip.Prefix
 }
 
 // CheckBasePath checks a --base-path value: "" or "/seg[/seg…]" without a
@@ -73,6 +93,10 @@ func (c Config) withDefaults() Config {
 	if c.RecoveryDeviceWindow == 0 {
 		c.RecoveryDeviceWindow = DefaultRecoveryDeviceWindow
 	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	defaultAdmission(&c)
 	return c
 }
 
@@ -82,7 +106,11 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	auth  *authenticator
-	seen  deviceSeen // when each device's last-seen was written
+	gate  *admit.Gate // admission of every request but the health check
+	pools workPools   // the expensive classes of work
+	seen  deviceSeen  // when each device's last-seen was written
+	// lossLimit bounds, per principal, the recoveries sync tokens open.
+	lossLimit *dav.KeyedLimiter
 
 	defaultsDone sync.Map // users whose default collections exist
 
@@ -99,8 +127,13 @@ func New(store Store, cfg Config, log *slog.Logger) *Server {
 	if err := dav.SetBasePath(cfg.BasePath); err != nil {
 		panic("server.New: " + err.Error() + " (check it with CheckBasePath first)")
 	}
-	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
-		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log)}
+	return &Server{store: store, cfg: cfg, log: log,
+		auth: newAuthenticator(store, cfg.FailedLoginDelay, cfg.MaxPasswordChecks, cfg.TrustedProxies),
+		gate: admit.NewGate(admit.Config{Limit: cfg.MaxRequests, PerAccount: cfg.MaxRequestsPerAccount,
+			Queue: cfg.MaxQueue, Wait: cfg.QueueWait}),
+		pools:    newWorkPools(cfg),
+		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log),
+		lossLimit: dav.NewKeyedLimiter(lossEvery, lossBurst, maxTrackedDevices)}
 }
 
 func init() {
@@ -112,6 +145,11 @@ func init() {
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
 // /dav/ and a health check.
 func (s *Server) Handler() http.Handler {
+	return s.accessLog(s.admission(s.routes()))
+}
+
+// routes is the router behind admission.
+func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.deviceEpoch)
 	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
@@ -133,7 +171,10 @@ func (s *Server) Handler() http.Handler {
 		r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
 		r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 		r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-		s.routeAPI(r)
+		r.Group(func(api chi.Router) {
+			api.Use(s.apiGuard)
+			s.routeAPI(api)
+		})
 		r.HandleFunc("/", root)
 	}
 	if base := dav.BasePath(); base != "" {
@@ -143,7 +184,7 @@ func (s *Server) Handler() http.Handler {
 	} else {
 		mount(r)
 	}
-	return s.accessLog(r)
+	return r
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
