@@ -124,3 +124,52 @@ func TestAppPasswords(t *testing.T) {
 		t.Errorf("the account password stopped working")
 	}
 }
+
+// The sign-in Verifier takes an app password as a cheap Secret: it signs in
+// (without bcrypt), a disabled account still refuses it, and after revoking
+// it no longer signs in.
+func TestVerifierAppPassword(t *testing.T) {
+	HashCost = bcrypt.MinCost
+	ctx := context.Background()
+	s, err := storage.Open(t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := AddUser(ctx, s, "ann", "ann's password"); err != nil {
+		t.Fatal(err)
+	}
+	id, tok, err := AddAppPassword(ctx, s, "ann", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := func() Account {
+		p, err := s.Principal("ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := Decode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	v := NewVerifier(1)
+	if ok, err := v.Verify(ctx, "ann", tok, acct(), true); !ok || err != nil {
+		t.Errorf("app password: %v %v", ok, err)
+	}
+	if ok, _ := v.Verify(ctx, "ann", tok+"x", acct(), true); ok {
+		t.Errorf("a wrong token signed in")
+	}
+	a := acct()
+	a.Disabled = true
+	if ok, _ := v.Verify(ctx, "ann", tok, a, true); ok {
+		t.Errorf("a disabled account signed in with an app password")
+	}
+	if err := RevokeAppPassword(ctx, s, "ann", id); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := v.Verify(ctx, "ann", tok, acct(), true); ok {
+		t.Errorf("a revoked app password signed in")
+	}
+}
