@@ -150,6 +150,42 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
+// SignInError is a refused sign-in: Status is 401 (wrong name or password,
+// unknown or disabled account) or 429 (too many failed attempts; come back
+// after RetryAfter).
+type SignInError struct {
+	Status int
+	Msg    string
+	Wait   time.Duration
+}
+
+func (e *SignInError) Error() string { return e.Msg }
+
+// RetryAfter is how long a throttled client should wait (0 for a 401).
+func (e *SignInError) RetryAfter() time.Duration { return e.Wait }
+
+// SignIn checks a user name and password with the rules every sign-in
+// follows, DAV's Basic authentication and the web pages' form alike: the
+// per-account and per-address limits on failed attempts, the same account
+// check (unknown, disabled and wrong all fail alike) and the delay before a
+// failure answers. It returns nil or a *SignInError.
+func (s *Server) SignIn(r *http.Request, user, password string) error {
+	addr := clientAddr(r)
+	if blocked, wait := s.auth.blocked(user, addr, time.Now()); blocked {
+		return &SignInError{Status: http.StatusTooManyRequests, Msg: "too many failed sign-ins; try again later", Wait: wait}
+	}
+	if !s.auth.check(user, password) {
+		s.auth.recordFailure(user, addr, time.Now())
+		s.log.Warn("failed sign-in", "user", user, "addr", addr)
+		select {
+		case <-time.After(s.auth.delay):
+		case <-r.Context().Done():
+		}
+		return &SignInError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"}
+	}
+	return nil
+}
+
 // requireAuth admits requests with valid Basic credentials and puts the user
 // in the context. Failed attempts wait, and are rate limited per account and
 // per address (429 with Retry-After once the limit is reached).
@@ -160,20 +196,14 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
-		addr := clientAddr(r)
-		if blocked, wait := s.auth.blocked(user, addr, time.Now()); blocked {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			http.Error(w, "too many failed sign-ins; try again later", http.StatusTooManyRequests)
-			return
-		}
-		if !s.auth.check(user, pw) {
-			s.auth.recordFailure(user, addr, time.Now())
-			s.log.Warn("failed sign-in", "user", user, "addr", addr)
-			select {
-			case <-time.After(s.auth.delay):
-			case <-r.Context().Done():
+		if err := s.SignIn(r, user, pw); err != nil {
+			se := err.(*SignInError)
+			if se.Status == http.StatusTooManyRequests {
+				w.Header().Set("Retry-After", strconv.Itoa(int(se.Wait.Seconds())+1))
+				http.Error(w, se.Msg, se.Status)
+				return
 			}
-			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
+			s.writeError(w, r, &dav.Error{Status: se.Status, Msg: se.Msg})
 			return
 		}
 		if !s.admitRecovery(w, r, user) {
