@@ -103,8 +103,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// createFirstUser creates an account with a random password when the store
-// has none, and prints the password once.
+// createFirstUser creates an admin account with a random password when the
+// store has none, and prints the password once.
 func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout io.Writer) error {
 	ps, err := s.Principals()
 	if err != nil || len(ps) > 0 {
@@ -114,6 +114,9 @@ func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout 
 	if err := account.AddUser(ctx, s, name, pw); err != nil {
 		return fmt.Errorf("create first user: %w", err)
 	}
-	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s')\n", name, pw, name)
+	if err := account.SetAdmin(ctx, s, name, true); err != nil {
+		return fmt.Errorf("create first user: %w", err)
+	}
+	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s'); it is an admin\n", name, pw, name)
 	return nil
 }
