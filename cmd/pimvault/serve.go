@@ -15,6 +15,7 @@ import (
 	"github.com/pimvault/pimvault/admin"
 	"github.com/pimvault/pimvault/server"
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -69,7 +70,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: time.Duration(*recoveryDays) * 24 * time.Hour, AccessLog: *accessLog}, log)
+	// The pages sign people in through the DAV server's own check, which
+	// exists once the server does.
+	var dav *server.Server
+	pages := web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log)
+	dav = server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: time.Duration(*recoveryDays) * 24 * time.Hour,
+		AccessLog: *accessLog, Pages: pages}, log)
 	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {
