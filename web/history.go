@@ -35,6 +35,38 @@ func (p *Pages) target(user string) error {
 	return nil
 }
 
+// known checks that a collection (and object) named by a history or undo
+// request is the principal's: it exists now or has a recorded past. Another
+// user's collection is neither, so it is "not found", as on every page.
+func (p *Pages) known(user, col, obj string) error {
+	if col == "" {
+		if obj != "" {
+			return badRequest("an item's history needs its collection")
+		}
+		return nil
+	}
+	if storage.ValidateName("collection", col) != nil || (obj != "" && storage.ValidateName("object", obj) != nil) {
+		return errNotFound
+	}
+	if obj == "" {
+		if _, err := p.store.Collection(user, col); err == nil {
+			return nil
+		}
+	} else if _, err := p.store.Get(user, col, obj); err == nil {
+		return nil
+	}
+	entries, err := p.store.History(user, col, itemHistoryScan)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if obj == "" || (e.Collection == col && e.Name == obj) || (e.ToCollection == col && e.ToName == obj) {
+			return nil
+		}
+	}
+	return errNotFound
+}
+
 // history lists changes of a principal, of one of its collections or of
 // one item, newest first, each with an undo button that previews bringing
 // back the state before it.
@@ -44,8 +76,8 @@ func (p *Pages) history(x *req, user, base string) error {
 	}
 	q := x.r.URL.Query()
 	col, obj := q.Get("collection"), q.Get("object")
-	if obj != "" && col == "" {
-		return badRequest("an item's history needs its collection")
+	if err := p.known(user, col, obj); err != nil {
+		return err
 	}
 	limit := historyPage
 	if v := q.Get("limit"); v != "" {
@@ -137,6 +169,9 @@ func (p *Pages) undoPreview(x *req, user, base string) error {
 	if err != nil {
 		return err
 	}
+	if err := p.known(user, req.Collection, req.Object); err != nil {
+		return err
+	}
 	req.DryRun = true
 	rep, err := p.store.Undo(x.r.Context(), req)
 	if err != nil {
@@ -154,6 +189,9 @@ func (p *Pages) undoApply(x *req, user, base string) error {
 	}
 	req, err := undoForm(x, user)
 	if err != nil {
+		return err
+	}
+	if err := p.known(user, req.Collection, req.Object); err != nil {
 		return err
 	}
 	req.DryRun = true
