@@ -33,7 +33,8 @@ func statusOf(err error) int {
 		return pe.Status
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, storage.ErrExists), errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrUIDConflict):
+	case errors.Is(err, storage.ErrExists), errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrUIDConflict),
+		errors.Is(err, storage.ErrNeedsConfirmation):
 		return http.StatusConflict
 	case errors.Is(err, storage.ErrPreconditionFailed):
 		return http.StatusPreconditionFailed

@@ -139,10 +139,15 @@ func planDigest(rep *storage.UndoReport) string {
 	for _, it := range rep.Items {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", it.Action, it.Collection, it.Name, it.UID)
 	}
+	for _, c := range rep.PerCollection {
+		fmt.Fprintf(h, "collection\x00%s\x00%s\x00%d\x00%d\x00%d\n", c.Collection, c.Action, c.Added, c.Removed, c.Changed)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// undoView splits an undo report into what comes back and what goes.
+// undoView splits an undo report into what comes back and what goes; the
+// per-collection counts include the objects that go with a removed
+// collection.
 func undoView(rep *storage.UndoReport, req storage.UndoRequest, base, target string) map[string]any {
 	var back, gone, failed []storage.UndoItem
 	for _, it := range rep.Items {
@@ -203,7 +208,9 @@ func (p *Pages) undoApply(x *req, user, base string) error {
 		return p.show(x, http.StatusConflict, "undo", view{Title: "Undo: preview", Nav: "history",
 			Error: "The data changed since the preview, so nothing was done. Here is what the undo would do now.", Data: undoView(dry, req, base, user)})
 	}
-	req.DryRun = false
+	// The person saw exactly this plan, so it is confirmed even when it
+	// removes a collection or many objects (storage's confirmation rule).
+	req.DryRun, req.Confirm = false, true
 	rep, err := p.store.Undo(x.r.Context(), req)
 	if err != nil {
 		return err

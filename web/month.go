@@ -42,8 +42,11 @@ type eventRow struct {
 func parseMonth(month, tz string, now time.Time) (time.Time, *time.Location, error) {
 	loc := time.UTC
 	if tz != "" {
+		if len(tz) > 64 {
+			return time.Time{}, nil, badRequest("time zone name longer than 64 bytes")
+		}
 		l, err := time.LoadLocation(tz)
-		if err != nil || len(tz) > 64 {
+		if err != nil {
 			return time.Time{}, nil, badRequest("unknown time zone " + tz + " (use a name such as Europe/Berlin)")
 		}
 		loc = l

@@ -15,6 +15,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"mime/multipart"
@@ -422,5 +423,74 @@ func TestWebImportErrorsAndExport(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(names, " "), "imported/") {
 		t.Fatalf("export does not hold the imported collection: %v", names)
+	}
+}
+
+// TestWebDeleteCollectionAndUndo deletes an address book from its page
+// (after the confirmation page) and brings it back from the history with
+// its contacts: a journalled delete, undone by storage's undo.
+func TestWebDeleteCollectionAndUndo(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir)
+	w := newWebClient(t, rs.url, nil)
+	w.signIn("admin", rs.password)
+	resp, _ := w.post("/web/collections", url.Values{"kind": {"addressbook"}, "display": {"Family & friends"}}, true)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/web/c/family-friends") {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for i := 1; i <= 3; i++ {
+		putContact(t, rs, "admin", rs.password, "family-friends", fmt.Sprintf("f%d.vcf", i), testVCard(fmt.Sprintf("f%d", i), fmt.Sprintf("Relative %d", i)))
+	}
+	// Rename it.
+	if resp, _ := w.post("/web/c/family-friends/settings", url.Values{"display": {"Family"}}, true); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rename: %d", resp.StatusCode)
+	}
+	if resp, body := davDo(t, rs, "admin", rs.password, "PROPFIND", "/dav/addressbooks/admin/family-friends/", map[string]string{"Depth": "0"}, ""); !strings.Contains(body, ">Family<") {
+		t.Fatalf("the new name is not what DAV shows: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body := w.get("/web/c/family-friends/delete")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "3 items") {
+		t.Fatalf("confirmation page: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := w.post("/web/c/family-friends/delete", nil, true); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("delete without the confirmation field: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := w.post("/web/c/family-friends/delete", url.Values{"confirm": {"family-friends"}}, true); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	if resp, _ := davDo(t, rs, "admin", rs.password, "GET", "/dav/addressbooks/admin/family-friends/f1.vcf", nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("after the delete f1.vcf answers %d", resp.StatusCode)
+	}
+	_, body = w.get("/web/history?collection=family-friends")
+	m := regexp.MustCompile(`name="to_seq" value="(\d+)"`).FindStringSubmatch(body)
+	if m == nil || !strings.Contains(body, "delete-collection") {
+		t.Fatalf("history lacks the deletion:\n%s", body)
+	}
+	resp, body = w.post("/web/undo", url.Values{"collection": {"family-friends"}, "to_seq": {m[1]}}, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "recreate-collection") {
+		t.Fatalf("preview: %d\n%s", resp.StatusCode, body)
+	}
+	digest := regexp.MustCompile(`name="digest" value="([0-9a-f]+)"`).FindStringSubmatch(body)
+	if digest == nil {
+		t.Fatalf("preview without an apply form:\n%s", body)
+	}
+	// A stale preview (another plan) applies nothing.
+	if resp, _ := w.post("/web/undo/apply", url.Values{"collection": {"family-friends"}, "to_seq": {m[1]}, "digest": {"0000"}}, true); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("apply with another plan's digest: %d, want 409", resp.StatusCode)
+	}
+	if resp, _ := davDo(t, rs, "admin", rs.password, "GET", "/dav/addressbooks/admin/family-friends/f1.vcf", nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a stale apply changed data: f1.vcf answers %d", resp.StatusCode)
+	}
+	resp, body = w.post("/web/undo/apply", url.Values{"collection": {"family-friends"}, "to_seq": {m[1]}, "digest": {digest[1]}}, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Undo: done") {
+		t.Fatalf("apply: %d\n%s", resp.StatusCode, body)
+	}
+	for i := 1; i <= 3; i++ {
+		if resp, b := davDo(t, rs, "admin", rs.password, "GET", fmt.Sprintf("/dav/addressbooks/admin/family-friends/f%d.vcf", i), nil, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("f%d.vcf after the undo: %d %s", i, resp.StatusCode, b)
+		}
+	}
+	if _, body := w.get("/web/c/family-friends"); !strings.Contains(body, "Relative 2") {
+		t.Fatalf("the address book page lacks the contacts after the undo:\n%s", body)
 	}
 }
