@@ -164,6 +164,9 @@ func (e *SignInError) Error() string { return e.Msg }
 // RetryAfter is how long a throttled client should wait (0 for a 401).
 func (e *SignInError) RetryAfter() time.Duration { return e.Wait }
 
+// HTTPStatus is the status the refusal is answered with.
+func (e *SignInError) HTTPStatus() int { return e.Status }
+
 // SignIn checks a user name and password with the rules every sign-in
 // follows, DAV's Basic authentication and the web pages' form alike: the
 // per-account and per-address limits on failed attempts, the same account

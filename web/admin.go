@@ -87,6 +87,16 @@ func (p *Pages) showAdmin(x *req, status int, notice, output string) error {
 		}
 	}
 	data["Accounts"], data["Recoveries"] = accts, recs
+	// On request, the whole of 'pimvault status' (replication included,
+	// when the store has it), from the admin command table; it hashes the
+	// whole state, so it is not on every load.
+	if x.r.URL.Query().Get("full") == "1" {
+		if res, err := admin.Run(x.r.Context(), "status", s, admin.Request{}); err == nil {
+			data["StatusText"] = res.Output
+		} else {
+			data["StatusText"] = "status: " + err.Error()
+		}
+	}
 	return p.show(x, status, "admin", view{Title: "Admin", Nav: "admin", Notice: notice, Data: data})
 }
 

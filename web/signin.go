@@ -40,8 +40,10 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request) {
 	user, pw := r.PostFormValue("user"), r.PostFormValue("password")
 	if err := p.signIn(r, user, pw); err != nil {
 		status := http.StatusUnauthorized
+		if hs, ok := err.(interface{ HTTPStatus() int }); ok && hs.HTTPStatus() >= 400 {
+			status = hs.HTTPStatus()
+		}
 		if ra, ok := err.(interface{ RetryAfter() time.Duration }); ok && ra.RetryAfter() > 0 {
-			status = http.StatusTooManyRequests
 			w.Header().Set("Retry-After", strconv.Itoa(int(ra.RetryAfter().Seconds())+1))
 		}
 		p.showSignin(w, r, status, user, err.Error())

@@ -33,8 +33,8 @@ const (
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SignInFunc checks a user name and password with the server's one sign-in
-// check (rate limits included). A refusal that should be retried later has
-// a RetryAfter() time.Duration method.
+// check (rate limits included). A refusal may have an HTTPStatus() int
+// method (default 401) and a RetryAfter() time.Duration method.
 type SignInFunc func(r *http.Request, user, password string) error
 
 // Pages is the web pages' handler.

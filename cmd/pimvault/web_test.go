@@ -494,3 +494,92 @@ func TestWebDeleteCollectionAndUndo(t *testing.T) {
 		t.Fatalf("the address book page lacks the contacts after the undo:\n%s", body)
 	}
 }
+
+// TestWebAdminActions: an admin adds an account, resets its password,
+// disables it (its sessions end with it), takes and downloads a backup and
+// undoes a deletion on the user's behalf with the same preview; each
+// through the admin command table or storage's undo, checked from outside.
+func TestWebAdminActions(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir)
+	adm := newWebClient(t, rs.url, nil)
+	adm.signIn("admin", rs.password)
+	adm.get("/web/admin")
+	resp, body := adm.post("/web/admin/users", url.Values{"user": {"carol"}, "password": {"carol-password-1"}}, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "user carol created") {
+		t.Fatalf("add account: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := adm.post("/web/admin/users", url.Values{"user": {"bad/name"}, "password": {"whatever-123"}}, true); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("add an account with a bad name: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := adm.post("/web/admin/users/carol", url.Values{"action": {"password"}, "password": {"short"}}, true); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a too short password: %d, want 400", resp.StatusCode)
+	}
+	resp, body = adm.post("/web/admin/users/carol", url.Values{"action": {"password"}, "password": {"carol-password-2"}}, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "password of carol changed") {
+		t.Fatalf("reset password: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := davDo(t, rs, "carol", "carol-password-1", "PROPFIND", "/dav/addressbooks/carol/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the old password still works: %d", resp.StatusCode)
+	}
+	carol := newWebClient(t, rs.url, nil)
+	carol.signIn("carol", "carol-password-2")
+	putContact(t, rs, "carol", "carol-password-2", "contacts", "a.vcf", testVCard("a", "Alpha"))
+	if r, b := davDo(t, rs, "carol", "carol-password-2", "DELETE", "/dav/addressbooks/carol/contacts/a.vcf", nil, ""); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.StatusCode, b)
+	}
+	// Undo on carol's behalf.
+	_, body = adm.get("/web/admin/u/carol/history?collection=contacts")
+	m := regexp.MustCompile(`name="to_seq" value="(\d+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("carol's history as the admin sees it:\n%s", body)
+	}
+	resp, body = adm.post("/web/admin/u/carol/undo", url.Values{"collection": {"contacts"}, "to_seq": {m[1]}}, true)
+	digest := regexp.MustCompile(`name="digest" value="([0-9a-f]+)"`).FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "contacts/a.vcf") || digest == nil {
+		t.Fatalf("preview on carol's behalf: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = adm.post("/web/admin/u/carol/undo/apply", url.Values{"collection": {"contacts"}, "to_seq": {m[1]}, "digest": {digest[1]}}, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Undo: done") {
+		t.Fatalf("apply on carol's behalf: %d\n%s", resp.StatusCode, body)
+	}
+	if r, _ := davDo(t, rs, "carol", "carol-password-2", "GET", "/dav/addressbooks/carol/contacts/a.vcf", nil, ""); r.StatusCode != http.StatusOK {
+		t.Fatalf("a.vcf after the admin's undo: %d", r.StatusCode)
+	}
+	// Disabling ends carol's session and her DAV access.
+	if resp, body := adm.post("/web/admin/users/carol", url.Values{"action": {"disable"}}, true); resp.StatusCode != http.StatusOK || !strings.Contains(body, "user carol disabled") {
+		t.Fatalf("disable: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := carol.get("/web/collections"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a disabled account's session still works: %d", resp.StatusCode)
+	}
+	if resp, _ := davDo(t, rs, "carol", "carol-password-2", "PROPFIND", "/dav/addressbooks/carol/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a disabled account over DAV: %d", resp.StatusCode)
+	}
+	if res := pimvault(t, "user", "list", "--data", dir); !regexp.MustCompile(`carol\tdisabled`).MatchString(res.stdout) || !regexp.MustCompile(`admin\tactive,admin`).MatchString(res.stdout) {
+		t.Fatalf("user list:\n%s", res)
+	}
+	// An admin cannot lock themselves out from the page.
+	if resp, _ := adm.post("/web/admin/users/admin", url.Values{"action": {"disable"}}, true); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("disable oneself: %d, want 400", resp.StatusCode)
+	}
+	// A backup, listed and downloadable.
+	resp, body = adm.post("/web/admin/backups", nil, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "verified") {
+		t.Fatalf("backup: %d\n%s", resp.StatusCode, body)
+	}
+	link := regexp.MustCompile(`href="(/web/admin/backups/[^"]+)"`).FindStringSubmatch(body)
+	if link == nil {
+		t.Fatalf("the backup is not listed:\n%s", body)
+	}
+	resp, body = adm.get(link[1])
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") || len(body) < 4096 {
+		t.Fatalf("download %s: %d %q, %d bytes", link[1], resp.StatusCode, resp.Header.Get("Content-Disposition"), len(body))
+	}
+	if resp, _ := adm.get("/web/admin/backups/..%2Fstore.db"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("download outside the snapshots: %d, want 404", resp.StatusCode)
+	}
+	if _, body := adm.get("/web/admin?full=1"); !strings.Contains(body, "state hash") {
+		t.Fatalf("full status lacks the state hash:\n%s", body)
+	}
+}
