@@ -22,7 +22,9 @@
 //   - report.go dispatches REPORT; report_sync.go answers sync-collection
 //     with the rules of package syncproto.
 //   - recovery.go: the recovery gate; api_undo.go: /api/history and /api/undo.
-//   - auth.go: sign-in (accounts in package account) and its rate limits.
+//   - auth.go: sign-in (accounts in package account) and its rate limits;
+//     Server.SignIn is the same check for the web pages, which package web
+//     serves and Config.Pages mounts under /web/.
 //
 // With Config.AccessLog, each request is logged at Info with method, path,
 // status, bytes, duration and user (webdav_accesslog.go).
