@@ -27,6 +27,12 @@ type deviceRow struct {
 
 // devices lists the pimvault devices that synced this account and the
 // account's recovery state.
+//
+// HOOK (app passwords): accounts have no app passwords in this version.
+// When package account gains them, this page lists them (label, created,
+// last used) with "add" (the secret shown once) and "revoke" forms posting
+// to /web/devices/app-passwords, each calling the account package's own
+// functions, as the admin commands do.
 func (p *Pages) devices(x *req) error {
 	st, err := p.store.PrincipalState(x.user)
 	if err != nil {

@@ -583,3 +583,38 @@ func TestWebAdminActions(t *testing.T) {
 		t.Fatalf("full status lacks the state hash:\n%s", body)
 	}
 }
+
+// TestWebSignInSharesDAVLimits: failed sign-ins on the page count against
+// the same limits as DAV's Basic authentication (one check, one limiter).
+func TestWebSignInSharesDAVLimits(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir)
+	w := newWebClient(t, rs.url, nil)
+	var last *http.Response
+	for i := 0; i < 8; i++ {
+		_, body := w.get("/web/signin")
+		m := csrfField.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no sign-in token:\n%s", body)
+		}
+		last, body = w.post("/web/signin", url.Values{"csrf": {m[1]}, "user": {"admin"}, "password": {"wrong-password"}}, false)
+		if last.StatusCode == http.StatusTooManyRequests {
+			if last.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+			break
+		}
+		if last.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "wrong user name or password") {
+			t.Fatalf("wrong password %d: %d\n%s", i, last.StatusCode, body)
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("8 wrong passwords on the page were never throttled: %d", last.StatusCode)
+	}
+	// DAV from the same address is held by the same limit, even with the
+	// right password.
+	resp, _ := davDo(t, rs, "admin", rs.password, "PROPFIND", "/dav/addressbooks/admin/", map[string]string{"Depth": "0"}, "")
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("DAV after the page's failures: %d, want 429 (one limiter)", resp.StatusCode)
+	}
+}
