@@ -84,6 +84,29 @@ type importResult struct {
 	Files  []string
 }
 
+// mergeInto adds the collections of one file to src, joining files that go
+// into the same collection (so the import sees one collection with all
+// their items, and counts it once).
+func mergeInto(src, s *transfer.Source) error {
+	src.Skipped = append(src.Skipped, s.Skipped...)
+next:
+	for _, cd := range s.Collections {
+		for i := range src.Collections {
+			have := &src.Collections[i]
+			if have.Name != cd.Name {
+				continue
+			}
+			if have.Kind != cd.Kind {
+				return fmt.Errorf("%s: goes into %s with %s, but that file holds a %s and this one a %s", cd.From, cd.Name, have.From, have.Kind, cd.Kind)
+			}
+			have.Items = append(have.Items, cd.Items...)
+			continue next
+		}
+		src.Collections = append(src.Collections, cd)
+	}
+	return nil
+}
+
 // importFiles validates every uploaded .vcf/.ics file with transfer's
 // parsers and, only when all are valid, imports them (transfer.Import, the
 // import the CLI runs).
@@ -126,8 +149,9 @@ func (p *Pages) importFiles(x *req) error {
 			errs = append(errs, e.Error())
 		}
 		if s != nil && len(lerrs) == 0 {
-			src.Collections = append(src.Collections, s.Collections...)
-			src.Skipped = append(src.Skipped, s.Skipped...)
+			if err := mergeInto(&src, s); err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
 	}
 	res := importResult{Errors: errs, Files: files}

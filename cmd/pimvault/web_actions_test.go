@@ -49,11 +49,11 @@ func TestWebImportErrorsAndExport(t *testing.T) {
 	if resp, _ := w.get("/web/c/imported"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("a refused import created its collection: %d", resp.StatusCode)
 	}
-	resp, body = upload(map[string]string{"good.vcf": good})
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "2 added") {
+	resp, body = upload(map[string]string{"good.vcf": good, "more.vcf": testVCard("g3", "Good Three")})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "3 added") || !strings.Contains(body, "Imported into 1 collection") {
 		t.Fatalf("import: %d\n%s", resp.StatusCode, body)
 	}
-	if _, body := w.get("/web/c/imported"); !strings.Contains(body, "Good One") || !strings.Contains(body, "Good Two") {
+	if _, body := w.get("/web/c/imported"); !strings.Contains(body, "Good One") || !strings.Contains(body, "Good Three") {
 		t.Fatalf("imported contacts not listed:\n%s", body)
 	}
 	resp, body = w.get("/web/export")
