@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -129,6 +130,12 @@ type view struct {
 // with the admin flag). A POST must carry the session's CSRF token.
 func (p *Pages) page(pattern string, admin bool, fn func(*req) error) {
 	p.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		// The work a page does (store reads, undo, import) stops at this
+		// deadline; a download's stream is bounded by the server's write
+		// timeout instead.
+		ctx, cancel := context.WithTimeout(r.Context(), pageTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		x := p.begin(w, r)
 		if x == nil {
 			return
