@@ -27,6 +27,7 @@ const (
 	maxFormBytes   = 1 << 20  // an ordinary form
 	maxUploadBytes = 32 << 20 // an import upload, all files together
 	pageTimeout    = 30 * time.Second
+	longTimeout    = 5 * time.Minute // an import, a backup, an undo being applied
 )
 
 // contentSecurityPolicy allows the server's own stylesheet and images and
@@ -129,11 +130,15 @@ type view struct {
 // page registers a handler for signed-in people (admin: only accounts
 // with the admin flag). A POST must carry the session's CSRF token.
 func (p *Pages) page(pattern string, admin bool, fn func(*req) error) {
+	p.pageWithin(pattern, admin, pageTimeout, fn)
+}
+
+// pageWithin is page with the deadline of the page's work (store reads,
+// undo, import); a download's stream is bounded by the server's write
+// timeout instead.
+func (p *Pages) pageWithin(pattern string, admin bool, timeout time.Duration, fn func(*req) error) {
 	p.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		// The work a page does (store reads, undo, import) stops at this
-		// deadline; a download's stream is bounded by the server's write
-		// timeout instead.
-		ctx, cancel := context.WithTimeout(r.Context(), pageTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		x := p.begin(w, r)
@@ -293,18 +298,18 @@ func (p *Pages) routes() {
 
 	p.page("GET /web/history", false, func(x *req) error { return p.history(x, x.user, "/web") })
 	p.page("POST /web/undo", false, func(x *req) error { return p.undoPreview(x, x.user, "/web") })
-	p.page("POST /web/undo/apply", false, func(x *req) error { return p.undoApply(x, x.user, "/web") })
+	p.pageWithin("POST /web/undo/apply", false, longTimeout, func(x *req) error { return p.undoApply(x, x.user, "/web") })
 
 	p.page("GET /web/devices", false, p.devices)
 	p.page("GET /web/transfer", false, p.transferPage)
 	p.page("GET /web/export", false, p.export)
-	p.page("POST /web/import", false, p.importFiles)
+	p.pageWithin("POST /web/import", false, longTimeout, p.importFiles)
 
 	p.page("GET /web/admin", true, p.adminHome)
 	p.page("POST /web/admin/users", true, p.adminAddUser)
 	p.page("POST /web/admin/users/{user}", true, p.adminUserAction)
 	p.page("POST /web/admin/recovery/{user}/close", true, p.adminCloseRecovery)
-	p.page("POST /web/admin/backups", true, p.adminBackup)
+	p.pageWithin("POST /web/admin/backups", true, longTimeout, p.adminBackup)
 	p.page("GET /web/admin/backups/{name}", true, p.adminDownloadBackup)
 	p.page("GET /web/admin/u/{user}/history", true, func(x *req) error {
 		return p.history(x, x.r.PathValue("user"), "/web/admin/u/"+x.r.PathValue("user"))
@@ -312,7 +317,7 @@ func (p *Pages) routes() {
 	p.page("POST /web/admin/u/{user}/undo", true, func(x *req) error {
 		return p.undoPreview(x, x.r.PathValue("user"), "/web/admin/u/"+x.r.PathValue("user"))
 	})
-	p.page("POST /web/admin/u/{user}/undo/apply", true, func(x *req) error {
+	p.pageWithin("POST /web/admin/u/{user}/undo/apply", true, longTimeout, func(x *req) error {
 		return p.undoApply(x, x.r.PathValue("user"), "/web/admin/u/"+x.r.PathValue("user"))
 	})
 }
