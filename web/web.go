@@ -288,6 +288,9 @@ func (p *Pages) routes() {
 	p.page("POST /web/signout", false, p.signout)
 	p.page("GET /web/{$}", false, func(x *req) error { return redirect(x, "/web/collections", "") })
 	p.mux.HandleFunc("GET /web", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/web/", http.StatusSeeOther) })
+	p.mux.HandleFunc("/web/", func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no such page."})
+	})
 
 	p.page("GET /web/collections", false, p.collections)
 	p.page("POST /web/collections", false, p.createCollection)
