@@ -122,7 +122,7 @@ func (p *Pages) instances(ctx context.Context, user, col string, start, end time
 		if ctx.Err() != nil || len(out) >= maxMonthInstances {
 			return out, true, nil
 		}
-		obj, err := calendar.Parse(o.Body, loc)
+		obj, err := p.cal.Object(o.ETag, o.Body, loc)
 		if err != nil {
 			partial = true
 			continue

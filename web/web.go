@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -28,6 +29,9 @@ const (
 	maxUploadBytes = 32 << 20 // an import upload, all files together
 	pageTimeout    = 30 * time.Second
 	longTimeout    = 5 * time.Minute // an import, a backup, an undo being applied
+	// calendarCacheSize bounds the parsed calendar objects kept between
+	// month views.
+	calendarCacheSize = 2048
 )
 
 // contentSecurityPolicy allows the server's own stylesheet and images and
@@ -47,11 +51,13 @@ type Pages struct {
 	sess   *sessions
 	tmpl   map[string]*template.Template
 	mux    *http.ServeMux
+	cal    *calendar.Cache // parsed calendar objects by ETag, for the month view
 }
 
 // New returns the pages over store, signing people in with signIn.
 func New(store *storage.Store, signIn SignInFunc, log *slog.Logger) *Pages {
-	p := &Pages{store: store, signIn: signIn, log: log, sess: newSessions(), tmpl: parseTemplates(), mux: http.NewServeMux()}
+	p := &Pages{store: store, signIn: signIn, log: log, sess: newSessions(), tmpl: parseTemplates(), mux: http.NewServeMux(),
+		cal: calendar.NewCache(calendarCacheSize)}
 	p.routes()
 	return p
 }
