@@ -54,6 +54,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request) {
 		p.showSignin(w, r, http.StatusUnauthorized, user, "wrong user name or password")
 		return
 	}
+	p.sess.drop(cookieValue(r, sessionCookie)) // a session this browser had before ends
 	x := p.sess.create(user, acct.PasswordHash)
 	setCookie(w, r, signinCookie, "", -1)
 	setCookie(w, r, sessionCookie, x.id, 0)
