@@ -160,7 +160,7 @@ func undoView(rep *storage.UndoReport, req storage.UndoRequest, base, target str
 			back = append(back, it)
 		}
 	}
-	return map[string]any{"Report": rep, "Back": back, "Gone": gone, "Failed": failed, "Req": req,
+	return map[string]any{"Report": rep, "Back": back, "Gone": gone, "Failed": failed, "Req": req, "Items": rep.Items,
 		"Digest": planDigest(rep), "Base": base, "Target": target}
 }
 
