@@ -280,3 +280,37 @@ func TestWebSignInSharesDAVLimits(t *testing.T) {
 		t.Fatalf("DAV after the page's failures: %d, want 429 (one limiter)", resp.StatusCode)
 	}
 }
+
+// TestWebItemHistoryUndo: an item's history lists only its changes, and its
+// undo changes that item back and nothing else.
+func TestWebItemHistoryUndo(t *testing.T) {
+	dir := t.TempDir()
+	rs := startServer(t, dir)
+	putContact(t, rs, "admin", rs.password, "contacts", "a.vcf", testVCard("a", "Anna First"))
+	putContact(t, rs, "admin", rs.password, "contacts", "b.vcf", testVCard("b", "Bert First"))
+	putContact(t, rs, "admin", rs.password, "contacts", "a.vcf", testVCard("a", "Anna Second"))
+	putContact(t, rs, "admin", rs.password, "contacts", "b.vcf", testVCard("b", "Bert Second"))
+	w := newWebClient(t, rs.url, nil)
+	w.signIn("admin", rs.password)
+	resp, body := w.get("/web/history?collection=contacts&object=a.vcf")
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "b.vcf") || strings.Count(body, ">put<") != 2 {
+		t.Fatalf("a.vcf's history: %d, want its two puts only\n%s", resp.StatusCode, body)
+	}
+	// The newest change's undo brings back the state before it: Anna First.
+	m := regexp.MustCompile(`name="to_seq" value="(\d+)"`).FindStringSubmatch(body)
+	resp, body = w.post("/web/undo", url.Values{"collection": {"contacts"}, "object": {"a.vcf"}, "to_seq": {m[1]}}, true)
+	digest := regexp.MustCompile(`name="digest" value="([0-9a-f]+)"`).FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "change-back") || strings.Contains(body, "b.vcf") || digest == nil {
+		t.Fatalf("preview of a.vcf's undo: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = w.post("/web/undo/apply", url.Values{"collection": {"contacts"}, "object": {"a.vcf"}, "to_seq": {m[1]}, "digest": {digest[1]}}, true)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("apply: %d\n%s", resp.StatusCode, body)
+	}
+	if _, a := davDo(t, rs, "admin", rs.password, "GET", "/dav/addressbooks/admin/contacts/a.vcf", nil, ""); !strings.Contains(a, "FN:Anna First") {
+		t.Fatalf("a.vcf after the undo:\n%s", a)
+	}
+	if _, b := davDo(t, rs, "admin", rs.password, "GET", "/dav/addressbooks/admin/contacts/b.vcf", nil, ""); !strings.Contains(b, "FN:Bert Second") {
+		t.Fatalf("b.vcf changed by a.vcf's undo:\n%s", b)
+	}
+}
