@@ -73,6 +73,8 @@ type Server struct {
 	log   *slog.Logger
 	auth  *authenticator
 	seen  deviceSeen // when each device's last-seen was written
+	// lossLimit bounds, per principal, the recoveries sync tokens open.
+	lossLimit *dav.KeyedLimiter
 
 	defaultsDone sync.Map // users whose default collections exist
 
@@ -87,7 +89,8 @@ const calendarCacheSize = 4096
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
-		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log)}
+		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log),
+		lossLimit: dav.NewKeyedLimiter(lossEvery, lossBurst, maxTrackedDevices)}
 }
 
 func init() {
@@ -110,7 +113,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	s.routeAPI(r)
+	r.Group(func(api chi.Router) {
+		api.Use(s.apiGuard)
+		s.routeAPI(api)
+	})
 	if s.cfg.Pages != nil {
 		r.Handle("/web", s.cfg.Pages)
 		r.Handle("/web/*", s.cfg.Pages)
