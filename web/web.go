@@ -140,8 +140,8 @@ func (p *Pages) page(pattern string, admin bool, fn func(*req) error) {
 }
 
 // pageWithin is page with the deadline of the page's work (store reads,
-// undo, import); a download's stream is bounded by the server's write
-// timeout instead.
+// undo, import), inside the server's own request deadline when it has one;
+// a download's stream is bounded by the server's write timeout instead.
 func (p *Pages) pageWithin(pattern string, admin bool, timeout time.Duration, fn func(*req) error) {
 	p.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
