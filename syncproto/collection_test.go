@@ -12,17 +12,17 @@ func TestDeletedSince(t *testing.T) {
 		s       Store
 		want    bool
 	}{
-		{"current epoch, synced before the deletion", Token{cur, 50}, 60, s, true},
-		{"current epoch, seq 0", Token{cur, 0}, 60, s, true},
-		{"current epoch, synced at the deletion", Token{cur, 60}, 60, s, false},
-		{"current epoch, synced after (a later incarnation)", Token{cur, 70}, 60, s, false},
-		{"earlier epoch within its fork", Token{old, 30}, 60, s, true},
-		{"earlier epoch past its fork: lost history", Token{old, 50}, 60, s, false},
-		{"unknown epoch: a store rebuilt from nothing", Token{lost, 5}, 60, s, false},
-		{"token ahead of head", Token{cur, 150}, 60, s, false},
-		{"no deletion", Token{cur, 50}, 0, s, false},
-		{"deletion past head: inconsistent", Token{cur, 50}, 200, s, false},
-		{"inconsistent store", Token{cur, 50}, 60, Store{Epoch: "", Head: 100}, false},
+		{"current epoch, synced before the deletion", Token{Epoch: cur, Seq: 50}, 60, s, true},
+		{"current epoch, seq 0", Token{Epoch: cur, Seq: 0}, 60, s, true},
+		{"current epoch, synced at the deletion", Token{Epoch: cur, Seq: 60}, 60, s, false},
+		{"current epoch, synced after (a later incarnation)", Token{Epoch: cur, Seq: 70}, 60, s, false},
+		{"earlier epoch within its fork", Token{Epoch: old, Seq: 30}, 60, s, true},
+		{"earlier epoch past its fork: lost history", Token{Epoch: old, Seq: 50}, 60, s, false},
+		{"unknown epoch: a store rebuilt from nothing", Token{Epoch: lost, Seq: 5}, 60, s, false},
+		{"token ahead of head", Token{Epoch: cur, Seq: 150}, 60, s, false},
+		{"no deletion", Token{Epoch: cur, Seq: 50}, 0, s, false},
+		{"deletion past head: inconsistent", Token{Epoch: cur, Seq: 50}, 200, s, false},
+		{"inconsistent store", Token{Epoch: cur, Seq: 50}, 60, Store{Epoch: "", Head: 100}, false},
 	}
 	for _, c := range cases {
 		if got := DeletedSince(c.tok, c.deleted, c.s); got != c.want {
