@@ -90,6 +90,8 @@ var commands = map[string]Command{
 	"user-disable":        userDisable,
 	"user-enable":         userEnable,
 	"user-list":           userList,
+	"user-admin":          userAdmin,
+	"user-unadmin":        userUnadmin,
 	"app-password-add":    appPasswordAdd,
 	"app-password-list":   appPasswordList,
 	"app-password-revoke": appPasswordRevoke,

@@ -59,6 +59,9 @@ type Config struct {
 	// must sign in with an app password; the account password still works for
 	// /api (where app passwords are managed).
 	DAVAppPasswordsOnly bool
+	// Pages, when set, serves the web pages under /web/ (GET / leads there);
+	// it signs people in through Server.SignIn.
+	Pages http.Handler
 
 	// Admission (docs/ARCHITECTURE.md, "Admission"); zero values are sized
 	// from the cores.
@@ -143,7 +146,7 @@ func init() {
 }
 
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
-// /dav/ and a health check.
+// /dav/, a health check and, with Config.Pages, the web pages under /web/.
 func (s *Server) Handler() http.Handler {
 	return s.accessLog(s.admission(s.routes()))
 }
@@ -158,10 +161,16 @@ func (s *Server) routes() http.Handler {
 	}
 	r.HandleFunc("/.well-known", s.wellKnownRoot)
 	r.HandleFunc("/.well-known/", s.wellKnownRoot)
+	base := dav.BasePath()
 	root := func(w http.ResponseWriter, r *http.Request) {
-		if (r.URL.Path == "/" || r.URL.Path == dav.BasePath()+"/") && r.Method == "PROPFIND" {
+		atRoot := r.URL.Path == "/" || r.URL.Path == base+"/"
+		if atRoot && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.
 			s.requireAuth(http.HandlerFunc(s.serveDAV)).ServeHTTP(w, r)
+			return
+		}
+		if atRoot && s.cfg.Pages != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, base+"/web/", http.StatusSeeOther)
 			return
 		}
 		http.NotFound(w, r)
@@ -175,9 +184,13 @@ func (s *Server) routes() http.Handler {
 			api.Use(s.apiGuard)
 			s.routeAPI(api)
 		})
+		if s.cfg.Pages != nil {
+			r.Handle("/web", s.cfg.Pages)
+			r.Handle("/web/*", s.cfg.Pages)
+		}
 		r.HandleFunc("/", root)
 	}
-	if base := dav.BasePath(); base != "" {
+	if base != "" {
 		r.Get("/healthz", s.healthz) // for the supervisor, which talks to the server directly
 		r.Route(base, mount)
 		r.HandleFunc("/", root)
