@@ -58,6 +58,8 @@ type Request struct {
 	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
 	ToTime string `json:"to_time,omitempty"`
 	ToSeq  uint64 `json:"to_seq,omitempty"`
+	// Emails are the account's e-mail addresses (user-email); none clears them.
+	Emails []string `json:"emails,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -74,6 +76,7 @@ var commands = map[string]Command{
 	"user-disable":    userDisable,
 	"user-enable":     userEnable,
 	"user-list":       userList,
+	"user-email":      userEmail,
 	"prune":           prune,
 	"recovery-open":   recoveryOpen,
 	"recovery-close":  recoveryClose,
