@@ -25,9 +25,11 @@ const (
 var (
 	// ErrTooManyAttendees: a limit above was passed; nothing is sent.
 	ErrTooManyAttendees = errors.New("too many attendees to schedule")
-	// ErrInvalid: not a valid scheduling object (RFC 6638 §3.2.4.1:
-	// components with different organizers).
-	ErrInvalid = errors.New("invalid scheduling object")
+	// ErrInvalid: not a valid scheduling message or reply.
+	ErrInvalid = errors.New("invalid scheduling message")
+	// ErrOrganizers: components with different organizers (RFC 6638
+	// §3.2.4.1 same-organizer-in-all-components).
+	ErrOrganizers = errors.New("components have different organizers")
 	// ErrNotAttendee: a reply from an address the organizer did not invite.
 	ErrNotAttendee = errors.New("the sender is not an attendee")
 )
@@ -78,7 +80,7 @@ func Inspect(cal *ical.Calendar) (Info, error) {
 			info.Agent = agent(p)
 		}
 		if i > 0 && org != info.Organizer {
-			return info, fmt.Errorf("%w: components have different organizers (%q, %q)", ErrInvalid, info.Organizer, org)
+			return info, fmt.Errorf("%w (%q, %q)", ErrOrganizers, info.Organizer, org)
 		}
 		info.Organizer = org
 		as := c.Props[ical.PropAttendee]

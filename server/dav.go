@@ -25,6 +25,12 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.files.Serve(w, r, p)
 		return
 	}
+	if p.Home == dav.HomeCalendars && (p.Collection == inboxName || p.Collection == outboxName) {
+		if err := s.ensureScheduling(r.Context(), user); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	switch r.Method {
 	case "OPTIONS":
 		dav.WriteOptions(w)
@@ -44,6 +50,8 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.get(w, r, p)
 	case "PUT":
 		s.put(w, r, p)
+	case "POST":
+		s.post(w, r, p)
 	case "DELETE":
 		s.delete(w, r, p)
 	case "MOVE", "COPY":

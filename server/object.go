@@ -90,9 +90,15 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object}
 		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
+		if s.deleteScheduled(w, r, p, c) {
+			return
+		}
 	case dav.ResCollection:
-		if _, err := s.collection(p); err != nil {
+		if col, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
+			return
+		} else if isScheduleKind(col.Kind) {
+			s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "the scheduling inbox and outbox cannot be deleted"})
 			return
 		}
 		if r.Header.Get("If-Match") != "" {

@@ -48,7 +48,7 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 				return
 			}
 			for _, c := range cols {
-				if c.Kind != p.CollectionKind() {
+				if c.Kind != p.CollectionKind() && !(p.Home == dav.HomeCalendars && isScheduleKind(c.Kind)) {
 					continue
 				}
 				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: user, Collection: c.Name}
@@ -91,7 +91,7 @@ func (s *Server) collection(p dav.Path) (storage.Collection, error) {
 	if err != nil {
 		return c, err
 	}
-	if c.Kind != p.CollectionKind() {
+	if c.Kind != p.CollectionKind() && !(p.Home == dav.HomeCalendars && isScheduleKind(c.Kind)) {
 		return c, dav.ErrNotFound
 	}
 	return c, nil

@@ -18,6 +18,7 @@ func (s *Server) principalProps(user string) *dav.PropSet {
 	ps.Add(dav.NameCalendarHome, dav.HrefXML(dav.HomeHref(dav.HomeCalendars, user)))
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(user)))
 	ps.Add(dav.NameSupportedReports, "")
+	s.schedulingPrincipalProps(ps, user)
 	dav.CommonProps(ps, user)
 	return ps
 }
@@ -48,6 +49,8 @@ func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch string)
 	ps := &dav.PropSet{}
 	if c.Kind == dav.KindCalendar {
 		s.calendarProps(ps, c)
+	} else if isScheduleKind(c.Kind) {
+		s.schedulingCollectionProps(ps, p.User, c)
 	} else {
 		ps.Add(dav.NameResourceType, "<D:collection/><C:addressbook/>")
 	}

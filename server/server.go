@@ -29,6 +29,8 @@ type Store interface {
 	Collections(principal string) ([]storage.Collection, error)
 	ObjectProps(principal, collection, name string) (map[string][]byte, error)
 	Principal(name string) (storage.Principal, error)
+	Principals() ([]storage.Principal, error)
+	ByUID(principal, collection, uid string) (string, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
 	recoveryStore
@@ -48,6 +50,9 @@ type Config struct {
 	// AccessLog logs one line per request (method, path, status, bytes,
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
+	// MailDomain, when set, gives an account without e-mail addresses the
+	// calendar user address mailto:<name>@<MailDomain> for scheduling.
+	MailDomain string
 }
 
 func (c Config) withDefaults() Config {
@@ -72,6 +77,7 @@ type Server struct {
 	seen  deviceSeen // when each device's last-seen was written
 
 	defaultsDone sync.Map // users whose default collections exist
+	scheduleDone sync.Map // users whose inbox and outbox exist
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 	files    *files.Handler  // the generic WebDAV area under /dav/files/

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/card"
+	"github.com/pimvault/pimvault/schedule"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -103,6 +104,12 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "min-date-time", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-instances", Msg: err.Error()}
+	case errors.Is(err, schedule.ErrTooManyAttendees):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-attendees-per-instance", Msg: err.Error()}
+	case errors.Is(err, schedule.ErrOrganizers):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "same-organizer-in-all-components", Msg: err.Error()}
+	case errors.Is(err, schedule.ErrInvalid), errors.Is(err, schedule.ErrNotAttendee):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-scheduling-message", Msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusServiceUnavailable, Msg: "request cancelled"}
 	}
