@@ -228,9 +228,13 @@ func (s *Server) findCopy(user, uid string) (collection string, o storage.Object
 	return "", o, false, nil
 }
 
-// copyName is the object name a new copy of uid gets: a hash, since a UID
-// may hold anything.
+// copyName is the object name a new copy of uid gets: <uid>.ics, the name
+// clients give an event they save (python3-caldav's accept_invite saves the
+// accepted copy there), or a hash when the UID is no usable name.
 func copyName(uid string) string {
+	if n := uid + ".ics"; len(n) <= 200 && storage.ValidateName("object", n) == nil && !strings.ContainsAny(n, "%?#&+ ") {
+		return n
+	}
 	h := sha256.Sum256([]byte(uid))
 	return hex.EncodeToString(h[:16]) + ".ics"
 }
