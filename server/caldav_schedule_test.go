@@ -18,7 +18,7 @@ import (
 
 // newScheduleEnv is newTestEnv with a third account and e-mail addresses:
 // alice and bob have theirs set, carol has the one the mail domain gives.
-func newScheduleEnv(t *testing.T) *testEnv {
+func newScheduleEnv(t testing.TB) *testEnv {
 	t.Helper()
 	st, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {
