@@ -60,6 +60,10 @@ type Request struct {
 	ToSeq  uint64 `json:"to_seq,omitempty"`
 	// Emails are the account's e-mail addresses (user-email); none clears them.
 	Emails []string `json:"emails,omitempty"`
+	// Sharee and Access: share-add gives Sharee Access ("read" or
+	// "read-write") to User's Collection; share-remove takes it back.
+	Sharee string `json:"sharee,omitempty"`
+	Access string `json:"access,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -77,6 +81,9 @@ var commands = map[string]Command{
 	"user-enable":     userEnable,
 	"user-list":       userList,
 	"user-email":      userEmail,
+	"share-add":       shareAdd,
+	"share-remove":    shareRemove,
+	"share-list":      shareList,
 	"prune":           prune,
 	"recovery-open":   recoveryOpen,
 	"recovery-close":  recoveryClose,

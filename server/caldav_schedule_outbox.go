@@ -17,14 +17,21 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// post answers POST: only the scheduling outbox takes one.
+// post answers POST: a free-busy request to the scheduling outbox, or a
+// sharing request to one of the user's address books or calendars.
 func (s *Server) post(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if p.Kind == dav.ResCollection && p.Home == dav.HomeCalendars && p.Collection == outboxName {
 		s.outboxPost(w, r, p)
 		return
 	}
+	if p.Kind == dav.ResCollection {
+		if c, err := s.collection(p); err == nil && (c.Kind == dav.KindCalendar || c.Kind == dav.KindAddressBook) {
+			s.sharePost(w, r, p)
+			return
+		}
+	}
 	w.Header().Set("Allow", "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT")
-	s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "POST is served on the scheduling outbox only"})
+	s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "POST is served on the scheduling outbox and, to share them, on address books and calendars"})
 }
 
 // outboxPost answers a free-busy request POSTed to the outbox (RFC 6638

@@ -32,6 +32,10 @@ var (
 	nameScheduleDefaultCal = xml.Name{Space: dav.NSCalDAV, Local: "schedule-default-calendar-URL"}
 	nameMaxAttendees       = xml.Name{Space: dav.NSCalDAV, Local: "max-attendees-per-instance"}
 
+	// CalendarServer sharing (caldav-sharing, as Apple's clients speak it).
+	nameAllowedSharing = xml.Name{Space: dav.NSCS, Local: "allowed-sharing-modes"}
+	nameInvite         = xml.Name{Space: dav.NSCS, Local: "invite"}
+
 	reportCalMultiget = xml.Name{Space: dav.NSCalDAV, Local: "calendar-multiget"}
 	reportCalQuery    = xml.Name{Space: dav.NSCalDAV, Local: "calendar-query"}
 	reportFreeBusy    = xml.Name{Space: dav.NSCalDAV, Local: "free-busy-query"}

@@ -14,7 +14,6 @@ import (
 )
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
-	user := userFrom(r.Context())
 	switch p.Kind {
 	case dav.ResObject:
 		o, err := s.object(p)
@@ -46,7 +45,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 		// The whole address book as one .vcf file.
 		var buf bytes.Buffer
-		err = s.store.Objects(user, p.Collection, true, func(o storage.Object) error {
+		err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
 			buf.Write(o.Body)
 			if !bytes.HasSuffix(o.Body, []byte("\n")) {
 				buf.WriteString("\r\n")

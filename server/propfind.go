@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
@@ -52,7 +53,17 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 					continue
 				}
 				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: user, Collection: c.Name}
-				respond(cp.Href(), s.collectionProps(cp, c, epoch))
+				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
+			}
+			// Collections other accounts share with the user, at their owner's URL.
+			shared, shares, err := s.sharedCollections(user, p.CollectionKind())
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			for i, c := range shared {
+				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: shares[i].Owner, Collection: c.Name}
+				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
 			}
 		}
 	case dav.ResCollection:
@@ -61,11 +72,12 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			s.writeError(w, r, err)
 			return
 		}
-		respond(p.Href(), s.collectionProps(p, c, epoch))
+		respond(p.Href(), s.collectionProps(p, c, epoch, user))
+		readOnly := account.Grants(c)[user] != account.ShareReadWrite
 		if depth == "1" {
-			err := s.store.Objects(user, p.Collection, false, func(o storage.Object) error {
-				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
-				respond(op.Href(), s.objectProps(op, o))
+			err := s.store.Objects(p.User, p.Collection, false, func(o storage.Object) error {
+				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
+				respond(op.Href(), s.objectProps(op, o, user, readOnly))
 				return nil
 			})
 			if err != nil {
@@ -79,7 +91,11 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			s.writeError(w, r, err)
 			return
 		}
-		respond(p.Href(), s.objectProps(p, o))
+		readOnly := false
+		if p.User != user {
+			readOnly = s.shareAccess(p, user) != account.ShareReadWrite
+		}
+		respond(p.Href(), s.objectProps(p, o, user, readOnly))
 	}
 	ms.Write(w)
 }
