@@ -126,6 +126,7 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		s.writeError(w, r, err)
 		return
 	}
+	c.Actor = actorOf(r, p)
 	own := func(a string) bool { return dir.owns(p.User, a) }
 	now := time.Now()
 	switch {

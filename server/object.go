@@ -89,6 +89,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object}
 		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
+		c.Actor = actorOf(r, p)
 		if s.deleteScheduled(w, r, p, c) {
 			return
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -146,5 +147,41 @@ func TestShareCalendar(t *testing.T) {
 	_, body = e.do(t, "carol", "GET", "/api/shares", nil, "")
 	if !strings.Contains(body, `"owner":"alice","collection":"calendar","kind":"calendar","sharee":"carol","access":"read-write"`) {
 		t.Errorf("carol's shares: %s", body)
+	}
+}
+
+// TestShareHistoryNamesSharee: the owner's history shows which sharee made
+// a change.
+func TestShareHistoryNamesSharee(t *testing.T) {
+	e := newScheduleEnv(t)
+	if resp, _ := e.do(t, "alice", "POST", "/api/shares", nil, `{"collection":"contacts","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("share: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "bob", "PUT", "/dav/addressbooks/alice/contacts/c.vcf", nil, testCard("c1", "Carl")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("sharee PUT: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/addressbooks/alice/contacts/d.vcf", nil, testCard("d1", "Dora")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("owner PUT: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "bob", "DELETE", "/dav/addressbooks/alice/contacts/d.vcf", nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("sharee DELETE: %d", resp.StatusCode)
+	}
+	_, body := e.do(t, "alice", "GET", "/api/history?collection=contacts&limit=3", nil, "")
+	var resp struct {
+		Entries []struct {
+			Op, Name, By string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &resp); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	h := resp.Entries
+	if len(h) != 3 || h[0].Op != "delete" || h[0].By != "bob" || h[1].Name != "d.vcf" || h[1].By != "" || h[2].Name != "c.vcf" || h[2].By != "bob" {
+		t.Errorf("history: %+v", h)
+	}
+	// The sharee's history of their own data does not hold the owner's changes.
+	_, body = e.do(t, "bob", "GET", "/api/history", nil, "")
+	if strings.Contains(body, "c.vcf") {
+		t.Errorf("bob's own history shows alice's collection: %s", body)
 	}
 }

@@ -18,6 +18,15 @@ func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Req
 	return dav.ReadBody(r, s.cfg.MaxResourceSize, tooBig, check)
 }
 
+// actorOf is the signed-in user when they write another account's data (a
+// sharee), for the journal and history; "" for the owner.
+func actorOf(r *http.Request, p dav.Path) string {
+	if u := userFrom(r.Context()); u != p.User {
+		return u
+	}
+	return ""
+}
+
 // commitPut commits a validated vCard or calendar object PUT and answers it:
 // the request's If-Match / If-None-Match become preconditions checked inside
 // the storage write, a device's If-None-Match: * upload is deduplicated by
@@ -30,6 +39,7 @@ func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c
 		return
 	}
 	c.DedupeByUID = c.IfNoneMatch && deviceOf(r) != ""
+	c.Actor = actorOf(r, p)
 	res, err := s.store.Commit(r.Context(), c)
 	if err != nil {
 		s.writeError(w, r, err)
