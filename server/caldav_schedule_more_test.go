@@ -105,3 +105,32 @@ func TestScheduleFreeBusyAndProps(t *testing.T) {
 		t.Errorf("bob's calendar home does not list the inbox and outbox:\n%s", body)
 	}
 }
+
+// TestScheduleNoPingPong: an attendee re-saving their copy unchanged, and
+// the organizer re-saving theirs, send nothing: deliveries never cause
+// further deliveries.
+func TestScheduleNoPingPong(t *testing.T) {
+	e := newScheduleEnv(t)
+	body := event("pp", "mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org", "ATTENDEE:mailto:carol@example.org")
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/pp.ics", nil, body); resp.StatusCode != http.StatusCreated {
+		t.Fatal("PUT")
+	}
+	name, cp := e.copyOf(t, "bob", "pp")
+	_, org := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/pp.ics", nil, "")
+	head := e.store.Head()
+	if resp, _ := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/"+name, nil, cp); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("bob's re-save: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/pp.ics", nil, org); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("alice's re-save: %d", resp.StatusCode)
+	}
+	if got := e.store.Head() - head; got != 0 {
+		t.Errorf("unchanged re-saves wrote %d records", got)
+	}
+	if n := len(e.inbox(t, "alice")); n != 0 {
+		t.Errorf("alice's inbox holds %d messages", n)
+	}
+	if n := len(e.inbox(t, "bob")); n != 1 {
+		t.Errorf("bob's inbox holds %d messages, want the one invitation", n)
+	}
+}
