@@ -6,8 +6,27 @@ import (
 	"strings"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/birthday"
 	"github.com/pimvault/pimvault/storage"
 )
+
+func userBirthdays(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if !req.On {
+		if err := birthday.Disable(ctx, s, req.User); err != nil {
+			return Result{}, err
+		}
+		return Result{Output: fmt.Sprintf("birthday calendar of %s deleted\n", req.User)}, nil
+	}
+	if _, err := s.Principal(req.User); err != nil {
+		return Result{}, err
+	}
+	if err := birthday.Enable(ctx, s, req.User); err != nil {
+		return Result{}, err
+	}
+	n := 0
+	s.Objects(req.User, birthday.Collection, false, func(storage.Object) error { n++; return nil })
+	return Result{Output: fmt.Sprintf("birthday calendar of %s: %d events\n", req.User, n)}, nil
+}
 
 func shareAdd(ctx context.Context, s *storage.Store, req Request) (Result, error) {
 	access := req.Access

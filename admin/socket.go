@@ -64,6 +64,9 @@ type Request struct {
 	// "read-write") to User's Collection; share-remove takes it back.
 	Sharee string `json:"sharee,omitempty"`
 	Access string `json:"access,omitempty"`
+	// On: user-birthdays creates and fills User's birthday calendar (true)
+	// or deletes it (false).
+	On bool `json:"on,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -81,6 +84,7 @@ var commands = map[string]Command{
 	"user-enable":     userEnable,
 	"user-list":       userList,
 	"user-email":      userEmail,
+	"user-birthdays":  userBirthdays,
 	"share-add":       shareAdd,
 	"share-remove":    shareRemove,
 	"share-list":      shareList,

@@ -40,6 +40,10 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "the scheduling inbox and outbox are written by the server only"})
 		return
 	}
+	if err := s.birthdayReadOnly(p, col); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	tooBig := dav.Forbidden(dav.NSCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
 	body, err := s.readPutBody(r, tooBig, checkCalendarContentType)
 	if err != nil {
@@ -81,6 +85,10 @@ func (s *Server) checkCalendarTarget(src, dest dav.Path) error {
 	}
 	if from, err := s.collection(src); err != nil || from.Kind != dav.KindCalendar || col.Kind != dav.KindCalendar {
 		return &dav.Error{Status: http.StatusForbidden, Msg: "scheduling messages stay in the inbox; move or copy objects between calendars"}
+	} else if err := s.birthdayReadOnly(src, from); err != nil {
+		return err
+	} else if err := s.birthdayReadOnly(dest, col); err != nil {
+		return err
 	}
 	for _, c := range supportedComponents(col) {
 		if c == o.Meta.Component {

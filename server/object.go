@@ -83,7 +83,12 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	var c storage.Change
 	switch p.Kind {
 	case dav.ResObject:
-		if _, err := s.collection(p); err != nil {
+		col, err := s.collection(p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.birthdayReadOnly(p, col); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -110,9 +115,18 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "this resource cannot be deleted"})
 		return
 	}
+	var cardUID string
+	if p.Home == dav.HomeCards && p.Kind == dav.ResObject {
+		if o, err := s.store.Get(p.User, p.Collection, p.Object); err == nil {
+			cardUID = o.Meta.UID
+		}
+	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if cardUID != "" {
+		s.syncBirthdays(r, p.User, p.Collection, cardUID, nil)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -165,6 +179,14 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if p.Home == dav.HomeCards {
+		if o, err := s.store.Get(dest.User, dest.Collection, dest.Object); err == nil {
+			if r.Method == "MOVE" {
+				s.syncBirthdays(r, p.User, p.Collection, o.Meta.UID, nil)
+			}
+			s.syncBirthdays(r, dest.User, dest.Collection, o.Meta.UID, o.Body)
+		}
 	}
 	if res.Created {
 		w.WriteHeader(http.StatusCreated)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/birthday"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -86,6 +87,9 @@ func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch, viewer
 		ps.Add(dav.ParseClark(k), string(c.Props[k]))
 	}
 	s.shareProps(ps, p, c, viewer, base)
+	if birthday.IsBirthdays(c) {
+		dav.SetViewer(ps, viewer, true) // written by the server from the contacts
+	}
 	return ps
 }
 

@@ -32,8 +32,10 @@ func actorOf(r *http.Request, p dav.Path) string {
 // the storage write, a device's If-None-Match: * upload is deduplicated by
 // UID and body (a recovering device re-uploads what it holds), and the
 // answer is 201 or 204 with
-// the ETag (200 for a deduplicated upload).
-func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change) {
+// the ETag (200 for a deduplicated upload). after, if any, runs once the
+// change is committed and before the answer (follow-up writes such as the
+// birthday calendar's).
+func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change, after ...func()) {
 	if err := dav.SetConditionals(&c, r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -44,6 +46,9 @@ func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	for _, fn := range after {
+		fn()
 	}
 	w.Header().Set("ETag", dav.QuoteETag(res.ETag))
 	if c.DedupeByUID && s.dedupedPut(w, p, res) {

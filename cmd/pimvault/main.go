@@ -23,7 +23,7 @@ var commands = map[string]command{
 	"verify":  {"check the journal's hash chain and that store.db equals a replay of it", runVerify},
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
 	"status":  {"print the store id, epoch, head sequence and state hash", runStatus},
-	"user":    {"manage accounts: add, passwd, disable, enable, email, list", runUser},
+	"user":    {"manage accounts: add, passwd, disable, enable, email, birthdays, list", runUser},
 	"share":   {"share an address book or calendar with another account: add, remove, list", runShare},
 	"backup":  {"write a verified hot snapshot of the store", runBackup},
 	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/birthday"
 	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/card"
 	"github.com/pimvault/pimvault/schedule"
@@ -115,6 +116,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "min-date-time", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-instances", Msg: err.Error()}
+	case errors.Is(err, birthday.ErrNotBirthdays):
+		return &Error{Status: http.StatusConflict, Msg: err.Error()}
 	case errors.Is(err, account.ErrBadShare):
 		return &Error{Status: http.StatusForbidden, Msg: err.Error()}
 	case errors.Is(err, schedule.ErrTooManyAttendees):
