@@ -55,8 +55,13 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: user, Collection: c.Name}
 				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
 			}
-			// Collections other accounts share with the user, at their owner's URL.
+			// Collections other accounts share with the user, at their owner's
+			// URL; not to a pimvault device, whose replica is the account's own
+			// data (what a recovery uploads back).
 			shared, shares, err := s.sharedCollections(user, p.CollectionKind())
+			if deviceOf(r) != "" {
+				shared = nil
+			}
 			if err != nil {
 				s.writeError(w, r, err)
 				return
