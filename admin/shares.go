@@ -11,14 +11,14 @@ import (
 )
 
 func userBirthdays(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if _, err := s.Principal(req.User); err != nil {
+		return Result{}, fmt.Errorf("user %q: %w", req.User, err)
+	}
 	if !req.On {
 		if err := birthday.Disable(ctx, s, req.User); err != nil {
 			return Result{}, err
 		}
 		return Result{Output: fmt.Sprintf("birthday calendar of %s deleted\n", req.User)}, nil
-	}
-	if _, err := s.Principal(req.User); err != nil {
-		return Result{}, err
 	}
 	if err := birthday.Enable(ctx, s, req.User); err != nil {
 		return Result{}, err
