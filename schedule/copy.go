@@ -264,3 +264,42 @@ func SetStatus(cal *ical.Calendar, status map[string]string) bool {
 	}
 	return changed
 }
+
+// KeepAnswers carries into the organizer's new version cur the answers the
+// server recorded in old from attendees' replies: where an attendee (not
+// one of own) answered in old (PARTSTAT other than NEEDS-ACTION) and cur
+// still says NEEDS-ACTION for the same instance with the same timing, the
+// answer and its SCHEDULE-STATUS stay (RFC 6638 §3.2.10: an organizer's
+// client that has not yet seen a reply does not undo it). It reports
+// whether cur changed.
+func KeepAnswers(old, cur *ical.Calendar, own func(string) bool) bool {
+	if old == nil || cur == nil {
+		return false
+	}
+	changed := false
+	ocs := comps(old)
+	for _, c := range comps(cur) {
+		o := byRID(ocs, rid(c))
+		if o == nil || timing(o) != timing(c) {
+			continue
+		}
+		for i := range c.Props[ical.PropAttendee] {
+			p := &c.Props[ical.PropAttendee][i]
+			a := Address(p.Value)
+			if own(a) || partStat(c, a) != "NEEDS-ACTION" {
+				continue
+			}
+			op := attendeeProp(o, a)
+			if ps := partStat(o, a); op == nil || ps == "NEEDS-ACTION" {
+				continue
+			} else {
+				p.Params.Set(paramPartStat, ps)
+			}
+			if st := op.Params.Get(paramStatus); st != "" {
+				p.Params.Set(paramStatus, st)
+			}
+			changed = true
+		}
+	}
+	return changed
+}

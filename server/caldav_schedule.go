@@ -326,6 +326,10 @@ func (s *Server) updateCopy(ctx context.Context, user string, info schedule.Info
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: user, Collection: col, Name: copyName(info.UID), Body: body,
 		Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}, IfNoneMatch: true}
+	if m.Method != schedule.MethodReply {
+		// An organizer's update: the attendee's copy gets a new schedule tag.
+		c.Props = map[string][]byte{scheduleTagKey: []byte(newScheduleTag(body))}
+	}
 	if exists {
 		c.Name, c.IfMatch, c.IfNoneMatch = old.Name, old.ETag, false
 	}

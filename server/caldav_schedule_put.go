@@ -126,6 +126,14 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		s.writeError(w, r, err)
 		return
 	}
+	oldTag := ""
+	if exists {
+		oldTag = s.scheduleTagOf(p)
+	}
+	if err := checkScheduleTag(r, oldTag); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	c.Actor = actorOf(r, p)
 	own := func(a string) bool { return dir.owns(p.User, a) }
 	now := time.Now()
@@ -150,13 +158,17 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			status[m.Recipient] = schedule.StatusDelivered
 			local = append(local, delivery{user: u, msg: m})
 		}
-		if schedule.SetStatus(obj.Cal, status) {
+		if kept := schedule.KeepAnswers(oldCal, obj.Cal, own); schedule.SetStatus(obj.Cal, status) || kept {
 			body, err := schedule.Encode(obj.Cal, now)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
 			c.Body = body
+		}
+		tag := newScheduleTag(c.Body)
+		if tag != oldTag {
+			c.Props = map[string][]byte{scheduleTagKey: []byte(tag)}
 		}
 		res, ok := s.commitScheduled(w, r, c)
 		if !ok {
@@ -166,6 +178,7 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		if len(failed) > 0 {
 			s.markUndelivered(r.Context(), p, res.ETag, failed)
 		}
+		w.Header().Set("Schedule-Tag", tag)
 		s.answerPut(w, sent, c, res)
 	case role.attendee != "":
 		var reply *schedule.Message
@@ -178,11 +191,17 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			s.writeError(w, r, err)
 			return
 		}
+		tag := oldTag // the attendee's own changes keep the tag
+		if tag == "" {
+			tag = newScheduleTag(c.Body)
+			c.Props = map[string][]byte{scheduleTagKey: []byte(tag)}
+		}
 		res, ok := s.commitScheduled(w, r, c)
 		if !ok {
 			return
 		}
 		s.sendReply(r.Context(), dir, p.User, role.attendee, reply)
+		w.Header().Set("Schedule-Tag", tag)
 		s.answerPut(w, sent, c, res)
 	default:
 		s.commitPut(w, r, p, c)

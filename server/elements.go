@@ -31,6 +31,7 @@ var (
 	nameCalUserType        = xml.Name{Space: dav.NSCalDAV, Local: "calendar-user-type"}
 	nameScheduleDefaultCal = xml.Name{Space: dav.NSCalDAV, Local: "schedule-default-calendar-URL"}
 	nameMaxAttendees       = xml.Name{Space: dav.NSCalDAV, Local: "max-attendees-per-instance"}
+	nameScheduleTag        = xml.Name{Space: dav.NSCalDAV, Local: "schedule-tag"}
 
 	// CalendarServer sharing (caldav-sharing, as Apple's clients speak it).
 	nameAllowedSharing = xml.Name{Space: dav.NSCS, Local: "allowed-sharing-modes"}

@@ -24,6 +24,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		w.Header().Set("ETag", dav.QuoteETag(o.ETag))
 		w.Header().Set("Last-Modified", dav.HTTPTime(o.Time))
 		w.Header().Set("Content-Type", contentTypeFor(p.CollectionKind()))
+		if p.Home == dav.HomeCalendars {
+			if tag := s.scheduleTagOf(p); tag != "" {
+				w.Header().Set("Schedule-Tag", tag)
+			}
+		}
 		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || slices.Contains(dav.ParseETagList(inm), o.ETag)) {
 			w.WriteHeader(http.StatusNotModified)
 			return

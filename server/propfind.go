@@ -100,7 +100,11 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		if p.User != user {
 			readOnly = s.shareAccess(p, user) != account.ShareReadWrite
 		}
-		respond(p.Href(), s.objectProps(p, o, user, readOnly))
+		ps := s.objectProps(p, o, user, readOnly)
+		if tag := s.scheduleTagOf(p); tag != "" && p.Home == dav.HomeCalendars {
+			ps.Add(nameScheduleTag, dav.XMLEscape(tag))
+		}
+		respond(p.Href(), ps)
 	}
 	ms.Write(w)
 }
