@@ -149,10 +149,15 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		}
 		status := map[string]string{}
 		var local []delivery
+		var mail []schedule.Message
 		for _, m := range msgs {
 			u, ok := dir.lookup(m.Recipient)
 			if !ok {
 				status[m.Recipient] = dir.undeliverable(m.Recipient)
+				if s.mailable(info.Organizer, m.Recipient, status[m.Recipient]) {
+					status[m.Recipient] = schedule.StatusSent
+					mail = append(mail, m)
+				}
 				continue
 			}
 			status[m.Recipient] = schedule.StatusDelivered
@@ -175,6 +180,7 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			return
 		}
 		failed := s.deliverAll(r.Context(), local)
+		failed = append(failed, s.sendMail(r.Context(), info.Organizer, mail)...)
 		if len(failed) > 0 {
 			s.markUndelivered(r.Context(), p, res.ETag, failed)
 		}
@@ -300,6 +306,10 @@ func (s *Server) sendReply(ctx context.Context, dir *directory, user, attendee s
 		return
 	}
 	org, ok := dir.lookup(reply.Recipient)
+	if !ok && s.mailable(attendee, reply.Recipient, dir.undeliverable(reply.Recipient)) {
+		s.sendMail(ctx, attendee, []schedule.Message{*reply})
+		return
+	}
 	if !ok || org == user {
 		return
 	}

@@ -53,6 +53,16 @@ type Config struct {
 	// MailDomain, when set, gives an account without e-mail addresses the
 	// calendar user address mailto:<name>@<MailDomain> for scheduling.
 	MailDomain string
+	// Mailer, when set, sends iMIP mail (RFC 6047) to attendees and
+	// organizers who have no account here; MailFrom is then the envelope
+	// sender (default: the organizer's or attendee's own address).
+	Mailer   Mailer
+	MailFrom string
+}
+
+// Mailer sends one mail message.
+type Mailer interface {
+	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
 
 func (c Config) withDefaults() Config {

@@ -36,6 +36,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
 	var rf replicationFlags
 	rf.registerServe(fs)
+	var mf mailFlags
+	mf.register(fs)
 	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	fs.StringVar(&backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +59,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if err := rf.validate(); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 2
+	}
+	mailer, mailFrom, err := mf.mailer()
+	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
@@ -94,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, MailDomain: strings.ToLower(*mailDomain)}, log)
+	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, MailDomain: strings.ToLower(*mailDomain), Mailer: mailer, MailFrom: mailFrom}, log)
 	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {
