@@ -76,6 +76,8 @@ type Request struct {
 	// Force promotes a standby without waiting for the old primary's lease
 	// (promote).
 	Force bool `json:"force,omitempty"`
+	// Message is a mail taken from an MTA (imip-receive).
+	Message []byte `json:"message,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -167,8 +169,10 @@ type Socket struct {
 }
 
 // Listen creates <dir>/admin.sock (mode 0600) and serves admin commands
-// on it until Close. The caller must hold the store open.
-func Listen(dir string, s *storage.Store, log *slog.Logger) (*Socket, error) {
+// on it until Close. The caller must hold the store open. served are the
+// commands only a running server can run (imip-receive, which needs the
+// server's configuration), tried before the table.
+func Listen(dir string, s *storage.Store, log *slog.Logger, served map[string]Command) (*Socket, error) {
 	path := filepath.Join(dir, SocketName)
 	os.Remove(path) // a stale socket of a process that died; we hold the lock
 	// 0177: bind creates the socket as 0600 at once, so there is no moment
@@ -189,13 +193,17 @@ func Listen(dir string, s *storage.Store, log *slog.Logger) (*Socket, error) {
 		var req struct {
 			Args Request `json:"args"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil && err != io.EOF {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 3<<20)).Decode(&req); err != nil && err != io.EOF {
 			writeResult(w, http.StatusBadRequest, Result{Error: "bad request: " + err.Error()})
 			return
 		}
 		name := r.PathValue("cmd")
 		log.Info("admin command", "cmd", name)
-		res, err := Run(r.Context(), name, s, req.Args)
+		run := Run
+		if cmd, ok := served[name]; ok {
+			run = func(ctx context.Context, _ string, s *storage.Store, req Request) (Result, error) { return cmd(ctx, s, req) }
+		}
+		res, err := run(r.Context(), name, s, req.Args)
 		if err != nil {
 			writeResult(w, http.StatusInternalServerError, Result{Error: err.Error()})
 			return

@@ -1,6 +1,10 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,6 +37,22 @@ func FuzzScheduleHandlers(f *testing.F) {
 			if resp.StatusCode == http.StatusNotFound && req.method != "DELETE" {
 				t.Fatalf("%s %s: 404", req.method, req.path)
 			}
+		}
+	})
+}
+
+// FuzzReceiveIMIP feeds mail to ReceiveIMIP on one real store: it answers
+// with ErrIMIP or succeeds, never panics, and the store verifies.
+func FuzzReceiveIMIP(f *testing.F) {
+	f.Add(imipMail("zed@elsewhere.test", "REPLY", "zed@elsewhere.test", "ACCEPTED", true))
+	f.Add(imipMail("zed@elsewhere.test", "REPLY", "zed@elsewhere.test", "DECLINED", false))
+	f.Add("From: a@b.c\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: multipart/alternative; boundary=y\r\n\r\n--y\r\nContent-Type: text/calendar\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nBEGIN:VCALENDAR=0D=0A\r\n--y--\r\n--x--\r\n")
+	e := newScheduleEnv(f)
+	s := New(e.store, Config{MailDomain: "example.org"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.do(f, "alice", "PUT", "/dav/calendars/alice/calendar/mx.ics", nil, event("mx", "mailto:alice@example.org", "ATTENDEE:mailto:zed@elsewhere.test"))
+	f.Fuzz(func(t *testing.T, msg string) {
+		if _, err := s.ReceiveIMIP(context.Background(), []byte(msg)); err != nil && !errors.Is(err, ErrIMIP) {
+			t.Fatalf("error outside ErrIMIP: %v", err)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pimvault/pimvault/account"
@@ -83,7 +84,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer s.Close()
 	defer closeRepl() // after the HTTP server stopped, before the store closes
-	admin, err := admin.Listen(sf.data, s, log)
+	var davSrv atomic.Pointer[server.Server] // set once the DAV server exists
+	admin, err := admin.Listen(sf.data, s, log, servedCommands(&davSrv))
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
@@ -102,6 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, MailDomain: strings.ToLower(*mailDomain), Mailer: mailer, MailFrom: mailFrom}, log)
+	davSrv.Store(dav)
 	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {

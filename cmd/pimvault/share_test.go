@@ -70,3 +70,43 @@ func (rs *runningServer) request(t *testing.T, user, password, method, path, bod
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestIMIPReceiveCLI: an MTA pipes a reply into `pimvault imip receive`
+// while the server runs (through the admin socket); a forged one is
+// refused with exit 1.
+func TestIMIPReceiveCLI(t *testing.T) {
+	data := t.TempDir()
+	rs := startServer(t, data)
+	if res := pimvaultStdin(t, "password-olga\n", "user", "add", "olga", "--password-stdin", "--data", data); res.code != 0 {
+		t.Fatalf("user add: %s", res)
+	}
+	if res := pimvault(t, "user", "email", "olga", "olga@example.org", "--data", data); res.code != 0 {
+		t.Fatalf("user email: %s", res)
+	}
+	ev := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:mx\r\nDTSTART:20261201T100000Z\r\nORGANIZER:mailto:olga@example.org\r\nATTENDEE:mailto:zed@elsewhere.test\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if code := rs.request(t, "olga", "password-olga", "PUT", "/dav/calendars/olga/calendar/mx.ics", ev); code != 201 {
+		t.Fatalf("PUT: %d", code)
+	}
+	reply := func(from string) string {
+		return "From: " + from + "\r\nTo: olga@example.org\r\nSubject: Re\r\nContent-Type: text/calendar; method=REPLY\r\n\r\n" +
+			"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:y\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:mx\r\nDTSTAMP:20261202T000000Z\r\nORGANIZER:mailto:olga@example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:zed@elsewhere.test\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	}
+	if res := pimvaultStdin(t, reply("eve@elsewhere.test"), "imip", "receive", "--data", data); res.code != 1 || !strings.Contains(res.stderr, "not the mail's sender") {
+		t.Fatalf("forged reply: %s", res)
+	}
+	if res := pimvaultStdin(t, reply("zed@elsewhere.test"), "imip", "receive", "--data", data); res.code != 0 || !strings.Contains(res.stdout, "delivered") {
+		t.Fatalf("reply: %s", res)
+	}
+	req, _ := http.NewRequest("GET", rs.url+"/dav/calendars/olga/calendar/mx.ics", nil)
+	req.SetBasicAuth("olga", "password-olga")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(strings.ReplaceAll(string(body), "\r\n ", ""), "PARTSTAT=ACCEPTED;SCHEDULE-STATUS=2.0:mailto:zed@elsewhere.test") &&
+		!strings.Contains(strings.ReplaceAll(string(body), "\r\n ", ""), "SCHEDULE-STATUS=2.0;PARTSTAT=ACCEPTED") {
+		t.Errorf("olga's copy after the reply:\n%s", body)
+	}
+}
