@@ -201,7 +201,9 @@ func Listen(dir string, s *storage.Store, log *slog.Logger, served map[string]Co
 		log.Info("admin command", "cmd", name)
 		run := Run
 		if cmd, ok := served[name]; ok {
-			run = func(ctx context.Context, _ string, s *storage.Store, req Request) (Result, error) { return cmd(ctx, s, req) }
+			run = func(ctx context.Context, _ string, s *storage.Store, req Request) (Result, error) {
+				return cmd(ctx, s, req)
+			}
 		}
 		res, err := run(r.Context(), name, s, req.Args)
 		if err != nil {

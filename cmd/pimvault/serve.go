@@ -83,7 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer s.Close()
-	defer closeRepl() // after the HTTP server stopped, before the store closes
+	defer closeRepl()                        // after the HTTP server stopped, before the store closes
 	var davSrv atomic.Pointer[server.Server] // set once the DAV server exists
 	admin, err := admin.Listen(sf.data, s, log, servedCommands(&davSrv))
 	if err != nil {
