@@ -83,8 +83,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer s.Close()
-	defer closeRepl()                        // after the HTTP server stopped, before the store closes
-	var davSrv atomic.Pointer[server.Server] // set once the DAV server exists
+	defer closeRepl() // after the HTTP server stopped, before the store closes
+	// davSrv is set once the DAV server exists (imip-receive on the socket needs it).
+	var davSrv atomic.Pointer[server.Server]
 	admin, err := admin.Listen(sf.data, s, log, servedCommands(&davSrv))
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
