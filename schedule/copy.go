@@ -303,3 +303,46 @@ func KeepAnswers(old, cur *ical.Calendar, own func(string) bool) bool {
 	}
 	return changed
 }
+
+// ApplyCancel applies a CANCEL to an attendee's copy (RFC 5546 §3.2.5): a
+// message for the whole object (a component without RECURRENCE-ID) marks
+// every component cancelled; one for instances only excludes those
+// instances (EXDATE on the master, their overrides removed), leaving the
+// rest of the series. A copy that would be left with nothing is marked
+// cancelled instead.
+func ApplyCancel(copyCal, msg *ical.Calendar) {
+	cancelled := map[string]*ical.Prop{}
+	for _, c := range comps(msg) {
+		p := c.Props.Get(ical.PropRecurrenceID)
+		if p == nil {
+			MarkCancelled(copyCal)
+			return
+		}
+		cancelled[strings.TrimSpace(p.Value)] = p
+	}
+	master := byRID(comps(copyCal), "")
+	left := 0
+	for _, c := range comps(copyCal) {
+		if _, gone := cancelled[rid(c)]; !gone {
+			left++
+		}
+	}
+	if left == 0 {
+		MarkCancelled(copyCal)
+		return
+	}
+	for val, r := range cancelled {
+		if master != nil {
+			ex := ical.Prop{Name: ical.PropExceptionDates, Params: ical.Params{}, Value: r.Value}
+			for _, k := range []string{ical.ParamTimezoneID, ical.ParamValue} {
+				if v := r.Params.Get(k); v != "" {
+					ex.Params.Set(k, v)
+				}
+			}
+			master.Props.Add(&ex)
+		}
+		copyCal.Children = slices.DeleteFunc(copyCal.Children, func(c *ical.Component) bool {
+			return (c.Name == ical.CompEvent || c.Name == ical.CompToDo) && c != master && rid(c) == val
+		})
+	}
+}

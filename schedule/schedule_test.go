@@ -234,3 +234,26 @@ func mustEncode(t testing.TB, cal *ical.Calendar) []byte {
 	}
 	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
 }
+
+func TestApplyCancelInstances(t *testing.T) {
+	copyCal := View(parse(t, meeting), "mailto:dave@example.org") // the override only
+	msg := parse(t, "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nMETHOD:CANCEL\nBEGIN:VEVENT\nUID:m1\nRECURRENCE-ID:20261212T100000Z\nEND:VEVENT\nEND:VCALENDAR\n")
+	ApplyCancel(copyCal, msg)
+	if cs := comps(copyCal); len(cs) != 1 || cs[0].Props.Get(ical.PropStatus) == nil {
+		t.Fatalf("a copy of one cancelled instance: %d components, want it kept and marked", len(cs))
+	}
+	bob := View(parse(t, meeting), "mailto:bob@example.org")
+	msg = parse(t, "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nMETHOD:CANCEL\nBEGIN:VEVENT\nUID:m1\nRECURRENCE-ID:20261211T100000Z\nEND:VEVENT\nEND:VCALENDAR\n")
+	ApplyCancel(bob, msg)
+	cs := comps(bob)
+	if len(cs) != 1 || cs[0].Props.Get(ical.PropStatus) != nil {
+		t.Fatalf("series marked cancelled for one instance")
+	}
+	var ex []string
+	for _, p := range cs[0].Props[ical.PropExceptionDates] {
+		ex = append(ex, p.Value)
+	}
+	if strings.Join(ex, ",") != "20261212T100000Z,20261211T100000Z" {
+		t.Errorf("EXDATEs %v", ex)
+	}
+}

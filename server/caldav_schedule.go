@@ -298,7 +298,7 @@ func (s *Server) updateCopy(ctx context.Context, user string, info schedule.Info
 		if oldCal == nil {
 			return nil
 		}
-		schedule.MarkCancelled(oldCal)
+		schedule.ApplyCancel(oldCal, m.Cal)
 		cur = oldCal
 	default:
 		cur = m.Copy

@@ -12,6 +12,7 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-ical"
 
@@ -26,12 +27,14 @@ const MaxIMIPMessage = 1 << 20
 // on; nothing was changed.
 var ErrIMIP = errors.New("iMIP message refused")
 
-// ReceiveIMIP takes an iMIP mail (RFC 6047) from an MTA: a REPLY from an
-// attendee of another server to an organizer who has an account here. The
-// mail's From must be the replying ATTENDEE; the reply lands in the
-// organizer's inbox and updates the organizer's copy exactly as a local
-// attendee's reply does (only that attendee's PARTSTAT, only where the
-// organizer invited them). It returns a line saying what it did.
+// ReceiveIMIP takes an iMIP mail (RFC 6047) from an MTA. A REPLY from an
+// attendee of another server to an organizer who has an account here (the
+// mail's From must be the replying ATTENDEE) lands in the organizer's inbox
+// and updates the organizer's copy exactly as a local attendee's reply does
+// (only that attendee's PARTSTAT, only where the organizer invited them). A
+// REQUEST or CANCEL from an organizer of another server (From must be the
+// ORGANIZER) is delivered to the attendees with accounts here
+// (receiveInvitation). It returns a line saying what it did.
 func (s *Server) ReceiveIMIP(ctx context.Context, raw []byte) (string, error) {
 	if len(raw) > MaxIMIPMessage {
 		return "", fmt.Errorf("%w: over %d bytes", ErrIMIP, MaxIMIPMessage)
@@ -52,14 +55,19 @@ func (s *Server) ReceiveIMIP(ctx context.Context, raw []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrIMIP, err)
 	}
-	if method := strings.ToUpper(cal.Props.Get(ical.PropMethod).Value); method != schedule.MethodReply {
-		return "", fmt.Errorf("%w: METHOD:%s; only replies to organizers here are taken", ErrIMIP, method)
-	}
+	method := strings.ToUpper(cal.Props.Get(ical.PropMethod).Value)
 	info, err := schedule.Inspect(cal)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrIMIP, err)
 	}
 	sender := schedule.Address("mailto:" + from.Address)
+	switch method {
+	case schedule.MethodReply:
+	case schedule.MethodRequest, schedule.MethodCancel:
+		return s.receiveInvitation(ctx, cal, info, method, sender)
+	default:
+		return "", fmt.Errorf("%w: METHOD:%s is not taken by mail", ErrIMIP, method)
+	}
 	if len(info.Attendees) != 1 || info.Attendees[0] != sender {
 		return "", fmt.Errorf("%w: the reply's ATTENDEE %v is not the mail's sender %s", ErrIMIP, info.Attendees, sender)
 	}
@@ -99,6 +107,62 @@ func (s *Server) ReceiveIMIP(ctx context.Context, raw []byte) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("reply from %s to %s (%s) for %s delivered\n", sender, org, info.Organizer, info.UID), nil
+}
+
+// receiveInvitation delivers an invitation or cancel by mail from an
+// organizer of another server to the attendees who have accounts here, as
+// a local organizer's would be: into their inbox and their copy. The mail's
+// From must be the ORGANIZER.
+func (s *Server) receiveInvitation(ctx context.Context, cal *ical.Calendar, info schedule.Info, method, sender string) (string, error) {
+	if info.Organizer != sender {
+		return "", fmt.Errorf("%w: the ORGANIZER %s is not the mail's sender %s", ErrIMIP, info.Organizer, sender)
+	}
+	dir, err := s.loadDirectory()
+	if err != nil {
+		return "", err
+	}
+	if _, local := dir.lookup(sender); local {
+		return "", fmt.Errorf("%w: %s has an account here and invites through it", ErrIMIP, sender)
+	}
+	var ds []delivery
+	seen := map[string]bool{}
+	now := time.Now()
+	for _, a := range info.Attendees {
+		u, ok := dir.lookup(a)
+		if !ok || seen[u] {
+			continue
+		}
+		seen[u] = true
+		m := schedule.Message{Method: method, Recipient: a, Cal: cal}
+		if method == schedule.MethodRequest {
+			if m.Copy = schedule.View(cal, a); m.Copy == nil {
+				continue
+			}
+			b, err := schedule.Encode(m.Copy, now)
+			if err == nil {
+				_, err = calendar.Parse(b, nil)
+			}
+			if err != nil {
+				return "", fmt.Errorf("%w: the invitation is no valid event for %s: %v", ErrIMIP, a, err)
+			}
+		}
+		ds = append(ds, delivery{user: u, msg: m})
+	}
+	if len(ds) == 0 {
+		return "", fmt.Errorf("%w: no attendee of the message has an account here", ErrIMIP)
+	}
+	if len(ds) > schedule.MaxRecipients {
+		return "", fmt.Errorf("%w: %d recipients, at most %d", ErrIMIP, len(ds), schedule.MaxRecipients)
+	}
+	failed := s.deliverAll(ctx, ds)
+	if len(failed) > 0 {
+		return "", fmt.Errorf("delivery to %v failed (logged)", failed)
+	}
+	users := make([]string, 0, len(ds))
+	for _, d := range ds {
+		users = append(users, d.user)
+	}
+	return fmt.Sprintf("%s from %s for %s delivered to %s\n", strings.ToLower(method), sender, info.UID, strings.Join(users, ", ")), nil
 }
 
 // calendarPart finds the text/calendar part of a mail body (at most a few

@@ -79,4 +79,36 @@ func TestReceiveIMIP(t *testing.T) {
 	if l := attendeeLine(org, "bob@example.org"); strings.Contains(l, "ACCEPTED") {
 		t.Errorf("zed's reply changed bob: %q", l)
 	}
+
+	// An invitation by mail from an organizer of another server reaches
+	// bob's inbox and calendar; a forged one does not.
+	invite := func(from, organizer string) string {
+		cal := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:ext-1\r\nDTSTAMP:20261202T000000Z\r\n" +
+			"DTSTART:20261220T100000Z\r\nDTEND:20261220T110000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Vendor call\r\nORGANIZER:mailto:" + organizer + "\r\nATTENDEE;RSVP=TRUE:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+		return "From: " + from + "\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n" + cal
+	}
+	head = st.Head()
+	for _, bad := range []string{invite("eve@elsewhere.test", "zed@elsewhere.test"), invite("alice@example.org", "alice@example.org")} {
+		if _, err := s.ReceiveIMIP(ctx, []byte(bad)); !errors.Is(err, ErrIMIP) {
+			t.Errorf("forged invitation: %v", err)
+		}
+	}
+	if st.Head() != head {
+		t.Error("a refused invitation wrote")
+	}
+	if out, err := s.ReceiveIMIP(ctx, []byte(invite("zed@elsewhere.test", "zed@elsewhere.test"))); err != nil || !strings.Contains(out, "bob") {
+		t.Fatalf("invitation by mail: %q %v", out, err)
+	}
+	name, cp := e.copyOf(t, "bob", "ext-1")
+	if !strings.Contains(attendeeLine(cp, "bob@example.org"), "NEEDS-ACTION") || !strings.Contains(cp, "RRULE:FREQ=WEEKLY;COUNT=3") {
+		t.Fatalf("bob's copy of an invitation by mail:\n%s", cp)
+	}
+	cancelOne := "From: zed@elsewhere.test\r\nContent-Type: text/calendar; method=CANCEL\r\n\r\nBEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nMETHOD:CANCEL\r\nBEGIN:VEVENT\r\nUID:ext-1\r\nDTSTAMP:20261203T000000Z\r\nRECURRENCE-ID:20261227T100000Z\r\nORGANIZER:mailto:zed@elsewhere.test\r\nATTENDEE:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if _, err := s.ReceiveIMIP(ctx, []byte(cancelOne)); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := st.Get("bob", defaultCalendar, name)
+	if b := unfold(string(o.Body)); !strings.Contains(b, "EXDATE:20261227T100000Z") || strings.Contains(b, "STATUS:CANCELLED") {
+		t.Errorf("bob's copy after one instance was cancelled by mail:\n%s", b)
+	}
 }
