@@ -31,6 +31,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	mailDomain := fs.String("mail-domain", "", "scheduling: an account without e-mail addresses (pimvault user email) has the calendar user address NAME@DOMAIN")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
 	undoConfirmOver := fs.Int("undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
+	var limits serveLimits
+	limits.register(fs)
 	var backups backupSchedule
 	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
@@ -65,6 +67,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	mailer, mailFrom, err := mf.mailer()
 	if err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 2
+	}
+	if err := limits.validate(); err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
@@ -104,9 +110,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, MailDomain: strings.ToLower(*mailDomain), Mailer: mailer, MailFrom: mailFrom}, log)
+	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog,
+		MailDomain: strings.ToLower(*mailDomain), Mailer: mailer, MailFrom: mailFrom}
+	limits.apply(&cfg)
+	dav := server.New(s, cfg, log)
 	davSrv.Store(dav)
-	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := dav.HTTPServer()
+	maxConns, reserve := limits.connections()
+	ln = server.LimitListener(ln, maxConns, reserve)
 	errc := make(chan error, 1)
 	go func() {
 		if *tlsCert != "" {
@@ -119,7 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	bdone := make(chan struct{})
 	go func() { backups.run(bctx, s, log); close(bdone) }()
 	defer func() { bcancel(); <-bdone }() // before the store closes
-	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid())
+	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid(), "max_connections", maxConns)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")

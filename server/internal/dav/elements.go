@@ -15,6 +15,9 @@ const (
 	// NSCS is the CalendarServer namespace (getctag, sharing).
 	NSCS    = nsCS
 	nsApple = "http://apple.com/ns/ical/"
+	// NSPimvault names pimvault's own error conditions, for refusals no
+	// RFC names an element for.
+	NSPimvault = "urn:pimvault:dav"
 )
 
 // AnyElement is any element, kept with its name and raw content: a
