@@ -35,7 +35,7 @@ func TestBirthdayCalendar(t *testing.T) {
 	e.do(t, "alice", "PUT", book+"ada.vcf", nil, cardWith("ada", "Ada", "BDAY:1815-12-10"))
 	e.do(t, "alice", "PUT", book+"bo.vcf", nil, cardWith("bo", "Bo", "BDAY:1990-04-01", "X-ANNIVERSARY:2015-06-20"))
 	e.do(t, "alice", "PUT", book+"cy.vcf", nil, cardWith("cy", "Cy"))
-	if resp, body := e.do(t, "alice", "POST", "/api/birthdays", nil, `{"enabled":true}`); resp.StatusCode != http.StatusOK {
+	if resp, body := e.do(t, "alice", "POST", "/api/birthdays", jsonHdr, `{"enabled":true}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("enable: %d %s", resp.StatusCode, body)
 	}
 	got := strings.Join(e.birthdays(t, "alice"), "")
@@ -75,7 +75,7 @@ func TestBirthdayCalendar(t *testing.T) {
 	if resp, _ := e.do(t, "alice", "DELETE", cal+name, nil, ""); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("DELETE in the birthday calendar: %d", resp.StatusCode)
 	}
-	if resp, _ := e.do(t, "alice", "POST", "/api/birthdays", nil, `{"enabled":false}`); resp.StatusCode != http.StatusOK {
+	if resp, _ := e.do(t, "alice", "POST", "/api/birthdays", jsonHdr, `{"enabled":false}`); resp.StatusCode != http.StatusOK {
 		t.Fatal("disable")
 	}
 	if _, err := e.store.Collection("alice", birthday.Collection); err == nil {
@@ -89,7 +89,7 @@ func TestBirthdayCalendar(t *testing.T) {
 	}
 	// A calendar of the user named "birthdays" is not taken over.
 	e.do(t, "bob", "MKCALENDAR", "/dav/calendars/bob/birthdays/", nil, "")
-	if resp, _ := e.do(t, "bob", "POST", "/api/birthdays", nil, `{"enabled":true}`); resp.StatusCode != http.StatusConflict {
+	if resp, _ := e.do(t, "bob", "POST", "/api/birthdays", jsonHdr, `{"enabled":true}`); resp.StatusCode != http.StatusConflict {
 		t.Errorf("enabling over bob's own calendar named birthdays: %d", resp.StatusCode)
 	}
 }

@@ -114,7 +114,7 @@ func TestShareCalendar(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Revoked through /api: gone from bob's home, 404 to him.
-	if resp, body := e.do(t, "alice", "POST", "/api/shares", nil, `{"collection":"calendar","sharee":"bob","access":""}`); resp.StatusCode != http.StatusOK || strings.Contains(body, `"sharee":"bob"`) {
+	if resp, body := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"calendar","sharee":"bob","access":""}`); resp.StatusCode != http.StatusOK || strings.Contains(body, `"sharee":"bob"`) {
 		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
 	}
 	if _, body := e.do(t, "bob", "PROPFIND", "/dav/calendars/bob/", map[string]string{"Depth": "1"}, ""); strings.Contains(body, cal) {
@@ -154,7 +154,7 @@ func TestShareCalendar(t *testing.T) {
 // a change.
 func TestShareHistoryNamesSharee(t *testing.T) {
 	e := newScheduleEnv(t)
-	if resp, _ := e.do(t, "alice", "POST", "/api/shares", nil, `{"collection":"contacts","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
+	if resp, _ := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"contacts","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("share: %d", resp.StatusCode)
 	}
 	if resp, _ := e.do(t, "bob", "PUT", "/dav/addressbooks/alice/contacts/c.vcf", nil, testCard("c1", "Carl")); resp.StatusCode != http.StatusCreated {
@@ -185,3 +185,6 @@ func TestShareHistoryNamesSharee(t *testing.T) {
 		t.Errorf("bob's own history shows alice's collection: %s", body)
 	}
 }
+
+// jsonHdr is the header /api POSTs need.
+var jsonHdr = map[string]string{"Content-Type": "application/json"}
