@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -32,6 +33,17 @@ type shareXML struct {
 func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if _, err := s.collection(p); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	// A page elsewhere must not share a user's data with the credentials
+	// their browser holds: no cross-site request, and an XML type no HTML
+	// form can send.
+	if err := checkSameOrigin(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/xml" && mt != "text/xml" {
+		s.writeError(w, r, &dav.Error{Status: http.StatusUnsupportedMediaType, Msg: "CS:share takes Content-Type: application/xml"})
 		return
 	}
 	body, err := dav.ReadXMLBody(r)

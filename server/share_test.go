@@ -130,8 +130,13 @@ func TestShareCalendar(t *testing.T) {
 		`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:alice@example.org</D:href></CS:set></CS:share>`,
 		`<x/>`,
 	} {
-		if resp, _ := e.do(t, "alice", "POST", cal, nil, b); resp.StatusCode < 400 {
+		if resp, _ := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, b); resp.StatusCode < 400 {
 			t.Errorf("bad share request accepted: %s", b)
+		}
+	}
+	for _, hdr := range []map[string]string{{"Content-Type": "text/plain"}, {"Content-Type": "application/xml", "Sec-Fetch-Site": "cross-site"}, {"Content-Type": "application/xml", "Origin": "https://evil.example"}} {
+		if resp, _ := e.do(t, "alice", "POST", cal, hdr, shareBody); resp.StatusCode < 400 {
+			t.Errorf("share request with %v accepted", hdr)
 		}
 	}
 	if e.store.Head() != head {
