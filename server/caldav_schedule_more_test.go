@@ -79,7 +79,7 @@ func TestScheduleFreeBusyAndProps(t *testing.T) {
 	if resp, body := e.do(t, "alice", "POST", "/dav/calendars/alice/outbox/", nil, spoof); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "organizer-allowed") {
 		t.Errorf("free-busy as bob: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ := e.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", nil, req); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := e.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", nil, req); resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("POST to a calendar: %d", resp.StatusCode)
 	}
 	// Discovery as clients do it.
