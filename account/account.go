@@ -23,7 +23,10 @@ type Account struct {
 	Disabled     bool   `json:"disabled,omitempty"`
 	// Emails are the account's e-mail addresses, lower case: its calendar
 	// user addresses (mailto:) for scheduling (RFC 6638 §2.4.1).
-	Emails  []string  `json:"emails,omitempty"`
+	Emails []string `json:"emails,omitempty"`
+	// Admin accounts see the admin pages (accounts, store status,
+	// recoveries, backups, undo on a user's behalf).
+	Admin   bool      `json:"admin,omitempty"`
 	Created time.Time `json:"created"`
 	Changed time.Time `json:"changed"`
 }
@@ -217,6 +220,14 @@ func SetEmails(ctx context.Context, s interface {
 	}
 	return updateAccount(ctx, s, name, func(a *Account) error {
 		a.Emails = norm
+		return nil
+	})
+}
+
+// SetAdmin grants or withdraws the admin pages to an account.
+func SetAdmin(ctx context.Context, s Store, name string, admin bool) error {
+	return updateAccount(ctx, s, name, func(a *Account) error {
+		a.Admin = admin
 		return nil
 	})
 }

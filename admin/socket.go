@@ -102,6 +102,8 @@ var commands = map[string]Command{
 	"share-add":        shareAdd,
 	"share-remove":     shareRemove,
 	"share-list":       shareList,
+	"user-admin":       userAdmin,
+	"user-unadmin":     userUnadmin,
 	"prune":            prune,
 	"recovery-open":    recoveryOpen,
 	"recovery-close":   recoveryClose,

@@ -68,6 +68,20 @@ func userEmail(ctx context.Context, s *storage.Store, req Request) (Result, erro
 	return Result{Output: fmt.Sprintf("e-mail addresses of %s: %s\n", req.User, strings.Join(a.Emails, " "))}, nil
 }
 
+func userAdmin(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetAdmin(ctx, s, req.User, true); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s is an admin\n", req.User)}, nil
+}
+
+func userUnadmin(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetAdmin(ctx, s, req.User, false); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s is no longer an admin\n", req.User)}, nil
+}
+
 func userList(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	ps, err := s.Principals()
 	if err != nil {
@@ -82,6 +96,9 @@ func userList(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 		state := "active"
 		if a.Disabled {
 			state = "disabled"
+		}
+		if a.Admin {
+			state += ",admin"
 		}
 		fmt.Fprintf(&b, "%s\t%s\tcreated %s", p.Name, state, a.Created.Format(time.RFC3339))
 		if len(a.Emails) > 0 {
