@@ -38,7 +38,7 @@ func TestVerifierSharesConcurrentChecks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := v.shared(context.Background(), key, func() bool {
+			ok, err := v.shared(context.Background(), key, nil, func() bool {
 				return countingSecret{pw: "x", calls: &calls, delay: 100 * time.Millisecond}.Match("x")
 			})
 			if err == nil && ok {
@@ -62,7 +62,7 @@ func TestVerifierSharesConcurrentChecks(t *testing.T) {
 		{Account{PasswordHash: string(hash), Disabled: true}, true, "correct horse", false},
 		{Account{}, false, "correct horse", false},
 	} {
-		ok, err := v.Verify(context.Background(), "ann", c.pw, c.acct, c.found)
+		ok, err := v.Verify(context.Background(), "ann", c.pw, c.acct, c.found, nil)
 		if err != nil || ok != c.want {
 			t.Errorf("Verify(%+v, found %v, %q) = %v, %v; want %v", c.acct, c.found, c.pw, ok, err, c.want)
 		}
@@ -78,7 +78,7 @@ func TestVerifierWaitHonoursContext(t *testing.T) {
 	v := NewVerifier(1)
 	var calls atomic.Int32
 	release := make(chan struct{})
-	go v.shared(context.Background(), [32]byte{1}, func() bool { <-release; return true })
+	go v.shared(context.Background(), [32]byte{1}, nil, func() bool { <-release; return true })
 	for v.InFlight() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -86,7 +86,7 @@ func TestVerifierWaitHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := v.shared(ctx, [32]byte{2}, func() bool { calls.Add(1); return true })
+	_, err := v.shared(ctx, [32]byte{2}, nil, func() bool { calls.Add(1); return true })
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
 		t.Fatalf("waiting caller: %v after %v", err, time.Since(start))
 	}

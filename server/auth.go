@@ -116,9 +116,11 @@ const (
 	gaveUp          // the client left, or its deadline passed, before the check ran
 )
 
-// signIn checks user and password from addr. Every attempt first reserves
-// a failure from the (account, address) and address limiters, atomically,
-// and gives it back when the password is right (remembered or verified).
+// signIn checks user and password from addr. A limited (account, address)
+// or address is refused first, whatever the password. A remembered
+// credential then passes; any other check reserves a failure from both
+// limiters, atomically, when it starts (shared by concurrent sign-ins with
+// the same credentials) and gives it back when the password is right.
 func (a *authenticator) signIn(ctx context.Context, user, password, addr string) (signInResult, time.Duration) {
 	p, err := a.store.Principal(user)
 	found := err == nil
@@ -134,8 +136,7 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	// The limiters come first even for a remembered credential: otherwise a
 	// limited guesser could test guesses against the cache at full speed.
 	now := time.Now()
-	res, wait := a.limits.reserve(user, addr, now)
-	if wait > 0 {
+	if wait := a.limits.blocked(user, addr, now); wait > 0 {
 		return tooManyFailures, wait
 	}
 	if found && !acct.Disabled {
@@ -144,19 +145,19 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 		c, ok := a.ok[k]
 		a.mu.Unlock()
 		if ok && now.Before(c.expires) && c.hash == acct.PasswordHash {
-			a.limits.cancel(res, now)
 			return signedIn, 0
 		}
 	}
-	ok, err := a.verifier.Verify(ctx, user, password, acct, found)
-	if err != nil {
-		a.limits.cancel(res, time.Now())
+	ok, err := a.verifier.Verify(ctx, user, password, acct, found, attempt{limits: a.limits, user: user, addr: addr})
+	var le *limitedError
+	switch {
+	case errors.As(err, &le):
+		return tooManyFailures, le.wait
+	case err != nil:
 		return gaveUp, 0
-	}
-	if !ok {
+	case !ok:
 		return wrongCredentials, 0
 	}
-	a.limits.cancel(res, time.Now())
 	a.remember(user, password, acct.PasswordHash, time.Now())
 	return signedIn, 0
 }
