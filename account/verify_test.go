@@ -110,3 +110,54 @@ func TestPasswordOver72BytesRefused(t *testing.T) {
 		t.Errorf("72 bytes: %v", err)
 	}
 }
+
+// countingLimiter allows n attempts and counts Begin calls.
+type countingLimiter struct {
+	begun  *atomic.Int32
+	failed *atomic.Int32
+	n      int32
+}
+
+func (l countingLimiter) Begin() (func(bool), error) {
+	if l.begun.Add(1) > l.n {
+		return nil, errors.New("limited")
+	}
+	return func(ok bool) {
+		if !ok {
+			l.failed.Add(1)
+		}
+	}, nil
+}
+
+// Concurrent sign-ins with the same credentials begin one attempt; a
+// wrong password is settled as a failure, a right one is not.
+func TestVerifierBeginsOneAttemptPerSharedCheck(t *testing.T) {
+	v := NewVerifier(1)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), 6)
+	acct := Account{PasswordHash: string(hash)}
+	for _, c := range []struct {
+		pw         string
+		wantFailed int32
+	}{{"correct horse", 0}, {"wrong horse!", 1}} {
+		var begun, failed atomic.Int32
+		lim := countingLimiter{begun: &begun, failed: &failed, n: 1}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				v.Verify(context.Background(), "ann", c.pw, acct, true, lim)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for v.InFlight() != 0 {
+			time.Sleep(time.Millisecond)
+		}
+		if failed.Load() != c.wantFailed || begun.Load() < 1 {
+			t.Errorf("%q: %d begun, %d failed; want >=1 begun, %d failed", c.pw, begun.Load(), failed.Load(), c.wantFailed)
+		}
+	}
+}
