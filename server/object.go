@@ -118,7 +118,11 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: r.Method + " of collections is not supported"})
 		return
 	}
-	dest, err := dav.ParsePath(r.Header.Get("Destination"))
+	dest, err := dav.ParseDestination(r)
+	if de := (*dav.Error)(nil); errors.As(err, &de) && de.Status != http.StatusNotFound {
+		s.writeError(w, r, err)
+		return
+	}
 	if err != nil || dest.Kind != dav.ResObject || dest.User != p.User || dest.Home != p.Home {
 		s.writeError(w, r, &dav.Error{Status: http.StatusBadGateway, Msg: "Destination must be an object in one of your collections of the same kind"})
 		return

@@ -96,6 +96,8 @@ type Server struct {
 	gate  *admit.Gate // admission of every request but the health check
 	pools workPools   // the expensive classes of work
 	seen  deviceSeen  // when each device's last-seen was written
+	// lossLimit bounds, per principal, the recoveries sync tokens open.
+	lossLimit *dav.KeyedLimiter
 
 	defaultsDone sync.Map // users whose default collections exist
 
@@ -114,7 +116,8 @@ func New(store Store, cfg Config, log *slog.Logger) *Server {
 		gate: admit.NewGate(admit.Config{Limit: cfg.MaxRequests, PerAccount: cfg.MaxRequestsPerAccount,
 			Queue: cfg.MaxQueue, Wait: cfg.QueueWait}),
 		pools:    newWorkPools(cfg),
-		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log)}
+		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log),
+		lossLimit: dav.NewKeyedLimiter(lossEvery, lossBurst, maxTrackedDevices)}
 }
 
 func init() {
@@ -142,7 +145,10 @@ func (s *Server) routes() http.Handler {
 	}
 	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	s.routeAPI(r)
+	r.Group(func(api chi.Router) {
+		api.Use(s.apiGuard)
+		s.routeAPI(api)
+	})
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.

@@ -36,8 +36,8 @@ var bktState = []byte("state")
 const (
 	stateKeyRecovery = "recovery"
 	stateKeyDevice   = "device/"
-	// MaxDevices bounds a principal's device registry; registering one more
-	// drops the device seen least recently.
+	// MaxDevices bounds a principal's device registry (see admitDevice for
+	// who gets in when it is full).
 	MaxDevices = 64
 	// maxEpochList bounds the epoch lists of a RecoveryState.
 	maxEpochList = 32

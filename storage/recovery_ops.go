@@ -73,19 +73,26 @@ func closeRecovery(st *PrincipalState, reason string, t time.Time) {
 }
 
 // SeeDevice records that a device made an authenticated request, writing
-// its last-seen time at most once per DeviceSeenInterval.
+// its last-seen time at most once per DeviceSeenInterval. A device the
+// registry does not admit (see admitDevice) is not recorded:
+// ErrDeviceNotAdmitted.
 func (s *Store) SeeDevice(ctx context.Context, principal, device string) error {
 	if err := ValidateDeviceID(device); err != nil {
 		return err
 	}
 	t := stateNow()
-	var added bool
+	var added, refused bool
 	_, err := s.UpdatePrincipalState(ctx, principal, func(st *PrincipalState) error {
+		added, refused = false, false
 		d, ok := st.Devices[device]
 		if ok && t.Sub(d.LastSeen) < DeviceSeenInterval {
 			return nil
 		}
 		if !ok {
+			if !admitDevice(st, t) {
+				refused = true
+				return nil
+			}
 			d.FirstSeen, added = t, true
 		}
 		d.LastSeen = t
@@ -94,6 +101,9 @@ func (s *Store) SeeDevice(ctx context.Context, principal, device string) error {
 	})
 	if err == nil && added {
 		s.log.Info("new device", "user", principal, "device", device)
+	}
+	if err == nil && refused {
+		return ErrDeviceNotAdmitted
 	}
 	return err
 }
@@ -116,6 +126,9 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 		}
 		d, ok := st.Devices[device]
 		if !ok {
+			if !admitDevice(st, t) {
+				return nil // not waited on, and no room: its report changes nothing
+			}
 			d.FirstSeen = t
 		}
 		d.LastSeen, d.Reported = t, t

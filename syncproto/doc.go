@@ -18,7 +18,18 @@
 //
 // # Token format
 //
-//	data:,pv1-<epoch>-<seq>
+//	data:,pv2-<epoch>-<seq>-<bind>    what the server hands out
+//	data:,pv1-<epoch>-<seq>           unbound: older servers', and the
+//	                                  device library's reconciliation token
+//
+// bind is Bind(principal, collection): 12 lowercase hex digits that tie the
+// token to the collection it was minted for, so a token presented on
+// another collection is Foreign (403 DAV:valid-sync-token) rather than
+// read as a position in the wrong change index. pv1 tokens stay accepted
+// and are judged as before (a seq past the collection's last change is
+// foreign): refusing them would make every client of an upgraded server
+// list every collection again at once, and the server stops handing them
+// out, so they disappear after one sync.
 //
 // epoch identifies the store's history line: 1 to 32 lowercase hex digits
 // ([0-9a-f]; the store makes 16). seq is the journal sequence of the

@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"user":    {"manage accounts: add, passwd, disable, enable, list", runUser},
 	"backup":  {"write a verified hot snapshot of the store", runBackup},
 	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},
+	"promote": {"make a running standby (serve --follow) the primary of its store", runPromote},
 	"prune":   {"move old journal segments a verified snapshot covers to quarantine (journal retention)", runPrune},
 	"undo":    {"bring a user's data back to an earlier time with new changes (devices keep syncing)", runUndo},
 	"export":  {"write a user's collections to a zip file", runExport},

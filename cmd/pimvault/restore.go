@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pimvault/pimvault/replication"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -17,10 +18,13 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("restore", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target)")
-	toTime := fs.String("to-time", "", "restore the state as of this time (RFC 3339, e.g. 2026-11-27T12:00:00Z)")
+	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target); when --data holds no store, the file alone is restored")
+	toTime := fs.String("to-time", "", "restore the state as of this time ("+storage.TimeArgFormat+"; from 1970 to now)")
 	toSeq := fs.Uint64("to-seq", 0, "restore the state after this journal sequence")
 	out := fs.String("out", "", "new data directory (must be empty or not exist)")
+	fromStream := fs.String("from-stream", "", "restore from the NATS JetStream stream alone (nats://h1:4222,…) up to --to-seq or its end")
+	var rf replicationFlags
+	rf.registerCommon(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -28,12 +32,27 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "pimvault restore: --out EMPTYDIR is required")
 		return 2
 	}
+	if *fromStream != "" {
+		if *from != "" || *toTime != "" {
+			fmt.Fprintln(stderr, "pimvault restore: --from-stream takes --to-seq, not --from or --to-time")
+			return 2
+		}
+		log := slog.New(slog.NewTextHandler(stderr, nil))
+		rep, err := replication.RestoreFromStream(ctx, rf.config(*fromStream, log, 0), *out, rf.storeID, *toSeq, storage.Options{Logger: log})
+		if err != nil {
+			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
+			return 1
+		}
+		fmt.Fprint(stdout, rep.String())
+		fmt.Fprintf(stdout, "start it with: pimvault serve --data %s\n", *out)
+		return 0
+	}
 	o := storage.RestoreOptions{DataDir: sf.data, JournalDir: sf.journalDir, From: *from, ToSeq: *toSeq, Out: *out,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	if *toTime != "" {
-		t, err := time.Parse(time.RFC3339Nano, *toTime)
+		t, err := storage.ParseTimeArg("--to-time", *toTime, time.Now())
 		if err != nil {
-			fmt.Fprintf(stderr, "pimvault restore: --to-time: %v\n", err)
+			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
 			return 2
 		}
 		o.ToTime = t

@@ -27,18 +27,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	recoveryDays := fs.Int("recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
+	undoConfirmOver := fs.Int("undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
 	var limits serveLimits
 	limits.register(fs)
 	var backups backupSchedule
 	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
+	var rf replicationFlags
+	rf.registerServe(fs)
 	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
+	fs.StringVar(&backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *recoveryDays <= 0 {
-		fmt.Fprintln(stderr, "pimvault serve: --recovery-device-days must be at least 1")
+	if backups.drillTmp != "" {
+		if st, err := os.Stat(backups.drillTmp); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "pimvault serve: --drill-tmp %s: not a directory\n", backups.drillTmp)
+			return 2
+		}
+	}
+	recoveryWindow, err := storage.DaysArg("--recovery-device-days", *recoveryDays)
+	if err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 2
+	}
+	if *undoConfirmOver < 1 {
+		fmt.Fprintln(stderr, "pimvault serve: --undo-confirm-over must be at least 1")
+		return 2
+	}
+	if err := rf.validate(); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
 	if err := limits.validate(); err != nil {
@@ -53,12 +72,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := sf.options()
 	opts.Logger = log
 	opts.Upgrade = true // after a verified snapshot, logged with its path
-	s, err := storage.Open(sf.data, opts)
+	opts.UndoConfirmOver = *undoConfirmOver
+	s, standby, closeRepl, err := openServeStore(ctx, sf.data, opts, &rf, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
 	defer s.Close()
+	defer closeRepl() // after the HTTP server stopped, before the store closes
 	admin, err := admin.Listen(sf.data, s, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
@@ -66,7 +87,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer admin.Close()
 
-	if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
+	if standby {
+		// A standby writes nothing of its own: its accounts come from the primary.
+	} else if err := createFirstUser(ctx, s, *firstUser, stdout); err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
@@ -75,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: time.Duration(*recoveryDays) * 24 * time.Hour, AccessLog: *accessLog}
+	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog}
 	limits.apply(&cfg)
 	dav := server.New(s, cfg, log)
 	hs := dav.HTTPServer()
