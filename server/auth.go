@@ -199,6 +199,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		switch res {
 		case tooManyFailures:
 			refuseBody(w, r)
+			dav.LogRefusal(s.log, r, http.StatusTooManyRequests, "too many failed sign-ins from "+addr)
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			http.Error(w, "too many failed sign-ins from this address; try again later", http.StatusTooManyRequests)
 			return

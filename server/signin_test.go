@@ -105,7 +105,7 @@ func TestParallelGuessesAreLimited(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			st := e.propfind("carol", "guess-"+strings.Repeat("x", i%7+8), "127.0.0.9")
+			st := e.propfind("carol", fmt.Sprintf("guess-%02d-wrong", i), "127.0.0.9") // 60 different guesses
 			mu.Lock()
 			counts[st]++
 			mu.Unlock()
