@@ -59,12 +59,15 @@ type flight struct {
 
 // Limiter is asked before a costly check starts: Begin reserves one
 // attempt (an error refuses it and is returned by Verify), and end settles
-// it with the result (true: the password was right, or the check never
-// ran). Concurrent sign-ins that share one check share one attempt, so a
-// client opening several connections with the right password is charged
-// nothing, and parallel wrong guesses are each charged before they run.
+// it: ran false when the check never ran (every caller left first), else
+// matched says whether the password was right. end is called even when
+// every caller has left, so a check that ran is never wasted (the caller
+// of Verify can remember a right password there). Concurrent sign-ins that
+// share one check share one attempt, so a client opening several
+// connections with the right password is charged nothing, and parallel
+// wrong guesses are each charged before they run.
 type Limiter interface {
-	Begin() (end func(ok bool), err error)
+	Begin() (end func(matched, ran bool), err error)
 }
 
 // NewVerifier returns a verifier running at most n costly checks at once.
@@ -116,7 +119,7 @@ func (v *Verifier) shared(ctx context.Context, key [32]byte, lim Limiter, check 
 	v.mu.Lock()
 	f, ok := v.flights[key]
 	if !ok || f.waiters == 0 {
-		end := func(bool) {}
+		end := func(bool, bool) {}
 		if lim != nil {
 			var err error
 			if end, err = lim.Begin(); err != nil {
@@ -145,9 +148,9 @@ func (v *Verifier) shared(ctx context.Context, key [32]byte, lim Limiter, check 
 	}
 }
 
-func (v *Verifier) run(ctx context.Context, key [32]byte, f *flight, check func() bool, end func(bool)) {
+func (v *Verifier) run(ctx context.Context, key [32]byte, f *flight, check func() bool, end func(matched, ran bool)) {
 	defer func() {
-		end(f.ok || f.err != nil) // a check that never ran is no failure
+		end(f.ok, f.err == nil)
 		v.mu.Lock()
 		if v.flights[key] == f {
 			delete(v.flights, key)

@@ -118,12 +118,12 @@ type countingLimiter struct {
 	n      int32
 }
 
-func (l countingLimiter) Begin() (func(bool), error) {
+func (l countingLimiter) Begin() (func(bool, bool), error) {
 	if l.begun.Add(1) > l.n {
 		return nil, errors.New("limited")
 	}
-	return func(ok bool) {
-		if !ok {
+	return func(matched, ran bool) {
+		if ran && !matched {
 			l.failed.Add(1)
 		}
 	}, nil

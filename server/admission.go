@@ -37,6 +37,13 @@ func defaultAdmission(c *Config) {
 	}
 }
 
+// signInWait is the longest a sign-in waits for a bcrypt slot: a few queue
+// waits, so a client in a storm of new sign-ins gets an answer (503 with
+// Retry-After) within seconds.
+func signInWait(c Config) time.Duration {
+	return 3 * c.QueueWait
+}
+
 // workPools bound the expensive classes of work, each on its own: a class
 // that is busy refuses (503) without slowing the others.
 type workPools struct {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/server/internal/admit"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
@@ -49,6 +51,8 @@ type authenticator struct {
 	limits   *signInLimits
 	trusted  []netip.Prefix
 	cacheKey [32]byte
+	// checkWait bounds the wait for a bcrypt slot (then 503).
+	checkWait time.Duration
 
 	mu sync.Mutex
 	ok map[[32]byte]cachedCredential
@@ -59,8 +63,8 @@ type cachedCredential struct {
 	expires time.Time
 }
 
-func newAuthenticator(store Store, delay time.Duration, checks int, trusted []netip.Prefix) *authenticator {
-	a := &authenticator{store: store, delay: delay, verifier: account.NewVerifier(checks),
+func newAuthenticator(store Store, delay time.Duration, checks int, checkWait time.Duration, trusted []netip.Prefix) *authenticator {
+	a := &authenticator{store: store, delay: delay, verifier: account.NewVerifier(checks), checkWait: checkWait,
 		limits: newSignInLimits(), trusted: trusted, ok: map[[32]byte]cachedCredential{}}
 	if _, err := rand.Read(a.cacheKey[:]); err != nil {
 		panic(err)
@@ -148,7 +152,17 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 			return signedIn, 0
 		}
 	}
-	ok, err := a.verifier.Verify(ctx, user, password, acct, found, attempt{limits: a.limits, user: user, addr: addr})
+	// The wait for a bcrypt slot is short: past it the client gets 503 and
+	// comes back, and the check, once it has run, is remembered anyway.
+	vctx, cancel := context.WithTimeout(ctx, a.checkWait)
+	defer cancel()
+	hash := acct.PasswordHash
+	ok, err := a.verifier.Verify(vctx, user, password, acct, found, attempt{limits: a.limits, user: user, addr: addr,
+		onMatch: func() {
+			if found && !acct.Disabled {
+				a.remember(user, password, hash, time.Now())
+			}
+		}})
 	var le *limitedError
 	switch {
 	case errors.As(err, &le):
@@ -158,7 +172,6 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	case !ok:
 		return wrongCredentials, 0
 	}
-	a.remember(user, password, acct.PasswordHash, time.Now())
 	return signedIn, 0
 }
 
@@ -205,7 +218,9 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			return
 		case gaveUp:
 			refuseBody(w, r)
-			s.writeError(w, r, &dav.Error{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later"})
+			// Soon: the check may be running for other connections and is
+			// remembered once it has.
+			s.writeBusy(w, r, &admit.Busy{RetryAfter: time.Second + mrand.N(4*time.Second), Why: "password checks busy"})
 			return
 		case wrongCredentials:
 			s.log.Warn("failed sign-in", "user", user, "addr", addr)

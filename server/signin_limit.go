@@ -183,16 +183,20 @@ func (e *limitedError) Error() string { return "too many failed sign-ins" }
 type attempt struct {
 	limits     *signInLimits
 	user, addr string
+	onMatch    func() // remembers the credential, even when its clients have left
 }
 
-func (a attempt) Begin() (func(ok bool), error) {
+func (a attempt) Begin() (func(matched, ran bool), error) {
 	r, wait := a.limits.reserve(a.user, a.addr, time.Now())
 	if wait > 0 {
 		return nil, &limitedError{wait: wait}
 	}
-	return func(ok bool) {
-		if ok {
+	return func(matched, ran bool) {
+		if matched || !ran {
 			a.limits.cancel(r, time.Now())
+		}
+		if matched && a.onMatch != nil {
+			a.onMatch()
 		}
 	}, nil
 }
