@@ -26,7 +26,9 @@
 //   - recovery.go: the recovery gate; api_undo.go: /api/history and /api/undo;
 //     api_guard.go keeps other sites' browsers away from /api/.
 //   - auth.go: sign-in (accounts in package account, bcrypt through
-//     account.Verifier); signin_limit.go: failed sign-ins limited per
+//     account.Verifier); Server.SignIn is the same check for the web
+//     pages, which package web serves and Config.Pages mounts under /web/;
+//     signin_limit.go: failed sign-ins limited per
 //     (account, address) and per address, reserved with the attempt;
 //     clientaddr.go: the client address, from Forwarded (RFC 7239) or
 //     X-Forwarded-For only behind a trusted proxy.

@@ -31,6 +31,8 @@ type Store interface {
 	Collections(principal string) ([]storage.Collection, error)
 	ObjectProps(principal, collection, name string) (map[string][]byte, error)
 	Principal(name string) (storage.Principal, error)
+	Principals() ([]storage.Principal, error)
+	ByUID(principal, collection, uid string) (string, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
 	recoveryStore
@@ -50,6 +52,9 @@ type Config struct {
 	// AccessLog logs one line per request (method, path, status, bytes,
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
+	// Pages, when set, serves the web pages under /web/ (GET / leads there);
+	// it signs people in through Server.SignIn.
+	Pages http.Handler
 
 	// Admission (docs/ARCHITECTURE.md, "Admission"); zero values are sized
 	// from the cores.
@@ -68,6 +73,19 @@ type Config struct {
 	// TrustedProxies: peers whose Forwarded / X-Forwarded-For name the
 	// client address.
 	TrustedProxies []netip.Prefix
+	// MailDomain, when set, gives an account without e-mail addresses the
+	// calendar user address mailto:<name>@<MailDomain> for scheduling.
+	MailDomain string
+	// Mailer, when set, sends iMIP mail (RFC 6047) to attendees and
+	// organizers who have no account here; MailFrom is then the envelope
+	// sender (default: the organizer's or attendee's own address).
+	Mailer   Mailer
+	MailFrom string
+}
+
+// Mailer sends one mail message.
+type Mailer interface {
+	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +118,7 @@ type Server struct {
 	lossLimit *dav.KeyedLimiter
 
 	defaultsDone sync.Map // users whose default collections exist
+	scheduleDone sync.Map // users whose inbox and outbox exist
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 	files    *files.Handler  // the generic WebDAV area under /dav/files/
@@ -127,7 +146,7 @@ func init() {
 }
 
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
-// /dav/ and a health check.
+// /dav/, a health check and, with Config.Pages, the web pages under /web/.
 func (s *Server) Handler() http.Handler {
 	return s.accessLog(s.admission(s.routes()))
 }
@@ -149,10 +168,18 @@ func (s *Server) routes() http.Handler {
 		api.Use(s.apiGuard)
 		s.routeAPI(api)
 	})
+	if s.cfg.Pages != nil {
+		r.Handle("/web", s.cfg.Pages)
+		r.Handle("/web/*", s.cfg.Pages)
+	}
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.
 			s.requireAuth(http.HandlerFunc(s.serveDAV)).ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == "/" && s.cfg.Pages != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, "/web/", http.StatusSeeOther)
 			return
 		}
 		http.NotFound(w, r)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -44,7 +45,32 @@ type Change struct {
 	// IfMatchETags is an If-Match ETag list: the change fails unless the
 	// object exists with one of these ETags (IfMatch holds a single one).
 	IfMatchETags []string
+	// Actor (OpPut, OpDelete) is the account that made the change when it
+	// is not Principal (a sharee writing the owner's collection). The
+	// journal keeps it as the record's ActorKey property, which is never
+	// applied to the projection; History reports it.
+	Actor string
+	// TombstoneAbsent (OpDelete, without If-Match): when the object does
+	// not exist and the collection holds no tombstone for its name, record
+	// the deletion anyway, as a record with no ETag. A device deletes only
+	// what it once synced, so such a DELETE means the store lost the item
+	// (a rebuilt store); the tombstone keeps a lagging device's stale copy
+	// from bringing it back (invariant 3).
+	TombstoneAbsent bool
+	// SeenToken (OpCreateCollection) is the last sync token a device holds
+	// for the collection it creates again. When the store's tombstone of
+	// the collection is after it (syncproto.DeletedSince), the change fails
+	// with ErrDeleted: the device's copy predates a deletion.
+	SeenToken *syncproto.Token
 }
+
+// ActorKey is the record property that names a change's Actor. Record
+// properties in AnnotationNS annotate the journal only: applying a record
+// skips them.
+const (
+	AnnotationNS = "{http://pimvault.org/ns/journal}"
+	ActorKey     = AnnotationNS + "by"
+)
 
 // ifMatchFails reports whether the object's current ETag fails the
 // change's If-Match: a single ETag or a list ("*" is checked by the caller).
@@ -115,6 +141,12 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 		errs = append(errs, fmt.Errorf("operation %v: %w", c.Op, ErrInvalidChange))
 	}
 	errs = append(errs, validateConds(c))
+	if c.Actor != "" {
+		if c.Op != OpPut && c.Op != OpDelete {
+			errs = append(errs, fmt.Errorf("an actor on %v: %w", c.Op, ErrInvalidChange))
+		}
+		errs = append(errs, name("actor", c.Actor))
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -162,6 +194,14 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 	if err := checkConds(tx, c); err != nil {
 		return nil, res, err
 	}
+	if c.Actor != "" {
+		props := make(map[string][]byte, len(c.Props)+1)
+		for k, v := range c.Props {
+			props[k] = v
+		}
+		props[ActorKey] = []byte(c.Actor)
+		r.Props = props
+	}
 	switch c.Op {
 	case OpPutPrincipal:
 		v := tx.Bucket(bktPrincipals).Get([]byte(c.Principal))
@@ -187,6 +227,9 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		}
 		if collectionBucket(tx, c.Principal, c.Collection) != nil {
 			return nil, res, fmt.Errorf("collection %s: %w", c.Collection, ErrExists)
+		}
+		if err := checkDeletedSince(tx, c, head); err != nil {
+			return nil, res, err
 		}
 		res.Created = true
 	case OpDeleteCollection, OpSetProps:
@@ -215,6 +258,10 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 			return nil, res, err
 		}
 		if !exists {
+			if c.TombstoneAbsent && c.IfMatch == "" && len(c.IfMatchETags) == 0 && cb.Bucket(bktTombs).Get([]byte(c.Name)) == nil {
+				r.ETag = ""
+				return r, res, nil
+			}
 			return nil, res, fmt.Errorf("object %s: %w", c.Name, ErrNotFound)
 		}
 		if c.ifMatchFails(old.ETag) {
@@ -333,4 +380,25 @@ func prepareMove(tx *bolt.Tx, c *Change, r *Record) (*Record, Result, error) {
 	r.ETag, r.Meta = old.ETag, old.Meta
 	r.Body = append([]byte(nil), src.Bucket(bktBodies).Get([]byte(c.Name))...)
 	return r, Result{ETag: old.ETag, Created: !dstExists}, nil
+}
+
+// checkDeletedSince refuses a device's creation of a collection whose
+// deletion the store recorded after the device's last sync of it.
+func checkDeletedSince(tx *bolt.Tx, c *Change, head uint64) error {
+	if c.SeenToken == nil {
+		return nil
+	}
+	v := tx.Bucket(bktData).Bucket([]byte(c.Principal)).Bucket(bktColTombs).Get([]byte(c.Collection))
+	if len(v) != 8 {
+		return nil
+	}
+	deleted := binary.BigEndian.Uint64(v)
+	h, err := readEpochHistory(tx)
+	if err != nil {
+		return err
+	}
+	if syncproto.DeletedSince(*c.SeenToken, deleted, syncproto.Store{Epoch: h.Current, Earlier: h.Earlier, Head: head}) {
+		return fmt.Errorf("collection %s was deleted at sequence %d, after %s: %w", c.Collection, deleted, syncproto.Format(*c.SeenToken), ErrDeleted)
+	}
+	return nil
 }
