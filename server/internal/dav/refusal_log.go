@@ -24,7 +24,8 @@ var (
 )
 
 // LogRefusal logs a refused request at Info, rate-limited per client
-// address (r.RemoteAddr without the port).
+// address (r.RemoteAddr without the port). status 0 is a request served
+// with part of it refused (a device that is not recorded).
 func LogRefusal(log *slog.Logger, r *http.Request, status int, reason string) {
 	if log == nil || !log.Enabled(r.Context(), slog.LevelInfo) {
 		return
@@ -43,7 +44,10 @@ func LogRefusal(log *slog.Logger, r *http.Request, status int, reason string) {
 	held := refusalsHeld[addr]
 	delete(refusalsHeld, addr)
 	refusals.mu.Unlock()
-	attrs := []any{"status", status, "method", r.Method, "path", r.URL.Path, "remote", addr, "reason", reason}
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "remote", addr, "reason", reason}
+	if status != 0 { // 0: the request is served; only part of it was refused
+		attrs = append([]any{"status", status}, attrs...)
+	}
 	if held > 0 {
 		attrs = append(attrs, "suppressed", held)
 	}
