@@ -33,11 +33,12 @@ func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p dav.Pa
 	}
 	switch root {
 	case reportCalQuery:
-		s.calendarQuery(w, r, p, c, body)
+		// Time ranges and expand run recurrence rules: the heavy pool.
+		s.withPool(w, r, s.pools.heavy, func() { s.calendarQuery(w, r, p, c, body) })
 	case reportCalMultiget:
 		s.multiget(w, r, p, body)
 	case reportFreeBusy:
-		s.freeBusyQuery(w, r, p, c, body)
+		s.withPool(w, r, s.pools.heavy, func() { s.freeBusyQuery(w, r, p, c, body) })
 	}
 	return true
 }

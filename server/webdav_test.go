@@ -145,7 +145,7 @@ func TestPutGetConditional(t *testing.T) {
 func TestFailedSignInsAreLimited(t *testing.T) {
 	e := newTestEnv(t)
 	var statuses []int
-	for i := 0; i < failBurstAccount+2; i++ {
+	for i := 0; i < failBurstAccountAddr+2; i++ {
 		req, _ := http.NewRequest("PROPFIND", e.srv.URL+"/dav/", nil)
 		req.SetBasicAuth("alice", "wrong password")
 		resp, err := http.DefaultClient.Do(req)
@@ -157,7 +157,7 @@ func TestFailedSignInsAreLimited(t *testing.T) {
 	}
 	for i, st := range statuses {
 		want := http.StatusUnauthorized
-		if i >= failBurstAccount {
+		if i >= failBurstAccountAddr {
 			want = http.StatusTooManyRequests
 		}
 		if st != want {

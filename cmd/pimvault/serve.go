@@ -28,6 +28,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	recoveryDays := fs.Int("recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
 	undoConfirmOver := fs.Int("undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
+	var limits serveLimits
+	limits.register(fs)
 	var backups backupSchedule
 	fs.DurationVar(&backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
@@ -55,6 +57,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if err := rf.validate(); err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 2
+	}
+	if err := limits.validate(); err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
@@ -92,8 +98,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog}, log)
-	hs := &http.Server{Handler: dav.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog}
+	limits.apply(&cfg)
+	dav := server.New(s, cfg, log)
+	hs := dav.HTTPServer()
+	maxConns, reserve := limits.connections()
+	ln = server.LimitListener(ln, maxConns, reserve)
 	errc := make(chan error, 1)
 	go func() {
 		if *tlsCert != "" {
@@ -106,7 +116,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	bdone := make(chan struct{})
 	go func() { backups.run(bctx, s, log); close(bdone) }()
 	defer func() { bcancel(); <-bdone }() // before the store closes
-	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid())
+	log.Info("serving", "addr", ln.Addr().String(), "data", sf.data, "head", s.Head(), "pid", os.Getpid(), "max_connections", maxConns)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
