@@ -133,7 +133,7 @@ func (s *Server) writeBusy(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", http.StatusServiceUnavailable, "why", b.Why)
+	dav.LogRefusal(s.log, r, http.StatusServiceUnavailable, "busy: "+b.Why)
 	w.Header().Set("Retry-After", strconv.Itoa(b.Seconds()))
 	http.Error(w, "the server is busy; try again after "+strconv.Itoa(b.Seconds())+" s", http.StatusServiceUnavailable)
 }

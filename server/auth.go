@@ -197,6 +197,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		res, wait := s.auth.signIn(r.Context(), user, pw, addr)
 		switch res {
 		case tooManyFailures:
+			dav.LogRefusal(s.log, r, http.StatusTooManyRequests, "too many failed sign-ins for "+user+" from "+addr)
 			refuseBody(w, r)
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			http.Error(w, "too many failed sign-ins from this address; try again later", http.StatusTooManyRequests)
