@@ -67,6 +67,20 @@ func deviceOf(r *http.Request) string {
 	return id
 }
 
+// seenToken is a device's last sync token of a collection it creates again
+// (syncproto.HeaderToken), or nil: a stock client, no header, or one that
+// does not parse (the collection is then simply created).
+func seenToken(r *http.Request) *syncproto.Token {
+	if deviceOf(r) == "" {
+		return nil
+	}
+	tok, err := syncproto.Parse(r.Header.Get(syncproto.HeaderToken))
+	if err != nil {
+		return nil
+	}
+	return &tok
+}
+
 // deviceEpoch puts X-Pimvault-Epoch on every response to a device request.
 func (s *Server) deviceEpoch(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

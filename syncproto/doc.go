@@ -112,7 +112,10 @@
 // below it cannot be told apart; it is harmless to the store: the answer
 // lists only this collection's own changes after seq, and a 404 in it is a
 // real deletion, so a confused client may miss older members until its
-// next full sync but is never told to delete an item that exists. Reconcile judges one item; the device library supplies the
+// next full sync but is never told to delete an item that exists.
+// DeletedSince judges a collection a device holds and the server does not
+// list: deleted after the device's last token of it (the device deletes its
+// copy), or lost (the device creates it again). Reconcile judges one item; the device library supplies the
 // replica's per-item state (last-synced ETag, dirty flag, applied and
 // unconfirmed deletions) and ETags computed the way the server computes
 // them, so that identical bodies compare equal.

@@ -65,6 +65,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "no-uid-conflict", Msg: err.Error()}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Msg: "not found"}
+	case errors.Is(err, storage.ErrDeleted):
+		return &Error{Status: http.StatusGone, Msg: err.Error()}
 	case errors.Is(err, storage.ErrPreconditionFailed):
 		return &Error{Status: http.StatusPreconditionFailed, Msg: err.Error()}
 	case errors.Is(err, storage.ErrExists):
