@@ -129,7 +129,7 @@ func init() {
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
 // /dav/ and a health check.
 func (s *Server) Handler() http.Handler {
-	return s.withClientAddr(s.accessLog(s.admission(s.routes())))
+	return s.accessLog(s.admission(s.routes()))
 }
 
 // routes is the router behind admission.
@@ -173,12 +173,4 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // writeError answers a request with err.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	dav.WriteError(s.log, w, r, err)
-}
-
-// withClientAddr records the request's client address (through trusted
-// proxies) for the refusal log.
-func (s *Server) withClientAddr(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(dav.WithClientAddr(r.Context(), clientAddr(r, s.auth.trusted))))
-	})
 }
