@@ -86,6 +86,8 @@ var commands = map[string]Command{
 	"user-disable":     userDisable,
 	"user-enable":      userEnable,
 	"user-list":        userList,
+	"user-admin":       userAdmin,
+	"user-unadmin":     userUnadmin,
 	"prune":            prune,
 	"recovery-open":    recoveryOpen,
 	"recovery-close":   recoveryClose,

@@ -15,6 +15,7 @@ import (
 	"github.com/pimvault/pimvault/admin"
 	"github.com/pimvault/pimvault/server"
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -98,9 +99,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
 	}
-	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog}
+	// The pages sign people in through the DAV server's own check, which
+	// exists once the server does.
+	var dav *server.Server
+	pages := web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log)
+	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, Pages: pages}
 	limits.apply(&cfg)
-	dav := server.New(s, cfg, log)
+	dav = server.New(s, cfg, log)
 	hs := dav.HTTPServer()
 	maxConns, reserve := limits.connections()
 	ln = server.LimitListener(ln, maxConns, reserve)
@@ -136,8 +141,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// createFirstUser creates an account with a random password when the store
-// has none, and prints the password once.
+// createFirstUser creates an admin account with a random password when the
+// store has none, and prints the password once.
 func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout io.Writer) error {
 	ps, err := s.Principals()
 	if err != nil || len(ps) > 0 {
@@ -147,6 +152,9 @@ func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout 
 	if err := account.AddUser(ctx, s, name, pw); err != nil {
 		return fmt.Errorf("create first user: %w", err)
 	}
-	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s')\n", name, pw, name)
+	if err := account.SetAdmin(ctx, s, name, true); err != nil {
+		return fmt.Errorf("create first user: %w", err)
+	}
+	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s'); it is an admin\n", name, pw, name)
 	return nil
 }

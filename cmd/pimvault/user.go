@@ -15,7 +15,7 @@ import (
 var stdin io.Reader = os.Stdin
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const usageText = "usage: pimvault user add|passwd|disable|enable NAME [--password-stdin] [--data DIR]\n       pimvault user list [--data DIR]\n"
+	const usageText = "usage: pimvault user add|passwd|disable|enable|admin|unadmin NAME [--password-stdin] [--data DIR]\n       pimvault user list [--data DIR]\n"
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return 2
@@ -38,7 +38,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-	cmds := map[string]string{"add": "user-add", "passwd": "user-passwd", "disable": "user-disable", "enable": "user-enable", "list": "user-list"}
+	cmds := map[string]string{"add": "user-add", "passwd": "user-passwd", "disable": "user-disable", "enable": "user-enable", "admin": "user-admin", "unadmin": "user-unadmin", "list": "user-list"}
 	name, ok := cmds[verb]
 	if !ok {
 		fmt.Fprintf(stderr, "pimvault user: unknown action %q\n%s", verb, usageText)
