@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pimvault/pimvault/account"
@@ -27,6 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	recoveryDays := fs.Int("recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
+	mailDomain := fs.String("mail-domain", "", "scheduling: an account without e-mail addresses (pimvault user email) has the calendar user address NAME@DOMAIN")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
 	undoConfirmOver := fs.Int("undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
 	var limits serveLimits
@@ -37,6 +40,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
 	var rf replicationFlags
 	rf.registerServe(fs)
+	var mf mailFlags
+	mf.register(fs)
 	fs.DurationVar(&backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	fs.StringVar(&backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +66,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
 	}
+	mailer, mailFrom, err := mf.mailer()
+	if err != nil {
+		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
+		return 2
+	}
 	if err := limits.validate(); err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 2
@@ -81,7 +91,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer s.Close()
 	defer closeRepl() // after the HTTP server stopped, before the store closes
-	admin, err := admin.Listen(sf.data, s, log)
+	// davSrv is set once the DAV server exists (imip-receive on the socket needs it).
+	var davSrv atomic.Pointer[server.Server]
+	admin, err := admin.Listen(sf.data, s, log, servedCommands(&davSrv))
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault serve: %v\n", err)
 		return 1
@@ -103,9 +115,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// exists once the server does.
 	var dav *server.Server
 	pages := web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log)
-	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, Pages: pages}
+	cfg := server.Config{MaxResourceSize: opts.MaxBodySize, RecoveryDeviceWindow: recoveryWindow, AccessLog: *accessLog, Pages: pages,
+		MailDomain: strings.ToLower(*mailDomain), Mailer: mailer, MailFrom: mailFrom}
 	limits.apply(&cfg)
 	dav = server.New(s, cfg, log)
+	davSrv.Store(dav)
 	hs := dav.HTTPServer()
 	maxConns, reserve := limits.connections()
 	ln = server.LimitListener(ln, maxConns, reserve)
