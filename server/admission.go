@@ -124,7 +124,7 @@ func (s *Server) admission(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + s.writeGrace()))
-		r = r.WithContext(context.WithValue(ctx, ticketKey, t))
+		r = r.WithContext(dav.WithClientAddr(context.WithValue(ctx, ticketKey, t), clientAddr(r, s.auth.trusted)))
 		if (r.Method == "PUT" || r.Method == "POST") && (r.ContentLength > largeBody || r.ContentLength < 0) {
 			s.withPool(w, r, s.pools.body, func() { next.ServeHTTP(w, r) })
 			return
@@ -140,7 +140,7 @@ func (s *Server) writeBusy(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeError(w, r, err)
 		return
 	}
-	dav.LogRefusal(s.log, r, http.StatusServiceUnavailable, "busy: "+b.Why)
+	dav.LogRefusal(s.log, r.WithContext(dav.WithClientAddr(r.Context(), clientAddr(r, s.auth.trusted))), http.StatusServiceUnavailable, "busy: "+b.Why)
 	w.Header().Set("Retry-After", strconv.Itoa(b.Seconds()))
 	http.Error(w, "the server is busy; try again after "+strconv.Itoa(b.Seconds())+" s", http.StatusServiceUnavailable)
 }

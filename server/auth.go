@@ -257,7 +257,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			refuseBody(w, r)
 			switch se.Status {
 			case http.StatusTooManyRequests:
-				dav.LogRefusal(s.log, r, se.Status, "too many failed sign-ins")
+				dav.LogRefusal(s.log, r, se.Status, se.Msg+" (user "+user+")")
 				w.Header().Set("Retry-After", strconv.Itoa(int(se.Wait/time.Second)+1))
 				http.Error(w, se.Msg, se.Status)
 				return
