@@ -155,21 +155,21 @@ func TestVerifierAppPassword(t *testing.T) {
 		return a
 	}
 	v := NewVerifier(1)
-	if ok, err := v.Verify(ctx, "ann", tok, acct(), true); !ok || err != nil {
+	if ok, err := v.Verify(ctx, "ann", tok, acct(), true, nil); !ok || err != nil {
 		t.Errorf("app password: %v %v", ok, err)
 	}
-	if ok, _ := v.Verify(ctx, "ann", tok+"x", acct(), true); ok {
+	if ok, _ := v.Verify(ctx, "ann", tok+"x", acct(), true, nil); ok {
 		t.Errorf("a wrong token signed in")
 	}
 	a := acct()
 	a.Disabled = true
-	if ok, _ := v.Verify(ctx, "ann", tok, a, true); ok {
+	if ok, _ := v.Verify(ctx, "ann", tok, a, true, nil); ok {
 		t.Errorf("a disabled account signed in with an app password")
 	}
 	if err := RevokeAppPassword(ctx, s, "ann", id); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := v.Verify(ctx, "ann", tok, acct(), true); ok {
+	if ok, _ := v.Verify(ctx, "ann", tok, acct(), true, nil); ok {
 		t.Errorf("a revoked app password signed in")
 	}
 }
