@@ -28,6 +28,15 @@ type Options struct {
 	// a verified snapshot of it into snapshots/). Without it such a store is
 	// refused with an *UpgradeNeededError. serve and 'pimvault upgrade' set it.
 	Upgrade bool
+	// ExpectStoreID, when set, refuses a data directory whose IDENTITY names
+	// another store (or that holds no store yet): a guard against a command
+	// pointed at the wrong directory. Nothing is created or changed.
+	ExpectStoreID string
+	// AssumeJournalComplete: when store.db and HIGHWATER are both missing,
+	// trust that the journal holds everything the store acknowledged.
+	// Without it such a store opens with every principal RECOVERING, since
+	// nothing shows whether the journal lost its tail.
+	AssumeJournalComplete bool
 	// upgradeNoSnapshot: the store.db being upgraded is itself a copy of a
 	// snapshot that stays where it is (a restore), so none is taken.
 	upgradeNoSnapshot bool

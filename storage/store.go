@@ -63,6 +63,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults(dir)
+	if opts.ExpectStoreID != "" {
+		// Checked before anything is created; checked again under the lock.
+		if err := CheckStoreID(dir, opts.ExpectStoreID); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -110,7 +116,9 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 func NewEpochID() string { return randomHex(8) }
 
 func (s *Store) open() (err error) {
-	id, err := loadIdentity(s.dir, s.opts.JournalDir)
+	_, idErr := os.Stat(filepath.Join(s.dir, identityFile))
+	_, hwErr := os.Stat(filepath.Join(s.dir, highWaterFile))
+	id, err := loadIdentity(s.dir, s.opts.JournalDir, s.opts.ExpectStoreID)
 	if err != nil {
 		return err
 	}
@@ -252,6 +260,13 @@ func (s *Store) open() (err error) {
 	// temporary file, which the next open discards).
 	if s.lessWhy, err = s.checkHighWater(); err != nil {
 		return err
+	}
+	// A store that existed before (IDENTITY was there) and has records, but
+	// whose store.db and HIGHWATER are both gone, has nothing left that says
+	// how far its journal went: a lost last segment would go unnoticed.
+	if s.lessWhy == "" && created && idErr == nil && errors.Is(hwErr, fs.ErrNotExist) && j.lastSeq > 0 && !s.opts.AssumeJournalComplete {
+		s.lessWhy = fmt.Sprintf("store.db and HIGHWATER are both missing, so nothing shows whether the journal (ending at sequence %d) lost its tail; "+
+			"if you know it is complete, start with --assume-journal-complete instead", j.lastSeq)
 	}
 	if created {
 		return s.publishDB(openPath, dbPath)
