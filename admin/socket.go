@@ -74,6 +74,7 @@ var commands = map[string]Command{
 	"user-disable":    userDisable,
 	"user-enable":     userEnable,
 	"user-list":       userList,
+	"user-delete":     userDelete,
 	"prune":           prune,
 	"recovery-open":   recoveryOpen,
 	"recovery-close":  recoveryClose,
