@@ -428,10 +428,14 @@ func (s *Store) runBatch(batch []*request) {
 	if len(frames) == 0 {
 		tx.Rollback()
 	} else {
+		t0 := time.Now()
 		if err := s.j.append(frames, s.head.Load()+1); err != nil {
 			tx.Rollback()
 			s.fail(err, batch)
 			return
+		}
+		if s.opts.Observer != nil {
+			s.opts.Observer.Committed(len(frames), time.Since(t0))
 		}
 		if err := setApplied(tx, head, hash); err != nil {
 			tx.Rollback()
