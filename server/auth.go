@@ -157,16 +157,19 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
+			s.signedIn("no_credentials")
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
 		addr := clientAddr(r)
 		if blocked, wait := s.auth.blocked(user, addr, time.Now()); blocked {
+			s.signedIn("throttled")
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 			http.Error(w, "too many failed sign-ins; try again later", http.StatusTooManyRequests)
 			return
 		}
 		if !s.auth.check(user, pw) {
+			s.signedIn("failed")
 			s.auth.recordFailure(user, addr, time.Now())
 			s.log.Warn("failed sign-in", "user", user, "addr", addr)
 			select {
@@ -176,6 +179,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
 			return
 		}
+		s.signedIn("ok")
 		if !s.admitRecovery(w, r, user) {
 			return
 		}
@@ -185,4 +189,11 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, user)))
 	})
+}
+
+// signedIn reports a sign-in outcome to Config.OnSignIn.
+func (s *Server) signedIn(outcome string) {
+	if s.cfg.OnSignIn != nil {
+		s.cfg.OnSignIn(outcome)
+	}
 }

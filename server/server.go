@@ -48,6 +48,9 @@ type Config struct {
 	// AccessLog logs one line per request (method, path, status, bytes,
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
+	// OnSignIn, when set, is told each sign-in attempt's outcome: "ok",
+	// "failed", "throttled" or "no_credentials" (metrics).
+	OnSignIn func(outcome string)
 }
 
 func (c Config) withDefaults() Config {
