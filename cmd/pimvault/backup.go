@@ -16,8 +16,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var sf storeFlags
 	sf.register(fs)
 	out := fs.String("out", "", "snapshot file to write (must not exist; its tag is written to FILE.json); default: <data>/snapshots/")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	var a admin.Request
 	if *out != "" {

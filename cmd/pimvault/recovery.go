@@ -8,37 +8,57 @@ import (
 	"github.com/pimvault/pimvault/admin"
 )
 
+var recoveryActions = [][2]string{
+	{"open", "put an account into RECOVERING (--user, --reason)"},
+	{"close", "accept an account's recovery as done (--user)"},
+	{"status", "show an account's recovery state and devices (--user, --window-days)"},
+}
+
 // runRecovery is 'pimvault recovery open|close|status --user NAME': the
 // RECOVERING state of an account (invariant 4 of docs/ARCHITECTURE.md), through the admin
 // socket while the server runs, on the store directly otherwise.
 func runRecovery(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const usageText = "usage: pimvault recovery open|close|status --user NAME [--reason TEXT] [--window-days N] [--data DIR]\n"
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		actionUsage(stderr, "recovery", recoveryActions)
 		return 2
 	}
 	verb := args[0]
+	if wantsHelp(args[:1]) {
+		actionUsage(stdout, "recovery", recoveryActions)
+		return 0
+	}
 	cmds := map[string]string{"open": "recovery-open", "close": "recovery-close", "status": "recovery-status"}
 	name, ok := cmds[verb]
 	if !ok {
-		fmt.Fprintf(stderr, "pimvault recovery: unknown action %q\n%s", verb, usageText)
+		fmt.Fprintf(stderr, "pimvault recovery: unknown action %q\n\n", verb)
+		actionUsage(stderr, "recovery", recoveryActions)
 		return 2
 	}
 	fs := newFlagSet("recovery "+verb, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	user := fs.String("user", "", "account name")
-	reason := fs.String("reason", "", "open: why (shown by status)")
-	windowDays := fs.Int("window-days", 30, "status: devices seen within this many days hold up an automatic close")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	user := fs.String("user", "", "account name (required)")
+	var reason *string
+	var windowDays *int
+	switch verb {
+	case "open":
+		reason = fs.String("reason", "", "why (shown by status)")
+	case "status":
+		windowDays = fs.Int("window-days", 30, "devices seen within this many days hold up an automatic close")
+	}
+	if code, ok := parseArgs(fs, args[1:], stdout); !ok {
+		return code
 	}
 	if *user == "" || fs.NArg() != 0 {
-		fmt.Fprint(stderr, usageText)
+		fmt.Fprintf(stderr, "pimvault recovery %s: --user NAME is required and no other arguments are taken\n", verb)
+		fs.Usage()
 		return 2
 	}
-	a := admin.Request{User: *user, Reason: *reason}
-	if verb == "status" {
+	a := admin.Request{User: *user}
+	if reason != nil {
+		a.Reason = *reason
+	}
+	if windowDays != nil {
 		if *windowDays <= 0 {
 			fmt.Fprintf(stderr, "pimvault %s: window-days %d: want a positive number of days\n", name, *windowDays)
 			return 1

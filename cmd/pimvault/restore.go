@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/pimvault/pimvault/storage"
 )
@@ -18,22 +17,26 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var sf storeFlags
 	sf.register(fs)
 	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target)")
-	toTime := fs.String("to-time", "", "restore the state as of this time (RFC 3339, e.g. 2026-11-27T12:00:00Z)")
+	toTime := fs.String("to-time", "", "restore the state as of this time (RFC 3339, e.g. 2026-11-27T12:00:00Z or 2026-11-27T13:00:00+01:00)")
 	toSeq := fs.Uint64("to-seq", 0, "restore the state after this journal sequence")
 	out := fs.String("out", "", "new data directory (must be empty or not exist)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "pimvault restore: --out EMPTYDIR is required")
 		return 2
 	}
+	if err := sf.checkStore(); err != nil {
+		fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
+		return 1
+	}
 	o := storage.RestoreOptions{DataDir: sf.data, JournalDir: sf.journalDir, From: *from, ToSeq: *toSeq, Out: *out,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	if *toTime != "" {
-		t, err := time.Parse(time.RFC3339Nano, *toTime)
+		t, err := parseTimeArg("to-time", *toTime)
 		if err != nil {
-			fmt.Fprintf(stderr, "pimvault restore: --to-time: %v\n", err)
+			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
 			return 2
 		}
 		o.ToTime = t

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/pimvault/pimvault/admin"
 )
@@ -19,19 +18,19 @@ func runUndo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	user := fs.String("user", "", "account whose data to bring back (required)")
 	collection := fs.String("collection", "", "only this collection (its name, e.g. contacts)")
 	object := fs.String("object", "", "only this object of --collection (its name, e.g. 1234.vcf)")
-	toTime := fs.String("to-time", "", "bring the data back to how it was at this time (RFC 3339)")
+	toTime := fs.String("to-time", "", "bring the data back to how it was at this time (RFC 3339, e.g. 2026-11-27T12:00:00Z)")
 	toSeq := fs.Uint64("to-seq", 0, "bring the data back to how it was after this journal sequence")
 	dryRun := fs.Bool("dry-run", false, "print what would be re-added, changed back and removed, change nothing")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *user == "" || (*toTime == "" && *toSeq == 0) {
 		fmt.Fprintln(stderr, "pimvault undo: --user and one of --to-time or --to-seq are required")
 		return 2
 	}
 	if *toTime != "" {
-		if _, err := time.Parse(time.RFC3339Nano, *toTime); err != nil {
-			fmt.Fprintf(stderr, "pimvault undo: --to-time: %v\n", err)
+		if _, err := parseTimeArg("to-time", *toTime); err != nil {
+			fmt.Fprintf(stderr, "pimvault undo: %v\n", err)
 			return 2
 		}
 	}
