@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -155,4 +156,63 @@ func TestMissingStoreDBHighWaterAndJournalTail(t *testing.T) {
 	if res.code != 0 || strings.Contains(res.stdout, "RECOVERING") {
 		t.Errorf("with --assume-journal-complete: want alice not recovering, got\n%s", res)
 	}
+}
+
+// TestFailedRestoreLeavesNoOut: a restore that fails removes the --out
+// directory it created (and leaves an existing empty one empty).
+func TestFailedRestoreLeavesNoOut(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	head := writeStore(t, dir, storage.Options{}, 20)
+	out := filepath.Join(t.TempDir(), "restored")
+	res := pimvault(t, "restore", "--data", dir, "--to-seq", fmt.Sprint(head+1000), "--out", out)
+	if res.code == 0 {
+		t.Fatalf("restore past the head succeeded:\n%s", res)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the failed restore left %s behind (%v)", out, err)
+	}
+	empty := t.TempDir()
+	if res := pimvault(t, "restore", "--data", dir, "--to-seq", fmt.Sprint(head+1000), "--out", empty); res.code == 0 {
+		t.Fatalf("restore past the head succeeded:\n%s", res)
+	}
+	if ents, err := os.ReadDir(empty); err != nil || len(ents) != 0 {
+		t.Errorf("the failed restore into an existing empty directory left %v (%v)", ents, err)
+	}
+}
+
+// TestUserDeleteAndUndo: 'user delete' is a journalled tombstone (the
+// account can no longer sign in), and the undo it names brings the account
+// and its data back; through the admin socket of a running server.
+func TestUserDeleteAndUndo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rs := startServer(t, dir)
+	res := pimvaultStdin(t, "a long password\n", "user", "add", "bob", "--password-stdin", "--data", dir)
+	if res.code != 0 {
+		t.Fatal(res)
+	}
+	card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u1\r\nFN:Una\r\nEND:VCARD\r\n"
+	if resp, _ := davDo(t, rs, "bob", "a long password", "PUT", "/dav/addressbooks/bob/contacts/u1.vcf", map[string]string{"Content-Type": "text/vcard"}, card); resp.StatusCode != 201 {
+		t.Fatalf("put: %d", resp.StatusCode)
+	}
+	res = pimvault(t, "user", "delete", "bob", "--data", dir)
+	m := regexp.MustCompile(`--to-seq (\d+)`).FindStringSubmatch(res.stdout)
+	if res.code != 0 || m == nil {
+		t.Fatalf("user delete: want the undo command in its output, got\n%s", res)
+	}
+	if resp, _ := davDo(t, rs, "bob", "a long password", "PROPFIND", "/dav/addressbooks/bob/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != 401 {
+		t.Errorf("deleted account signs in: %d", resp.StatusCode)
+	}
+	if res := pimvault(t, "user", "list", "--data", dir); strings.Contains(res.stdout, "bob") {
+		t.Errorf("user list still shows bob:\n%s", res)
+	}
+	if res := pimvault(t, "undo", "--user", "bob", "--to-seq", m[1], "--data", dir); res.code != 0 || !strings.Contains(res.stdout, "recreate-account") {
+		t.Fatalf("undo of the deletion:\n%s", res)
+	}
+	resp, body := davDo(t, rs, "bob", "a long password", "GET", "/dav/addressbooks/bob/contacts/u1.vcf", nil, "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "FN:Una") {
+		t.Errorf("after undo: GET %d %q, want the card back and the old password working", resp.StatusCode, body)
+	}
+	rs.stop(t)
 }
