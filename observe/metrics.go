@@ -136,7 +136,9 @@ func MethodLabel(m string) string {
 }
 
 // RouteClass maps a path to one of a few classes: health, metrics,
-// discovery, api, files, root, principal, collection, object, other.
+// discovery, api, recovery, files, root, principal, home, collection,
+// object, other (the DAV tree is /dav/{principals,addressbooks,calendars}/
+// <user>/<collection>/<object>).
 func RouteClass(path string) string {
 	switch {
 	case path == "/healthz" || path == "/readyz":
@@ -147,16 +149,22 @@ func RouteClass(path string) string {
 		return "discovery"
 	case strings.HasPrefix(path, "/api/") || path == "/api":
 		return "api"
-	case strings.HasPrefix(path, "/dav/files/") || path == "/dav/files":
-		return "files"
 	case path == "/" || path == "/dav" || path == "/dav/":
 		return "root"
-	case strings.HasPrefix(path, "/dav/"):
-		parts := strings.Split(strings.Trim(strings.TrimPrefix(path, "/dav/"), "/"), "/")
+	case !strings.HasPrefix(path, "/dav/"):
+		return "other"
+	}
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(path, "/dav/"), "/"), "/")
+	switch parts[0] {
+	case "files":
+		return "files"
+	case "principals":
+		return "principal"
+	case "addressbooks", "calendars":
 		switch len(parts) {
-		case 1:
-			return "principal"
-		case 2:
+		case 1, 2:
+			return "home"
+		case 3:
 			return "collection"
 		default:
 			return "object"

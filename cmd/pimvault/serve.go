@@ -167,6 +167,7 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	log.Info("listening", "addr", ln.Addr().String(), "data", data)
 	ready := observe.NewReadiness()
 	metrics := observe.New(ready)
 	var mln net.Listener
