@@ -204,3 +204,32 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// FuzzConfigFile: any file content is either refused with an error or
+// sets only flags of serve; it never panics.
+func FuzzConfigFile(f *testing.F) {
+	for _, s := range []string{"addr = \"x\"\n", "keep-snapshots = 3\ninit = true\n", "[a]\nb=1\n", "snapshot-every = \"6h\"\n", "x = [1,2]\n", "log-level = 1.5\n", "\"\" = 1\n"} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, body string) {
+		path := filepath.Join(dir, "f.toml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fs, _ := serveFlagSet()
+		fs.Parse([]string{"--config", path})
+		src, err := applyConfig(fs, func(string) string { return "" })
+		if err != nil {
+			return
+		}
+		for name, from := range src {
+			if fs.Lookup(name) == nil {
+				t.Fatalf("source for unknown flag %q", name)
+			}
+			if from != "default" && from != "flag" && from != "file "+path {
+				t.Fatalf("%s: source %q", name, from)
+			}
+		}
+	})
+}
