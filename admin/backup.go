@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,8 +41,8 @@ func snapshotLines(info storage.SnapshotInfo) string {
 		info.Path, info.Path, info.Seq, info.ChainHash, info.Epoch, info.StateHash, info.Size, info.Seq)
 }
 
-func drill(ctx context.Context, s *storage.Store, _ Request) (Result, error) {
-	res, err := s.Drill(ctx)
+func drill(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	res, err := s.DrillIn(ctx, req.Tmp)
 	if err != nil {
 		return Result{}, err
 	}
@@ -82,11 +83,11 @@ func backupStatus(dir string) string {
 // undo runs a forward undo for req.User, narrowed by Collection and Object,
 // back to ToTime (RFC 3339) or ToSeq, or only reports it (DryRun).
 func undo(ctx context.Context, s *storage.Store, req Request) (Result, error) {
-	ur := storage.UndoRequest{Principal: req.User, Collection: req.Collection, Object: req.Object, ToSeq: req.ToSeq, DryRun: req.DryRun}
+	ur := storage.UndoRequest{Principal: req.User, Collection: req.Collection, Object: req.Object, ToSeq: req.ToSeq, DryRun: req.DryRun, Confirm: req.Confirm}
 	if req.ToTime != "" {
-		t, err := time.Parse(time.RFC3339Nano, req.ToTime)
+		t, err := storage.ParseTimeArg("to-time", req.ToTime, time.Now())
 		if err != nil {
-			return Result{}, fmt.Errorf("to-time %q: want RFC 3339 (2026-11-27T12:00:00Z)", req.ToTime)
+			return Result{}, err
 		}
 		ur.ToTime = t
 	}
@@ -94,6 +95,10 @@ func undo(ctx context.Context, s *storage.Store, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("give to-time or to-seq")
 	}
 	rep, err := s.Undo(ctx, ur)
+	var ce *storage.ConfirmationError
+	if errors.As(err, &ce) {
+		return Result{Output: ce.Report.String() + err.Error() + "\n", Failed: true}, nil
+	}
 	if err != nil {
 		return Result{}, err
 	}

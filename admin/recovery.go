@@ -63,11 +63,11 @@ func recoveryStatus(_ context.Context, s *storage.Store, req Request) (Result, e
 		return Result{}, err
 	}
 	window := storage.DefaultRecoveryDeviceWindow
-	switch {
-	case req.WindowDays < 0:
-		return Result{}, fmt.Errorf("window-days %d: want a positive number of days", req.WindowDays)
-	case req.WindowDays > 0:
-		window = time.Duration(req.WindowDays) * 24 * time.Hour
+	if req.WindowDays != 0 {
+		var err error
+		if window, err = storage.DaysArg("window-days", req.WindowDays); err != nil {
+			return Result{}, err
+		}
 	}
 	st, err := s.PrincipalState(user)
 	if err != nil {

@@ -58,6 +58,15 @@ type Request struct {
 	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
 	ToTime string `json:"to_time,omitempty"`
 	ToSeq  uint64 `json:"to_seq,omitempty"`
+	// Confirm applies an undo that removes a collection or many objects
+	// (without it such an undo only reports what it would do).
+	Confirm bool `json:"confirm,omitempty"`
+	// Tmp is an absolute scratch directory for verify's and drill's copy
+	// (default: the data directory).
+	Tmp string `json:"tmp,omitempty"`
+	// Force promotes a standby without waiting for the old primary's lease
+	// (promote).
+	Force bool `json:"force,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -67,6 +76,7 @@ type Command func(ctx context.Context, s *storage.Store, req Request) (Result, e
 // commands is the one table of admin commands.
 var commands = map[string]Command{
 	"verify":          verify,
+	"promote":         promote,
 	"rebuild":         rebuild,
 	"status":          status,
 	"user-add":        userAdd,
@@ -100,8 +110,8 @@ func Run(ctx context.Context, name string, s *storage.Store, req Request) (Resul
 	return cmd(ctx, s, req)
 }
 
-func verify(ctx context.Context, s *storage.Store, _ Request) (Result, error) {
-	rep, err := s.Verify(ctx)
+func verify(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	rep, err := s.VerifyIn(ctx, req.Tmp)
 	if err != nil {
 		var ce *storage.CorruptionError
 		if errors.As(err, &ce) {
@@ -133,7 +143,7 @@ func status(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir())}, nil
+	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus()}, nil
 }
 
 // Socket serves admin commands for a running server.

@@ -40,6 +40,21 @@ func TestBackoffRetryAfterFloorAndCap(t *testing.T) {
 	if got := parseRetryAfter("soon", now); got != 0 {
 		t.Errorf("parse garbage: %v", got)
 	}
+	// Delays past what a Duration holds (they overflowed into negative
+	// waits, i.e. no wait at all) are the longest wait, then capped.
+	for _, v := range []string{"9223372037", "99999999999999999999999"} {
+		if got := parseRetryAfter(v, now); got <= 0 {
+			t.Errorf("parse %s: %v, want a long positive wait", v, got)
+		}
+		if d := b.Delay(0, parseRetryAfter(v, now)); d != 30*time.Second {
+			t.Errorf("Retry-After %s: delay %v, want the 30s cap", v, d)
+		}
+	}
+	for _, v := range []string{"-1", "-99999999999999999999999"} {
+		if got := parseRetryAfter(v, now); got != 0 {
+			t.Errorf("parse %s: %v, want 0", v, got)
+		}
+	}
 }
 
 func TestBackoffDoRetriesOnlyRetryable(t *testing.T) {

@@ -30,7 +30,7 @@ var errAPIUnavailable = &dav.Error{Status: http.StatusNotImplemented, Msg: "hist
 // never a parameter.
 //
 //	GET  /api/history?collection=C&limit=N   newest changes first
-//	POST /api/undo                            {"collection","object","to_time"|"to_seq","apply"}
+//	POST /api/undo                            {"collection","object","to_time"|"to_seq","apply","confirm"}
 func (s *Server) routeAPI(r chi.Router) {
 	r.Method(http.MethodGet, "/api/history", s.requireAuth(http.HandlerFunc(s.apiHistory)))
 	r.Method(http.MethodPost, "/api/undo", s.requireAuth(http.HandlerFunc(s.apiUndo)))
@@ -66,6 +66,9 @@ type undoBody struct {
 	ToTime     string `json:"to_time"` // RFC 3339
 	ToSeq      uint64 `json:"to_seq"`
 	Apply      bool   `json:"apply"` // false: preview only
+	// Confirm: apply even though the undo removes a collection or many
+	// objects (without it such an undo answers 409 with the counts).
+	Confirm bool `json:"confirm"`
 }
 
 func (s *Server) apiUndo(w http.ResponseWriter, r *http.Request) {
@@ -90,8 +93,13 @@ func (s *Server) apiUndo(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	req.DryRun = !b.Apply
+	req.DryRun, req.Confirm = !b.Apply, b.Confirm
 	rep, err := us.Undo(r.Context(), req)
+	var ce *storage.ConfirmationError
+	if errors.As(err, &ce) {
+		writeJSON(w, dav.ToError(err).Status, map[string]any{"error": err.Error(), "report": ce.Report})
+		return
+	}
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
@@ -104,9 +112,9 @@ func (s *Server) apiUndo(w http.ResponseWriter, r *http.Request) {
 func undoRequestFrom(user, collection, object, toTime, toSeq string) (storage.UndoRequest, error) {
 	req := storage.UndoRequest{Principal: user, Collection: collection, Object: object}
 	if toTime != "" {
-		t, err := time.Parse(time.RFC3339Nano, toTime)
+		t, err := storage.ParseTimeArg("to_time", toTime, time.Now())
 		if err != nil {
-			return req, dav.BadRequest("to_time %q: want RFC 3339 (2026-11-27T12:00:00Z)", toTime)
+			return req, err
 		}
 		req.ToTime = t
 	}

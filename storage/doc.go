@@ -14,8 +14,22 @@
 //     a collection, existence, and the Cond list on other collections and
 //     objects) are checked by the single committer inside the write, against
 //     the current state plus the earlier changes of the same batch.
+//   - With a Replicator installed (replica.go), a batch is refused before
+//     anything is written when Ready fails, and acknowledged also means its
+//     Replicate returned nil (called after the fsync, before any answer). A
+//     Standby store takes records only through AppendFrames, each checked
+//     to follow its head in sequence and chain.
 //   - Damage to acknowledged data is never served: Open refuses with a
 //     *CorruptionError that says what is damaged and what to do.
+//   - Refused means absent: a change answered with an error is never in the
+//     store, now or after a reopen. A batch whose journal append, fsync or
+//     store.db commit fails is cut off the journal before any other write
+//     (journal_cut.go); a full disk is a *NoSpaceError naming the real file,
+//     and writes resume by themselves once space is freed.
+//   - Time arguments (undo and restore targets) are checked against the
+//     range the journal's Unix nanoseconds can hold before any conversion
+//     (timearg.go); an undo that removes a collection or more than
+//     Options.UndoConfirmOver objects needs UndoRequest.Confirm.
 //
 // # Data directory
 //

@@ -33,18 +33,23 @@ func writeFileSync(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	fail := func(err error) error { // a partial file only takes space a full disk lacks
 		f.Close()
+		os.Remove(tmp)
 		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return fail(err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return syncDir(filepath.Dir(path))

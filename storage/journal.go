@@ -415,7 +415,7 @@ func (j *journal) append(frames [][]byte, firstSeq uint64) error {
 		j.size += int64(len(fr))
 		seq++
 	}
-	if err := fdatasync(j.f); err != nil {
+	if err := syncJournal(j.f); err != nil {
 		return fmt.Errorf("journal fsync: %w", err)
 	}
 	return nil

@@ -23,6 +23,14 @@ type Options struct {
 	// the journal alone makes a write durable, and after an operating-system
 	// crash store.db is rebuilt from the journal (see doc.go).
 	SyncProjection bool
+	// UndoConfirmOver is how many objects an undo may remove without
+	// UndoRequest.Confirm (an undo that removes a collection always needs
+	// it); default DefaultUndoConfirmOver.
+	UndoConfirmOver int
+	// Standby opens a copy that only takes records from its primary
+	// (AppendFrames): a new store gets no first epoch record, and a store
+	// that holds less than its high-water mark starts no epoch of its own.
+	Standby bool
 	// Logger receives the store's log lines; default discards them.
 	Logger *slog.Logger
 	// Upgrade lets Open migrate a store.db of an older schema (after writing
@@ -54,6 +62,9 @@ type Observer interface {
 	Committed(records int, journalSync time.Duration)
 }
 
+// DefaultUndoConfirmOver is the default of Options.UndoConfirmOver.
+const DefaultUndoConfirmOver = 100
+
 // DefaultMaxBodySize is the default bound on one object body.
 const DefaultMaxBodySize = 10 << 20
 
@@ -70,6 +81,9 @@ func (o Options) withDefaults(dir string) Options {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 512
 	}
+	if o.UndoConfirmOver == 0 {
+		o.UndoConfirmOver = DefaultUndoConfirmOver
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -83,6 +97,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("segment size %d: must be at least 4096 bytes", o.SegmentSize)
 	case o.MaxBodySize < 0 || o.MaxBodySize > 64<<20:
 		return fmt.Errorf("max body size %d: must be between 1 byte and 64 MiB", o.MaxBodySize)
+	case o.UndoConfirmOver < 0:
+		return fmt.Errorf("undo confirmation limit %d: must not be negative", o.UndoConfirmOver)
 	case o.MaxBatch < 0:
 		return fmt.Errorf("max batch %d: must not be negative", o.MaxBatch)
 	}

@@ -48,6 +48,9 @@ type RestoreReport struct {
 	StateHash   string    // state hash at TargetSeq (before the new epoch)
 	Epoch       string    // the new epoch, "" with KeepEpoch
 	Took        time.Duration
+	// SnapshotOnly: restored from a snapshot file alone (no source journal);
+	// the new store's journal starts after the snapshot.
+	SnapshotOnly bool
 }
 
 func (r *RestoreReport) String() string {
@@ -55,8 +58,12 @@ func (r *RestoreReport) String() string {
 	if r.Snapshot != "" {
 		from = fmt.Sprintf("snapshot %s (sequence %d)", r.Snapshot, r.SnapshotSeq)
 	}
-	s := fmt.Sprintf("restored into %s from %s plus %d journal records\ntarget: sequence %d (written %s)\nhash chain verified from sequence 1 to %d\nstate hash at %d: %s\n",
-		r.Out, from, r.Replayed, r.TargetSeq, r.TargetTime.UTC().Format(time.RFC3339Nano), r.TargetSeq, r.TargetSeq, r.StateHash)
+	checked := fmt.Sprintf("hash chain verified from sequence 1 to %d", r.TargetSeq)
+	if r.SnapshotOnly {
+		checked = fmt.Sprintf("no source journal: the snapshot's state hash was verified against its tag; the journal restarts after sequence %d", r.TargetSeq)
+	}
+	s := fmt.Sprintf("restored into %s from %s plus %d journal records\ntarget: sequence %d (written %s)\n%s\nstate hash at %d: %s\n",
+		r.Out, from, r.Replayed, r.TargetSeq, r.TargetTime.UTC().Format(time.RFC3339Nano), checked, r.TargetSeq, r.StateHash)
 	if r.Epoch != "" {
 		s += fmt.Sprintf("new epoch: %s (clients that synced after sequence %d will reconcile)\n", r.Epoch, r.TargetSeq)
 	}
@@ -89,6 +96,10 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 		}
 	}()
 	idBytes, id, err := readIdentityFile(o.DataDir)
+	if o.From != "" && (o.DataDir == "" || errors.Is(err, fs.ErrNotExist)) {
+		// The source data directory is gone: the snapshot file alone.
+		return restoreFromSnapshotFile(ctx, o, start)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +153,15 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	t0 = time.Now()
+	return finishRestore(ctx, o, rep, snap, start)
+}
+
+// finishRestore opens the store prepared in o.Out (which checks the journal
+// and replays it after the snapshot), checks it reached the target and, unless
+// o.KeepEpoch, starts a new epoch.
+func finishRestore(ctx context.Context, o RestoreOptions, rep *RestoreReport, snap *SnapshotInfo, start time.Time) (_ *RestoreReport, err error) {
+	target := rep.TargetSeq
+	t0 := time.Now()
 	// A snapshot of an older schema is migrated in the copy; the snapshot
 	// itself stays as it is.
 	// The journal prefix was copied on purpose: it is complete by definition.
@@ -215,6 +234,11 @@ func readIdentityFile(dir string) ([]byte, Identity, error) {
 func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
 	var seq uint64
 	var when int64
+	if !o.ToTime.IsZero() {
+		if err := CheckTimeArg("target time", o.ToTime, time.Now()); err != nil {
+			return 0, 0, err
+		}
+	}
 	if o.ToTime.IsZero() {
 		// By sequence (or the last complete record): read one segment; the
 		// whole chain is checked when the restored store opens.
@@ -239,7 +263,7 @@ func restoreTarget(o RestoreOptions, storeID [16]byte) (uint64, int64, error) {
 		upTo = o.ToSeq
 	}
 	_, _, err := scanJournal(o.JournalDir, storeID, upTo, func(r *Record, _ [32]byte) error {
-		if !o.ToTime.IsZero() && r.Time > o.ToTime.UnixNano() {
+		if !o.ToTime.IsZero() && r.Time > unixNanos(o.ToTime) {
 			return errStopScan
 		}
 		seq, when = r.Seq, r.Time

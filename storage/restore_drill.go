@@ -56,7 +56,13 @@ func (d *DrillResult) String() string {
 // sequence. The result is kept in snapshots/last-drill.result (LastDrill).
 // A failed drill is reported in the result; the error is for I/O trouble
 // around it.
-func (s *Store) Drill(ctx context.Context) (*DrillResult, error) {
+func (s *Store) Drill(ctx context.Context) (*DrillResult, error) { return s.DrillIn(ctx, "") }
+
+// DrillIn is Drill with its restored copy in a temporary directory under
+// scratch ("" for the data directory), which must have room for it
+// (scratch.go). When the result cannot be kept (a full disk) it is still
+// returned, and the failure logged.
+func (s *Store) DrillIn(ctx context.Context, scratch string) (*DrillResult, error) {
 	// One drill at a time (scheduled and asked for through the socket): the
 	// data directory's lock keeps other processes out, drillMu this one's
 	// goroutines. Copies a crashed drill left behind are removed first.
@@ -77,12 +83,16 @@ func (s *Store) Drill(ctx context.Context) (*DrillResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(s.dir, drillPrefix)
+	need := s.scratchNeed(true)
+	tmp, err := s.scratchDir(scratch, drillPrefix, "the restore drill", need)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp) // a throw-away copy made by this function
 	rep, err := Restore(ctx, RestoreOptions{DataDir: s.dir, JournalDir: s.opts.JournalDir, ToSeq: res.Seq, Out: tmp, KeepEpoch: true, Logger: s.log})
+	if isNoSpace(err) {
+		return nil, scratchWriteError("the restore drill", tmp, need, err)
+	}
 	if err != nil {
 		res.Error = err.Error()
 	} else {
@@ -90,12 +100,19 @@ func (s *Store) Drill(ctx context.Context) (*DrillResult, error) {
 		res.OK = rep.StateHash == res.LiveHash
 	}
 	res.TookMillis = time.Since(start).Milliseconds()
-	if err := os.MkdirAll(filepath.Join(s.dir, SnapshotDir), 0o700); err != nil {
-		return res, err
-	}
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := writeFileSync(filepath.Join(s.dir, SnapshotDir, drillFile), append(b, '\n')); err != nil {
-		return res, err
+	result := filepath.Join(s.dir, SnapshotDir, drillFile)
+	err = os.MkdirAll(filepath.Dir(result), 0o700)
+	if err == nil {
+		err = writeFileSync(result, append(b, '\n'))
+	}
+	if err != nil {
+		err = writeError("keep the drill result in", result, err)
+		if !isNoSpace(err) {
+			return res, err
+		}
+		s.log.Warn("could not keep the restore drill result", "err", err)
+		os.Remove(result + ".tmp")
 	}
 	if !res.OK {
 		s.log.Error("restore drill failed", "seq", res.Seq, "err", res.Error, "live", res.LiveHash, "restored", res.RestoreHash)

@@ -87,7 +87,8 @@ func (s *Store) Snapshot(ctx context.Context, path string) (SnapshotInfo, error)
 	}
 	info.StateHash, info.Verified = live, true
 	if err := writeSidecar(path, info); err != nil {
-		return SnapshotInfo{}, err
+		os.Remove(path) // untagged, it is no snapshot and only takes space (a full disk)
+		return SnapshotInfo{}, writeError("write the tag of the snapshot", path+".json", err)
 	}
 	info.Path = path
 	s.log.Info("snapshot written and verified", "path", path, "seq", info.Seq, "size", info.Size)

@@ -153,7 +153,7 @@ func BenchmarkBackupRestore(b *testing.B) {
 				}
 			}
 			b.StartTimer()
-			rep, err := s.Undo(context.Background(), UndoRequest{Principal: benchPrincipal, ToSeq: target})
+			rep, err := s.Undo(context.Background(), UndoRequest{Principal: benchPrincipal, ToSeq: target, Confirm: true})
 			if err != nil || rep.ReAdded != 5000 || rep.ChangedBack != 5000 || rep.Failed != 0 || rep.Snapshot != snap.Path {
 				b.Fatalf("undo: %v %d re-added, %d changed back, %d failed", err, rep.ReAdded, rep.ChangedBack, rep.Failed)
 			}
@@ -188,7 +188,7 @@ func BenchmarkUndo10k(b *testing.B) {
 			}
 		}
 		b.StartTimer()
-		rep, err := s.Undo(context.Background(), UndoRequest{Principal: benchPrincipal, ToSeq: target})
+		rep, err := s.Undo(context.Background(), UndoRequest{Principal: benchPrincipal, ToSeq: target, Confirm: true})
 		b.StopTimer()
 		if err != nil || rep.ReAdded != n/2 || rep.ChangedBack != n/2 || rep.Failed != 0 {
 			b.Fatalf("undo: %v %+v", err, rep)

@@ -30,17 +30,22 @@ type Store struct {
 	db *bolt.DB
 	j  *journal
 
-	head     atomic.Uint64 // last sequence applied and acknowledged
-	reqs     chan *request
-	quit     chan struct{}
-	done     chan struct{}
-	closeMu  sync.Mutex
-	closed   bool
-	failed   atomic.Pointer[error] // set when a journal or bbolt write failed
-	lastHash [32]byte              // committer only
-	hwSeq    uint64                // last high-water mark written (committer, then Close)
-	lessWhy  string                // why the store holds less than its high-water mark ("" if it does not)
-	upgraded *UpgradeReport        // what Open migrated, nil if nothing
+	head    atomic.Uint64 // last sequence applied and acknowledged
+	reqs    chan *request
+	quit    chan struct{}
+	done    chan struct{}
+	closeMu sync.Mutex
+	closed  bool
+	failed  atomic.Pointer[error] // set when the store cannot take writes until it is reopened or the cut below succeeds
+	// cutPending: a failed batch's records could not be cut from the journal
+	// yet (journal_cut.go); the committer retries before the next write.
+	cutPending atomic.Pointer[journalMark]
+	lastHash   [32]byte                      // committer only
+	hwSeq      uint64                        // last high-water mark written (committer, then Close)
+	lessWhy    string                        // why the store holds less than its high-water mark ("" if it does not)
+	noMarker   bool                          // opened on a full disk without writing DIRTY (openWithoutMarker)
+	upgraded   *UpgradeReport                // what Open migrated, nil if nothing
+	repl       atomic.Pointer[replicatorBox] // called around each batch (replica.go); nil: none
 }
 
 type request struct {
@@ -93,21 +98,30 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 	s.done = make(chan struct{})
 	go s.committer()
 	fresh := s.head.Load() == 0
-	if fresh {
+	if fresh && !opts.Standby {
 		if _, err := s.commit(context.Background(), Change{Op: OpEpoch, Name: NewEpochID()}, true); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("start first epoch: %w", err)
 		}
 	}
-	if s.lessWhy != "" {
+	if s.lessWhy != "" && opts.Standby {
+		// A standby never writes records of its own; it fetches what it
+		// lacks from the replication stream.
+		s.log.Warn("standby holds less than its high-water mark; it catches up from the stream", "why", s.lessWhy)
+	} else if s.lessWhy != "" {
 		if err := s.holdsLess(context.Background(), s.lessWhy, fresh); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("high-water check: %w", err)
 		}
 	}
 	if err := s.exclusive(context.Background(), func() error { return s.writeHighWater(s.head.Load(), s.lastHash) }); err != nil {
-		s.Close()
-		return nil, err
+		// The mark may lag behind the journal (it is a lower bound), so a
+		// full disk does not keep the store from opening.
+		if !isNoSpace(err) {
+			s.Close()
+			return nil, err
+		}
+		s.log.Warn("disk full: could not update the high-water mark", "err", err)
 	}
 	return s, nil
 }
@@ -271,7 +285,30 @@ func (s *Store) open() (err error) {
 	if created {
 		return s.publishDB(openPath, dbPath)
 	}
-	return markDirty(s.dir, s.opts.SyncProjection)
+	if err := markDirty(s.dir, s.opts.SyncProjection); err != nil {
+		if !isNoSpace(err) {
+			return err
+		}
+		return s.openWithoutMarker(err)
+	}
+	return nil
+}
+
+// openWithoutMarker lets a store open on a full disk, where the DIRTY marker
+// cannot be written, so that reads are served and writes resume once space
+// is freed: store.db is then fsynced on every commit (and now), which makes
+// it trusted after any crash without a marker. A marker left by an earlier
+// process stays and keeps meaning what it did.
+func (s *Store) openWithoutMarker(err error) error {
+	s.log.Warn("disk full: cannot write the DIRTY marker; store.db is fsynced on every commit until the store is reopened with free space",
+		"err", writeError("write", filepath.Join(s.dir, dirtyFile), err))
+	s.noMarker = true
+	s.opts.SyncProjection = true
+	s.db.NoSync, s.db.NoGrowSync = false, false
+	if err := s.db.Sync(); err != nil {
+		return writeError("sync", filepath.Join(s.dir, dbFile), err)
+	}
+	return nil
 }
 
 func (s *Store) openDB(path string) (*bolt.DB, error) {
@@ -324,7 +361,7 @@ func (s *Store) commit(ctx context.Context, c Change, internal bool) (Result, er
 }
 
 func (s *Store) send(ctx context.Context, req *request) (Result, error) {
-	if p := s.failed.Load(); p != nil {
+	if p := s.failed.Load(); p != nil && s.cutPending.Load() == nil {
 		return Result{}, *p
 	}
 	s.closeMu.Lock()
@@ -364,6 +401,10 @@ func (s *Store) committer() {
 			}
 		}
 		if first.exclusive != nil {
+			if err := s.writable(); err != nil {
+				first.resp <- response{err: err}
+				continue
+			}
 			first.resp <- response{err: first.exclusive()}
 			continue
 		}
@@ -390,20 +431,30 @@ func (s *Store) committer() {
 }
 
 func (s *Store) runBatch(batch []*request) {
-	if p := s.failed.Load(); p != nil {
+	if err := s.writable(); err != nil {
 		for _, r := range batch {
-			r.resp <- response{err: *p}
+			r.resp <- response{err: err}
 		}
 		return
 	}
+	if r := s.replicator(); r != nil {
+		if err := r.Ready(); err != nil {
+			for _, req := range batch {
+				req.resp <- response{err: err}
+			}
+			return
+		}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	dbPath := filepath.Join(s.dir, dbFile)
 	tx, err := s.db.Begin(true)
 	if err != nil {
-		s.fail(fmt.Errorf("begin store.db transaction: %w", err), batch)
+		s.refuse(writeError("begin a transaction of", dbPath, err), batch)
 		return
 	}
 	head, hash := s.head.Load(), s.lastHash
+	first := head + 1
 	now := time.Now().UnixNano()
 	results := make([]response, len(batch))
 	var frames [][]byte
@@ -417,7 +468,7 @@ func (s *Store) runBatch(batch []*request) {
 		frame, h := encodeFrame(rec)
 		if err := applyRecord(tx, rec); err != nil {
 			tx.Rollback()
-			s.fail(fmt.Errorf("apply %v %s/%s/%s: %w", rec.Op, rec.Principal, rec.Collection, rec.Name, err), batch)
+			s.refuse(fmt.Errorf("apply %v %s/%s/%s to %s: %w", rec.Op, rec.Principal, rec.Collection, rec.Name, dbPath, err), batch)
 			return
 		}
 		frames = append(frames, frame)
@@ -429,9 +480,10 @@ func (s *Store) runBatch(batch []*request) {
 		tx.Rollback()
 	} else {
 		t0 := time.Now()
+		mark := s.j.mark(s.head.Load())
 		if err := s.j.append(frames, s.head.Load()+1); err != nil {
 			tx.Rollback()
-			s.fail(err, batch)
+			s.cutAndRefuse(writeError("append to the journal", s.j.activePath(), err), mark, batch)
 			return
 		}
 		if s.opts.Observer != nil {
@@ -439,15 +491,22 @@ func (s *Store) runBatch(batch []*request) {
 		}
 		if err := setApplied(tx, head, hash); err != nil {
 			tx.Rollback()
-			s.fail(err, batch)
+			s.cutAndRefuse(writeError("apply the change to", dbPath, err), mark, batch)
 			return
 		}
 		if err := tx.Commit(); err != nil {
-			s.fail(fmt.Errorf("commit store.db (the journal has the records; reopening replays them): %w", err), batch)
-			return
+			// bbolt rolled the transaction back. Only when store.db shows
+			// the batch anyway (its meta page was written but not synced)
+			// did it happen: the journal holds it durably.
+			if applied, _ := s.appliedSeq(); applied != head {
+				s.cutAndRefuse(writeError("apply the change to", dbPath, err), mark, batch)
+				return
+			}
+			s.log.Warn("store.db commit reported an error after writing the batch; the journal has it durably", "file", dbPath, "err", err)
 		}
 		s.lastHash = hash
 		s.head.Store(head)
+		s.replicate(first, frames, results)
 	}
 	for i, req := range batch {
 		req.resp <- results[i]
@@ -456,18 +515,6 @@ func (s *Store) runBatch(batch []*request) {
 		if err := s.writeHighWater(s.head.Load(), s.lastHash); err != nil {
 			s.log.Warn("could not write the high-water mark", "err", err)
 		}
-	}
-}
-
-// fail puts the store in a failed state after a write error: the state of
-// the files is unknown, so no further write is accepted until it is reopened
-// (which checks the journal and replays it).
-func (s *Store) fail(err error, batch []*request) {
-	err = fmt.Errorf("store failed, reopen it to recover: %w", err)
-	s.failed.CompareAndSwap(nil, &err)
-	s.log.Error("write failed; refusing further writes", "err", err)
-	for _, r := range batch {
-		r.resp <- response{err: err}
 	}
 }
 
@@ -486,10 +533,17 @@ func (s *Store) Close() error {
 	var hwErr error
 	if s.failed.Load() == nil && s.head.Load() > s.hwSeq {
 		hwErr = s.writeHighWater(s.head.Load(), s.lastHash)
+		if isNoSpace(hwErr) {
+			s.log.Warn("disk full: could not update the high-water mark", "err", hwErr)
+			hwErr = nil
+		}
 	}
 	err := errors.Join(s.closeFiles(), hwErr)
 	if err == nil && s.failed.Load() == nil {
 		err = os.Remove(filepath.Join(s.dir, dirtyFile))
+		if s.noMarker && errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
 	}
 	s.lock.unlock()
 	return err

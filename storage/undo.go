@@ -30,6 +30,10 @@ type UndoRequest struct {
 	ToSeq  uint64
 	ToTime time.Time
 	DryRun bool
+	// Confirm allows an undo that removes a collection or more objects than
+	// Options.UndoConfirmOver; without it such an undo changes nothing and
+	// returns a *ConfirmationError with the counts.
+	Confirm bool
 }
 
 // Undo actions, as reported.
@@ -50,8 +54,9 @@ type UndoItem struct {
 	Collection string `json:"collection"`
 	Name       string `json:"name,omitempty"`
 	UID        string `json:"uid,omitempty"`
-	Seq        uint64 `json:"seq,omitempty"`   // the new record, once applied
-	Error      string `json:"error,omitempty"` // why it was not applied (a conflict)
+	Objects    int    `json:"objects,omitempty"` // objects removed with the collection (remove-collection, replace-collection)
+	Seq        uint64 `json:"seq,omitempty"`     // the new record, once applied
+	Error      string `json:"error,omitempty"`   // why it was not applied (a conflict)
 }
 
 // UndoReport says what an undo did or would do.
@@ -67,6 +72,25 @@ type UndoReport struct {
 	Removed     int        `json:"removed"`
 	Collections int        `json:"collections"` // recreated, removed or with properties restored
 	Failed      int        `json:"failed"`
+	// ObjectsRemoved counts every object that goes: those removed one by one
+	// and those of removed or replaced collections.
+	ObjectsRemoved     int `json:"objects_removed"`
+	CollectionsRemoved int `json:"collections_removed"` // removed or replaced
+	// PerCollection: what happens in each collection, by name.
+	PerCollection []UndoCounts `json:"per_collection"`
+	// NeedsConfirmation: applying this undo needs UndoRequest.Confirm.
+	NeedsConfirmation bool `json:"needs_confirmation"`
+
+	planRemoved int // objects the plan removes one by one
+}
+
+// UndoCounts is what an undo does in one collection.
+type UndoCounts struct {
+	Collection string `json:"collection"`
+	Action     string `json:"action,omitempty"` // remove-collection, recreate-collection, replace-collection
+	Added      int    `json:"added"`
+	Removed    int    `json:"removed"` // including the objects of a removed or replaced collection
+	Changed    int    `json:"changed"`
 }
 
 func (r *UndoReport) String() string {
@@ -83,7 +107,21 @@ func (r *UndoReport) String() string {
 		}
 		b.WriteString(strings.TrimRight(line, "/") + "\n")
 	}
-	fmt.Fprintf(&b, "re-added: %d, changed back: %d, removed: %d, collections: %d, failed: %d\n", r.ReAdded, r.ChangedBack, r.Removed, r.Collections, r.Failed)
+	for _, c := range r.PerCollection {
+		line := fmt.Sprintf("  collection %s: added %d, removed %d, changed %d", c.Collection, c.Added, c.Removed, c.Changed)
+		if c.Action != "" {
+			line += " (" + c.Action + ")"
+		}
+		b.WriteString(line + "\n")
+	}
+	if r.CollectionsRemoved > 0 {
+		fmt.Fprintf(&b, "%d removed collections take %d objects with them\n", r.CollectionsRemoved, r.ObjectsRemoved-r.planRemoved)
+	}
+	fmt.Fprintf(&b, "re-added: %d, changed back: %d, removed: %d, collections: %d, failed: %d\n",
+		r.ReAdded, r.ChangedBack, r.Removed+r.ObjectsRemoved-r.planRemoved, r.Collections, r.Failed)
+	if r.NeedsConfirmation && r.DryRun {
+		b.WriteString("applying this undo needs confirmation (it removes a collection or many objects)\n")
+	}
 	return b.String()
 }
 
@@ -133,6 +171,13 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 			item: UndoItem{Action: UndoRecreateAccount}}
 		plan = append([][]*undoStep{{acct}}, plan...)
 	}
+	rep.count(plan)
+	rep.NeedsConfirmation = rep.CollectionsRemoved > 0 || rep.ObjectsRemoved > s.opts.UndoConfirmOver
+	if rep.NeedsConfirmation && !req.DryRun && !req.Confirm {
+		rep.DryRun = true
+		rep.addItems(plan)
+		return rep, &ConfirmationError{Principal: req.Principal, Collections: rep.CollectionsRemoved, Objects: rep.ObjectsRemoved, Limit: s.opts.UndoConfirmOver, Report: rep}
+	}
 	if !req.DryRun {
 		if past.snap != nil {
 			if err := fillBodies(past.snap, req.Principal, plan); err != nil {
@@ -141,18 +186,68 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 		}
 		s.applyUndo(ctx, req.Principal, plan)
 	}
+	rep.addItems(plan)
+	return rep, nil
+}
+
+// addItems reports the steps of plan (and the failures of hidden ones).
+func (r *UndoReport) addItems(plan [][]*undoStep) {
 	for _, p := range plan {
 		for _, st := range p {
 			if st.hidden {
 				if st.item.Error != "" {
-					rep.add(UndoItem{Action: UndoChangeBack, Collection: st.change.Collection, Name: st.change.Name, Error: "delete before the change back: " + st.item.Error})
+					r.add(UndoItem{Action: UndoChangeBack, Collection: st.change.Collection, Name: st.change.Name, Error: "delete before the change back: " + st.item.Error})
 				}
 				continue
 			}
-			rep.add(st.item)
+			r.add(st.item)
 		}
 	}
-	return rep, nil
+}
+
+// count fills the totals and the per-collection counts of what plan does
+// (before it is applied: a failed step still counts).
+func (r *UndoReport) count(plan [][]*undoStep) {
+	by := map[string]*UndoCounts{}
+	get := func(col string) *UndoCounts {
+		if by[col] == nil {
+			by[col] = &UndoCounts{Collection: col}
+		}
+		return by[col]
+	}
+	for _, phase := range plan {
+		for _, st := range phase {
+			it := st.item
+			if st.hidden {
+				continue
+			}
+			c := get(it.Collection)
+			switch it.Action {
+			case UndoReAdd:
+				c.Added++
+			case UndoChangeBack:
+				c.Changed++
+			case UndoRemove:
+				c.Removed++
+				r.ObjectsRemoved++
+				r.planRemoved++
+			case UndoRemoveCol, undoRecreateKindDiff:
+				c.Removed += it.Objects
+				r.ObjectsRemoved += it.Objects
+				r.CollectionsRemoved++
+				c.Action = it.Action
+			case UndoRecreateCol:
+				if c.Action == "" {
+					c.Action = it.Action
+				}
+			}
+		}
+	}
+	r.PerCollection = make([]UndoCounts, 0, len(by))
+	for _, c := range by {
+		r.PerCollection = append(r.PerCollection, *c)
+	}
+	sort.Slice(r.PerCollection, func(i, j int) bool { return r.PerCollection[i].Collection < r.PerCollection[j].Collection })
 }
 
 func principalExists(s *Store, name string) bool {
@@ -220,14 +315,14 @@ func planUndo(req UndoRequest, past, now map[string]*memCollection, touched *tou
 			continue
 		case pc == nil:
 			if req.Object == "" {
-				cols = append(cols, &undoStep{change: Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, item: UndoItem{Action: UndoRemoveCol, Collection: cn}})
+				cols = append(cols, &undoStep{change: Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, item: UndoItem{Action: UndoRemoveCol, Collection: cn, Objects: len(nc.objects)}})
 			} else if o, ok := nc.objects[req.Object]; ok {
 				dels = append(dels, &undoStep{change: Change{Op: OpDelete, Principal: p, Collection: cn, Name: req.Object, IfMatch: o.etag}, item: UndoItem{Action: UndoRemove, Collection: cn, Name: req.Object, UID: o.meta.UID}})
 			}
 			continue
 		case nc == nil || nc.kind != pc.kind:
 			if nc != nil {
-				cols = append(cols, &undoStep{change: Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, item: UndoItem{Action: undoRecreateKindDiff, Collection: cn}})
+				cols = append(cols, &undoStep{change: Change{Op: OpDeleteCollection, Principal: p, Collection: cn}, item: UndoItem{Action: undoRecreateKindDiff, Collection: cn, Objects: len(nc.objects)}})
 			}
 			cols = append(cols, &undoStep{change: Change{Op: OpCreateCollection, Principal: p, Collection: cn, Kind: pc.kind, Props: pc.props}, item: UndoItem{Action: UndoRecreateCol, Collection: cn}})
 			nc = &memCollection{kind: pc.kind, props: pc.props, objects: map[string]memObject{}}

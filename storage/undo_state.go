@@ -37,6 +37,11 @@ type memObject struct {
 // sequence must be the one it holds.
 func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 	head := s.Head()
+	if !req.ToTime.IsZero() {
+		if err := CheckTimeArg("target time", req.ToTime, time.Now()); err != nil {
+			return nil, err
+		}
+	}
 	if req.ToSeq > head {
 		return nil, fmt.Errorf("target sequence %d is after the head %d: %w", req.ToSeq, head, ErrInvalidChange)
 	}
@@ -67,7 +72,7 @@ func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 			}
 			return nil
 		}
-		after = after || (req.ToSeq > 0 && r.Seq > req.ToSeq) || (!req.ToTime.IsZero() && r.Time > req.ToTime.UnixNano())
+		after = after || (req.ToSeq > 0 && r.Seq > req.ToSeq) || (!req.ToTime.IsZero() && r.Time > unixNanos(req.ToTime))
 		if r.Principal != req.Principal {
 			if !after {
 				st.seq, st.when = r.Seq, r.Time
@@ -197,7 +202,7 @@ func (s *Store) undoSnapshot(req UndoRequest, upTo uint64) *SnapshotInfo {
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		sn := all[i]
-		if sn.StoreID != s.id.StoreID || sn.Seq > upTo || sn.Seq == 0 || (!req.ToTime.IsZero() && (sn.Time == 0 || sn.Time > req.ToTime.UnixNano())) {
+		if sn.StoreID != s.id.StoreID || sn.Seq > upTo || sn.Seq == 0 || (!req.ToTime.IsZero() && (sn.Time == 0 || sn.Time > unixNanos(req.ToTime))) {
 			continue
 		}
 		return &sn
@@ -209,12 +214,12 @@ func (s *Store) undoSnapshot(req UndoRequest, upTo uint64) *SnapshotInfo {
 // store at seq, and reads the principal's collections (objects without
 // their bodies; the db stays open for fillBodies).
 func loadPrincipalSnapshot(path string, storeID [16]byte, principal string, seq uint64, only *touchSet) (*bolt.DB, map[string]*memCollection, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return nil, nil, err
 	}
 	cols := map[string]*memCollection{}
-	err = db.View(func(tx *bolt.Tx) error {
+	err = viewSafe(db, func(tx *bolt.Tx) error {
 		if tx.Bucket(bktMeta) == nil {
 			return ErrSnapshotInvalid
 		}

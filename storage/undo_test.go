@@ -232,7 +232,7 @@ func TestUndoMatchesRestoreAtRandomPoints(t *testing.T) {
 		want := collectionsOf(t, r, "alice")
 		r.Close()
 		bob := collectionsOf(t, s, "bob")
-		u, err := s.Undo(context.Background(), UndoRequest{Principal: "alice", ToSeq: target})
+		u, err := s.Undo(context.Background(), UndoRequest{Principal: "alice", ToSeq: target, Confirm: true})
 		if err != nil || u.Failed > 0 {
 			t.Fatalf("undo to %d: %v\n%s", target, err, u)
 		}

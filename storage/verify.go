@@ -152,7 +152,12 @@ func (r *VerifyReport) String() string {
 // has applied, and runs bbolt's own consistency check on store.db. Damage
 // in the journal is returned as a *CorruptionError; a differing or damaged
 // store.db is reported in the report (OK() is false).
-func (s *Store) Verify(ctx context.Context) (rep *VerifyReport, err error) {
+func (s *Store) Verify(ctx context.Context) (*VerifyReport, error) { return s.VerifyIn(ctx, "") }
+
+// VerifyIn is Verify with its replay built in a temporary directory under
+// scratch ("" for the data directory), which must have room for it
+// (scratch.go).
+func (s *Store) VerifyIn(ctx context.Context, scratch string) (rep *VerifyReport, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
@@ -171,14 +176,15 @@ func (s *Store) Verify(ctx context.Context) (rep *VerifyReport, err error) {
 	}
 	defer tx.Rollback()
 	applied, appliedHash := readApplied(tx)
-	tmp, err := os.MkdirTemp(s.dir, "verify-")
+	need := s.scratchNeed(false)
+	tmp, err := s.scratchDir(scratch, "verify-", "verify", need)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	replay, lastHash, n, err := s.replayInto(ctx, filepath.Join(tmp, dbFile), applied)
 	if err != nil {
-		return nil, err
+		return nil, scratchWriteError("verify", tmp, need, err)
 	}
 	defer replay.Close()
 	rep = &VerifyReport{Seq: applied, Records: n, ChainHash: hex.EncodeToString(lastHash[:])}

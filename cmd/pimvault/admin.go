@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/pimvault/pimvault/admin"
 	"github.com/pimvault/pimvault/storage"
@@ -84,13 +86,27 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var sf storeFlags
 	sf.register(fs)
 	drill := fs.Bool("drill", false, "restore the newest snapshot plus the journal into a temporary directory and compare state hashes with the live store")
+	tmp := fs.String("tmp", "", "directory for the scratch copy (default: the data directory); it needs about the size of store.db free, plus the journal's for --drill")
 	if code, ok := parseArgs(fs, args, stdout); !ok {
 		return code
 	}
-	if *drill {
-		return adminRun(ctx, sf, "drill", admin.Request{}, nil, stdout, stderr)
+	var a admin.Request
+	if *tmp != "" {
+		abs, err := filepath.Abs(*tmp) // the server's working directory is not ours
+		if err != nil {
+			fmt.Fprintf(stderr, "pimvault verify: --tmp: %v\n", err)
+			return 2
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "pimvault verify: --tmp %s: not a directory\n", *tmp)
+			return 2
+		}
+		a.Tmp = abs
 	}
-	return adminRun(ctx, sf, "verify", admin.Request{}, nil, stdout, stderr)
+	if *drill {
+		return adminRun(ctx, sf, "drill", a, nil, stdout, stderr)
+	}
+	return adminRun(ctx, sf, "verify", a, nil, stdout, stderr)
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {

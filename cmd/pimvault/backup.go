@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/pimvault/pimvault/admin"
@@ -25,6 +26,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if err != nil {
 			fmt.Fprintf(stderr, "pimvault backup: %v\n", err)
 			return 2
+		}
+		// The snapshot's directory is created here (not by the server, which
+		// may run as another user): a backup to a new folder just works.
+		if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+			fmt.Fprintf(stderr, "pimvault backup: %v\n", err)
+			return 1
 		}
 		a.Out = abs
 	}

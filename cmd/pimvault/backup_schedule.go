@@ -13,6 +13,7 @@ type backupSchedule struct {
 	snapshotEvery time.Duration // 0: never
 	keepSnapshots int           // 0: keep all
 	drillEvery    time.Duration // 0: never
+	drillTmp      string        // scratch directory of drills; "": the data directory
 	retention     time.Duration // journal retention after each snapshot; 0: keep everything
 }
 
@@ -44,7 +45,7 @@ func (b backupSchedule) run(ctx context.Context, s *storage.Store, log *slog.Log
 				b.prune(ctx, s, log)
 			}
 		case <-drillC:
-			if _, err := s.Drill(ctx); err != nil {
+			if _, err := s.DrillIn(ctx, b.drillTmp); err != nil {
 				log.Error("scheduled restore drill could not run", "err", err)
 			}
 			drillC = tick(b.drillEvery)

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 )
 
 // synopses are the positional arguments of the commands and actions that
@@ -74,19 +72,6 @@ func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok 
 		return 2, false
 	}
 	return 0, true
-}
-
-// timeFormat is what every time argument takes.
-const timeFormat = "an RFC 3339 time such as 2026-11-27T12:00:00Z or 2026-11-27T13:00:00+01:00"
-
-// parseTimeArg parses the value of a time flag, with an error that names the
-// format it wants.
-func parseTimeArg(flagName, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--%s %q: want %s", flagName, v, timeFormat)
-	}
-	return t, nil
 }
 
 // actionUsage prints a command's actions for 'pimvault CMD' and

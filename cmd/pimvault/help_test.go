@@ -29,6 +29,7 @@ func TestHelpForEveryCommandAndAction(t *testing.T) {
 		{[]string{"export"}, []string{"-user", "-out"}, nil},
 		{[]string{"import"}, []string{"-user", "-collection", "FILE.vcf"}, nil},
 		{[]string{"upgrade"}, []string{"-check"}, nil},
+		{[]string{"promote"}, []string{"-force", "-data"}, nil},
 		{[]string{"version"}, []string{"usage: pimvault version"}, []string{"-data"}},
 		{[]string{"user"}, []string{"add", "passwd", "disable", "enable", "delete", "list"}, nil},
 		{[]string{"user", "add"}, []string{"NAME", "-password-stdin", "-data"}, nil},

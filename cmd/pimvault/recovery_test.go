@@ -120,7 +120,7 @@ func TestRecoveryCommandErrors(t *testing.T) {
 		{[]string{"recovery", "open", "--user", "nobody", "--data", dir}, 1, "not found"},
 		{[]string{"recovery", "status", "--user", "../x", "--data", dir}, 1, "invalid name"},
 		{[]string{"recovery", "status", "--user", "alice", "--data", filepath.Join(dir, "missing")}, 1, "no pimvault store"},
-		{[]string{"serve", "--recovery-device-days", "0", "--data", dir}, 2, "at least 1"},
+		{[]string{"serve", "--recovery-device-days", "0", "--data", dir}, 2, "from 1 to 36500"},
 	} {
 		res := pimvault(t, tc.args...)
 		if res.code != tc.code || !strings.Contains(res.stdout+res.stderr, tc.want) {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
+	"github.com/pimvault/pimvault/replication"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -16,16 +18,34 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("restore", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target)")
-	toTime := fs.String("to-time", "", "restore the state as of this time (RFC 3339, e.g. 2026-11-27T12:00:00Z or 2026-11-27T13:00:00+01:00)")
+	from := fs.String("from", "", "snapshot file to start from (default: the newest verified one in <data>/snapshots at or before the target); when --data holds no store, the file alone is restored")
+	toTime := fs.String("to-time", "", "restore the state as of this time ("+storage.TimeArgFormat+"; from 1970 to now)")
 	toSeq := fs.Uint64("to-seq", 0, "restore the state after this journal sequence")
 	out := fs.String("out", "", "new data directory (must be empty or not exist)")
+	fromStream := fs.String("from-stream", "", "restore from the NATS JetStream stream alone (nats://h1:4222,…) up to --to-seq or its end")
+	var rf replicationFlags
+	rf.registerCommon(fs)
 	if code, ok := parseArgs(fs, args, stdout); !ok {
 		return code
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "pimvault restore: --out EMPTYDIR is required")
 		return 2
+	}
+	if *fromStream != "" {
+		if *from != "" || *toTime != "" {
+			fmt.Fprintln(stderr, "pimvault restore: --from-stream takes --to-seq, not --from or --to-time")
+			return 2
+		}
+		log := slog.New(slog.NewTextHandler(stderr, nil))
+		rep, err := replication.RestoreFromStream(ctx, rf.config(*fromStream, log, 0), *out, rf.storeID, *toSeq, storage.Options{Logger: log})
+		if err != nil {
+			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
+			return 1
+		}
+		fmt.Fprint(stdout, rep.String())
+		fmt.Fprintf(stdout, "start it with: pimvault serve --data %s\n", *out)
+		return 0
 	}
 	if err := sf.checkStore(); err != nil {
 		fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
@@ -34,7 +54,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	o := storage.RestoreOptions{DataDir: sf.data, JournalDir: sf.journalDir, From: *from, ToSeq: *toSeq, Out: *out,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	if *toTime != "" {
-		t, err := parseTimeArg("to-time", *toTime)
+		t, err := storage.ParseTimeArg("--to-time", *toTime, time.Now())
 		if err != nil {
 			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
 			return 2

@@ -32,6 +32,8 @@ type serveOptions struct {
 	firstUser          string
 	tlsCert, tlsKey    string
 	recoveryDays       int
+	undoConfirmOver    int
+	repl               replicationFlags
 	accessLog          bool
 	backups            backupSchedule
 	metricsAddr        string
@@ -52,10 +54,13 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file (PEM)")
 	fs.IntVar(&o.recoveryDays, "recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
+	fs.IntVar(&o.undoConfirmOver, "undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
 	fs.DurationVar(&o.backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&o.backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&o.backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
+	o.repl.registerServe(fs)
 	fs.DurationVar(&o.backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
+	fs.StringVar(&o.backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://ADDR/metrics, with /healthz and /readyz (off when empty; a loopback address unless --metrics-allow-remote)")
 	fs.BoolVar(&o.metricsAllowRemote, "metrics-allow-remote", false, "let --metrics-addr listen on a non-loopback address (the metrics have no authentication)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -66,9 +71,20 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 
 // check reports options that cannot work, before anything is opened.
 func (o *serveOptions) check() error {
+	if _, err := storage.DaysArg("--recovery-device-days", o.recoveryDays); err != nil {
+		return err
+	}
+	if o.backups.drillTmp != "" {
+		if st, err := os.Stat(o.backups.drillTmp); err != nil || !st.IsDir() {
+			return fmt.Errorf("--drill-tmp %s: not a directory", o.backups.drillTmp)
+		}
+	}
+	if err := o.repl.validate(); err != nil {
+		return err
+	}
 	switch {
-	case o.recoveryDays <= 0:
-		return errors.New("--recovery-device-days must be at least 1")
+	case o.undoConfirmOver < 1:
+		return errors.New("--undo-confirm-over must be at least 1")
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case o.logFormat != "text" && o.logFormat != "json":
@@ -160,7 +176,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	}
 	_, idErr := storage.ReadIdentity(data)
 	creating := errors.Is(idErr, fs.ErrNotExist)
-	if creating && !o.initStore {
+	// A standby (--follow) builds its directory from the stream.
+	if creating && !o.initStore && o.repl.follow == "" {
 		return fail(fmt.Errorf("%s holds no pimvault store; nothing was created. Check --data, or create a new store there with 'pimvault serve --init --data %s'", data, data))
 	}
 	ln, err := net.Listen("tcp", o.addr)
@@ -223,7 +240,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	opts.Logger = log
 	opts.Upgrade = true // after a verified snapshot, logged with its path
 	opts.Observer = metrics
-	s, err := storage.Open(data, opts)
+	opts.UndoConfirmOver = o.undoConfirmOver
+	s, standby, closeRepl, err := openServeStore(ctx, data, opts, &o.repl, log)
 	if err != nil {
 		closeListeners()
 		return fail(err)
@@ -234,7 +252,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 		}
 		log.Info("stopped", "data", data, "head", s.Head())
 	}()
-	if creating {
+	defer closeRepl() // after the HTTP server stopped, before the store closes
+	if creating && !standby {
 		abs, _ := filepath.Abs(data)
 		fmt.Fprintf(stdout, "created a new store in %s (store id %s)\n", abs, s.Identity().StoreID)
 		log.Info("created a new store", "data", abs, "store_id", s.Identity().StoreID)
@@ -247,13 +266,16 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	defer adm.Close()
 	// The listener is bound: the first account's password cannot be lost
 	// to a port that is taken.
-	if err := createFirstUser(ctx, s, o.firstUser, stdout); err != nil {
+	if standby {
+		// A standby writes nothing of its own: its accounts come from the primary.
+	} else if err := createFirstUser(ctx, s, o.firstUser, stdout); err != nil {
 		closeListeners()
 		return fail(err)
 	}
 	metrics.SetStore(s)
+	recoveryWindow, _ := storage.DaysArg("--recovery-device-days", o.recoveryDays) // checked in check
 	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize,
-		RecoveryDeviceWindow: time.Duration(o.recoveryDays) * 24 * time.Hour, AccessLog: o.accessLog,
+		RecoveryDeviceWindow: recoveryWindow, AccessLog: o.accessLog,
 		OnSignIn: metrics.SignIn}, log)
 	h := dav.Handler()
 	current.Store(&h)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pimvault/pimvault/admin"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // runUndo brings a user's data (or one collection, or one object) back to
@@ -18,9 +20,10 @@ func runUndo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	user := fs.String("user", "", "account whose data to bring back (required)")
 	collection := fs.String("collection", "", "only this collection (its name, e.g. contacts)")
 	object := fs.String("object", "", "only this object of --collection (its name, e.g. 1234.vcf)")
-	toTime := fs.String("to-time", "", "bring the data back to how it was at this time (RFC 3339, e.g. 2026-11-27T12:00:00Z)")
+	toTime := fs.String("to-time", "", "bring the data back to how it was at this time ("+storage.TimeArgFormat+"; from 1970 to now)")
 	toSeq := fs.Uint64("to-seq", 0, "bring the data back to how it was after this journal sequence")
-	dryRun := fs.Bool("dry-run", false, "print what would be re-added, changed back and removed, change nothing")
+	dryRun := fs.Bool("dry-run", false, "print what would be re-added, changed back and removed (per collection), change nothing")
+	yes := fs.Bool("yes", false, "apply an undo that removes a collection or more objects than the server's --undo-confirm-over (without it such an undo is refused with the counts)")
 	if code, ok := parseArgs(fs, args, stdout); !ok {
 		return code
 	}
@@ -29,11 +32,11 @@ func runUndo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *toTime != "" {
-		if _, err := parseTimeArg("to-time", *toTime); err != nil {
+		if _, err := storage.ParseTimeArg("--to-time", *toTime, time.Now()); err != nil {
 			fmt.Fprintf(stderr, "pimvault undo: %v\n", err)
 			return 2
 		}
 	}
-	a := admin.Request{User: *user, Collection: *collection, Object: *object, ToTime: *toTime, ToSeq: *toSeq, DryRun: *dryRun}
+	a := admin.Request{User: *user, Collection: *collection, Object: *object, ToTime: *toTime, ToSeq: *toSeq, DryRun: *dryRun, Confirm: *yes}
 	return adminRun(ctx, sf, "undo", a, nil, stdout, stderr)
 }

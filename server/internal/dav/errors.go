@@ -46,6 +46,9 @@ var ErrNotFound = &Error{Status: http.StatusNotFound, Msg: "not found"}
 // back later, while devices reconcile.
 var ErrRecovering = &Error{Status: http.StatusServiceUnavailable, Msg: "this account's data is being recovered; try again later"}
 
+// ErrNoSpace: the server's disk is full; the body names no file (the log does).
+var ErrNoSpace = &Error{Status: http.StatusInsufficientStorage, Msg: "insufficient storage: the server's disk is full, so this change was not saved; send it again later"}
+
 // ToError is the one place where errors become HTTP statuses and DAV
 // condition elements. It knows every storage, calendar and card sentinel;
 // what it does not know is a 500. ErrNothingToPrune, ErrNotEmpty and
@@ -70,6 +73,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, storage.ErrTooLarge):
 		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "max-resource-size", Msg: err.Error()}
+	case errors.Is(err, storage.ErrUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
 		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.As(err, new(*storage.ConditionError)), errors.Is(err, storage.ErrConflict):
@@ -103,6 +108,12 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "min-date-time", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-instances", Msg: err.Error()}
+	case errors.Is(err, storage.ErrNoSpace):
+		// RFC 4918 §11.5: the change was not saved (storage cut it off),
+		// and the client may send it again once space is freed.
+		return ErrNoSpace
+	case errors.Is(err, storage.ErrNeedsConfirmation):
+		return &Error{Status: http.StatusConflict, Msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusServiceUnavailable, Msg: "request cancelled"}
 	}
@@ -125,11 +136,19 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	} else {
 		log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", de.Status, "err", err)
 	}
-	if de.Status == http.StatusServiceUnavailable {
+	if de.Status == http.StatusServiceUnavailable || de.Status == http.StatusInsufficientStorage {
 		// Jittered, so a fleet of clients does not come back in one wave.
 		retry := 30 + rand.IntN(90)
-		if de == ErrRecovering {
+		var ue *storage.UnavailableError
+		switch {
+		case de == ErrRecovering:
 			retry = 60 + rand.IntN(241) // [60, 300]: long enough for devices to reconcile first
+		case de == ErrNoSpace:
+			retry = 300 + rand.IntN(300) // space is freed by an admin, not in seconds
+		case errors.As(err, &ue) && ue.RetryAfter > 0:
+			// Writes refused by replication: the reason passes quickly.
+			sec := int(ue.RetryAfter.Seconds())
+			retry = sec + rand.IntN(sec+1)
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
