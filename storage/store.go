@@ -278,7 +278,8 @@ func (s *Store) open() (err error) {
 	// A store that existed before (IDENTITY was there) and has records, but
 	// whose store.db and HIGHWATER are both gone, has nothing left that says
 	// how far its journal went: a lost last segment would go unnoticed.
-	if s.lessWhy == "" && created && idErr == nil && errors.Is(hwErr, fs.ErrNotExist) && j.lastSeq > 0 && !s.opts.AssumeJournalComplete {
+	// A standby is exempt: the stream, not its own files, says what it holds.
+	if s.lessWhy == "" && created && idErr == nil && errors.Is(hwErr, fs.ErrNotExist) && j.lastSeq > 0 && !s.opts.AssumeJournalComplete && !s.opts.Standby {
 		s.lessWhy = fmt.Sprintf("store.db and HIGHWATER are both missing, so nothing shows whether the journal (ending at sequence %d) lost its tail; "+
 			"if you know it is complete, start with --assume-journal-complete instead", j.lastSeq)
 	}
