@@ -18,7 +18,7 @@ func TestRouteClass(t *testing.T) {
 		"/healthz": "health", "/readyz": "health", "/metrics": "metrics", "/.well-known/carddav": "discovery",
 		"/api/history": "api", "/api/recovery/done": "api", "/": "root", "/dav/": "root",
 		"/dav/principals/alice/": "principal", "/dav/addressbooks/alice/": "home",
-		"/dav/calendars/alice/work/": "collection", "/dav/addressbooks/alice/contacts/x.vcf": "object",
+		"/dav/calendars/alice/team/": "collection", "/dav/addressbooks/alice/contacts/x.vcf": "object",
 		"/dav/files/alice/a/b": "files", "/dav/nonsense/": "other", "/favicon.ico": "other",
 	} {
 		if got := RouteClass(path); got != want {
