@@ -2,6 +2,7 @@ package observe
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -206,7 +207,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		failed = 1
 	}
-	if snaps, err := storage.ListSnapshots(s.Dir()); err == nil {
+	if snaps, err := storage.ListSnapshots(filepath.Join(s.Dir(), storage.SnapshotDir)); err == nil {
 		gauge(descSnapCount, float64(len(snaps)))
 		var newest time.Time
 		for _, sn := range snaps {

@@ -160,6 +160,27 @@ func TestMetricsFollowTraffic(t *testing.T) {
 	if got := value(after, "pimvault_journal_head_sequence", nil); fmt.Sprint(got) != head {
 		t.Errorf("journal head metric %v, status says %s", got, head)
 	}
+	if after["pimvault_snapshot_age_seconds"] != nil || after["pimvault_last_drill_success"] != nil {
+		t.Error("snapshot age or drill result reported before any snapshot or drill")
+	}
+	// A snapshot and a drill through the admin socket show up at the next
+	// scrape.
+	if res := pimvault(t, "backup", "--data", dir); res.code != 0 {
+		t.Fatal(res)
+	}
+	if res := pimvault(t, "verify", "--drill", "--data", dir); res.code != 0 {
+		t.Fatal(res)
+	}
+	third := scrape(t, murl+"/metrics")
+	if got := value(third, "pimvault_snapshots", nil); got < 1 {
+		t.Errorf("pimvault_snapshots = %v after a backup", got)
+	}
+	if f := third["pimvault_snapshot_age_seconds"]; f == nil || f.GetMetric()[0].GetGauge().GetValue() > 600 {
+		t.Errorf("snapshot age after a fresh backup: %v", f)
+	}
+	if got := value(third, "pimvault_last_drill_success", nil); got != 1 {
+		t.Errorf("pimvault_last_drill_success = %v after a passing drill", got)
+	}
 	rs.stop(t)
 }
 
