@@ -315,7 +315,7 @@ func TestReadyzDuringReplayAndDrain(t *testing.T) {
 	addr := c.waitFor(t, regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`), 2*time.Minute)
 	base := "http://" + addr
 	code, body := getStatus(base + "/readyz")
-	sawOpening := code == 503 && strings.Contains(body, "opening")
+	sawOpening := code == 503 && (strings.Contains(body, "opening") || strings.Contains(body, "starting"))
 	resp, err := http.Get(base + "/dav/")
 	if err == nil {
 		resp.Body.Close()

@@ -184,7 +184,6 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "data", data)
 	ready := observe.NewReadiness()
 	metrics := observe.New(ready)
 	var mln net.Listener
@@ -236,6 +235,7 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	}
 
 	ready.Set(observe.StateOpening)
+	log.Info("listening", "addr", ln.Addr().String(), "data", data, "state", ready.State())
 	opts := o.sf.options()
 	opts.Logger = log
 	opts.Upgrade = true // after a verified snapshot, logged with its path
