@@ -5,7 +5,7 @@ ADDR    ?= 127.0.0.1:5232
 DATA    ?= ./data
 BENCHTIME ?= 1x
 
-.PHONY: build run test test-short bench bench-storage bench-server bench-radicale fuzz vet clean
+.PHONY: build run test test-short bench bench-storage bench-server bench-storm bench-radicale fuzz vet clean
 
 # The release name `pimvault version` prints; the commit comes from git.
 VERSION ?= 0.2.0-dev
@@ -43,6 +43,11 @@ bench-storage:
 # (CONTACTS, CONCURRENCY, SIZES, JSON_OUT: see cmd/pvload/run-bench.sh).
 bench-server:
 	GO=$(GO) bash ./cmd/pvload/run-bench.sh
+
+# A reconnect storm: CLIENTS phones (10000) over ACCOUNTS accounts (200) at
+# once after a server restart (see cmd/pvload/run-storm.sh).
+bench-storm:
+	GO=$(GO) bash ./cmd/pvload/run-storm.sh
 
 # The same load against Debian's radicale package, side by side (smaller sizes).
 bench-radicale:

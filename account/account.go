@@ -54,9 +54,15 @@ func GeneratePassword() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))[:20]
 }
 
+// checkPassword refuses a password bcrypt could not keep whole: bcrypt
+// reads only the first 72 bytes, so a longer one would be silently cut and
+// any password with the same first 72 bytes would sign in.
 func checkPassword(pw string) error {
-	if len(pw) < minPasswordLen || len(pw) > maxPasswordLen {
-		return ErrBadPassword
+	switch {
+	case len(pw) > maxPasswordLen:
+		return fmt.Errorf("%w: this one is %d bytes, and only the first %d would count; choose a shorter one", ErrBadPassword, len(pw), maxPasswordLen)
+	case len(pw) < minPasswordLen:
+		return fmt.Errorf("%w: this one is %d bytes", ErrBadPassword, len(pw))
 	}
 	return nil
 }
@@ -197,11 +203,8 @@ func (a Account) PasswordMatches(password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil
 }
 
-// dummyHash gives a check for an unknown user the cost of a real one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("pimvault-dummy-password"), bcrypt.DefaultCost)
-
 // CompareDummy spends the time of one password check and returns nothing:
 // a sign-in as an unknown user must not answer faster than a wrong password.
 func CompareDummy(password string) {
-	bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	bcryptSecret(dummyHash(HashCost)).Match(password)
 }

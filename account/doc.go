@@ -10,6 +10,12 @@
 //   - A password is 8 to 72 bytes (bcrypt's limit); the store keeps only its
 //     hash.
 //   - A disabled account keeps its data and cannot sign in.
+//   - Sign-in checks go through a Verifier: at most as many bcrypt runs at
+//     once as it allows, waits that end with the caller's context, one run
+//     for concurrent sign-ins with the same credentials, and the same work
+//     for a missing or disabled account as for a wrong password. An account
+//     lists its ways to sign in as Secrets; cheap ones (app passwords) are
+//     tried first, outside the bcrypt limit.
 //
 // Sign-in (package server) and the admin commands (package admin) both use
 // this package; neither touches account data on its own.

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -55,6 +56,33 @@ func recoveryClose(ctx context.Context, s *storage.Store, req Request) (Result, 
 		return Result{Output: fmt.Sprintf("%s is not RECOVERING; nothing changed\n", user)}, nil
 	}
 	return Result{Output: fmt.Sprintf("recovery of %s closed: served normally again\n", user)}, nil
+}
+
+// recoveryExpect names the devices known before the loss; the recovery
+// closes by itself once each of them (and every device seen within the
+// window) has reported.
+func recoveryExpect(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	user, err := recoveryUser(s, req)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(req.Devices) == 0 {
+		return Result{}, fmt.Errorf("recovery-expect: no device named: %w", storage.ErrInvalidChange)
+	}
+	window := storage.DefaultRecoveryDeviceWindow
+	if req.WindowDays != 0 {
+		if window, err = storage.DaysArg("window-days", req.WindowDays); err != nil {
+			return Result{}, err
+		}
+	}
+	closed, waiting, err := s.ExpectDevices(ctx, user, req.Devices, window)
+	if err != nil {
+		return Result{}, err
+	}
+	if closed {
+		return Result{Output: fmt.Sprintf("every device known before the loss has reported: recovery of %s closed\n", user)}, nil
+	}
+	return Result{Output: fmt.Sprintf("%s stays RECOVERING until these devices report: %s\n", user, strings.Join(waiting, " "))}, nil
 }
 
 func recoveryStatus(_ context.Context, s *storage.Store, req Request) (Result, error) {
@@ -116,8 +144,40 @@ func formatRecoveryStatus(user string, st storage.PrincipalState, window time.Du
 		fmt.Fprintf(&b, "  %s\tlast seen %s\t%s\t%s\n", id, d.LastSeen.Format(time.RFC3339), recent, report)
 	}
 	if rec.Recovering {
+		if len(rec.Expected) > 0 {
+			fmt.Fprintf(&b, "expected devices: %s\n", strings.Join(rec.Expected, " "))
+		}
 		waiting := storage.DevicesWaiting(st, window, now)
 		fmt.Fprintf(&b, "waiting for: %d device(s) %s\n", len(waiting), strings.Join(waiting, " "))
+		if rec.NoKnownDevices {
+			fmt.Fprintf(&b, "no automatic close: this store does not know the devices the account had before the loss; name them with 'pimvault recovery expect --user %s --device ID…' (or --from a backup) or close with 'pimvault recovery close --user %s'\n", user, user)
+		}
 	}
 	return b.String()
+}
+
+// divergedStatus lists the directories a rejoin set aside beside dir: each
+// holds records a former primary accepted and never replicated.
+func divergedStatus(dir string) string {
+	var b strings.Builder
+	for _, d := range storage.DivergedDirs(dir) {
+		fmt.Fprintf(&b, "kept aside (records a former primary never replicated): %s\n  see and re-apply them: pimvault recovery reapply --from %s --dry-run, then without --dry-run\n", d, d)
+	}
+	return b.String()
+}
+
+// recoveryReapply writes the records of a diverged directory (Path) that
+// this store never had as new changes, skipping what changed here since.
+func recoveryReapply(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if !filepath.IsAbs(req.Path) {
+		return Result{}, fmt.Errorf("recovery-reapply: --from must be an absolute path, got %q: %w", req.Path, storage.ErrInvalidChange)
+	}
+	rep, err := s.Reapply(ctx, req.Path, req.DryRun)
+	if err != nil {
+		if rep != nil {
+			return Result{Output: rep.String()}, err
+		}
+		return Result{}, err
+	}
+	return Result{Output: rep.String()}, nil
 }

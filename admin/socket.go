@@ -67,6 +67,8 @@ type Request struct {
 	// Force promotes a standby without waiting for the old primary's lease
 	// (promote).
 	Force bool `json:"force,omitempty"`
+	// Devices are the device ids a recovery waits for (recovery-expect).
+	Devices []string `json:"devices,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -75,25 +77,27 @@ type Command func(ctx context.Context, s *storage.Store, req Request) (Result, e
 
 // commands is the one table of admin commands.
 var commands = map[string]Command{
-	"verify":          verify,
-	"promote":         promote,
-	"rebuild":         rebuild,
-	"status":          status,
-	"user-add":        userAdd,
-	"user-passwd":     userPasswd,
-	"user-disable":    userDisable,
-	"user-enable":     userEnable,
-	"user-list":       userList,
-	"user-delete":     userDelete,
-	"prune":           prune,
-	"recovery-open":   recoveryOpen,
-	"recovery-close":  recoveryClose,
-	"recovery-status": recoveryStatus,
-	"backup":          backup,
-	"drill":           drill,
-	"undo":            undo,
-	"export":          export,
-	"import":          importFrom,
+	"verify":           verify,
+	"promote":          promote,
+	"rebuild":          rebuild,
+	"status":           status,
+	"user-add":         userAdd,
+	"user-passwd":      userPasswd,
+	"user-disable":     userDisable,
+	"user-enable":      userEnable,
+	"user-list":        userList,
+	"user-delete":      userDelete,
+	"prune":            prune,
+	"recovery-open":    recoveryOpen,
+	"recovery-close":   recoveryClose,
+	"recovery-status":  recoveryStatus,
+	"recovery-expect":  recoveryExpect,
+	"recovery-reapply": recoveryReapply,
+	"backup":           backup,
+	"drill":            drill,
+	"undo":             undo,
+	"export":           export,
+	"import":           importFrom,
 }
 
 // Run runs a named admin command against an open store.
@@ -143,7 +147,7 @@ func status(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus()}, nil
+	return Result{Output: fmt.Sprintf("store id: %s\nepoch: %s\nhead sequence: %d\nstate hash: %s\n", s.Identity().StoreID, epoch, seq, hash) + journalBaseStatus(s) + backupStatus(s.Dir()) + s.ReplicationStatus() + divergedStatus(s.Dir())}, nil
 }
 
 // Socket serves admin commands for a running server.

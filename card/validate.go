@@ -42,17 +42,28 @@ type Info struct {
 }
 
 // Validate checks a body as RFC 6352 §5.1 asks of an address object
-// resource: UTF-8 without control characters (other than tab, CR, LF),
-// exactly one vCard, version 3.0 or 4.0, with a UID of at most MaxUIDLen
+// resource: UTF-8 holding only characters XML 1.0 allows (no control
+// characters other than tab, CR and LF, no U+FFFE or U+FFFF, no surrogate
+// halves: a CardDAV response carries the body as XML text), exactly one vCard, version 3.0 or 4.0, with a UID of at most MaxUIDLen
 // bytes. A CardDAV PUT, pimvault import and the device library all use it.
 func Validate(body []byte) (Info, error) {
 	if !utf8.Valid(body) {
 		return Info{}, fail(ErrInvalidData, "vCard is not UTF-8")
 	}
-	for i, c := range body {
-		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
-			return Info{}, fail(ErrInvalidData, "vCard holds control character 0x%02x at byte %d", c, i)
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
+				return Info{}, fail(ErrInvalidData, "vCard holds control character 0x%02x at byte %d: XML 1.0 cannot carry it in a CardDAV response", c, i)
+			}
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRune(body[i:])
+		if r == 0xFFFE || r == 0xFFFF {
+			return Info{}, fail(ErrInvalidData, "vCard holds U+%04X at byte %d: XML 1.0 cannot carry it in a CardDAV response", r, i)
+		}
+		i += n
 	}
 	dec := vcard.NewDecoder(bytes.NewReader(body))
 	card, err := dec.Decode()

@@ -18,7 +18,8 @@
 //   - The pimvault recovery protocol: X-Pimvault-Device on every request,
 //     X-Pimvault-Epoch / X-Pimvault-Recovering on answers, 409 for a token
 //     of a lost history, the data:,pv1-<epoch>-0 listing with tombstones,
-//     X-Pimvault-Existing on a deduplicated upload, POST /api/recovery/done.
+//     X-Pimvault-Existing on a deduplicated upload, POST /api/recovery/done,
+//     X-Pimvault-Sync-Token on MKCOL and 410 for a collection deleted since.
 //
 // # Replica (replica_schema.go)
 //
@@ -46,5 +47,12 @@
 //     server's members and tombstones, uploads what the server lost,
 //     deletes again what it saw deleted, keeps both on double edits, then
 //     reports done and continues with the new epoch's token.
+//   - A collection the replica holds and the server does not list is
+//     created again (the server lost it) unless the server answers the
+//     MKCOL, which carries the device's last token of it
+//     (X-Pimvault-Sync-Token), with 410: it recorded the collection's
+//     deletion after that token (syncproto.DeletedSince). The device then
+//     deletes its clean copies; items it edited since are kept and the
+//     collection comes back holding only them.
 //   - Backoff with full jitter, never sooner than Retry-After (capped).
 package device

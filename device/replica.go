@@ -218,6 +218,17 @@ func (t *Txn) PutCollection(c Collection) error {
 	return t.tx.Bucket(bucketCollections).Put([]byte(c.Href), encode(c))
 }
 
+// DeleteCollection removes a collection and everything the replica keeps
+// of it (items, deletions). Missing is not an error.
+func (t *Txn) DeleteCollection(href string) error {
+	if t.tx.Bucket(collectionBucket(href)) != nil {
+		if err := t.tx.DeleteBucket(collectionBucket(href)); err != nil {
+			return err
+		}
+	}
+	return t.tx.Bucket(bucketCollections).Delete([]byte(href))
+}
+
 func (t *Txn) sub(coll string, name []byte) (*bolt.Bucket, error) {
 	b := t.tx.Bucket(collectionBucket(coll))
 	if b == nil {

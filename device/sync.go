@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 
 	"github.com/pimvault/pimvault/syncproto"
@@ -53,9 +54,12 @@ type Report struct {
 	Conflicts       []Conflict
 	Refused         []string // listings not applied as deletions
 	Recovered       []string // collections reconciled after a recovery or an epoch change
-	RecoveryDone    bool     // POST /api/recovery/done answered
-	Notes           []string // edits kept over deletions, and the like
-	Errors          []string // items that could not be synced (kept, retried next time)
+	// DeletedCollections are collections the server deleted after this
+	// device last synced them: their clean items were deleted here.
+	DeletedCollections []string
+	RecoveryDone       bool     // POST /api/recovery/done answered
+	Notes              []string // edits kept over deletions, and the like
+	Errors             []string // items that could not be synced (kept, retried next time)
 
 	mu sync.Mutex
 }
@@ -223,6 +227,20 @@ func (e *Engine) mergeCollections(ctx context.Context, disc Discovery, rep *Repo
 			continue
 		}
 		err := e.retry(ctx, func() error { return e.Transport.MakeCollection(ctx, c) })
+		if is(err, http.StatusGone) {
+			// Deleted on the server after this device's last sync of it.
+			kept, derr := e.dropDeletedCollection(c, rep)
+			if derr != nil {
+				return nil, nil, derr
+			}
+			if kept == 0 {
+				continue
+			}
+			// Local edits win over the deletion: the collection comes
+			// back holding only them.
+			c.Token = ""
+			err = e.retry(ctx, func() error { return e.Transport.MakeCollection(ctx, c) })
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("recreate collection %s: %w", c.Href, err)
 		}
@@ -248,3 +266,48 @@ func (e *Engine) mergeCollections(ctx context.Context, disc Discovery, rep *Repo
 
 // is reports whether err is an HTTP answer with this status code.
 func is(err error, code int) bool { return statusCode(err) == code }
+
+// dropDeletedCollection applies the server's deletion of collection c to
+// the replica: its clean items go; items changed on this device since
+// their last sync are kept (an edit wins over a deletion), and the
+// collection is then kept for them with no token. It returns how many
+// items were kept.
+func (e *Engine) dropDeletedCollection(c Collection, rep *Report) (kept int, err error) {
+	dropped := 0
+	err = e.Replica.Update(func(t *Txn) error {
+		kept, dropped = 0, 0
+		items, err := t.Items(c.Href)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Dirty || it.SyncedETag == "" || it.ETag != it.SyncedETag {
+				kept++
+				continue
+			}
+			if err := t.DeleteItem(c.Href, it.Href); err != nil {
+				return err
+			}
+			dropped++
+		}
+		if kept == 0 {
+			return t.DeleteCollection(c.Href)
+		}
+		c.Token = ""
+		return t.PutCollection(c)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("apply the deletion of collection %s: %w", c.Href, err)
+	}
+	rep.mu.Lock()
+	rep.DeletedLocally += dropped
+	rep.DeletedCollections = append(rep.DeletedCollections, c.Href)
+	rep.mu.Unlock()
+	if kept > 0 {
+		rep.note("%s: deleted on the server after this device last synced it; %d item(s) edited here since are kept and the collection is created again for them", c.Href, kept)
+	} else {
+		rep.note("%s: deleted on the server after this device last synced it; deleted here too (%d item(s))", c.Href, dropped)
+	}
+	e.Log.Info("collection deleted on the server", "collection", c.Href, "dropped", dropped, "kept", kept)
+	return kept, nil
+}

@@ -19,6 +19,7 @@ const (
 	HeaderEpoch      = syncproto.HeaderEpoch
 	HeaderRecovering = syncproto.HeaderRecovering
 	HeaderExisting   = syncproto.HeaderExisting
+	HeaderToken      = syncproto.HeaderToken
 )
 
 // Transport is what the sync engine needs from a server. HTTPTransport is
@@ -29,7 +30,9 @@ type Transport interface {
 	// could not be listed (a server without CalDAV): missing calendars are
 	// then not evidence of anything.
 	Collections(ctx context.Context) (Discovery, error)
-	// MakeCollection creates a collection the server lacks.
+	// MakeCollection creates a collection the server lacks. When c.Token
+	// is set, a server that deleted the collection after that token answers
+	// 410 (a *StatusError): the device's copy predates the deletion.
 	MakeCollection(ctx context.Context, c Collection) error
 	// SyncCollection runs the sync-collection REPORT (RFC 6578) with token
 	// ("" for an initial sync), asking for ETags only.

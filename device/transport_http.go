@@ -189,7 +189,11 @@ func (t *HTTPTransport) MakeCollection(ctx context.Context, c Collection) error 
 	if c.Kind == Calendar {
 		method, body = "MKCALENDAR", `<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>`+name+`</D:displayname></D:prop></D:set></C:mkcalendar>`
 	}
-	resp, data, err := t.request(ctx, method, c.Href, map[string]string{"Content-Type": "application/xml; charset=utf-8"}, []byte(body))
+	hdr := map[string]string{"Content-Type": "application/xml; charset=utf-8"}
+	if c.Token != "" {
+		hdr[HeaderToken] = c.Token // 410 when the server deleted it after this token
+	}
+	resp, data, err := t.request(ctx, method, c.Href, hdr, []byte(body))
 	if err != nil {
 		return err
 	}

@@ -39,13 +39,13 @@ func New(ready *Readiness) *Metrics {
 	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pimvault_http_rejections_total",
 		Help: "Requests refused for load, throttling or recovery: 503 (with Retry-After) and 429, by status and route class."}, []string{"status", "route"})
 	m.signIns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pimvault_signins_total",
-		Help: "Sign-in attempts by outcome: ok, failed (wrong user or password), throttled (429), no_credentials."}, []string{"outcome"})
+		Help: "Sign-in attempts by outcome: ok, failed (wrong user or password), throttled (429), gave_up (503: not checked in time), no_credentials."}, []string{"outcome"})
 	m.batch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pimvault_commit_batch_records",
 		Help: "Journal records written per group commit (one fdatasync each).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
 	m.sync = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pimvault_journal_sync_seconds",
 		Help: "Time to write a group commit's records to the journal and fdatasync them.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
 	m.store = &storeCollector{}
-	for _, name := range []string{"ok", "failed", "throttled", "no_credentials"} {
+	for _, name := range []string{"ok", "failed", "throttled", "gave_up", "no_credentials"} {
 		m.signIns.WithLabelValues(name) // present at 0 before the first attempt
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.inFlight, m.rejections, m.signIns, m.batch, m.sync, m.store,

@@ -57,7 +57,15 @@ type Config struct {
 	// MaxRecord is the largest journal frame the store can write; the
 	// servers' max_payload must take it.
 	MaxRecord int64
-	Log       *slog.Logger
+	// AutoFailover (standby): once the primary's lease has expired and
+	// stays expired for AutoFailoverGrace, promote this standby as
+	// 'pimvault promote' would, without force. Two standbys that try at
+	// once cannot both win: the lease is created with a revision check.
+	AutoFailover bool
+	// AutoFailoverGrace is how long the lease must stay absent; default a
+	// quarter of LeaseTTL.
+	AutoFailoverGrace time.Duration
+	Log               *slog.Logger
 }
 
 // MinReplicas is the replica count sync mode needs.
@@ -81,6 +89,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 10 * time.Second
+	}
+	if c.AutoFailoverGrace == 0 {
+		c.AutoFailoverGrace = c.LeaseTTL / 4
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

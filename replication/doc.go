@@ -40,4 +40,13 @@
 //     lease (waiting for it to expire unless forced), applies the stream to
 //     its end, then publishes with the stream's last message as the expected
 //     one and writes an epoch record.
+//   - Automatic failover (autofailover.go): a standby promotes itself only
+//     after it read the lease key as absent (never on a failed read) for
+//     the whole grace period while the stream holds records of the store,
+//     and takes the lease with a create that fails when the key exists, so
+//     of several standbys exactly one wins.
+//   - Object store snapshots (objectstore.go): a snapshot's tag is stored
+//     in the bucket only after the copy read back from the bucket verified
+//     against it; the stream is trimmed only below the newest snapshot
+//     whose tag is there, never below a record no verified snapshot holds.
 package replication

@@ -49,6 +49,9 @@ type Follower struct {
 	delays []time.Duration // apply delay of recent records (record time → applied here)
 	nDelay int
 
+	promoteMu sync.Mutex // one promotion at a time (the admin's, the automatic one)
+	watch     *leaseWatch
+
 	aside  string // former data directory set aside by the rejoin ("" when none)
 	upTo   uint64 // stop after this record (restore --to-seq); 0: follow forever
 	cancel context.CancelFunc
@@ -153,7 +156,10 @@ func startFollower(ctx context.Context, st *storage.Store, cfg Config, upTo uint
 	var rctx context.Context
 	rctx, f.cancel = context.WithCancel(context.Background())
 	go f.run(rctx)
-	cfg.Log.Info("replication: following the stream as a standby", "stream", cfg.Stream, "subject", Subject(id), "head", st.Head())
+	if cfg.AutoFailover && upTo == 0 {
+		f.watch = startLeaseWatch(f)
+	}
+	cfg.Log.Info("replication: following the stream as a standby", "stream", cfg.Stream, "subject", Subject(id), "head", st.Head(), "auto_failover", cfg.AutoFailover)
 	return f, nil
 }
 
@@ -289,7 +295,7 @@ func (f *Follower) apply(ctx context.Context, h map[string][]string, data []byte
 		return nil
 	}
 	if frames[0].Seq != head+1 {
-		return fmt.Errorf("stream message %d starts at record %d but the standby is at %d: %w", streamSeq, frames[0].Seq, head, errGap)
+		return fmt.Errorf("stream message %d starts at record %d but the standby is at %d: %w (a stream trimmed below a snapshot in an object store bucket: restore with 'pimvault restore --from-nats-object nats://…/BUCKET --out DIR', then follow from DIR)", streamSeq, frames[0].Seq, head, errGap)
 	}
 	if _, err := f.st.AppendFrames(ctx, frames); err != nil {
 		return fmt.Errorf("stream message %d: %w", streamSeq, err)
@@ -425,6 +431,10 @@ func (f *Follower) Status() string {
 	if f.aside != "" {
 		s += "kept aside at rejoin (records never replicated): " + f.aside + "\n"
 	}
+	if w := f.watch; w != nil {
+		s += fmt.Sprintf("auto-failover: on (promotes %s after the primary's lease expired; %d tried, %d won by another server)\n",
+			f.cfg.AutoFailoverGrace, w.attempts.Load(), w.lost.Load())
+	}
 	return s
 }
 
@@ -437,6 +447,7 @@ func (f *Follower) stopFollowing() {
 
 // Close stops following (or, once promoted, publishing) and disconnects.
 func (f *Follower) Close() error {
+	f.watch.stop()
 	if p := f.promoted.Load(); p != nil {
 		return p.Close()
 	}

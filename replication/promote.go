@@ -26,13 +26,27 @@ func (r PromoteReport) String() string {
 // the stream's last message as the expected one (so the old primary can
 // never append again), and writes an epoch record through the stream.
 func (f *Follower) Promote(ctx context.Context, force bool) (PromoteReport, error) {
+	return f.promote(ctx, force, true)
+}
+
+// promote is Promote; without wait, a lease another server holds fails at
+// once with ErrLeaseHeld (the automatic failover lost the race).
+func (f *Follower) promote(ctx context.Context, force, wait bool) (PromoteReport, error) {
+	f.promoteMu.Lock()
+	defer f.promoteMu.Unlock()
 	start := time.Now()
 	if f.promoted.Load() != nil {
 		return PromoteReport{}, errors.New("already the primary")
 	}
-	lctx, cancel := context.WithTimeout(ctx, f.cfg.LeaseTTL+2*f.cfg.Timeout)
-	l, err := acquireLeaseWait(lctx, f.c, f.storeID, f.cfg, force)
-	cancel()
+	var l *lease
+	var err error
+	if wait {
+		lctx, cancel := context.WithTimeout(ctx, f.cfg.LeaseTTL+2*f.cfg.Timeout)
+		l, err = acquireLeaseWait(lctx, f.c, f.storeID, f.cfg, force)
+		cancel()
+	} else {
+		l, err = acquireLease(ctx, f.c, f.storeID, f.cfg, force)
+	}
 	if err != nil {
 		return PromoteReport{}, fmt.Errorf("promote: %w (with --force the lease is taken at once: only when the old primary is surely dead)", err)
 	}

@@ -13,9 +13,6 @@ import (
 	"github.com/pimvault/pimvault/storage"
 )
 
-// divergedSuffix names a former data directory set aside by a rejoin.
-const divergedSuffix = ".diverged-"
-
 // rejoin prepares dir, which holds a copy of storeID (a former primary,
 // or a standby), to follow the stream: it finds the last record the local
 // journal and the stream have in common (same sequence and chain hash).
@@ -52,7 +49,7 @@ func rejoin(ctx context.Context, c *conn, dir, storeID string, opts storage.Opti
 	if common == head {
 		return "", nil
 	}
-	aside := fmt.Sprintf("%s%s%s", filepath.Clean(dir), divergedSuffix, time.Now().UTC().Format("20060102T150405Z"))
+	aside := fmt.Sprintf("%s%s%s", filepath.Clean(dir), storage.DivergedSuffix, time.Now().UTC().Format("20060102T150405Z"))
 	tmp := filepath.Clean(dir) + ".rejoin"
 	os.RemoveAll(tmp) // a rejoin that died half way; dir itself is untouched until the renames
 	if common == 0 {

@@ -143,6 +143,8 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	de := dav.ToError(err)
 	if de.Status >= 500 && !errors.Is(err, errAPIUnavailable) {
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
+	} else {
+		dav.LogRefusal(s.log, r, de.Status, err.Error())
 	}
 	writeJSON(w, de.Status, map[string]string{"error": fmt.Sprint(de.Msg)})
 }

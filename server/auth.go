@@ -2,28 +2,28 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
-	"net"
+	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
 )
 
-// Limits on failed sign-ins: a burst, then one more try per interval.
 const (
-	failBurstAccount    = 5
-	failEveryAccount    = 10 * time.Second
-	failBurstAddress    = 20
-	failEveryAddress    = 2 * time.Second
 	credentialCacheTTL  = 5 * time.Minute
-	maxTrackedLimiters  = 10000
 	maxCachedCredential = 10000
+	// maxUserNameLen and maxSecretLen bound Basic credentials: longer ones
+	// are refused before anything is looked up, keyed or hashed by them.
+	maxUserNameLen = 256
+	maxSecretLen   = 1024
 )
 
 type ctxKey int
@@ -37,149 +37,191 @@ func userFrom(ctx context.Context) string {
 }
 
 // authenticator checks HTTP Basic credentials against the accounts in the
-// store. bcrypt is slow on purpose, so a verified credential is remembered
-// for a few minutes, keyed by a hash of the user, the password and the stored
-// hash (a password change or a disabled account invalidates it at once).
+// store. bcrypt is slow on purpose, so the account.Verifier bounds and
+// shares the checks, and a verified credential is remembered in memory for
+// a few minutes under an HMAC of name and password with a key made at
+// start (nothing is written anywhere); the stored hash is kept beside it, so
+// a password change or a disabled account invalidates it at once.
 type authenticator struct {
-	store Store
-	delay time.Duration
+	store    Store
+	delay    time.Duration
+	verifier *account.Verifier
+	limits   *signInLimits
+	trusted  []netip.Prefix
+	cacheKey [32]byte
 
-	mu      sync.Mutex
-	ok      map[[32]byte]time.Time
-	perUser map[string]*limiterEntry
-	perAddr map[string]*limiterEntry
+	mu sync.Mutex
+	ok map[[32]byte]cachedCredential
 }
 
-type limiterEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
+type cachedCredential struct {
+	hash    string // the account's password hash when it was verified
+	expires time.Time
 }
 
-func newAuthenticator(store Store, delay time.Duration) *authenticator {
-	return &authenticator{store: store, delay: delay, ok: map[[32]byte]time.Time{},
-		perUser: map[string]*limiterEntry{}, perAddr: map[string]*limiterEntry{}}
-}
-
-func limiterFor(m map[string]*limiterEntry, key string, every time.Duration, burst int, now time.Time) *rate.Limiter {
-	e, ok := m[key]
-	if !ok {
-		if len(m) >= maxTrackedLimiters {
-			for k, v := range m {
-				if now.Sub(v.seen) > time.Duration(burst)*every {
-					delete(m, k)
-				}
-			}
-		}
-		e = &limiterEntry{lim: rate.NewLimiter(rate.Every(every), burst)}
-		m[key] = e
+func newAuthenticator(store Store, delay time.Duration, checks int, trusted []netip.Prefix) *authenticator {
+	a := &authenticator{store: store, delay: delay, verifier: account.NewVerifier(checks),
+		limits: newSignInLimits(), trusted: trusted, ok: map[[32]byte]cachedCredential{}}
+	if _, err := rand.Read(a.cacheKey[:]); err != nil {
+		panic(err)
 	}
-	e.seen = now
-	return e.lim
+	return a
 }
 
-// blocked reports whether the account or address has no failed attempts
-// left, and when to come back.
-func (a *authenticator) blocked(user, addr string, now time.Time) (bool, time.Duration) {
+func (a *authenticator) credentialKey(user, password string) [32]byte {
+	m := hmac.New(sha256.New, a.cacheKey[:])
+	m.Write([]byte(user))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
+}
+
+// cached reports whether user and password were verified recently. It
+// reads no store: admission uses it to tell signed-in clients from new
+// sign-ins.
+func (a *authenticator) cached(user, password string) bool {
+	k := a.credentialKey(user, password)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, lim := range []*rate.Limiter{
-		limiterFor(a.perUser, user, failEveryAccount, failBurstAccount, now),
-		limiterFor(a.perAddr, addr, failEveryAddress, failBurstAddress, now),
-	} {
-		if lim.TokensAt(now) < 1 {
-			r := lim.ReserveN(now, 1)
-			d := r.DelayFrom(now)
-			r.CancelAt(now)
-			return true, d
-		}
-	}
-	return false, 0
+	c, ok := a.ok[k]
+	return ok && time.Now().Before(c.expires)
 }
 
-func (a *authenticator) recordFailure(user, addr string, now time.Time) {
+func (a *authenticator) remember(user, password, hash string, now time.Time) {
+	k := a.credentialKey(user, password)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	limiterFor(a.perUser, user, failEveryAccount, failBurstAccount, now).AllowN(now, 1)
-	limiterFor(a.perAddr, addr, failEveryAddress, failBurstAddress, now).AllowN(now, 1)
-}
-
-// check verifies user and password. It returns false for unknown users,
-// disabled accounts and wrong passwords alike.
-func (a *authenticator) check(user, password string) bool {
-	p, err := a.store.Principal(user)
-	if err != nil {
-		account.CompareDummy(password) // same cost as a real check
-		return false
-	}
-	acct, err := account.Decode(p)
-	if err != nil || acct.Disabled {
-		return false
-	}
-	key := sha256.Sum256([]byte(user + "\x00" + password + "\x00" + acct.PasswordHash))
-	now := time.Now()
-	a.mu.Lock()
-	exp, cached := a.ok[key]
-	a.mu.Unlock()
-	if cached && now.Before(exp) {
-		return true
-	}
-	if !acct.PasswordMatches(password) {
-		return false
-	}
-	a.mu.Lock()
 	if len(a.ok) >= maxCachedCredential {
 		for k, v := range a.ok {
-			if now.After(v) {
+			if now.After(v.expires) {
 				delete(a.ok, k)
 			}
 		}
 		if len(a.ok) >= maxCachedCredential {
-			a.ok = map[[32]byte]time.Time{}
+			a.ok = map[[32]byte]cachedCredential{}
 		}
 	}
-	a.ok[key] = now.Add(credentialCacheTTL)
-	a.mu.Unlock()
-	return true
+	a.ok[k] = cachedCredential{hash: hash, expires: now.Add(credentialCacheTTL)}
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// signInResult is what a sign-in attempt came to.
+type signInResult int
+
+const (
+	signedIn signInResult = iota
+	wrongCredentials
+	tooManyFailures // wait says how long
+	gaveUp          // the client left, or its deadline passed, before the check ran
+)
+
+// signIn checks user and password from addr. Every attempt first reserves
+// a failure from the (account, address) and address limiters, atomically,
+// and gives it back when the password is right (remembered or verified).
+func (a *authenticator) signIn(ctx context.Context, user, password, addr string) (signInResult, time.Duration) {
+	p, err := a.store.Principal(user)
+	found := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return gaveUp, 0
 	}
-	return host
+	var acct account.Account
+	if found {
+		if acct, err = account.Decode(p); err != nil {
+			found = false
+		}
+	}
+	// The limiters come first even for a remembered credential: otherwise a
+	// limited guesser could test guesses against the cache at full speed.
+	now := time.Now()
+	res, wait := a.limits.reserve(user, addr, now)
+	if wait > 0 {
+		return tooManyFailures, wait
+	}
+	if found && !acct.Disabled {
+		k := a.credentialKey(user, password)
+		a.mu.Lock()
+		c, ok := a.ok[k]
+		a.mu.Unlock()
+		if ok && now.Before(c.expires) && c.hash == acct.PasswordHash {
+			a.limits.cancel(res, now)
+			return signedIn, 0
+		}
+	}
+	ok, err := a.verifier.Verify(ctx, user, password, acct, found)
+	if err != nil {
+		a.limits.cancel(res, time.Now())
+		return gaveUp, 0
+	}
+	if !ok {
+		return wrongCredentials, 0
+	}
+	a.limits.cancel(res, time.Now())
+	a.remember(user, password, acct.PasswordHash, time.Now())
+	return signedIn, 0
+}
+
+// refuseBody, for a request with a body, makes the server close the
+// connection after this answer instead of reading the rest of a body nobody
+// will use: Go's server would otherwise read up to 256 KB of it after the
+// handler, at the sender's pace. The read deadline in the past ends that
+// read at once (not supported by test recorders, which read nothing
+// anyway). A request without a body keeps its connection, so a client that
+// comes back after Retry-After needs no new one.
+func refuseBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // requireAuth admits requests with valid Basic credentials and puts the user
-// in the context. Failed attempts wait, and are rate limited per account and
-// per address (429 with Retry-After once the limit is reached).
+// in the context. Failed attempts wait (outside the admission slot), and
+// are rate limited per account and address and per address (429 with
+// Retry-After once the limit is reached). No refusal reads the body.
 func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
-			s.signedIn("no_credentials")
+			s.reportSignIn("no_credentials")
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
-		addr := clientAddr(r)
-		if blocked, wait := s.auth.blocked(user, addr, time.Now()); blocked {
-			s.signedIn("throttled")
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			http.Error(w, "too many failed sign-ins; try again later", http.StatusTooManyRequests)
+		if len(user) > maxUserNameLen || len(pw) > maxSecretLen {
+			s.reportSignIn("failed")
+			refuseBody(w, r)
+			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "user name or password too long"})
 			return
 		}
-		if !s.auth.check(user, pw) {
-			s.signedIn("failed")
-			s.auth.recordFailure(user, addr, time.Now())
+		addr := clientAddr(r, s.auth.trusted)
+		res, wait := s.auth.signIn(r.Context(), user, pw, addr)
+		switch res {
+		case tooManyFailures:
+			s.reportSignIn("throttled")
+			refuseBody(w, r)
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+			http.Error(w, "too many failed sign-ins from this address; try again later", http.StatusTooManyRequests)
+			return
+		case gaveUp:
+			s.reportSignIn("gave_up")
+			refuseBody(w, r)
+			s.writeError(w, r, &dav.Error{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later"})
+			return
+		case wrongCredentials:
+			s.reportSignIn("failed")
 			s.log.Warn("failed sign-in", "user", user, "addr", addr)
+			releaseTicket(r.Context()) // the wait below holds no admission slot
 			select {
 			case <-time.After(s.auth.delay):
 			case <-r.Context().Done():
 			}
+			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
 			return
 		}
-		s.signedIn("ok")
+		s.reportSignIn("ok")
 		if !s.admitRecovery(w, r, user) {
 			return
 		}
@@ -191,8 +233,8 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 	})
 }
 
-// signedIn reports a sign-in outcome to Config.OnSignIn.
-func (s *Server) signedIn(outcome string) {
+// reportSignIn reports a sign-in outcome to Config.OnSignIn.
+func (s *Server) reportSignIn(outcome string) {
 	if s.cfg.OnSignIn != nil {
 		s.cfg.OnSignIn(outcome)
 	}

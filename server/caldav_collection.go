@@ -243,7 +243,7 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p dav.Path) 
 	}
 	set, _ := dav.ToChange(props)
 	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.User,
-		Collection: p.Collection, Kind: dav.KindCalendar, Props: set})
+		Collection: p.Collection, Kind: dav.KindCalendar, Props: set, SeenToken: seenToken(r)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

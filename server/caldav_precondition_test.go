@@ -131,7 +131,7 @@ func TestCalendarProperties(t *testing.T) {
 		"<CAL:max-date-time>99991231T000000Z</CAL:max-date-time>",
 		"transparent",
 		"<CAL:calendar-query/>", "<CAL:calendar-multiget/>", "<CAL:free-busy-query/>", "<D:sync-collection/>",
-		"<CS:getctag>data:,pv1-",
+		"<CS:getctag>data:,pv2-",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("PROPFIND lacks %s", want)

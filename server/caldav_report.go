@@ -33,11 +33,12 @@ func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p dav.Pa
 	}
 	switch root {
 	case reportCalQuery:
-		s.calendarQuery(w, r, p, c, body)
+		// Time ranges and expand run recurrence rules: the heavy pool.
+		s.withPool(w, r, s.pools.heavy, func() { s.calendarQuery(w, r, p, c, body) })
 	case reportCalMultiget:
 		s.multiget(w, r, p, body)
 	case reportFreeBusy:
-		s.freeBusyQuery(w, r, p, c, body)
+		s.withPool(w, r, s.pools.heavy, func() { s.freeBusyQuery(w, r, p, c, body) })
 	}
 	return true
 }
@@ -202,7 +203,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p dav.Pat
 	var renderErr error
 	rp.calendarErr = &renderErr
 	eventRange, eventsOnly := eventRangeOnly(f)
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	// Room for the whole answer up front, rather than doubling to it (the
 	// copies were a good part of a month's query).
 	sized := func(n int, bodies int64) {
@@ -213,6 +214,9 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p dav.Pat
 		ms.Grow(int(min(size, 64<<20)))
 	}
 	err = s.eachCandidate(r.Context(), p, c, f, sized, func(o storage.Object) error {
+		if err := ms.Err(); err != nil {
+			return err
+		}
 		ok, decided := false, false
 		if eventsOnly {
 			ok, decided = spanMatch(o, eventRange)
@@ -232,10 +236,10 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, p dav.Pat
 		return renderErr
 	})
 	if err != nil {
-		s.writeError(w, r, err)
+		ms.Fail(s.log, r, err)
 		return
 	}
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }
 
 // eachObject calls fn with each named object of the collection, body

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"strings"
+	"bytes"
 
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
@@ -46,7 +46,7 @@ func (s *Server) queryResponse(ms *dav.Multistatus, p dav.Path, o storage.Object
 	if len(rp.names) > 0 {
 		b.WriteString("<D:propstat><D:prop>")
 		for _, n := range rp.names {
-			open, close := dav.TagOf(n)
+			open, close := ms.TagOf(n)
 			if n == dav.NameGetETag {
 				b.WriteString(open)
 				writeEscaped(b, dav.QuoteETag(o.ETag))
@@ -89,7 +89,7 @@ func xmlEntity(c byte) string {
 var needsEscape = [256]bool{'&': true, '<': true, '>': true, '\r': true}
 
 // writeEscaped writes xmlEscape(s) to b.
-func writeEscaped(b *strings.Builder, s string) {
+func writeEscaped(b *bytes.Buffer, s string) {
 	from := 0
 	for i := 0; i < len(s); i++ {
 		if needsEscape[s[i]] {
@@ -102,7 +102,7 @@ func writeEscaped(b *strings.Builder, s string) {
 }
 
 // writeEscapedBytes writes xmlEscape(string(s)) to b.
-func writeEscapedBytes(b *strings.Builder, s []byte) {
+func writeEscapedBytes(b *bytes.Buffer, s []byte) {
 	from := 0
 	for i := 0; i < len(s); i++ {
 		if needsEscape[s[i]] {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -48,7 +49,7 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 			rp := reportProps{names: rq.names, calendarData: rq.cd, floating: time.UTC}
 			var renderErr error
 			rp.calendarErr = &renderErr
-			want, got := dav.NewMultistatus(), dav.NewMultistatus()
+			want, got := dav.NewMultistatus(nil, nil, rp.names), dav.NewMultistatus(nil, nil, rp.names)
 			s.objectResponse(want, p, o, rp)
 			s.queryResponse(got, p, o, rp)
 			if got.String() != want.String() {
@@ -56,7 +57,7 @@ func TestQueryResponseMatchesObjectResponse(t *testing.T) {
 			}
 		}
 	}
-	var b strings.Builder
+	var b bytes.Buffer
 	writeEscapedBytes(&b, []byte("a\r\n<&>\"'"))
 	writeEscaped(&b, "x&y")
 	if want := dav.XMLEscape("a\r\n<&>\"'") + dav.XMLEscape("x&y"); b.String() != want {

@@ -35,9 +35,12 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 		}
 	}
 	rp := newReportProps(q.Prop)
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	n, truncated := 0, false
 	err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
+		if err := ms.Err(); err != nil {
+			return err
+		}
 		vc, err := vcard.NewDecoder(bytes.NewReader(o.Body)).Decode()
 		if err != nil || !f.Match(vc) {
 			return nil
@@ -51,13 +54,13 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 		return nil
 	})
 	if err != nil && err != errStopListing {
-		s.writeError(w, r, err)
+		ms.Fail(s.log, r, err)
 		return
 	}
 	if truncated {
 		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }
 
 var errStopListing = &dav.Error{Status: http.StatusOK, Msg: "stop"}

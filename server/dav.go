@@ -29,6 +29,12 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	case "OPTIONS":
 		dav.WriteOptions(w)
 	case "PROPFIND":
+		if p.Kind == dav.ResCollection && r.Header.Get("Depth") != "0" {
+			// A listing of every member: its own pool (a Depth other
+			// than 0 and 1 is refused inside).
+			s.withPool(w, r, s.pools.listing, func() { s.propfind(w, r, p) })
+			return
+		}
 		s.propfind(w, r, p)
 	case "PROPPATCH":
 		s.proppatch(w, r, p)

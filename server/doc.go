@@ -21,7 +21,10 @@
 //     validated and matched by package card, iCalendar by package calendar.
 //   - report.go dispatches REPORT; report_sync.go answers sync-collection
 //     with the rules of package syncproto.
-//   - recovery.go: the recovery gate; api_undo.go: /api/history and /api/undo.
+//   - propfind.go answers PROPFIND; propfind_members.go writes the members
+//     of a Depth 1 listing by name from values made once per listing.
+//   - recovery.go: the recovery gate; api_undo.go: /api/history and /api/undo;
+//     api_guard.go keeps other sites' browsers away from /api/.
 //   - auth.go: sign-in (accounts in package account) and its rate limits.
 //
 // With Config.AccessLog, each request is logged at Info with method, path,

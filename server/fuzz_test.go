@@ -26,6 +26,7 @@ func FuzzXMLRequest(f *testing.F) {
 			return
 		}
 		dav.ParsePropfind(body)
+		dav.CheckReportProps(body)
 		dav.ParsePropUpdates(body, xml.Name{Space: dav.NSDAV, Local: "propertyupdate"})
 		dav.ParsePropUpdates(body, xml.Name{Space: dav.NSDAV, Local: "mkcol"})
 		var q addressbookQuery

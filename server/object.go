@@ -88,7 +88,10 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			s.writeError(w, r, err)
 			return
 		}
-		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object}
+		// A device deletes only what it synced: an item this store lacks
+		// is one it lost, and the deletion is recorded as a tombstone so
+		// that a lagging device cannot bring the item back.
+		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object, TombstoneAbsent: deviceOf(r) != ""}
 		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
 	case dav.ResCollection:
 		if _, err := s.collection(p); err != nil {
@@ -118,7 +121,11 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: r.Method + " of collections is not supported"})
 		return
 	}
-	dest, err := dav.ParsePath(r.Header.Get("Destination"))
+	dest, err := dav.ParseDestination(r)
+	if de := (*dav.Error)(nil); errors.As(err, &de) && de.Status != http.StatusNotFound {
+		s.writeError(w, r, err)
+		return
+	}
 	if err != nil || dest.Kind != dav.ResObject || dest.User != p.User || dest.Home != p.Home {
 		s.writeError(w, r, &dav.Error{Status: http.StatusBadGateway, Msg: "Destination must be an object in one of your collections of the same kind"})
 		return

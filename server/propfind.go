@@ -16,15 +16,15 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		return
 	}
 	user := userFrom(r.Context())
-	ms := dav.NewMultistatus()
-	respond := func(href string, ps *dav.PropSet) {
-		found, missing := ps.Pick(req)
-		ms.PropResponse(href, found, missing, req.PropName != nil)
-	}
 	epoch, _, err := s.store.Epoch()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	ms := dav.NewMultistatus(r.Context(), w, req.Names())
+	respond := func(href string, ps *dav.PropSet) {
+		found, missing := ps.Pick(req)
+		ms.PropResponse(href, found, missing, req.PropName != nil)
 	}
 	switch p.Kind {
 	case dav.ResRoot:
@@ -44,7 +44,7 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		if depth == "1" {
 			cols, err := s.store.Collections(user)
 			if err != nil {
-				s.writeError(w, r, err)
+				ms.Fail(s.log, r, err)
 				return
 			}
 			for _, c := range cols {
@@ -58,30 +58,38 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	case dav.ResCollection:
 		c, err := s.collection(p)
 		if err != nil {
-			s.writeError(w, r, err)
+			ms.Fail(s.log, r, err)
 			return
 		}
 		respond(p.Href(), s.collectionProps(p, c, epoch))
 		if depth == "1" {
+			fast := s.newMemberLister(p, req)
 			err := s.store.Objects(user, p.Collection, false, func(o storage.Object) error {
+				if err := ms.Err(); err != nil {
+					return err
+				}
+				if fast != nil {
+					fast.respond(ms, o)
+					return nil
+				}
 				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
 				respond(op.Href(), s.objectProps(op, o))
 				return nil
 			})
 			if err != nil {
-				s.writeError(w, r, err)
+				ms.Fail(s.log, r, err)
 				return
 			}
 		}
 	case dav.ResObject:
 		o, err := s.object(p)
 		if err != nil {
-			s.writeError(w, r, err)
+			ms.Fail(s.log, r, err)
 			return
 		}
 		respond(p.Href(), s.objectProps(p, o))
 	}
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }
 
 // collection returns the collection p names, if it exists and is of the

@@ -31,11 +31,8 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			}
 		}
 	}
-	ms := dav.NewMultistatus()
-	names := make([]xml.Name, 0, len(ups))
-	for _, u := range ups {
-		names = append(names, u.Name)
-	}
+	names := dav.UpdateNames(ups)
+	ms := dav.NewMultistatus(r.Context(), w, names)
 	if bad := dav.CheckUpdates(ups); len(bad) > 0 {
 		byStatus := map[int][]xml.Name{}
 		for _, n := range names {
@@ -46,7 +43,7 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			}
 		}
 		ms.PropStatusResponse(p.Href(), byStatus, map[int]xml.Name{http.StatusForbidden: {Space: dav.NSDAV, Local: "cannot-modify-protected-property"}})
-		ms.Write(w)
+		ms.Finish(s.log, r)
 		return
 	}
 	set, remove := dav.ToChange(ups)
@@ -59,7 +56,7 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 	}
 	ms.PropStatusResponse(p.Href(), map[int][]xml.Name{http.StatusOK: names}, nil)
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }
 
 // mkcol creates an address book (RFC 5689 extended MKCOL, or a plain MKCOL in
@@ -98,7 +95,7 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	}
 	set, _ := dav.ToChange(props)
 	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.User,
-		Collection: p.Collection, Kind: dav.KindAddressBook, Props: set})
+		Collection: p.Collection, Kind: dav.KindAddressBook, Props: set, SeenToken: seenToken(r)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -38,10 +38,10 @@ func (s *Server) homeProps(p dav.Path) *dav.PropSet {
 	return ps
 }
 
-// syncToken formats a collection's token: the store's epoch and the
-// collection's last change.
-func syncToken(epoch string, seq uint64) string {
-	return syncproto.Format(syncproto.Token{Epoch: epoch, Seq: seq})
+// syncToken formats a collection's token: the store's epoch, the
+// collection's last change, and the binding to the collection.
+func syncToken(epoch string, seq uint64, user, collection string) string {
+	return syncproto.Format(syncproto.Token{Epoch: epoch, Seq: seq, Bind: syncproto.Bind(user, collection)})
 }
 
 func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch string) *dav.PropSet {
@@ -52,7 +52,7 @@ func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch string)
 		ps.Add(dav.NameResourceType, "<D:collection/><C:addressbook/>")
 	}
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
-	tok := syncToken(epoch, c.LastSeq)
+	tok := syncToken(epoch, c.LastSeq, p.User, p.Collection)
 	ps.Add(dav.NameSyncToken, dav.XMLEscape(tok))
 	ps.Add(dav.NameCTag, dav.XMLEscape(tok))
 	if c.Kind != dav.KindCalendar {

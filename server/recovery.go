@@ -67,6 +67,20 @@ func deviceOf(r *http.Request) string {
 	return id
 }
 
+// seenToken is a device's last sync token of a collection it creates again
+// (syncproto.HeaderToken), or nil: a stock client, no header, or one that
+// does not parse (the collection is then simply created).
+func seenToken(r *http.Request) *syncproto.Token {
+	if deviceOf(r) == "" {
+		return nil
+	}
+	tok, err := syncproto.Parse(r.Header.Get(syncproto.HeaderToken))
+	if err != nil {
+		return nil
+	}
+	return &tok
+}
+
 // deviceEpoch puts X-Pimvault-Epoch on every response to a device request.
 func (s *Server) deviceEpoch(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +127,9 @@ func (d *deviceSeen) due(key string, now time.Time) bool {
 func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user string) bool {
 	dev := deviceOf(r)
 	if dev != "" && s.seen.due(user+"\x00"+dev, time.Now()) {
-		if err := s.store.SeeDevice(r.Context(), user, dev); err != nil {
+		if err := s.store.SeeDevice(r.Context(), user, dev); errors.Is(err, storage.ErrDeviceNotAdmitted) {
+			dav.LogRefusal(s.log, r, 0, "device "+dev+" of "+user+" not recorded: "+err.Error())
+		} else if err != nil {
 			s.log.Warn("could not record device", "user", user, "device", dev, "err", err)
 		}
 	}
@@ -165,10 +181,16 @@ func (s *Server) syncStore(r *http.Request, user string) (syncproto.Store, map[s
 }
 
 // tokenShowsLoss handles a sync-collection whose token shows the store lost
-// history the client saw: the principal becomes RECOVERING, a token of the
-// current epoch ahead of the head starts a new epoch (so that the sequence
-// numbers the client saw are never reused for other changes), and the
-// client gets 409 (device) or 503 (stock).
+// history the client saw: the principal becomes RECOVERING and the client
+// gets 409 (device) or 503 (stock). Only this principal: a token is
+// presented by one signed-in user, so it never starts a store-wide epoch
+// (a store rolled back underneath its HIGHWATER mark starts one at open).
+// Opening is journalled, logged at Warn and shown by `pimvault recovery
+// status`; a principal already RECOVERING for the token's epoch writes
+// nothing more, and each principal may open (or add an epoch to) its
+// recovery at most lossBurst times and then once per lossEvery, so a
+// client presenting forged tokens in a loop cannot grow the journal or the
+// log: past that it is answered the same way without anything written.
 //
 // A device that comes late, with a token of an epoch whose loss a closed
 // recovery already accepted, is answered 409 without reopening the
@@ -178,37 +200,42 @@ func (s *Server) syncStore(r *http.Request, user string) (syncproto.Store, map[s
 // to do.
 func (s *Server) tokenShowsLoss(w http.ResponseWriter, r *http.Request, user, collection string, tok syncproto.Token, store syncproto.Store, reason string) {
 	ctx := r.Context()
-	s.log.Warn("sync token shows history this store does not hold", "user", user, "collection", collection,
-		"token", syncproto.Format(tok), "reason", reason, "device", deviceOf(r))
+	rs, rsErr := s.store.RecoveryState(user)
 	if deviceOf(r) != "" && tok.Epoch != store.Epoch {
-		if rs, err := s.store.RecoveryState(user); err == nil && !rs.Recovering && slices.Contains(rs.Accepted, tok.Epoch) {
+		if rsErr == nil && !rs.Recovering && slices.Contains(rs.Accepted, tok.Epoch) {
 			s.log.Info("a device with a token of an accepted epoch reconciles; the recovery stays closed", "user", user, "device", deviceOf(r), "epoch", tok.Epoch)
 			w.Header().Set(HeaderEpoch, store.Epoch)
 			s.writeError(w, r, errReconcile)
 			return
 		}
 	}
-	if tok.Epoch == store.Epoch && tok.Seq > store.Head {
-		if h, err := s.store.EpochHistory(); err == nil && h.Current == store.Epoch && h.Start < store.Head {
-			if _, err := s.store.StartEpoch(ctx, "a client presented "+syncproto.Format(tok)+", ahead of head"); err != nil {
-				s.writeError(w, r, err)
-				return
+	known := rsErr == nil && rs.Recovering && slices.Contains(rs.Pending, tok.Epoch)
+	if !known {
+		if s.lossLimit.Allow(user) {
+			s.log.Warn("sync token shows history this store does not hold; the account is RECOVERING", "user", user, "collection", collection,
+				"token", syncproto.Format(tok), "reason", reason, "device", deviceOf(r))
+			if _, err := s.store.OpenRecovery(ctx, user, "sync token: "+reason, tok.Epoch); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("could not open recovery", "user", user, "err", err)
 			}
+		} else {
+			dav.LogRefusal(s.log, r, http.StatusServiceUnavailable, "another sync token showing a loss from "+user+" within the limit; nothing recorded")
 		}
-	}
-	if _, err := s.store.OpenRecovery(ctx, user, "sync token: "+reason, tok.Epoch); err != nil && !errors.Is(err, context.Canceled) {
-		s.log.Error("could not open recovery", "user", user, "err", err)
 	}
 	if deviceOf(r) == "" {
 		s.writeError(w, r, dav.ErrRecovering)
 		return
 	}
-	if h, err := s.store.EpochHistory(); err == nil {
-		w.Header().Set(HeaderEpoch, h.Current)
-	}
+	w.Header().Set(HeaderEpoch, store.Epoch)
 	w.Header().Set(HeaderRecovering, "1")
 	s.writeError(w, r, errReconcile)
 }
+
+// Per principal, how often a token showing a loss may open or widen its
+// recovery (see tokenShowsLoss).
+const (
+	lossEvery = time.Minute
+	lossBurst = 4
+)
 
 // recoveryDone is POST /api/recovery/done: a device finished reconciling.
 func (s *Server) recoveryDone(w http.ResponseWriter, r *http.Request) {

@@ -245,16 +245,32 @@ func TestStockClientNotWipedDuringRecovery(t *testing.T) {
 			t.Fatalf("device upload %s: %d", uid, code)
 		}
 	}
-	req, _ := http.NewRequest("POST", srv.URL+"/api/recovery/done", nil)
-	req.SetBasicAuth("alice", testPassword)
-	req.Header.Set(HeaderDevice, testDevice)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	report := func() {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/api/recovery/done", nil)
+		req.SetBasicAuth("alice", testPassword)
+		req.Header.Set(HeaderDevice, testDevice)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
+	// The new store never knew alice's devices: a report alone does not
+	// close the recovery (the stock client stays on 503) …
+	report()
+	if st, _ := second.PrincipalState("alice"); !st.Recovery.Recovering {
+		t.Fatal("the first device's report closed the recovery of a store that knows no devices")
+	}
+	if err := phone.sync(ctx); err == nil {
+		t.Fatal("stock client served before the known devices reported")
+	}
+	// … until the admin names the devices known before the loss.
+	if closed, _, err := second.ExpectDevices(ctx, "alice", []string{testDevice}, time.Hour); err != nil || !closed {
+		t.Fatalf("expect the only device, which reported: closed %v err %v", closed, err)
+	}
 	if st, _ := second.PrincipalState("alice"); st.Recovery.Recovering {
-		t.Fatal("recovery did not close after the only device reported")
+		t.Fatal("recovery did not close after the only known device reported")
 	}
 	if err := phone.sync(ctx); err != nil {
 		t.Fatalf("sync after recovery: %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/syncproto"
 )
 
 const (
@@ -370,39 +371,47 @@ func TestRecoveryAcceptedAfterClose(t *testing.T) {
 	}
 }
 
-// TestRecoveryAheadStartsEpoch: a token of the current epoch ahead of the
-// head starts a new epoch, so the lost sequence numbers are never reused;
-// tokens of the old epoch within the fork stay valid.
-func TestRecoveryAheadStartsEpoch(t *testing.T) {
+// TestRecoveryAheadIsPerAccount: a token of the current epoch ahead of the
+// head makes that account RECOVERING, and only it: no store-wide epoch
+// starts, another account syncs on. A client presenting forged tokens in a
+// loop is held to the per-account limit: the journal does not grow with
+// each one.
+func TestRecoveryAheadIsPerAccount(t *testing.T) {
 	e := newTestEnv(t)
 	putCards(t, e, "a")
 	old := epochOf(t, e)
-	resp, body := e.do(t, "alice", "REPORT", testBook, nil, syncReport(""))
-	good := between(body, "<D:sync-token>", "</D:sync-token>")
+	_, body := e.do(t, "bob", "REPORT", "/dav/addressbooks/bob/contacts/", nil, syncReport(""))
+	bobTok := between(body, "<D:sync-token>", "</D:sync-token>")
 	ahead := tokenOf(old, e.store.Head()+5)
-	if resp, _ := e.do(t, "alice", "REPORT", testBook, nil, syncReport(ahead)); resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("ahead token: %d", resp.StatusCode)
+	if resp, _ := e.do(t, "alice", "REPORT", testBook, nil, syncReport(ahead)); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("ahead token: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	if epochOf(t, e) == old {
-		t.Fatal("no new epoch after a token ahead of the head")
+	if epochOf(t, e) != old {
+		t.Fatal("a token ahead of the head started a store-wide epoch")
 	}
-	// bob writes past the old token's seq: it must still not look valid.
-	for i := 0; i < 8; i++ {
-		uid := "x" + strconv.Itoa(i)
-		e.do(t, "bob", "PUT", "/dav/addressbooks/bob/contacts/"+uid+".vcf", map[string]string{"Content-Type": "text/vcard"}, testCard(uid, uid))
+	if !recovering(t, e, "alice") || recovering(t, e, "bob") {
+		t.Fatalf("alice recovering %v, bob %v; want only alice", recovering(t, e, "alice"), recovering(t, e, "bob"))
 	}
-	if _, err := e.store.CloseRecovery(context.Background(), "alice", "test"); err != nil {
-		t.Fatal(err)
+	rs, err := e.store.RecoveryState("alice")
+	if err != nil || !strings.Contains(rs.Reason, "sync token") {
+		t.Fatalf("recovery status does not say why: %+v %v", rs, err)
 	}
-	if resp, body = e.do(t, "alice", "REPORT", testBook, nil, syncReport(ahead)); resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("old ahead token after close: %d %s, want 403", resp.StatusCode, body)
+	if resp, body := e.do(t, "bob", "REPORT", "/dav/addressbooks/bob/contacts/", nil, syncReport(bobTok)); resp.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("bob's own token: %d %s", resp.StatusCode, body)
 	}
-	if resp, body = e.do(t, "alice", "REPORT", testBook, nil, syncReport(good)); resp.StatusCode != http.StatusMultiStatus {
-		t.Fatalf("old epoch's token within its fork: %d %s, want 207", resp.StatusCode, body)
+	head := e.store.Head()
+	for i := range 200 {
+		forged := tokenOf("00000000dead"+strconv.Itoa(1000+i), 3)
+		if resp, _ := e.do(t, "alice", "REPORT", testBook, nil, syncReport(forged)); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("forged unknown-epoch token %d: %d, want 503", i, resp.StatusCode)
+		}
+		e.do(t, "alice", "REPORT", testBook, nil, syncReport(tokenOf(old, head+uint64(10+i))))
 	}
-	resp, body = e.do(t, "bob", "REPORT", "/dav/addressbooks/bob/contacts/", nil, syncReport(tokenOf(old, 2)))
-	if resp.StatusCode == http.StatusServiceUnavailable || recovering(t, e, "bob") {
-		t.Fatalf("bob's old-epoch token within the fork: %d %s", resp.StatusCode, body)
+	if grew := e.store.Head() - head; grew > lossBurst+1 {
+		t.Fatalf("400 forged tokens wrote %d journal records, want at most %d", grew, lossBurst+1)
+	}
+	if epochOf(t, e) != old {
+		t.Fatal("forged tokens started a store-wide epoch")
 	}
 }
 
@@ -462,10 +471,12 @@ func TestRecoveryDedupe(t *testing.T) {
 	}
 }
 
-// TestRecoveryForeignTokens: another collection's token. Past this
-// collection's last change it is refused (valid-sync-token); at or below
-// it, it cannot be told apart and is harmless: only this collection's own
-// changes after it are listed, with no deletion of an existing member.
+// TestRecoveryForeignTokens: another collection's token is refused
+// (valid-sync-token): its binding names the other collection. An unbound
+// pv1 token (older servers') past this collection's last change is refused
+// too; at or below it, it cannot be told apart and is harmless: only this
+// collection's own changes after it are listed, with no deletion of an
+// existing member.
 func TestRecoveryForeignTokens(t *testing.T) {
 	e := newTestEnv(t)
 	const work = "/dav/addressbooks/alice/office/"
@@ -484,9 +495,17 @@ func TestRecoveryForeignTokens(t *testing.T) {
 	if resp, body := e.do(t, "alice", "REPORT", testBook, nil, syncReport(workTok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
 		t.Fatalf("work's token at contacts: %d %s, want 403 valid-sync-token", resp.StatusCode, body)
 	}
-	resp, body = e.do(t, "alice", "REPORT", work, nil, syncReport(contactsTok))
+	if resp, body := e.do(t, "alice", "REPORT", work, nil, syncReport(contactsTok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
+		t.Fatalf("contacts' token at work: %d %s, want 403 valid-sync-token", resp.StatusCode, body)
+	}
+	unbound, err := syncproto.Parse(contactsTok)
+	if err != nil || unbound.Bind == "" {
+		t.Fatalf("contacts' token %q is not bound (%v)", contactsTok, err)
+	}
+	unbound.Bind = ""
+	resp, body = e.do(t, "alice", "REPORT", work, nil, syncReport(syncproto.Format(unbound)))
 	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "w1.vcf") || strings.Contains(body, "404") {
-		t.Fatalf("contacts' token at work: %d %s, want 207 with w1 and no deletion", resp.StatusCode, body)
+		t.Fatalf("contacts' unbound token at work: %d %s, want 207 with w1 and no deletion", resp.StatusCode, body)
 	}
 	if _, err := e.store.Get("alice", "office", "w0.vcf"); err != nil {
 		t.Fatalf("w0 lost: %v", err)

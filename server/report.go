@@ -25,6 +25,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, dav.BadRequest("malformed XML: %v", err))
 		return
 	}
+	if err := dav.CheckReportProps(body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if p.Kind != dav.ResCollection {
 		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "reports are served on collections"))
 		return
@@ -65,7 +69,12 @@ func newReportProps(pl *dav.PropList) reportProps {
 		rp.names = []xml.Name{dav.NameGetETag}
 		return rp
 	}
+	seen := map[xml.Name]bool{}
 	for _, n := range pl.XMLNames() {
+		if seen[n] {
+			continue // each name is answered once
+		}
+		seen[n] = true
 		if n == dav.NameAddressData {
 			rp.addressData = true
 		}
@@ -119,11 +128,15 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p dav.Path, bo
 		s.writeError(w, r, err)
 		return
 	}
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	seen := map[string]bool{}
 	for _, href := range req.Hrefs {
 		if seen[href] {
 			continue
+		}
+		if err := ms.Err(); err != nil {
+			ms.Fail(s.log, r, err)
+			return
 		}
 		seen[href] = true
 		hp, err := dav.ParsePath(href)
@@ -138,5 +151,5 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, p dav.Path, bo
 		}
 		s.objectResponse(ms, p, o, rp)
 	}
-	ms.Write(w)
+	ms.Finish(s.log, r)
 }

@@ -46,8 +46,8 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 	tok, kind := syncproto.Classify(req.SyncToken)
 	historyStart := max(c.CreatedSeq, c.PrunedSeq)
 	d := syncproto.Decide(syncproto.Input{Kind: kind, Token: tok, Store: store, HistoryStart: historyStart,
-		// A collection's tokens never pass its last change (see syncproto's doc).
-		Foreign: kind == syncproto.ValidToken && tok.Seq > c.LastSeq, Accepted: accepted})
+		// Another collection's token, or past this one's last change (see syncproto's doc).
+		Foreign: kind == syncproto.ValidToken && tok.ForeignTo(syncproto.Bind(p.User, p.Collection), c.LastSeq), Accepted: accepted})
 	switch d.Decision {
 	case syncproto.Initial:
 	case syncproto.Incremental:
@@ -87,8 +87,12 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 		s.writeError(w, r, err)
 		return
 	}
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	for _, ch := range changes {
+		if err := ms.Err(); err != nil {
+			ms.Fail(s.log, r, err)
+			return
+		}
 		op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: ch.Name}
 		if ch.Deleted {
 			ms.StatusResponse(op.Href(), http.StatusNotFound)
@@ -99,7 +103,7 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 			continue // changed again since the listing; the next sync reports it
 		}
 		if err != nil {
-			s.writeError(w, r, err)
+			ms.Fail(s.log, r, err)
 			return
 		}
 		s.objectResponse(ms, p, o, rp)
@@ -107,6 +111,6 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 	if truncated {
 		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
-	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last)) + "</D:sync-token>")
-	ms.Write(w)
+	ms.Raw("<D:sync-token>" + dav.XMLEscape(syncToken(epoch, last, p.User, p.Collection)) + "</D:sync-token>")
+	ms.Finish(s.log, r)
 }

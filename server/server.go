@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/server/files"
+	"github.com/pimvault/pimvault/server/internal/admit"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -49,8 +51,26 @@ type Config struct {
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
 	// OnSignIn, when set, is told each sign-in attempt's outcome: "ok",
-	// "failed", "throttled" or "no_credentials" (metrics).
+	// "failed", "throttled", "gave_up" (no check in time) or "no_credentials" (metrics).
 	OnSignIn func(outcome string)
+
+	// Admission (docs/ARCHITECTURE.md, "Admission"); zero values are sized
+	// from the cores.
+	MaxRequests           int           // requests running at once
+	MaxRequestsPerAccount int           // of them, for one account
+	MaxQueue              int           // requests waiting for a slot
+	QueueWait             time.Duration // the longest wait for a slot
+	MaxPasswordChecks     int           // bcrypt checks at once
+	// RequestTimeout is the deadline of a request's work (default
+	// DefaultRequestTimeout); its response must be written within
+	// writeGrace after it.
+	RequestTimeout time.Duration
+	// ReadTimeout bounds reading a request, body included (default
+	// DefaultReadTimeout).
+	ReadTimeout time.Duration
+	// TrustedProxies: peers whose Forwarded / X-Forwarded-For name the
+	// client address.
+	TrustedProxies []netip.Prefix
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +83,10 @@ func (c Config) withDefaults() Config {
 	if c.RecoveryDeviceWindow == 0 {
 		c.RecoveryDeviceWindow = DefaultRecoveryDeviceWindow
 	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	defaultAdmission(&c)
 	return c
 }
 
@@ -72,7 +96,11 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	auth  *authenticator
-	seen  deviceSeen // when each device's last-seen was written
+	gate  *admit.Gate // admission of every request but the health check
+	pools workPools   // the expensive classes of work
+	seen  deviceSeen  // when each device's last-seen was written
+	// lossLimit bounds, per principal, the recoveries sync tokens open.
+	lossLimit *dav.KeyedLimiter
 
 	defaultsDone sync.Map // users whose default collections exist
 
@@ -86,8 +114,13 @@ const calendarCacheSize = 4096
 // New returns a server over store.
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
-	return &Server{store: store, cfg: cfg, log: log, auth: newAuthenticator(store, cfg.FailedLoginDelay),
-		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log)}
+	return &Server{store: store, cfg: cfg, log: log,
+		auth: newAuthenticator(store, cfg.FailedLoginDelay, cfg.MaxPasswordChecks, cfg.TrustedProxies),
+		gate: admit.NewGate(admit.Config{Limit: cfg.MaxRequests, PerAccount: cfg.MaxRequestsPerAccount,
+			Queue: cfg.MaxQueue, Wait: cfg.QueueWait}),
+		pools:    newWorkPools(cfg),
+		calCache: calendar.NewCache(calendarCacheSize), files: files.New(store, cfg.MaxResourceSize, log),
+		lossLimit: dav.NewKeyedLimiter(lossEvery, lossBurst, maxTrackedDevices)}
 }
 
 func init() {
@@ -99,6 +132,11 @@ func init() {
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
 // /dav/ and a health check.
 func (s *Server) Handler() http.Handler {
+	return s.accessLog(s.admission(s.routes()))
+}
+
+// routes is the router behind admission.
+func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.deviceEpoch)
 	r.Get("/healthz", s.healthz)
@@ -110,7 +148,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
 	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	s.routeAPI(r)
+	r.Group(func(api chi.Router) {
+		api.Use(s.apiGuard)
+		s.routeAPI(api)
+	})
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.
@@ -119,7 +160,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return s.accessLog(r)
+	return r
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

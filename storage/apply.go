@@ -95,7 +95,7 @@ func applyRecordCached(tx *bolt.Tx, r *Record, ic infoCache) error {
 		if cb == nil {
 			return fmt.Errorf("delete %s/%s: %w", r.Principal, r.Collection, ErrNotFound)
 		}
-		if err := applyDelete(cb, ic, r.Name, r.Seq, r.Time); err != nil {
+		if err := applyDelete(cb, ic, r.Name, r.ETag, r.Seq, r.Time); err != nil {
 			return err
 		}
 		return writeObjProps(cb, r.Name, nil)
@@ -105,7 +105,7 @@ func applyRecordCached(tx *bolt.Tx, r *Record, ic infoCache) error {
 		if src == nil || dst == nil {
 			return fmt.Errorf("move %s/%s to %s: %w", r.Principal, r.Collection, r.ToCollection, ErrNotFound)
 		}
-		if err := applyDelete(src, ic, r.Name, r.Seq, r.Time); err != nil {
+		if err := applyDelete(src, ic, r.Name, r.ETag, r.Seq, r.Time); err != nil {
 			return err
 		}
 		if err := applyPut(dst, ic, r.ToName, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
@@ -252,12 +252,30 @@ func applyPut(cb *bolt.Bucket, ic infoCache, name, etag string, meta ObjectMeta,
 	return touchInfo(cb, ic, seq, dCount, dBytes)
 }
 
-func applyDelete(cb *bolt.Bucket, ic infoCache, name string, seq uint64, t int64) error {
+// applyTombstoneAbsent records the deletion of an object the store does
+// not hold (Change.TombstoneAbsent): a tombstone and a change, nothing else.
+func applyTombstoneAbsent(cb *bolt.Bucket, ic infoCache, name string, seq uint64, t int64) error {
+	tomb := binary.AppendVarint(u64(seq), t)
+	if err := cb.Bucket(bktTombs).Put([]byte(name), tomb); err != nil {
+		return err
+	}
+	if err := cb.Bucket(bktChanges).Put(u64(seq), append([]byte{changeDelete}, name...)); err != nil {
+		return err
+	}
+	return touchInfo(cb, ic, seq, 0, 0)
+}
+
+// applyDelete removes an object; etag is the record's (empty only for a
+// tombstone of an object the store did not hold).
+func applyDelete(cb *bolt.Bucket, ic infoCache, name, etag string, seq uint64, t int64) error {
 	old, exists, err := getObject(cb, name)
 	if err != nil {
 		return err
 	}
 	if !exists {
+		if etag == "" && cb.Bucket(bktTombs).Get([]byte(name)) == nil {
+			return applyTombstoneAbsent(cb, ic, name, seq, t)
+		}
 		return fmt.Errorf("delete %s: %w", name, ErrNotFound)
 	}
 	if err := unindex(cb, name, old); err != nil {

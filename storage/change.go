@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -44,6 +45,18 @@ type Change struct {
 	// IfMatchETags is an If-Match ETag list: the change fails unless the
 	// object exists with one of these ETags (IfMatch holds a single one).
 	IfMatchETags []string
+	// TombstoneAbsent (OpDelete, without If-Match): when the object does
+	// not exist and the collection holds no tombstone for its name, record
+	// the deletion anyway, as a record with no ETag. A device deletes only
+	// what it once synced, so such a DELETE means the store lost the item
+	// (a rebuilt store); the tombstone keeps a lagging device's stale copy
+	// from bringing it back (invariant 3).
+	TombstoneAbsent bool
+	// SeenToken (OpCreateCollection) is the last sync token a device holds
+	// for the collection it creates again. When the store's tombstone of
+	// the collection is after it (syncproto.DeletedSince), the change fails
+	// with ErrDeleted: the device's copy predates a deletion.
+	SeenToken *syncproto.Token
 }
 
 // ifMatchFails reports whether the object's current ETag fails the
@@ -188,6 +201,9 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		if collectionBucket(tx, c.Principal, c.Collection) != nil {
 			return nil, res, fmt.Errorf("collection %s: %w", c.Collection, ErrExists)
 		}
+		if err := checkDeletedSince(tx, c, head); err != nil {
+			return nil, res, err
+		}
 		res.Created = true
 	case OpDeleteCollection, OpSetProps:
 		cb := collectionBucket(tx, c.Principal, c.Collection)
@@ -215,6 +231,10 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 			return nil, res, err
 		}
 		if !exists {
+			if c.TombstoneAbsent && c.IfMatch == "" && len(c.IfMatchETags) == 0 && cb.Bucket(bktTombs).Get([]byte(c.Name)) == nil {
+				r.ETag = ""
+				return r, res, nil
+			}
 			return nil, res, fmt.Errorf("object %s: %w", c.Name, ErrNotFound)
 		}
 		if c.ifMatchFails(old.ETag) {
@@ -333,4 +353,25 @@ func prepareMove(tx *bolt.Tx, c *Change, r *Record) (*Record, Result, error) {
 	r.ETag, r.Meta = old.ETag, old.Meta
 	r.Body = append([]byte(nil), src.Bucket(bktBodies).Get([]byte(c.Name))...)
 	return r, Result{ETag: old.ETag, Created: !dstExists}, nil
+}
+
+// checkDeletedSince refuses a device's creation of a collection whose
+// deletion the store recorded after the device's last sync of it.
+func checkDeletedSince(tx *bolt.Tx, c *Change, head uint64) error {
+	if c.SeenToken == nil {
+		return nil
+	}
+	v := tx.Bucket(bktData).Bucket([]byte(c.Principal)).Bucket(bktColTombs).Get([]byte(c.Collection))
+	if len(v) != 8 {
+		return nil
+	}
+	deleted := binary.BigEndian.Uint64(v)
+	h, err := readEpochHistory(tx)
+	if err != nil {
+		return err
+	}
+	if syncproto.DeletedSince(*c.SeenToken, deleted, syncproto.Store{Epoch: h.Current, Earlier: h.Earlier, Head: head}) {
+		return fmt.Errorf("collection %s was deleted at sequence %d, after %s: %w", c.Collection, deleted, syncproto.Format(*c.SeenToken), ErrDeleted)
+	}
+	return nil
 }

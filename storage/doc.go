@@ -30,6 +30,17 @@
 //     range the journal's Unix nanoseconds can hold before any conversion
 //     (timearg.go); an undo that removes a collection or more than
 //     Options.UndoConfirmOver objects needs UndoRequest.Confirm.
+//   - Only a journalled tombstone deletes: a device's deletion of an object
+//     the store lacks is itself journalled as a tombstone
+//     (Change.TombstoneAbsent), and a device's re-creation of a collection
+//     whose tombstone is after the device's last token of it is refused
+//     with ErrDeleted (Change.SeenToken, syncproto.DeletedSince).
+//   - A recovery closes by the devices' reports only when the store knows
+//     the devices of the account before the loss (its registry, or the list
+//     an admin gives with ExpectDevices); otherwise only an admin closes it.
+//   - Re-applying a diverged tail (reapply.go) writes new records only,
+//     with If-Match or If-None-Match on each, and leaves every object this
+//     store changed after the split as it is.
 //
 // # Data directory
 //

@@ -43,6 +43,9 @@ var (
 	// ErrSnapshotInvalid: a snapshot's copy does not match its sidecar or the
 	// store it claims to come from.
 	ErrSnapshotInvalid = errors.New("snapshot invalid")
+	// ErrDeleted: a device asked to create a collection again whose
+	// deletion the store recorded after the device's last sync of it.
+	ErrDeleted = errors.New("deleted after this copy was last synced")
 	// ErrConflict: a Cond of the change does not hold.
 	ErrConflict = errors.New("conflicts with the state of another resource")
 )

@@ -19,7 +19,7 @@ const (
 	OpDeleteCollection  Op = 3  // Principal, Collection: a tombstone; the contents stay in the journal. Name: also every collection whose name starts with it
 	OpSetProps          Op = 4  // Principal, Collection, Props (set), Remove; with Name: that object's dead properties
 	OpPut               Op = 5  // Principal, Collection, Name, ETag, Meta, Body; Props set on the object (all of them with ReplaceProps)
-	OpDelete            Op = 6  // Principal, Collection, Name, ETag (of what was deleted)
+	OpDelete            Op = 6  // Principal, Collection, Name, ETag (of what was deleted; empty: the tombstone of an object the store did not hold, Change.TombstoneAbsent)
 	OpMove              Op = 7  // Principal, Collection, Name → ToCollection, ToName, ETag
 	OpEpoch             Op = 8  // Name = new epoch id; starts a history line
 	OpCheckpoint        Op = 9  // Body = free text (why); no state change

@@ -36,8 +36,8 @@ var bktState = []byte("state")
 const (
 	stateKeyRecovery = "recovery"
 	stateKeyDevice   = "device/"
-	// MaxDevices bounds a principal's device registry; registering one more
-	// drops the device seen least recently.
+	// MaxDevices bounds a principal's device registry (see admitDevice for
+	// who gets in when it is full).
 	MaxDevices = 64
 	// maxEpochList bounds the epoch lists of a RecoveryState.
 	maxEpochList = 32
@@ -59,6 +59,18 @@ type RecoveryState struct {
 	// is answered DAV:valid-sync-token (the store is complete again, by an
 	// admin's or the devices' word), not RECOVERING again.
 	Accepted []string `json:"accepted,omitempty"`
+	// Expected lists the devices known before the loss: the registry's
+	// devices seen within the window when the recovery opened (the
+	// registry came with the journal, the stream or the backup the store
+	// was rebuilt from), and any an admin added. Each must report before
+	// the recovery closes by itself.
+	Expected []string `json:"expected,omitempty"`
+	// NoKnownDevices: the recovery opened on a store that knew no device
+	// (a store rebuilt from nothing). It then never closes at a device's
+	// report, since the first device to report is not evidence that the
+	// others did; an admin gives the list (pimvault recovery expect) or
+	// closes it.
+	NoKnownDevices bool `json:"no_known_devices,omitempty"`
 }
 
 // DeviceInfo is one pimvault device of a principal.
@@ -105,6 +117,7 @@ func (st *PrincipalState) clone() PrincipalState {
 	out := PrincipalState{Recovery: st.Recovery, Devices: make(map[string]DeviceInfo, len(st.Devices))}
 	out.Recovery.Pending = append([]string(nil), st.Recovery.Pending...)
 	out.Recovery.Accepted = append([]string(nil), st.Recovery.Accepted...)
+	out.Recovery.Expected = append([]string(nil), st.Recovery.Expected...)
 	for k, v := range st.Devices {
 		out.Devices[k] = v
 	}
@@ -136,7 +149,8 @@ func (st *PrincipalState) encode() (map[string][]byte, error) {
 
 func isZeroRecovery(r RecoveryState) bool {
 	return !r.Recovering && r.Reason == "" && r.Since.IsZero() && r.Closed.IsZero() &&
-		r.CloseReason == "" && len(r.Pending) == 0 && len(r.Accepted) == 0
+		r.CloseReason == "" && len(r.Pending) == 0 && len(r.Accepted) == 0 &&
+		len(r.Expected) == 0 && !r.NoKnownDevices
 }
 
 func decodeState(b *bolt.Bucket) (PrincipalState, error) {

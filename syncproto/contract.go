@@ -22,6 +22,12 @@ const (
 	// HeaderExisting is on the answer to a deduplicated upload: the href of
 	// the object that already holds the same UID and body.
 	HeaderExisting = "X-Pimvault-Existing"
+	// HeaderToken is on a device's MKCOL or MKCALENDAR of a collection it
+	// holds and the server does not list: the device's last sync token of
+	// it. When the server recorded the collection's deletion after that
+	// token (DeletedSince), it answers 410 Gone and the device deletes its
+	// copy instead of bringing the collection back.
+	HeaderToken = "X-Pimvault-Sync-Token"
 )
 
 // RecoveryDonePath is where a device POSTs once it has reconciled its

@@ -18,7 +18,18 @@
 //
 // # Token format
 //
-//	data:,pv1-<epoch>-<seq>
+//	data:,pv2-<epoch>-<seq>-<bind>    what the server hands out
+//	data:,pv1-<epoch>-<seq>           unbound: older servers', and the
+//	                                  device library's reconciliation token
+//
+// bind is Bind(principal, collection): 12 lowercase hex digits that tie the
+// token to the collection it was minted for, so a token presented on
+// another collection is Foreign (403 DAV:valid-sync-token) rather than
+// read as a position in the wrong change index. pv1 tokens stay accepted
+// and are judged as before (a seq past the collection's last change is
+// foreign): refusing them would make every client of an upgraded server
+// list every collection again at once, and the server stops handing them
+// out, so they disappear after one sync.
 //
 // epoch identifies the store's history line: 1 to 32 lowercase hex digits
 // ([0-9a-f]; the store makes 16). seq is the journal sequence of the
@@ -101,7 +112,10 @@
 // below it cannot be told apart; it is harmless to the store: the answer
 // lists only this collection's own changes after seq, and a 404 in it is a
 // real deletion, so a confused client may miss older members until its
-// next full sync but is never told to delete an item that exists. Reconcile judges one item; the device library supplies the
+// next full sync but is never told to delete an item that exists.
+// DeletedSince judges a collection a device holds and the server does not
+// list: deleted after the device's last token of it (the device deletes its
+// copy), or lost (the device creates it again). Reconcile judges one item; the device library supplies the
 // replica's per-item state (last-synced ETag, dirty flag, applied and
 // unconfirmed deletions) and ETags computed the way the server computes
 // them, so that identical bodies compare equal.

@@ -1,6 +1,8 @@
 package syncproto
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,15 +11,22 @@ import (
 
 // Limits and fixed parts of the token format (see the package documentation).
 const (
-	// Prefix starts every token: a data: URI (RFC 2397) with no media type,
-	// followed by the format version "pv1-".
+	// Prefix starts every unbound token: a data: URI (RFC 2397) with no
+	// media type, followed by the format version "pv1-".
 	Prefix = "data:,pv1-"
+
+	// BoundPrefix starts a token bound to its collection ("pv2-"), the
+	// only kind the server hands out.
+	BoundPrefix = "data:,pv2-"
+
+	// BindLen is the length of a binding, in lowercase hex digits.
+	BindLen = 12
 
 	// MaxEpochLen is the longest epoch identifier, in hex digits.
 	MaxEpochLen = 32
 
 	// MaxTokenLen bounds the input Parse looks at. A well-formed token is at
-	// most len(Prefix)+MaxEpochLen+1+20 = 63 bytes; anything longer than
+	// most len(BoundPrefix)+MaxEpochLen+1+20+1+BindLen = 76 bytes; anything longer than
 	// MaxTokenLen is rejected before it is examined.
 	MaxTokenLen = 128
 )
@@ -33,19 +42,54 @@ var ErrMalformedToken = errors.New("malformed sync token")
 type Token struct {
 	Epoch string // 1–MaxEpochLen lowercase hex digits
 	Seq   uint64 // journal sequence number
+	// Bind names the collection the token was minted for (Bind); "" for
+	// an unbound pv1 token, which any collection of the store takes as
+	// before (the device library's reconciliation token is one).
+	Bind string
 }
 
-// Format returns the token as a URI: "data:,pv1-<epoch>-<seq>", the seq in
-// decimal without leading zeros. Format does not validate: a Token whose
-// Epoch fails ValidEpoch yields a string that Parse rejects. For every
-// Token t with ValidEpoch(t.Epoch), Parse(Format(t)) returns t.
+// Bind is the binding of a collection's tokens: the first BindLen hex
+// digits of SHA-256 over the principal and the collection name. It tells a
+// token of one collection from another's; it is not a secret.
+func Bind(principal, collection string) string {
+	h := sha256.Sum256([]byte(principal + "\x00" + collection))
+	return hex.EncodeToString(h[:])[:BindLen]
+}
+
+// ValidBind reports whether s can be a binding: BindLen lowercase hex digits.
+func ValidBind(s string) bool {
+	if len(s) != BindLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isLowerHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Format returns the token as a URI: "data:,pv1-<epoch>-<seq>" when it is
+// unbound, "data:,pv2-<epoch>-<seq>-<bind>" when bound, the seq in decimal
+// without leading zeros. Format does not validate: a Token whose Epoch
+// fails ValidEpoch, or whose Bind is neither "" nor ValidBind, yields a
+// string that Parse rejects. For every valid Token t, Parse(Format(t))
+// returns t.
 func Format(t Token) string {
 	var b strings.Builder
-	b.Grow(len(Prefix) + len(t.Epoch) + 1 + 20)
-	b.WriteString(Prefix)
+	b.Grow(len(Prefix) + len(t.Epoch) + 1 + 20 + 1 + BindLen)
+	if t.Bind == "" {
+		b.WriteString(Prefix)
+	} else {
+		b.WriteString(BoundPrefix)
+	}
 	b.WriteString(t.Epoch)
 	b.WriteByte('-')
 	b.WriteString(strconv.FormatUint(t.Seq, 10))
+	if t.Bind != "" {
+		b.WriteByte('-')
+		b.WriteString(t.Bind)
+	}
 	return b.String()
 }
 
@@ -82,8 +126,16 @@ func Parse(s string) (Token, error) {
 		return Token{}, malformed("empty")
 	}
 	rest, ok := strings.CutPrefix(s, Prefix)
+	bind := ""
 	if !ok {
-		return Token{}, malformed("does not start with %q", Prefix)
+		if rest, ok = strings.CutPrefix(s, BoundPrefix); !ok {
+			return Token{}, malformed("does not start with %q or %q", Prefix, BoundPrefix)
+		}
+		i := strings.LastIndexByte(rest, '-')
+		if i < 0 || !ValidBind(rest[i+1:]) {
+			return Token{}, malformed("no valid collection binding")
+		}
+		rest, bind = rest[:i], rest[i+1:]
 	}
 	epoch, seqText, ok := strings.Cut(rest, "-")
 	if !ok {
@@ -102,7 +154,7 @@ func Parse(s string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	return Token{Epoch: epoch, Seq: seq}, nil
+	return Token{Epoch: epoch, Seq: seq, Bind: bind}, nil
 }
 
 // ParseOrInitial is Parse for the value of a DAV:sync-token element, where
@@ -151,4 +203,14 @@ func isLowerHex(c byte) bool {
 // token itself is not quoted: it is untrusted input.
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformedToken, fmt.Sprintf(format, args...))
+}
+
+// ForeignTo reports whether t cannot be a token of the collection whose
+// binding is bind and whose last change is lastSeq: it is bound to another
+// collection, or its seq is past that collection's last change (which no
+// token of the collection ever is). An unbound pv1 token is judged by its
+// seq alone, as before bindings existed. Decide takes the answer as
+// Input.Foreign.
+func (t Token) ForeignTo(bind string, lastSeq uint64) bool {
+	return t.Bind != "" && t.Bind != bind || t.Seq > lastSeq
 }

@@ -25,6 +25,11 @@ var parseSeeds = []string{
 	"data:,pv1-abc- 7",
 	"DATA:,pv1-abc-7",
 	"data:,pv2-abc-7",
+	"data:,pv2-abc-7-0123456789ab",
+	"data:,pv2-" + strings.Repeat("f", 32) + "-18446744073709551615-ffffffffffff",
+	"data:,pv2-abc-7-0123456789AB",
+	"data:,pv2-abc-7-0123456789a",
+	"data:,pv2-abc-7-8-0123456789ab",
 	"http://example.com/ns/sync/7",
 	"data:,pv1-abc-" + strings.Repeat("9", 120),
 }

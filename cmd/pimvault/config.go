@@ -55,9 +55,15 @@ func applyConfig(fs *flag.FlagSet, getenv func(string) string) (flagSource, erro
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, serr)
-				return
+			vals := []string{v}
+			if isList(f) {
+				vals = strings.Split(v, ",")
+			}
+			for _, one := range vals {
+				if serr := fs.Set(f.Name, strings.TrimSpace(one)); serr != nil {
+					err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, serr)
+					return
+				}
 			}
 			src[f.Name] = "env " + envName(f.Name)
 		}
@@ -78,41 +84,72 @@ func applyConfig(fs *flag.FlagSet, getenv func(string) string) (flagSource, erro
 		if src[k] != "default" {
 			continue // set on the command line or in the environment
 		}
-		if err := fs.Set(k, file[k]); err != nil {
-			return nil, fmt.Errorf("%s: key %q: %v", path, k, err)
+		for _, v := range file[k] {
+			if err := fs.Set(k, v); err != nil {
+				return nil, fmt.Errorf("%s: key %q: %v", path, k, err)
+			}
 		}
 		src[k] = "file " + path
 	}
 	return src, nil
 }
 
+// isList reports whether a flag is repeatable (--trusted-proxy A
+// --trusted-proxy B): its value is not one of the flag package's own types.
+// In the file it takes a list, in the environment a comma-separated one.
+func isList(f *flag.Flag) bool {
+	_, ok := f.Value.(flag.Getter)
+	return !ok
+}
+
 // readConfigFile reads a TOML file whose keys are the flag names of fs and
-// returns each value as the flag would take it on the command line. An
-// unknown key, a table or a list is refused, naming the key.
-func readConfigFile(fs *flag.FlagSet, path string) (map[string]string, error) {
+// returns each value as the flag would take it on the command line (a list
+// for a repeatable flag). An unknown key, a table, or a list for a flag
+// that is not repeatable is refused, naming the key.
+func readConfigFile(fs *flag.FlagSet, path string) (map[string][]string, error) {
 	var raw map[string]any
 	if _, err := toml.DecodeFile(path, &raw); err != nil {
 		return nil, fmt.Errorf("config file %s: %v", path, err)
 	}
-	out := map[string]string{}
+	out := map[string][]string{}
 	for k, v := range raw {
-		if k == configFlag || fs.Lookup(k) == nil {
+		f := fs.Lookup(k)
+		if k == configFlag || f == nil {
 			return nil, fmt.Errorf("config file %s: unknown key %q (the keys are the flags of 'pimvault serve'; 'pimvault serve -h' lists them)", path, k)
 		}
-		switch v := v.(type) {
-		case string:
-			out[k] = v
-		case bool:
-			out[k] = strconv.FormatBool(v)
-		case int64:
-			out[k] = strconv.FormatInt(v, 10)
-		case float64:
-			out[k] = strconv.FormatFloat(v, 'g', -1, 64)
-		default:
-			return nil, fmt.Errorf("config file %s: key %q: want a string, number or boolean, not %T", path, k, v)
+		if list, ok := v.([]any); ok && isList(f) {
+			out[k] = []string{}
+			for _, e := range list {
+				s, err := scalar(e)
+				if err != nil {
+					return nil, fmt.Errorf("config file %s: key %q: %v", path, k, err)
+				}
+				out[k] = append(out[k], s)
+			}
+			continue
 		}
+		s, err := scalar(v)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: key %q: %v", path, k, err)
+		}
+		out[k] = []string{s}
 	}
 	return out, nil
+}
+
+// scalar renders a TOML value as a flag value.
+func scalar(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	}
+	return "", fmt.Errorf("want a string, number or boolean (a list only for a repeatable flag), not %T", v)
 }
 
 // writeEffective prints fs's values as a TOML file (which --config
@@ -140,8 +177,16 @@ func tomlValue(f *flag.Flag) string {
 		case time.Duration:
 			return strconv.Quote(v.String())
 		}
+		return strconv.Quote(f.Value.String())
 	}
-	return strconv.Quote(f.Value.String())
+	// A repeatable flag: a list of the values set.
+	var parts []string
+	if v := f.Value.String(); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			parts = append(parts, strconv.Quote(p))
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // runConfig is 'pimvault config check [--config FILE]': the effective

@@ -44,6 +44,8 @@ func TestHelpForEveryCommandAndAction(t *testing.T) {
 		{[]string{"recovery", "open"}, []string{"-user", "-reason"}, []string{"-window-days"}},
 		{[]string{"recovery", "close"}, []string{"-user"}, []string{"-reason", "-window-days"}},
 		{[]string{"recovery", "status"}, []string{"-user", "-window-days"}, []string{"-reason"}},
+		{[]string{"recovery", "expect"}, []string{"-user", "-device", "-from", "-window-days"}, []string{"-reason", "-dry-run"}},
+		{[]string{"recovery", "reapply"}, []string{"-from", "-dry-run"}, []string{"-user", "-reason", "-window-days"}},
 		{[]string{"config"}, []string{"check"}, nil},
 		{[]string{"config", "check"}, []string{"-config", "-metrics-addr"}, nil},
 		{[]string{"device"}, []string{"init", "sync", "status", "export"}, nil},

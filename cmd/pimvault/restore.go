@@ -23,6 +23,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	toSeq := fs.Uint64("to-seq", 0, "restore the state after this journal sequence")
 	out := fs.String("out", "", "new data directory (must be empty or not exist)")
 	fromStream := fs.String("from-stream", "", "restore from the NATS JetStream stream alone (nats://h1:4222,…) up to --to-seq or its end")
+	fromObject := fs.String("from-nats-object", "", "restore from the newest verified snapshot in a JetStream object store bucket (nats://h1:4222,…/BUCKET, as 'backup --to' wrote it) plus the stream after it, up to --to-seq or the stream's end")
 	var rf replicationFlags
 	rf.registerCommon(fs)
 	if code, ok := parseArgs(fs, args, stdout); !ok {
@@ -32,13 +33,24 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "pimvault restore: --out EMPTYDIR is required")
 		return 2
 	}
-	if *fromStream != "" {
-		if *from != "" || *toTime != "" {
-			fmt.Fprintln(stderr, "pimvault restore: --from-stream takes --to-seq, not --from or --to-time")
+	if *fromStream != "" || *fromObject != "" {
+		if *from != "" || *toTime != "" || (*fromStream != "" && *fromObject != "") {
+			fmt.Fprintln(stderr, "pimvault restore: --from-stream or --from-nats-object (one of them) takes --to-seq, not --from or --to-time")
 			return 2
 		}
 		log := slog.New(slog.NewTextHandler(stderr, nil))
-		rep, err := replication.RestoreFromStream(ctx, rf.config(*fromStream, log, 0), *out, rf.storeID, *toSeq, storage.Options{Logger: log})
+		var rep replication.StreamRestoreReport
+		var err error
+		if *fromObject != "" {
+			urls, bucket, perr := replication.ParseObjectURL(*fromObject)
+			if perr != nil {
+				fmt.Fprintf(stderr, "pimvault restore: --from-nats-object %v\n", perr)
+				return 2
+			}
+			rep, err = replication.RestoreFromObjectStore(ctx, rf.config(urls, log, 0), bucket, *out, rf.storeID, *toSeq, storage.Options{Logger: log})
+		} else {
+			rep, err = replication.RestoreFromStream(ctx, rf.config(*fromStream, log, 0), *out, rf.storeID, *toSeq, storage.Options{Logger: log})
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
 			return 1

@@ -92,6 +92,15 @@ func TestScenarioSidekick(t *testing.T) {
 	if len(rep.Recovered) == 0 || !rep.RecoveryDone {
 		t.Fatalf("tablet: recovered %v, done %v: want a reconcile and a report", rep.Recovered, rep.RecoveryDone)
 	}
+	// The new server never knew ann's devices: the tablet's report does
+	// not close the recovery; the admin names the devices known before
+	// the loss (the watch, long offline, is left out).
+	if st := pimvault(t, "recovery", "status", "--user", "ann", "--data", dir2); !strings.Contains(st.stdout, "state: RECOVERING") || !strings.Contains(st.stdout, "no automatic close") {
+		t.Fatalf("after the first device's report:\n%s", st)
+	}
+	if res := pimvault(t, "recovery", "expect", "--user", "ann", "--device", "phone", "--device", "laptop", "--device", "tablet", "--data", dir2); res.code != 0 || !strings.Contains(res.stdout, "laptop phone") {
+		t.Fatalf("recovery expect:\n%s", res)
+	}
 	syncAll(t, 3, b, a, c)
 	got := requireConverged(t, a, b, c)
 	if diff := diffStates(want, got); diff != "" {

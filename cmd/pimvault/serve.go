@@ -34,6 +34,7 @@ type serveOptions struct {
 	recoveryDays       int
 	undoConfirmOver    int
 	repl               replicationFlags
+	limits             serveLimits
 	accessLog          bool
 	backups            backupSchedule
 	metricsAddr        string
@@ -55,6 +56,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.recoveryDays, "recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
 	fs.IntVar(&o.undoConfirmOver, "undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
+	o.limits.register(fs)
 	fs.DurationVar(&o.backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
 	fs.IntVar(&o.backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&o.backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
@@ -80,6 +82,9 @@ func (o *serveOptions) check() error {
 		}
 	}
 	if err := o.repl.validate(); err != nil {
+		return err
+	}
+	if err := o.limits.validate(); err != nil {
 		return err
 	}
 	switch {
@@ -193,6 +198,11 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 			return fail(fmt.Errorf("--metrics-addr: %w", err))
 		}
 	}
+	recoveryWindow, _ := storage.DaysArg("--recovery-device-days", o.recoveryDays) // checked in check
+	cfg := server.Config{RecoveryDeviceWindow: recoveryWindow,
+		AccessLog: o.accessLog, OnSignIn: metrics.SignIn}
+	o.limits.apply(&cfg)
+	maxConns, reserve := o.limits.connections()
 	var current atomic.Pointer[http.Handler]
 	starting := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" {
@@ -206,7 +216,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/readyz", ready.ServeReady)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }))
-	hs := &http.Server{Handler: metrics.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := server.NewHTTPServer(cfg, metrics.Instrument(mux))
+	ln = server.LimitListener(ln, maxConns, reserve)
 	errc := make(chan error, 2)
 	go func() {
 		if o.tlsCert != "" {
@@ -273,10 +284,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	metrics.SetStore(s)
-	recoveryWindow, _ := storage.DaysArg("--recovery-device-days", o.recoveryDays) // checked in check
-	dav := server.New(s, server.Config{MaxResourceSize: opts.MaxBodySize,
-		RecoveryDeviceWindow: recoveryWindow, AccessLog: o.accessLog,
-		OnSignIn: metrics.SignIn}, log)
+	cfg.MaxResourceSize = opts.MaxBodySize
+	dav := server.New(s, cfg, log)
 	h := dav.Handler()
 	current.Store(&h)
 	ready.Set(observe.StateReady)
@@ -284,7 +293,7 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	bdone := make(chan struct{})
 	go func() { o.backups.run(bctx, s, log); close(bdone) }()
 	defer func() { bcancel(); <-bdone }() // before the store closes
-	log.Info("serving", "addr", ln.Addr().String(), "data", data, "store_id", s.Identity().StoreID, "head", s.Head(), "pid", os.Getpid())
+	log.Info("serving", "addr", ln.Addr().String(), "data", data, "store_id", s.Identity().StoreID, "head", s.Head(), "pid", os.Getpid(), "max_connections", maxConns)
 	code := 0
 	select {
 	case <-ctx.Done():

@@ -6,6 +6,9 @@
 // (--scenario calendar) does the same for CalDAV: PUT of events,
 // then one-month calendar-query reports without and with expand.
 //
+// `pvload storm setup|run` is the reconnect storm of make bench-storm:
+// thousands of phones over many accounts after a server restart.
+//
 // pvload only ever connects to the URL it is given, and only to a loopback
 // address: load is allowed on loopback only. Every request loop is bounded
 // in count and by --timeout, every response is checked (status codes, hrefs,
@@ -125,6 +128,9 @@ func main() {
 // stdout, or JSON on stdout with --json (the text then goes to stderr). It
 // returns the exit code.
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "storm" {
+		return runStorm(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {

@@ -38,7 +38,11 @@ func (h *Handler) filesCopyMove(w http.ResponseWriter, r *http.Request, p dav.Pa
 		h.writeError(w, r, err)
 		return
 	}
-	dp, err := dav.ParsePath(r.Header.Get("Destination"))
+	dp, err := dav.ParseDestination(r)
+	if de := (*dav.Error)(nil); errors.As(err, &de) && de.Status != http.StatusNotFound {
+		h.writeError(w, r, err)
+		return
+	}
 	if err != nil || dp.Kind != dav.ResFiles || dp.User != p.User {
 		h.writeError(w, r, &dav.Error{Status: http.StatusBadGateway, Msg: "Destination must be in your files area on this server"})
 		return

@@ -32,6 +32,12 @@
 // A request URI with a '#' fragment is refused with 400: acting on the URL
 // without it would touch a resource the client did not name.
 //
+// The area shares its origin with the DAV tree and /api/, so nothing stored
+// here may run there (headers.go): every answer says nosniff and carries
+// Content-Security-Policy: sandbox, and a file is shown inline only when
+// its type is one browsers render passively; HTML, SVG, XHTML, XML,
+// JavaScript and unknown types are attachments.
+//
 // The area reaches the store through the small Store interface and the
 // signed-in user through the path it is given: the server checks that the
 // path's user is the signed-in one before it calls Serve.

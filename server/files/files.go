@@ -66,6 +66,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		h.writeError(w, r, dav.BadRequest("the request URI has a fragment"))
 		return
 	}
+	setSafetyHeaders(w)
 	if err := h.ensureFilesRoot(r, p.User); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -154,6 +155,7 @@ func (h *Handler) filesGet(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		w.Header().Set("ETag", dav.QuoteETag(o.ETag))
 		w.Header().Set("Last-Modified", dav.HTTPTime(o.Time))
 		w.Header().Set("Content-Type", filesContentType(props))
+		setDisposition(w, filesContentType(props))
 		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || slices.Contains(dav.ParseETagList(inm), o.ETag)) {
 			w.WriteHeader(http.StatusNotModified)
 			return

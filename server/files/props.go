@@ -26,7 +26,7 @@ func (h *Handler) filesPropfind(w http.ResponseWriter, r *http.Request, p dav.Pa
 		h.writeError(w, r, err)
 		return
 	}
-	ms := dav.NewMultistatus()
+	ms := dav.NewMultistatus(r.Context(), w, req.Names())
 	respond := func(href string, ps *dav.PropSet) {
 		found, missing := ps.Pick(req)
 		ms.PropResponse(href, found, missing, req.PropName != nil)
@@ -38,14 +38,14 @@ func (h *Handler) filesPropfind(w http.ResponseWriter, r *http.Request, p dav.Pa
 			return
 		}
 		respond(filesHref(p.User, n.rel, false), h.filesObjectProps(p.User, n.obj, props))
-		ms.Write(w)
+		ms.Finish(h.log, r)
 		return
 	}
 	respond(filesHref(p.User, n.rel, true), h.filesCollProps(p.User, n.coll))
 	if depth == "1" {
 		kids, err := h.filesChildren(p.User, n.rel, false)
 		if err != nil {
-			h.writeError(w, r, err)
+			ms.Fail(h.log, r, err)
 			return
 		}
 		for _, c := range kids {
@@ -58,23 +58,27 @@ func (h *Handler) filesPropfind(w http.ResponseWriter, r *http.Request, p dav.Pa
 			objs = append(objs, o)
 			return nil
 		}); err != nil {
-			h.writeError(w, r, err)
+			ms.Fail(h.log, r, err)
 			return
 		}
 		for _, o := range objs {
+			if err := ms.Err(); err != nil {
+				ms.Fail(h.log, r, err)
+				return
+			}
 			props, err := h.store.ObjectProps(p.User, coll, o.Name)
 			if isNotFound(err) {
 				continue // deleted since the listing
 			}
 			if err != nil {
-				h.writeError(w, r, err)
+				ms.Fail(h.log, r, err)
 				return
 			}
 			rel := append(append([]string(nil), n.rel...), o.Name)
 			respond(filesHref(p.User, rel, false), h.filesObjectProps(p.User, o, props))
 		}
 	}
-	ms.Write(w)
+	ms.Finish(h.log, r)
 }
 
 // addDeadProps adds stored properties in name order, except those served as
@@ -131,11 +135,8 @@ func (h *Handler) filesProppatch(w http.ResponseWriter, r *http.Request, p dav.P
 		return
 	}
 	href := filesHref(p.User, n.rel, n.isColl)
-	names := make([]xml.Name, 0, len(ups))
-	for _, u := range ups {
-		names = append(names, u.Name)
-	}
-	ms := dav.NewMultistatus()
+	names := dav.UpdateNames(ups)
+	ms := dav.NewMultistatus(r.Context(), w, names)
 	if bad := dav.CheckUpdates(ups); len(bad) > 0 {
 		byStatus := map[int][]xml.Name{}
 		for _, n := range names {
@@ -146,7 +147,7 @@ func (h *Handler) filesProppatch(w http.ResponseWriter, r *http.Request, p dav.P
 			}
 		}
 		ms.PropStatusResponse(href, byStatus, map[int]xml.Name{http.StatusForbidden: {Space: dav.NSDAV, Local: "cannot-modify-protected-property"}})
-		ms.Write(w)
+		ms.Finish(h.log, r)
 		return
 	}
 	for i, u := range ups {
@@ -164,5 +165,5 @@ func (h *Handler) filesProppatch(w http.ResponseWriter, r *http.Request, p dav.P
 		}
 	}
 	ms.PropStatusResponse(href, map[int][]xml.Name{http.StatusOK: names}, nil)
-	ms.Write(w)
+	ms.Finish(h.log, r)
 }

@@ -13,6 +13,9 @@ const (
 	NSCalDAV  = "urn:ietf:params:xml:ns:caldav"
 	nsCS      = "http://calendarserver.org/ns/"
 	nsApple   = "http://apple.com/ns/ical/"
+	// NSPimvault names pimvault's own error conditions, for refusals no
+	// RFC names an element for.
+	NSPimvault = "urn:pimvault:dav"
 )
 
 // AnyElement is any element, kept with its name and raw content: a

@@ -65,6 +65,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "no-uid-conflict", Msg: err.Error()}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Msg: "not found"}
+	case errors.Is(err, storage.ErrDeleted):
+		return &Error{Status: http.StatusGone, Msg: err.Error()}
 	case errors.Is(err, storage.ErrPreconditionFailed):
 		return &Error{Status: http.StatusPreconditionFailed, Msg: err.Error()}
 	case errors.Is(err, storage.ErrExists):
@@ -122,7 +124,7 @@ func ToError(err error) *Error {
 
 // WriteError answers a request with err: the status and DAV:error body
 // from toDAVError, Retry-After on a 503, WWW-Authenticate on a 401. Server
-// errors are logged at Error, refusals at Debug.
+// errors are logged at Error, refusals at Info (LogRefusal).
 func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	de := ToError(err)
 	if de.NS == NSCardDAV && strings.HasPrefix(r.URL.Path, Prefix+HomeCalendars+"/") {
@@ -133,8 +135,11 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	}
 	if de.Status >= 500 && de.Status != http.StatusServiceUnavailable {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if de.Status == http.StatusUnauthorized && r.Header.Get("Authorization") == "" {
+		// The challenge every client gets before it sends credentials.
+		log.Debug("sign-in required", "method", r.Method, "path", r.URL.Path)
 	} else {
-		log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", de.Status, "err", err)
+		LogRefusal(log, r, de.Status, err.Error())
 	}
 	if de.Status == http.StatusServiceUnavailable || de.Status == http.StatusInsufficientStorage {
 		// Jittered, so a fleet of clients does not come back in one wave.

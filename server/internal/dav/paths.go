@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -148,4 +149,63 @@ func ParsePath(escaped string) (Path, error) {
 		return Path{}, errBadPath
 	}
 	return p, nil
+}
+
+// ParseDestination reads the Destination header of a COPY or MOVE (RFC
+// 4918 §10.3): an absolute URI or an absolute path. A URI naming another
+// origin (scheme, host or port) is a 502 Bad Gateway (§9.8.5, §9.9.4): this
+// server copies only within itself. The request's origin is its Host with
+// the scheme it came in on; X-Forwarded-Proto and X-Forwarded-Host stand in
+// for them behind a reverse proxy (believing them lets a client do no more
+// than name a destination it could name anyway). A missing or unparsable
+// Destination is a 400.
+func ParseDestination(r *http.Request) (Path, error) {
+	raw := r.Header.Get("Destination")
+	if raw == "" {
+		return Path{}, BadRequest("%s needs a Destination header", r.Method)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Path{}, BadRequest("Destination is not a URI: %v", err)
+	}
+	if u.Scheme != "" || u.Host != "" {
+		if u.User != nil || u.Opaque != "" {
+			return Path{}, BadRequest("Destination is not an http URI")
+		}
+		if want, got := RequestOrigin(r), OriginOf(u.Scheme, u.Host); got != want {
+			return Path{}, &Error{Status: http.StatusBadGateway, Msg: "Destination " + got + " is another server than " + want}
+		}
+	}
+	return ParsePath(u.EscapedPath())
+}
+
+// RequestOrigin is scheme://host:port of the request as the client sent it.
+func RequestOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		scheme, _, _ = strings.Cut(p, ",")
+	}
+	host := r.Host
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		host, _, _ = strings.Cut(h, ",")
+	}
+	return OriginOf(strings.TrimSpace(scheme), strings.TrimSpace(host))
+}
+
+// OriginOf normalises scheme and host: lower case, the default port made
+// explicit.
+func OriginOf(scheme, host string) string {
+	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		switch scheme {
+		case "https":
+			host = net.JoinHostPort(strings.Trim(host, "[]"), "443")
+		default:
+			host = net.JoinHostPort(strings.Trim(host, "[]"), "80")
+		}
+	}
+	return scheme + "://" + host
 }

@@ -62,6 +62,15 @@ func (p *PropSet) Add(n xml.Name, inner string) {
 	p.vals[n] = inner
 }
 
+// All returns every property in order.
+func (p *PropSet) All() []PropValue {
+	out := make([]PropValue, 0, len(p.order))
+	for _, n := range p.order {
+		out = append(out, PropValue{n, p.vals[n]})
+	}
+	return out
+}
+
 // Pick returns the requested properties that exist and the names that do not.
 func (p *PropSet) Pick(req *PropfindRequest) (found []PropValue, missing []xml.Name) {
 	switch {

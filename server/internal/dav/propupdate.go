@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +23,9 @@ func ParsePropUpdates(body []byte, root xml.Name) ([]PropUpdate, error) {
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
+			if err := checkPropNames(UpdateNames(out)); err != nil {
+				return nil, err
+			}
 			return out, nil
 		}
 		if err != nil {
@@ -81,7 +85,8 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			if t.Name.Space != cur {
 				b.WriteString(` xmlns="` + attrEscape(t.Name.Space) + `"`)
 			}
-			for i, a := range t.Attr {
+			prefixes := 0 // one fresh prefix per namespaced attribute of this element
+			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
 					continue
 				}
@@ -90,7 +95,8 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 					continue
 				}
 				if a.Name.Space != "" {
-					p := "a" + string(rune('0'+i%10))
+					p := "a" + strconv.Itoa(prefixes)
+					prefixes++
 					b.WriteString(` xmlns:` + p + `="` + attrEscape(a.Name.Space) + `" ` + p + ":" + a.Name.Local + `="` + attrEscape(a.Value) + `"`)
 					continue
 				}
@@ -108,6 +114,19 @@ func canonicalInner(d *xml.Decoder) (string, error) {
 			b.WriteString(XMLEscape(string(t)))
 		}
 	}
+}
+
+// UpdateNames are the names the updates touch, each once, in order.
+func UpdateNames(ups []PropUpdate) []xml.Name {
+	names := make([]xml.Name, 0, len(ups))
+	seen := make(map[xml.Name]bool, len(ups))
+	for _, u := range ups {
+		if !seen[u.Name] {
+			seen[u.Name] = true
+			names = append(names, u.Name)
+		}
+	}
+	return names
 }
 
 // CheckUpdates answers which updates are refused (protected properties).

@@ -6,14 +6,28 @@ import (
 	"strings"
 )
 
-// checkNamespaceDecls refuses an empty prefixed namespace declaration
+// checkNamespaceDecls refuses a repeated attribute and an empty prefixed
+// namespace declaration
 // (xmlns:p=""), which XML Namespaces 1.0 §3 forbids ("The attribute value
 // in a namespace declaration for a prefix MUST NOT be empty") and Go's
 // decoder accepts; litmus (props: propfind_invalid2) checks it is a 400.
 func checkNamespaceDecls(se xml.StartElement) error {
+	// XML 1.0 §3.1 and Namespaces §6.3: no attribute twice on one element,
+	// by its expanded name. Go's decoder does not check; a dead property
+	// written back with one would not be XML.
+	var seen map[xml.Name]bool
+	if len(se.Attr) > 1 {
+		seen = make(map[xml.Name]bool, len(se.Attr))
+	}
 	for _, a := range se.Attr {
 		if a.Name.Space == "xmlns" && a.Value == "" {
 			return fmt.Errorf("empty namespace declaration for prefix %q", a.Name.Local)
+		}
+		if seen != nil {
+			if seen[a.Name] {
+				return fmt.Errorf("attribute %q appears twice on <%s>", a.Name.Local, se.Name.Local)
+			}
+			seen[a.Name] = true
 		}
 	}
 	return nil

@@ -86,6 +86,58 @@ func ParseClark(s string) xml.Name {
 	return xml.Name{Local: s}
 }
 
+// Bounds on the property names one request may name: every name is
+// answered once per resource, so a Depth 1 listing repeats them for each
+// member. No client asks for more than a few dozen.
+const (
+	MaxPropNames     = 1000
+	MaxPropNameBytes = 64 << 10 // local names and namespaces, each distinct one counted once
+)
+
+// ErrTooManyProps refuses a request naming more properties than the bounds.
+func errTooManyProps(format string, args ...any) error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, NS: NSPimvault, Cond: "max-properties", Msg: fmt.Sprintf(format, args...)}
+}
+
+// checkPropNames bounds the distinct names of one request.
+func checkPropNames(names []xml.Name) error {
+	if len(names) > MaxPropNames {
+		return errTooManyProps("%d distinct properties asked for; at most %d", len(names), MaxPropNames)
+	}
+	size, spaces := 0, map[string]bool{}
+	for _, n := range names {
+		size += len(n.Local)
+		if !spaces[n.Space] {
+			spaces[n.Space] = true
+			size += len(n.Space)
+		}
+	}
+	if size > MaxPropNameBytes {
+		return errTooManyProps("the property names asked for take %d bytes; at most %d", size, MaxPropNameBytes)
+	}
+	return nil
+}
+
+// dedupe drops repeated names (the first stays, in request order) and
+// checks the bounds. A nil list is fine.
+func (p *PropList) dedupe() error {
+	if p == nil {
+		return nil
+	}
+	seen := make(map[xml.Name]bool, len(p.Names))
+	out := p.Names[:0]
+	for _, e := range p.Names {
+		if seen[e.XMLName] {
+			continue
+		}
+		seen[e.XMLName] = true
+		e.Inner = nil // the content of a requested name means nothing
+		out = append(out, e)
+	}
+	p.Names = out
+	return checkPropNames(p.XMLNames())
+}
+
 // XMLNames returns the names asked for, in request order.
 func (p *PropList) XMLNames() []xml.Name {
 	out := make([]xml.Name, 0, len(p.Names))
@@ -114,7 +166,26 @@ func ParsePropfind(body []byte) (*PropfindRequest, error) {
 	if n != 1 {
 		return nil, BadRequest("PROPFIND body must hold exactly one of allprop, propname, prop")
 	}
+	if err := req.Prop.dedupe(); err != nil {
+		return nil, err
+	}
+	if err := req.Include.dedupe(); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// Names are the property names the request asks for by name (DAV:prop,
+// or DAV:include with allprop), without duplicates.
+func (p *PropfindRequest) Names() []xml.Name {
+	var out []xml.Name
+	if p.Prop != nil {
+		out = p.Prop.XMLNames()
+	}
+	if p.Include != nil {
+		out = append(out, p.Include.XMLNames()...)
+	}
+	return out
 }
 
 // RootName returns the name of the root element of a well-formed body.
@@ -127,6 +198,41 @@ func RootName(body []byte) (xml.Name, error) {
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			return se.Name, nil
+		}
+	}
+}
+
+// CheckReportProps holds the DAV:prop of a REPORT body (a child of its
+// root) to the bounds PROPFIND has: at most MaxPropNames distinct names in
+// at most MaxPropNameBytes. The report handlers answer each name once.
+func CheckReportProps(body []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	depth, inProp := 0, false
+	var names []xml.Name
+	seen := map[xml.Name]bool{}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return checkPropNames(names)
+		}
+		if err != nil {
+			return BadRequest("malformed XML: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 2 && t.Name == xml.Name{Space: NSDAV, Local: "prop"}:
+				inProp = true
+			case depth == 3 && inProp && !seen[t.Name]:
+				seen[t.Name] = true
+				names = append(names, t.Name)
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 1 {
+				inProp = false
+			}
 		}
 	}
 }

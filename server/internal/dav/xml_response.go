@@ -2,9 +2,7 @@ package dav
 
 import (
 	"encoding/xml"
-	"fmt"
 	"io"
-	"net/http"
 	"strings"
 )
 
@@ -18,18 +16,28 @@ var (
 	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;", "\n", "&#10;", "\t", "&#9;", `"`, "&quot;")
 )
 
-func XMLEscape(s string) string { return TextEscaper.Replace(s) }
+// XMLEscape escapes character data; characters XML 1.0 forbids become
+// U+FFFD (see SanitizeXML: they are refused on the way in, so this only
+// guards against data stored before that).
+func XMLEscape(s string) string { return TextEscaper.Replace(sanitizeString(s)) }
 
-func attrEscape(s string) string { return attrEscaper.Replace(s) }
+func attrEscape(s string) string { return attrEscaper.Replace(sanitizeString(s)) }
 
 // Element writes <name>inner</name> (inner is XML) with the right prefix.
-func Element(b *strings.Builder, n xml.Name, inner string) {
+func Element(b io.StringWriter, n xml.Name, inner string) {
 	open, close := TagOf(n)
+	writeElement(b, open, close, inner)
+}
+
+// writeElement writes an element from its tags and inner XML: empty as
+// <x/>, and a dead property's xml:lang (see WithLang) on the open tag.
+func writeElement(b io.StringWriter, open, close, inner string) {
 	if lang, rest, ok := splitLang(inner); ok { // a dead property's xml:lang
 		open, inner = open[:len(open)-1]+` xml:lang="`+attrEscape(lang)+`">`, rest
 	}
 	if inner == "" {
-		b.WriteString(open[:len(open)-1] + "/>")
+		b.WriteString(open[:len(open)-1])
+		b.WriteString("/>")
 		return
 	}
 	b.WriteString(open)
@@ -46,100 +54,3 @@ func TagOf(n xml.Name) (open, close string) {
 	}
 	return `<X:` + n.Local + ` xmlns:X="` + attrEscape(n.Space) + `">`, "</X:" + n.Local + ">"
 }
-
-// Multistatus builds a DAV:Multistatus body (RFC 4918 §14.16).
-type Multistatus struct {
-	b strings.Builder
-}
-
-func NewMultistatus() *Multistatus {
-	m := &Multistatus{}
-	m.b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
-	m.b.WriteString(`<D:multistatus xmlns:D="DAV:" xmlns:C="` + NSCardDAV + `" xmlns:CAL="` + NSCalDAV + `" xmlns:CS="` + nsCS + `" xmlns:A="` + nsApple + `">`)
-	return m
-}
-
-// PropValue is one property with its value as inner XML.
-type PropValue struct {
-	Name  xml.Name
-	Inner string
-}
-
-// PropResponse writes a response with a 200 propstat for found and a 404
-// propstat for missing names. With namesOnly the values are left out
-// (PROPFIND propname).
-func (m *Multistatus) PropResponse(href string, found []PropValue, missing []xml.Name, namesOnly bool) {
-	m.b.WriteString("<D:response><D:href>" + XMLEscape(href) + "</D:href>")
-	if len(found) > 0 {
-		m.b.WriteString("<D:propstat><D:prop>")
-		for _, p := range found {
-			inner := p.Inner
-			if namesOnly {
-				inner = ""
-			}
-			Element(&m.b, p.Name, inner)
-		}
-		m.b.WriteString("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
-	}
-	if len(missing) > 0 {
-		m.b.WriteString("<D:propstat><D:prop>")
-		for _, n := range missing {
-			Element(&m.b, n, "")
-		}
-		m.b.WriteString("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>")
-	}
-	m.b.WriteString("</D:response>")
-}
-
-// PropStatusResponse writes a response whose every property has one status
-// (PROPPATCH results).
-func (m *Multistatus) PropStatusResponse(href string, byStatus map[int][]xml.Name, errCond map[int]xml.Name) {
-	m.b.WriteString("<D:response><D:href>" + XMLEscape(href) + "</D:href>")
-	for _, st := range []int{http.StatusOK, http.StatusForbidden, http.StatusConflict, http.StatusFailedDependency} {
-		names := byStatus[st]
-		if len(names) == 0 {
-			continue
-		}
-		m.b.WriteString("<D:propstat><D:prop>")
-		for _, n := range names {
-			Element(&m.b, n, "")
-		}
-		fmt.Fprintf(&m.b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status>", st, http.StatusText(st))
-		if c, ok := errCond[st]; ok {
-			m.b.WriteString("<D:error>")
-			Element(&m.b, c, "")
-			m.b.WriteString("</D:error>")
-		}
-		m.b.WriteString("</D:propstat>")
-	}
-	m.b.WriteString("</D:response>")
-}
-
-// StatusResponse writes a response with only a status (a deleted member in
-// sync-collection, a missing href in a multiget).
-func (m *Multistatus) StatusResponse(href string, status int) {
-	fmt.Fprintf(&m.b, "<D:response><D:href>%s</D:href><D:status>HTTP/1.1 %d %s</D:status></D:response>",
-		XMLEscape(href), status, http.StatusText(status))
-}
-
-// Raw appends XML as is (the sync-token element).
-func (m *Multistatus) Raw(s string) { m.b.WriteString(s) }
-
-func (m *Multistatus) Write(w http.ResponseWriter) {
-	m.b.WriteString("</D:multistatus>\n")
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	w.WriteHeader(http.StatusMultiStatus)
-	io.WriteString(w, m.b.String()) // no copy of a large response
-}
-
-// Grow makes room for n more bytes of response, for a caller that knows
-// roughly how large the answer will be.
-func (m *Multistatus) Grow(n int) { m.b.Grow(n) }
-
-// Buffer is the response written so far, for a writer that appends a
-// response element itself (the fast calendar-data path); it must append
-// whole <D:response> elements.
-func (m *Multistatus) Buffer() *strings.Builder { return &m.b }
-
-// String returns the document written so far.
-func (m *Multistatus) String() string { return m.b.String() }
