@@ -20,10 +20,13 @@ import (
 // Account is what the store keeps for a principal (as its opaque data), so
 // accounts are journalled, backed up and restored like all other data.
 type Account struct {
-	PasswordHash string    `json:"password_hash"` // bcrypt
-	Disabled     bool      `json:"disabled,omitempty"`
-	Created      time.Time `json:"created"`
-	Changed      time.Time `json:"changed"`
+	PasswordHash string `json:"password_hash"` // bcrypt
+	Disabled     bool   `json:"disabled,omitempty"`
+	// Admin accounts see the admin pages (accounts, store status,
+	// recoveries, backups, undo on a user's behalf).
+	Admin   bool      `json:"admin,omitempty"`
+	Created time.Time `json:"created"`
+	Changed time.Time `json:"changed"`
 }
 
 // HashCost is the bcrypt work factor of new password hashes. Tests that
@@ -193,6 +196,14 @@ func DeleteUser(ctx context.Context, s Store, name string) (uint64, error) {
 func SetDisabled(ctx context.Context, s Store, name string, disabled bool) error {
 	return updateAccount(ctx, s, name, func(a *Account) error {
 		a.Disabled = disabled
+		return nil
+	})
+}
+
+// SetAdmin grants or withdraws the admin pages to an account.
+func SetAdmin(ctx context.Context, s Store, name string, admin bool) error {
+	return updateAccount(ctx, s, name, func(a *Account) error {
+		a.Admin = admin
 		return nil
 	})
 }

@@ -1,5 +1,5 @@
 // Package admin holds pimvault's admin commands (verify, rebuild, status,
-// user-*, prune, recovery-*, backup, drill, undo, export, import) and the
+// user-* (add, passwd, disable, enable, admin, unadmin, list), prune, recovery-*, backup, drill, undo, export, import) and the
 // local admin socket through which they reach a running server.
 //
 // The admin socket is <data dir>/admin.sock, mode 0600 from the moment it

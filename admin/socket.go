@@ -87,6 +87,8 @@ var commands = map[string]Command{
 	"user-enable":      userEnable,
 	"user-list":        userList,
 	"user-delete":      userDelete,
+	"user-admin":       userAdmin,
+	"user-unadmin":     userUnadmin,
 	"prune":            prune,
 	"recovery-open":    recoveryOpen,
 	"recovery-close":   recoveryClose,

@@ -58,6 +58,20 @@ func userDelete(ctx context.Context, s *storage.Store, req Request) (Result, err
 	return Result{Output: fmt.Sprintf("user %s deleted at sequence %d; the data stays in the journal: 'pimvault undo --user %s --to-seq %d' brings the account back\n", req.User, seq, req.User, seq-1)}, nil
 }
 
+func userAdmin(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetAdmin(ctx, s, req.User, true); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s is an admin\n", req.User)}, nil
+}
+
+func userUnadmin(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetAdmin(ctx, s, req.User, false); err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s is no longer an admin\n", req.User)}, nil
+}
+
 func userList(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 	ps, err := s.Principals()
 	if err != nil {
@@ -72,6 +86,9 @@ func userList(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 		state := "active"
 		if a.Disabled {
 			state = "disabled"
+		}
+		if a.Admin {
+			state += ",admin"
 		}
 		fmt.Fprintf(&b, "%s\t%s\tcreated %s\n", p.Name, state, a.Created.Format(time.RFC3339))
 	}

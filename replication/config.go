@@ -65,7 +65,11 @@ type Config struct {
 	// AutoFailoverGrace is how long the lease must stay absent; default a
 	// quarter of LeaseTTL.
 	AutoFailoverGrace time.Duration
-	Log               *slog.Logger
+	// SeedBucket (standby): a JetStream object store bucket whose newest
+	// verified snapshot a standby in an empty directory starts from, so
+	// that it can follow a stream trimmed below it.
+	SeedBucket string
+	Log        *slog.Logger
 }
 
 // MinReplicas is the replica count sync mode needs.

@@ -123,6 +123,10 @@ func TestAsyncLagBound(t *testing.T) {
 	c := natstest.Start(t, 1)
 	cfg := testConfig(t, c, Async)
 	cfg.MaxLagRecords, cfg.MaxLagTime, cfg.AllowSingleReplica = 20, time.Hour, true
+	// The lag bound must stop the writes, not the lease running out while
+	// the stream is down (¾ of a short TTL passes quickly on a loaded
+	// machine).
+	cfg.LeaseTTL = time.Minute
 	ps, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -107,11 +107,18 @@ func OpenStandby(ctx context.Context, dir, storeID string, opts storage.Options,
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	if err := storage.PrepareStandbyDir(dir, storeID); err != nil {
-		return nil, nil, err
-	}
 	c, err := dial(ctx, cfg, "pimvault rejoin "+storeID, false)
 	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.SeedBucket != "" {
+		if err := seedStandby(ctx, c, cfg, dir, storeID); err != nil {
+			c.close()
+			return nil, nil, err
+		}
+	}
+	if err := storage.PrepareStandbyDir(dir, storeID); err != nil {
+		c.close()
 		return nil, nil, err
 	}
 	aside, err := rejoin(ctx, c, dir, storeID, opts, cfg.Log)

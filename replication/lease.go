@@ -118,6 +118,11 @@ func acquireLease(ctx context.Context, c *conn, storeID string, cfg Config, forc
 			return nil, fmt.Errorf("%w: %s, renewed %s ago; it expires %s after its last renewal: stop that server, or wait",
 				ErrLeaseHeld, lv.Holder, time.Since(e.Created()).Round(time.Millisecond), ttl)
 		}
+		if isWrongRevision(err) {
+			// The create lost to another writer of the key (whose entry
+			// could not be read just now): held all the same.
+			return nil, fmt.Errorf("%w: another server created the key first (%v)", ErrLeaseHeld, err)
+		}
 		return nil, fmt.Errorf("take the lease: %w", err)
 	}
 	l.rev, l.renewed = rev, sent

@@ -267,3 +267,33 @@ func fetchSnapshot(ctx context.Context, c *conn, bucket, storeID string, toSeq u
 	}
 	return "", storage.SnapshotInfo{}, fmt.Errorf("bucket %s holds no verified snapshot of store %s at or before sequence %d", bucket, storeID, toSeq)
 }
+
+// seedStandby starts a standby in dir, when dir holds no store yet, from
+// the newest verified snapshot of storeID in cfg.SeedBucket (at its
+// sequence, no new epoch), so that it follows a stream trimmed below that
+// snapshot from there.
+func seedStandby(ctx context.Context, c *conn, cfg Config, dir, storeID string) error {
+	if _, err := os.Stat(filepath.Join(dir, "IDENTITY")); err == nil {
+		return nil // a store already: the stream extends it
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("seed %s from bucket %s: %w (seed only a new or empty directory)", dir, cfg.SeedBucket, storage.ErrNotEmpty)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	scratch, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), ".pimvault-seed-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	snap, info, err := fetchSnapshot(ctx, c, cfg.SeedBucket, storeID, 0, scratch)
+	if err != nil {
+		return err
+	}
+	if _, err := storage.Restore(ctx, storage.RestoreOptions{From: snap, Out: dir, KeepEpoch: true, Logger: cfg.Log}); err != nil {
+		return fmt.Errorf("seed the standby from bucket %s: %w", cfg.SeedBucket, err)
+	}
+	cfg.Log.Info("replication: standby seeded from the bucket's newest verified snapshot", "bucket", cfg.SeedBucket, "seq", info.Seq)
+	return nil
+}

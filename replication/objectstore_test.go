@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -87,6 +88,38 @@ func TestSnapshotBucketTrimRestore(t *testing.T) {
 	}
 	verifyOK(t, rs)
 	rs.Close()
+	// A new standby: on an empty directory it cannot follow the trimmed
+	// stream; seeded from the bucket it can, and follows new writes.
+	bs, bare, err := OpenStandby(ctx, filepath.Join(t.TempDir(), "bare"), id, storage.Options{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := bare.WaitFor(wctx, ps.Head()); err == nil {
+		t.Fatal("a standby on an empty directory followed the trimmed stream")
+	}
+	cancel()
+	bare.Close()
+	bs.Close()
+	seeded := cfg
+	seeded.SeedBucket = "PVSNAP"
+	ss, sf, err := OpenStandby(ctx, filepath.Join(t.TempDir(), "seeded"), id, storage.Options{}, seeded)
+	if err != nil {
+		t.Fatalf("seeded standby: %v", err)
+	}
+	defer func() { sf.Close(); ss.Close() }()
+	if _, errs := writers(ps, 2, 5, 700); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	wctx, cancel = context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := sf.WaitFor(wctx, ps.Head()); err != nil {
+		t.Fatalf("seeded standby: %v", err)
+	}
+	h1, q1 := stateHash(t, ps)
+	if h2, q2 := stateHash(t, ss); h1 != h2 || q1 != q2 {
+		t.Fatalf("seeded standby %s at %d, primary %s at %d", h2, q2, h1, q1)
+	}
 	// A target before the bucket's only snapshot cannot be reached.
 	if _, err := RestoreFromObjectStore(ctx, cfg, "PVSNAP", filepath.Join(t.TempDir(), "early"), id, info.Seq-1, storage.Options{}); err == nil {
 		t.Fatal("a restore to before the only snapshot succeeded")

@@ -28,9 +28,17 @@ func rejoin(ctx context.Context, c *conn, dir, storeID string, opts storage.Opti
 	if err != nil {
 		return "", err
 	}
-	head := st.Head()
-	local := make(map[uint64][32]byte, head)
-	err = st.ReadFrames(1, head, func(f storage.FrameInfo) error { local[f.Seq] = f.Hash; return nil })
+	head, headHash, err := st.ChainHash()
+	var base storage.BaseInfo
+	if err == nil {
+		base, err = st.JournalBase()
+	}
+	// The local journal from its base on (a store seeded from a snapshot,
+	// or pruned, holds nothing before it).
+	local := make(map[uint64][32]byte, head-min(head, base.Seq))
+	if err == nil {
+		err = st.ReadFrames(base.Seq+1, head, func(f storage.FrameInfo) error { local[f.Seq] = f.Hash; return nil })
+	}
 	st.Close()
 	if err != nil {
 		return "", err
@@ -42,7 +50,7 @@ func rejoin(ctx context.Context, c *conn, dir, storeID string, opts storage.Opti
 	if err != nil {
 		return "", err
 	}
-	common, err := commonPrefix(ctx, c, storeID, local, head, streamLast)
+	common, err := commonPrefix(ctx, c, storeID, local, base.Seq+1, head, headHash, streamLast)
 	if err != nil {
 		return "", err
 	}
@@ -76,8 +84,11 @@ func rejoin(ctx context.Context, c *conn, dir, storeID string, opts storage.Opti
 
 // commonPrefix reads the subject from its start and returns the last record
 // whose chain hash equals the local one (records are chained, so all before
-// it agree too).
-func commonPrefix(ctx context.Context, c *conn, storeID string, local map[uint64][32]byte, head, streamLast uint64) (uint64, error) {
+// it agree too). local holds the records from..head; records before from
+// (pruned locally, or covered by the snapshot the store was seeded from)
+// are not compared, and a stream record right after head that chains to
+// headHash makes the whole local journal common.
+func commonPrefix(ctx context.Context, c *conn, storeID string, local map[uint64][32]byte, from, head uint64, headHash [32]byte, streamLast uint64) (uint64, error) {
 	if streamLast == 0 {
 		return 0, nil
 	}
@@ -101,12 +112,17 @@ func commonPrefix(ctx context.Context, c *conn, storeID string, local map[uint64
 			return 0, err
 		}
 		for _, f := range frames {
-			if f.Seq > head || local[f.Seq] != f.Hash {
+			switch {
+			case f.Seq < from:
+				continue
+			case f.Seq == head+1 && f.Prev == headHash:
+				return head, nil
+			case f.Seq > head || local[f.Seq] != f.Hash:
 				return common, nil
 			}
 			common = f.Seq
 		}
-		if common >= streamLast || common >= head {
+		if len(frames) == 0 || frames[len(frames)-1].Seq >= streamLast || common >= head {
 			return common, nil
 		}
 	}

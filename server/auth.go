@@ -176,6 +176,57 @@ func refuseBody(w http.ResponseWriter, r *http.Request) {
 	http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
+// SignInError is a refused sign-in: Status is 401 (wrong name or password,
+// unknown or disabled account, too long), 429 (too many failed attempts;
+// come back after RetryAfter) or 503 (the check could not run in time).
+type SignInError struct {
+	Status int
+	Msg    string
+	Wait   time.Duration
+}
+
+func (e *SignInError) Error() string { return e.Msg }
+
+// RetryAfter is how long a throttled client should wait (0 for a 401).
+func (e *SignInError) RetryAfter() time.Duration { return e.Wait }
+
+// HTTPStatus is the status the refusal is answered with.
+func (e *SignInError) HTTPStatus() int { return e.Status }
+
+// SignIn checks a user name and password with the rules every sign-in
+// follows, DAV's Basic authentication and the web pages' form alike: the
+// length bounds, the limits on failed attempts, the one account check
+// (unknown, disabled and wrong all fail alike) and the delay before a
+// failure answers, waited outside the admission slot. It returns nil or a
+// *SignInError.
+func (s *Server) SignIn(r *http.Request, user, password string) error {
+	if len(user) > maxUserNameLen || len(password) > maxSecretLen {
+		s.reportSignIn("failed")
+		return &SignInError{Status: http.StatusUnauthorized, Msg: "user name or password too long"}
+	}
+	addr := clientAddr(r, s.auth.trusted)
+	res, wait := s.auth.signIn(r.Context(), user, password, addr)
+	switch res {
+	case tooManyFailures:
+		s.reportSignIn("throttled")
+		return &SignInError{Status: http.StatusTooManyRequests, Msg: "too many failed sign-ins from this address; try again later", Wait: wait}
+	case gaveUp:
+		s.reportSignIn("gave_up")
+		return &SignInError{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later"}
+	case wrongCredentials:
+		s.reportSignIn("failed")
+		s.log.Warn("failed sign-in", "user", user, "addr", addr)
+		releaseTicket(r.Context()) // the wait below holds no admission slot
+		select {
+		case <-time.After(s.auth.delay):
+		case <-r.Context().Done():
+		}
+		return &SignInError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"}
+	}
+	s.reportSignIn("ok")
+	return nil
+}
+
 // requireAuth admits requests with valid Basic credentials and puts the user
 // in the context. Failed attempts wait (outside the admission slot), and
 // are rate limited per account and address and per address (429 with
@@ -189,39 +240,17 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
-		if len(user) > maxUserNameLen || len(pw) > maxSecretLen {
-			s.reportSignIn("failed")
+		if err := s.SignIn(r, user, pw); err != nil {
+			se := err.(*SignInError)
 			refuseBody(w, r)
-			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "user name or password too long"})
-			return
-		}
-		addr := clientAddr(r, s.auth.trusted)
-		res, wait := s.auth.signIn(r.Context(), user, pw, addr)
-		switch res {
-		case tooManyFailures:
-			s.reportSignIn("throttled")
-			refuseBody(w, r)
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			http.Error(w, "too many failed sign-ins from this address; try again later", http.StatusTooManyRequests)
-			return
-		case gaveUp:
-			s.reportSignIn("gave_up")
-			refuseBody(w, r)
-			s.writeError(w, r, &dav.Error{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later"})
-			return
-		case wrongCredentials:
-			s.reportSignIn("failed")
-			s.log.Warn("failed sign-in", "user", user, "addr", addr)
-			releaseTicket(r.Context()) // the wait below holds no admission slot
-			select {
-			case <-time.After(s.auth.delay):
-			case <-r.Context().Done():
+			if se.Status == http.StatusTooManyRequests {
+				w.Header().Set("Retry-After", strconv.Itoa(int(se.Wait/time.Second)+1))
+				http.Error(w, se.Msg, se.Status)
+				return
 			}
-			refuseBody(w, r)
-			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "wrong user name or password"})
+			s.writeError(w, r, &dav.Error{Status: se.Status, Msg: se.Msg})
 			return
 		}
-		s.reportSignIn("ok")
 		if !s.admitRecovery(w, r, user) {
 			return
 		}

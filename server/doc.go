@@ -25,7 +25,9 @@
 //     of a Depth 1 listing by name from values made once per listing.
 //   - recovery.go: the recovery gate; api_undo.go: /api/history and /api/undo;
 //     api_guard.go keeps other sites' browsers away from /api/.
-//   - auth.go: sign-in (accounts in package account) and its rate limits.
+//   - auth.go: sign-in (accounts in package account) and its rate limits;
+//     Server.SignIn is the same check for the web pages, which package web
+//     serves and Config.Pages mounts under /web/.
 //
 // With Config.AccessLog, each request is logged at Info with method, path,
 // status, bytes, duration and user (webdav_accesslog.go).

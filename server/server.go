@@ -53,6 +53,9 @@ type Config struct {
 	// OnSignIn, when set, is told each sign-in attempt's outcome: "ok",
 	// "failed", "throttled", "gave_up" (no check in time) or "no_credentials" (metrics).
 	OnSignIn func(outcome string)
+	// Pages, when set, serves the web pages under /web/ (GET / leads there);
+	// it signs people in through Server.SignIn.
+	Pages http.Handler
 
 	// Admission (docs/ARCHITECTURE.md, "Admission"); zero values are sized
 	// from the cores.
@@ -130,7 +133,7 @@ func init() {
 }
 
 // Handler returns the HTTP handler: discovery redirects, the DAV tree under
-// /dav/ and a health check.
+// /dav/, a health check and, with Config.Pages, the web pages under /web/.
 func (s *Server) Handler() http.Handler {
 	return s.accessLog(s.admission(s.routes()))
 }
@@ -152,10 +155,18 @@ func (s *Server) routes() http.Handler {
 		api.Use(s.apiGuard)
 		s.routeAPI(api)
 	})
+	if s.cfg.Pages != nil {
+		r.Handle("/web", s.cfg.Pages)
+		r.Handle("/web/*", s.cfg.Pages)
+	}
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.
 			s.requireAuth(http.HandlerFunc(s.serveDAV)).ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == "/" && s.cfg.Pages != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, "/web/", http.StatusSeeOther)
 			return
 		}
 		http.NotFound(w, r)

@@ -126,3 +126,20 @@ func (s *Store) JournalBase() (BaseInfo, error) {
 	b, err := readBase(s.opts.JournalDir)
 	return BaseInfo{Seq: b.Seq, Snapshot: b.Snapshot, SnapSeq: b.SnapSeq}, err
 }
+
+// JournalSize reports the kept journal: its segment count and bytes on disk
+// (the admin pages show it next to the head).
+func (s *Store) JournalSize() (segments int, bytes int64, err error) {
+	segs, _, err := liveSegments(s.opts.JournalDir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, g := range segs {
+		st, err := os.Stat(g.path)
+		if err != nil {
+			return 0, 0, err
+		}
+		bytes += st.Size()
+	}
+	return len(segs), bytes, nil
+}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -285,4 +286,33 @@ func TestScheduledSnapshotsKeepTheBaseSnapshot(t *testing.T) {
 		t.Errorf("snapshots left with keep 1: %v; want the newest and the base's", dbs)
 	}
 	checkIntegrity(t, s)
+}
+
+// TestJournalSize: the kept journal's segments and bytes are those on disk.
+func TestJournalSize(t *testing.T) {
+	s, dir := openTestStore(t, Options{SegmentSize: 4096})
+	mustCommit(t, s, Change{Op: OpPutPrincipal, Principal: "u", Body: []byte("{}")})
+	mustCommit(t, s, Change{Op: OpCreateCollection, Principal: "u", Collection: "c", Kind: "addressbook"})
+	for i := 0; i < 40; i++ {
+		mustCommit(t, s, Change{Op: OpPut, Principal: "u", Collection: "c", Name: fmt.Sprintf("%d.vcf", i), Body: bytes.Repeat([]byte("x"), 300)})
+	}
+	segs, size, err := s.JournalSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := filepath.Glob(filepath.Join(dir, "journal", "*"+segExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, e := range ents {
+		st, err := os.Stat(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want += st.Size()
+	}
+	if segs < 2 || segs != len(ents) || size != want {
+		t.Fatalf("JournalSize = %d segments, %d bytes; on disk %d segments, %d bytes", segs, size, len(ents), want)
+	}
 }

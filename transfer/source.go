@@ -48,6 +48,17 @@ func Load(path, collection string) (*Source, []error) {
 	if err != nil {
 		return nil, []error{err}
 	}
+	return LoadBytes(path, collection, data)
+}
+
+// LoadBytes reads and validates one file's contents: a .vcf or .ics file
+// (into the collection named collection, default "contacts" or "calendar")
+// or a pimvault export (.zip), as Load does for a file; name (its
+// extension) says which, and errors name it.
+func LoadBytes(path, collection string, data []byte) (*Source, []error) {
+	if len(data) > maxFileSize {
+		return nil, []error{&ParseError{File: path, Msg: fmt.Sprintf("file of %d bytes is over the %d byte limit", len(data), maxFileSize)}}
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".vcf", ".vcard":
 		items, err := ParseVCards(path, data)

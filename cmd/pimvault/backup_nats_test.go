@@ -16,7 +16,8 @@ import (
 // a JetStream object store bucket and trims the stream below it; the
 // stream alone then restores nothing, and 'pimvault restore
 // --from-nats-object' brings the store back into an empty directory with
-// the primary's state hash, writes after the backup included.
+// the primary's state hash, writes after the backup included; a new
+// standby started with --seed-bucket follows the trimmed stream.
 func TestBackupToNATSObjectStore(t *testing.T) {
 	t.Parallel()
 	c := natstest.Start(t, 3)
@@ -50,6 +51,11 @@ func TestBackupToNATSObjectStore(t *testing.T) {
 		t.Fatalf("restore --from-nats-object: want %q in\n%s", want, res)
 	}
 	expectVerifyOK(t, out)
+	// A new standby of the trimmed stream starts from the bucket.
+	sdir := filepath.Join(t.TempDir(), "standby")
+	startServer(t, sdir, "--follow", c.URLs(), "--seed-bucket", "PVSNAP", "--lease-ttl", "5s", "--nats-timeout", "2s")
+	put("c", 3)
+	waitSameState(t, pdir, sdir, 30*time.Second)
 	if res := pimvault(t, "backup", "--data", pdir, "--to", "nats://127.0.0.1:1/bad.bucket"); res.code != 2 {
 		t.Fatalf("backup --to with a bad bucket name: want usage (2):\n%s", res)
 	}

@@ -64,6 +64,7 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "go build pimvault: %v\n%s", err, out)
 		return 1
 	}
+	defer closeBrowser() // the web browser tests' chromium, if one started
 	return m.Run()
 }
 

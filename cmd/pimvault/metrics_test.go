@@ -44,9 +44,9 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// value returns the value of the sample of family name whose labels
+// metricValue returns the value of the sample of family name whose labels
 // include labels (counter, gauge, or a histogram's count), 0 when absent.
-func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
 	f := fams[name]
 	if f == nil {
 		return 0
@@ -94,8 +94,8 @@ func TestMetricsFollowTraffic(t *testing.T) {
 			t.Errorf("metric %s is missing", name)
 		}
 	}
-	if value(before, "pimvault_ready", nil) != 1 {
-		t.Errorf("pimvault_ready = %v on a serving server", value(before, "pimvault_ready", nil))
+	if metricValue(before, "pimvault_ready", nil) != 1 {
+		t.Errorf("pimvault_ready = %v on a serving server", metricValue(before, "pimvault_ready", nil))
 	}
 	pw := rs.password
 	for i := 0; i < 3; i++ {
@@ -123,7 +123,7 @@ func TestMetricsFollowTraffic(t *testing.T) {
 	}
 	after := scrape(t, murl+"/metrics")
 	delta := func(name string, labels map[string]string) float64 {
-		return value(after, name, labels) - value(before, name, labels)
+		return metricValue(after, name, labels) - metricValue(before, name, labels)
 	}
 	for _, c := range []struct {
 		name   string
@@ -147,17 +147,17 @@ func TestMetricsFollowTraffic(t *testing.T) {
 	}
 	// Two PUTs and the recovery record: at least three records in group
 	// commits, each timed.
-	if got := value(after, "pimvault_commit_batch_records", nil) - value(before, "pimvault_commit_batch_records", nil); got < 1 {
+	if got := metricValue(after, "pimvault_commit_batch_records", nil) - metricValue(before, "pimvault_commit_batch_records", nil); got < 1 {
 		t.Errorf("no group commit observed (%v)", got)
 	}
 	if sum := after["pimvault_commit_batch_records"].GetMetric()[0].GetHistogram().GetSampleSum() - before["pimvault_commit_batch_records"].GetMetric()[0].GetHistogram().GetSampleSum(); sum < 3 {
 		t.Errorf("commit batch records sum moved by %v, want at least 3", sum)
 	}
-	if value(after, "pimvault_journal_sync_seconds", nil) <= value(before, "pimvault_journal_sync_seconds", nil) {
+	if metricValue(after, "pimvault_journal_sync_seconds", nil) <= metricValue(before, "pimvault_journal_sync_seconds", nil) {
 		t.Error("journal sync latency not observed")
 	}
 	_, head := status(t, dir)
-	if got := value(after, "pimvault_journal_head_sequence", nil); fmt.Sprint(got) != head {
+	if got := metricValue(after, "pimvault_journal_head_sequence", nil); fmt.Sprint(got) != head {
 		t.Errorf("journal head metric %v, status says %s", got, head)
 	}
 	if after["pimvault_snapshot_age_seconds"] != nil || after["pimvault_last_drill_success"] != nil {
@@ -172,13 +172,13 @@ func TestMetricsFollowTraffic(t *testing.T) {
 		t.Fatal(res)
 	}
 	third := scrape(t, murl+"/metrics")
-	if got := value(third, "pimvault_snapshots", nil); got < 1 {
+	if got := metricValue(third, "pimvault_snapshots", nil); got < 1 {
 		t.Errorf("pimvault_snapshots = %v after a backup", got)
 	}
 	if f := third["pimvault_snapshot_age_seconds"]; f == nil || f.GetMetric()[0].GetGauge().GetValue() > 600 {
 		t.Errorf("snapshot age after a fresh backup: %v", f)
 	}
-	if got := value(third, "pimvault_last_drill_success", nil); got != 1 {
+	if got := metricValue(third, "pimvault_last_drill_success", nil); got != 1 {
 		t.Errorf("pimvault_last_drill_success = %v after a passing drill", got)
 	}
 	rs.stop(t)

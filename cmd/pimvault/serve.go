@@ -20,6 +20,7 @@ import (
 	"github.com/pimvault/pimvault/observe"
 	"github.com/pimvault/pimvault/server"
 	"github.com/pimvault/pimvault/storage"
+	"github.com/pimvault/pimvault/web"
 )
 
 // serveOptions are the flags of 'serve'. Every one of them can also be set
@@ -285,7 +286,11 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	}
 	metrics.SetStore(s)
 	cfg.MaxResourceSize = opts.MaxBodySize
-	dav := server.New(s, cfg, log)
+	// The pages sign people in through the DAV server's own check, which
+	// exists once the server does.
+	var dav *server.Server
+	cfg.Pages = web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log)
+	dav = server.New(s, cfg, log)
 	h := dav.Handler()
 	current.Store(&h)
 	ready.Set(observe.StateReady)
@@ -314,8 +319,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	return code
 }
 
-// createFirstUser creates an account with a random password when the store
-// has none, and prints the password once.
+// createFirstUser creates an admin account with a random password when the
+// store has none, and prints the password once.
 func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout io.Writer) error {
 	ps, err := s.Principals()
 	if err != nil || len(ps) > 0 {
@@ -325,6 +330,9 @@ func createFirstUser(ctx context.Context, s *storage.Store, name string, stdout 
 	if err := account.AddUser(ctx, s, name, pw); err != nil {
 		return fmt.Errorf("create first user: %w", err)
 	}
-	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s')\n", name, pw, name)
+	if err := account.SetAdmin(ctx, s, name, true); err != nil {
+		return fmt.Errorf("create first user: %w", err)
+	}
+	fmt.Fprintf(stdout, "created user %q with password %s (shown once; change it with 'pimvault user passwd %s'); it is an admin\n", name, pw, name)
 	return nil
 }

@@ -28,6 +28,7 @@ type replicationFlags struct {
 	leaseTTL    time.Duration
 	timeout     time.Duration
 	autoFail    bool
+	seedBucket  string
 }
 
 func (rf *replicationFlags) registerServe(fs *flag.FlagSet) {
@@ -37,6 +38,7 @@ func (rf *replicationFlags) registerServe(fs *flag.FlagSet) {
 	fs.Uint64Var(&rf.maxLag, "max-lag", 1000, "async: refuse writes (503) once this many records are not yet on the stream")
 	fs.DurationVar(&rf.maxLagTime, "max-lag-time", 10*time.Second, "async: refuse writes (503) once the oldest record not yet on the stream is this old")
 	fs.BoolVar(&rf.autoFail, "auto-failover", false, "with --follow: promote this standby by itself once the primary's lease has expired and stays expired (a quarter of --lease-ttl); of several standbys only one wins")
+	fs.StringVar(&rf.seedBucket, "seed-bucket", "", "with --follow into an empty directory: start from the newest verified snapshot in this JetStream object store bucket (needed once the stream was trimmed)")
 	fs.DurationVar(&rf.leaseTTL, "lease-ttl", 10*time.Second, "the primary's lease lifetime without renewal (a standby can be promoted this long after the primary died)")
 	rf.registerCommon(fs)
 }
@@ -55,15 +57,15 @@ func (rf *replicationFlags) config(urls string, log *slog.Logger, maxBody int64)
 	}
 	return replication.Config{URLs: urls, Creds: rf.creds, Stream: rf.stream, Mode: replication.Mode(rf.mode),
 		MaxLagRecords: rf.maxLag, MaxLagTime: rf.maxLagTime, AllowSingleReplica: rf.allowSingle,
-		Timeout: rf.timeout, LeaseTTL: rf.leaseTTL, MaxRecord: maxBody + 64<<10, AutoFailover: rf.autoFail, Log: log}
+		Timeout: rf.timeout, LeaseTTL: rf.leaseTTL, MaxRecord: maxBody + 64<<10, AutoFailover: rf.autoFail, SeedBucket: rf.seedBucket, Log: log}
 }
 
 func (rf *replicationFlags) validate() error {
 	if rf.replicate != "" && rf.follow != "" {
 		return errors.New("--replicate and --follow exclude each other (a standby publishes once promoted)")
 	}
-	if rf.autoFail && rf.follow == "" {
-		return errors.New("--auto-failover needs --follow (it is a standby's setting)")
+	if (rf.autoFail || rf.seedBucket != "") && rf.follow == "" {
+		return errors.New("--auto-failover and --seed-bucket need --follow (they are a standby's settings)")
 	}
 	if rf.mode != string(replication.Sync) && rf.mode != string(replication.Async) {
 		return fmt.Errorf("--replication %q: want sync or async", rf.mode)

@@ -22,6 +22,8 @@ var userActions = [][2]string{
 	{"disable", "stop an account from signing in; its data stays (NAME)"},
 	{"enable", "let a disabled account sign in again (NAME)"},
 	{"delete", "delete an account and its collections with a journalled tombstone; 'pimvault undo' brings it back (NAME)"},
+	{"admin", "let an account use the admin web pages (NAME)"},
+	{"unadmin", "take the admin web pages away from an account (NAME)"},
 	{"list", "list the accounts"},
 }
 

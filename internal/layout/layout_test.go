@@ -43,10 +43,10 @@ type rule struct {
 }
 
 // lowerLayers never import upperLayers: the direction is
-// cmd → server, admin, account, transfer, device → storage, calendar, card → syncproto.
+// cmd → server, web, admin, account, transfer, device → storage, calendar, card → syncproto.
 var (
 	lowerLayers = []string{"syncproto", "storage", "calendar", "card"}
-	upperLayers = []string{"server", "admin", "account", "transfer", "device", "cmd"}
+	upperLayers = []string{"server", "web", "admin", "account", "transfer", "device", "cmd"}
 )
 
 func importRules() []rule {
