@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -22,6 +23,9 @@ import (
 type Account struct {
 	PasswordHash string `json:"password_hash"` // bcrypt
 	Disabled     bool   `json:"disabled,omitempty"`
+	// Emails are the account's e-mail addresses, lower case: its calendar
+	// user addresses (mailto:) for scheduling (RFC 6638 §2.4.1).
+	Emails []string `json:"emails,omitempty"`
 	// Admin accounts see the admin pages (accounts, store status,
 	// recoveries, backups, undo on a user's behalf).
 	Admin   bool      `json:"admin,omitempty"`
@@ -196,6 +200,77 @@ func DeleteUser(ctx context.Context, s Store, name string) (uint64, error) {
 func SetDisabled(ctx context.Context, s Store, name string, disabled bool) error {
 	return updateAccount(ctx, s, name, func(a *Account) error {
 		a.Disabled = disabled
+		return nil
+	})
+}
+
+// Limits on an account's e-mail addresses.
+const (
+	maxEmails   = 16
+	maxEmailLen = 254 // RFC 5321's path limit
+)
+
+// ErrBadEmail: an address that is not a plain addr-spec.
+var ErrBadEmail = errors.New("bad e-mail address")
+
+// NormalizeEmail checks one address (local@domain, no spaces, angle brackets
+// or display names) and returns it in lower case, the form scheduling
+// compares. A "mailto:" prefix is accepted and removed.
+func NormalizeEmail(addr string) (string, error) {
+	a := strings.TrimSpace(addr)
+	if len(a) >= 7 && strings.EqualFold(a[:7], "mailto:") {
+		a = a[7:]
+	}
+	a = strings.ToLower(a)
+	at := strings.LastIndexByte(a, '@')
+	if a == "" || len(a) > maxEmailLen || at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t\r\n<>(),;:\"[]\\") ||
+		strings.Count(a, "@") != 1 || !strings.Contains(a[at+1:], ".") && a[at+1:] != "localhost" {
+		return "", fmt.Errorf("%w: %q (want local@domain)", ErrBadEmail, addr)
+	}
+	return a, nil
+}
+
+// SetEmails replaces an account's e-mail addresses (none: the account has
+// only the addresses the server derives, see the README). Each is checked
+// and lower-cased; duplicates are dropped. Another account's address is
+// refused, so an address names at most one account.
+func SetEmails(ctx context.Context, s interface {
+	Store
+	Principals() ([]storage.Principal, error)
+}, name string, emails []string) error {
+	if len(emails) > maxEmails {
+		return fmt.Errorf("%w: at most %d addresses per account", ErrBadEmail, maxEmails)
+	}
+	var norm []string
+	for _, e := range emails {
+		n, err := NormalizeEmail(e)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(norm, n) {
+			norm = append(norm, n)
+		}
+	}
+	ps, err := s.Principals()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.Name == name {
+			continue
+		}
+		a, err := Decode(p)
+		if err != nil {
+			continue
+		}
+		for _, e := range a.Emails {
+			if slices.Contains(norm, e) {
+				return fmt.Errorf("%w: %s is an address of account %s", ErrBadEmail, e, p.Name)
+			}
+		}
+	}
+	return updateAccount(ctx, s, name, func(a *Account) error {
+		a.Emails = norm
 		return nil
 	})
 }

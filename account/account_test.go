@@ -100,3 +100,37 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+func TestSetEmails(t *testing.T) {
+	st, err := storage.Open(t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	for _, u := range []string{"alice", "bob"} {
+		if err := AddUser(ctx, st, u, "password1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := SetEmails(ctx, st, "alice", []string{"MAILTO:Alice@Example.org", "alice@example.org", "a2@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Principal("alice")
+	a, _ := Decode(p)
+	if strings.Join(a.Emails, ",") != "alice@example.org,a2@example.org" {
+		t.Fatalf("emails %v", a.Emails)
+	}
+	head := st.Head()
+	for _, bad := range [][]string{{"not-an-address"}, {"x@"}, {"<a@b.c>"}, {"a@b.c d"}} {
+		if err := SetEmails(ctx, st, "bob", bad); !errors.Is(err, ErrBadEmail) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if err := SetEmails(ctx, st, "bob", []string{"alice@example.org"}); !errors.Is(err, ErrBadEmail) || !strings.Contains(err.Error(), "account alice") {
+		t.Errorf("another account's address: %v", err)
+	}
+	if st.Head() != head {
+		t.Error("a refused address was written")
+	}
+}

@@ -36,7 +36,7 @@ func openStore(t *testing.T) (string, *storage.Store) {
 func TestSocketRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	dir, s := openStore(t)
-	sock, err := Listen(dir, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sock, err := Listen(dir, s, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

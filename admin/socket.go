@@ -58,6 +58,15 @@ type Request struct {
 	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
 	ToTime string `json:"to_time,omitempty"`
 	ToSeq  uint64 `json:"to_seq,omitempty"`
+	// Emails are the account's e-mail addresses (user-email); none clears them.
+	Emails []string `json:"emails,omitempty"`
+	// Sharee and Access: share-add gives Sharee Access ("read" or
+	// "read-write") to User's Collection; share-remove takes it back.
+	Sharee string `json:"sharee,omitempty"`
+	Access string `json:"access,omitempty"`
+	// On: user-birthdays creates and fills User's birthday calendar (true)
+	// or deletes it (false).
+	On bool `json:"on,omitempty"`
 	// Confirm applies an undo that removes a collection or many objects
 	// (without it such an undo only reports what it would do).
 	Confirm bool `json:"confirm,omitempty"`
@@ -67,6 +76,8 @@ type Request struct {
 	// Force promotes a standby without waiting for the old primary's lease
 	// (promote).
 	Force bool `json:"force,omitempty"`
+	// Message is a mail taken from an MTA (imip-receive).
+	Message []byte `json:"message,omitempty"`
 	// Devices are the device ids a recovery waits for (recovery-expect).
 	Devices []string `json:"devices,omitempty"`
 }
@@ -87,6 +98,11 @@ var commands = map[string]Command{
 	"user-enable":      userEnable,
 	"user-list":        userList,
 	"user-delete":      userDelete,
+	"user-email":       userEmail,
+	"user-birthdays":   userBirthdays,
+	"share-add":        shareAdd,
+	"share-remove":     shareRemove,
+	"share-list":       shareList,
 	"user-admin":       userAdmin,
 	"user-unadmin":     userUnadmin,
 	"prune":            prune,
@@ -160,8 +176,10 @@ type Socket struct {
 }
 
 // Listen creates <dir>/admin.sock (mode 0600) and serves admin commands
-// on it until Close. The caller must hold the store open.
-func Listen(dir string, s *storage.Store, log *slog.Logger) (*Socket, error) {
+// on it until Close. The caller must hold the store open. served are the
+// commands only a running server can run (imip-receive, which needs the
+// server's configuration), tried before the table.
+func Listen(dir string, s *storage.Store, log *slog.Logger, served map[string]Command) (*Socket, error) {
 	path := filepath.Join(dir, SocketName)
 	os.Remove(path) // a stale socket of a process that died; we hold the lock
 	// 0177: bind creates the socket as 0600 at once, so there is no moment
@@ -182,13 +200,19 @@ func Listen(dir string, s *storage.Store, log *slog.Logger) (*Socket, error) {
 		var req struct {
 			Args Request `json:"args"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil && err != io.EOF {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 3<<20)).Decode(&req); err != nil && err != io.EOF {
 			writeResult(w, http.StatusBadRequest, Result{Error: "bad request: " + err.Error()})
 			return
 		}
 		name := r.PathValue("cmd")
 		log.Info("admin command", "cmd", name)
-		res, err := Run(r.Context(), name, s, req.Args)
+		run := Run
+		if cmd, ok := served[name]; ok {
+			run = func(ctx context.Context, _ string, s *storage.Store, req Request) (Result, error) {
+				return cmd(ctx, s, req)
+			}
+		}
+		res, err := run(r.Context(), name, s, req.Args)
 		if err != nil {
 			writeResult(w, http.StatusInternalServerError, Result{Error: err.Error()})
 			return

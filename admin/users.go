@@ -58,6 +58,24 @@ func userDelete(ctx context.Context, s *storage.Store, req Request) (Result, err
 	return Result{Output: fmt.Sprintf("user %s deleted at sequence %d; the data stays in the journal: 'pimvault undo --user %s --to-seq %d' brings the account back\n", req.User, seq, req.User, seq-1)}, nil
 }
 
+func userEmail(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	if err := account.SetEmails(ctx, s, req.User, req.Emails); err != nil {
+		return Result{}, err
+	}
+	p, err := s.Principal(req.User)
+	if err != nil {
+		return Result{}, err
+	}
+	a, err := account.Decode(p)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(a.Emails) == 0 {
+		return Result{Output: fmt.Sprintf("user %s has no e-mail addresses\n", req.User)}, nil
+	}
+	return Result{Output: fmt.Sprintf("e-mail addresses of %s: %s\n", req.User, strings.Join(a.Emails, " "))}, nil
+}
+
 func userAdmin(ctx context.Context, s *storage.Store, req Request) (Result, error) {
 	if err := account.SetAdmin(ctx, s, req.User, true); err != nil {
 		return Result{}, err
@@ -90,7 +108,11 @@ func userList(_ context.Context, s *storage.Store, _ Request) (Result, error) {
 		if a.Admin {
 			state += ",admin"
 		}
-		fmt.Fprintf(&b, "%s\t%s\tcreated %s\n", p.Name, state, a.Created.Format(time.RFC3339))
+		fmt.Fprintf(&b, "%s\t%s\tcreated %s", p.Name, state, a.Created.Format(time.RFC3339))
+		if len(a.Emails) > 0 {
+			fmt.Fprintf(&b, "\t%s", strings.Join(a.Emails, ","))
+		}
+		b.WriteString("\n")
 	}
 	return Result{Output: b.String()}, nil
 }

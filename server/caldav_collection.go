@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-ical"
 
+	"github.com/pimvault/pimvault/schedule"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
@@ -177,6 +178,7 @@ func (s *Server) calendarProps(ps *dav.PropSet, c storage.Collection) {
 	ps.Add(nameMaxDateTime, calendarMaxDate.Format(icalUTC))
 	ps.Add(nameSupportedCollation, `<CAL:supported-collation>i;ascii-casemap</CAL:supported-collation><CAL:supported-collation>i;octet</CAL:supported-collation><CAL:supported-collation>i;unicode-casemap</CAL:supported-collation>`)
 	ps.Add(nameScheduleTransp, "<CAL:opaque/>") // a stored value replaces it
+	ps.Add(nameMaxAttendees, strconv.Itoa(schedule.MaxAttendees))
 }
 
 const icalUTC = "20060102T150405Z"

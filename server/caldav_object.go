@@ -36,6 +36,14 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		s.writeError(w, r, &dav.Error{Status: http.StatusConflict, Msg: "the calendar does not exist"})
 		return
 	}
+	if col.Kind != dav.KindCalendar {
+		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "the scheduling inbox and outbox are written by the server only"})
+		return
+	}
+	if err := s.birthdayReadOnly(p, col); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	tooBig := dav.Forbidden(dav.NSCalDAV, "max-resource-size", "body over %d bytes", s.cfg.MaxResourceSize)
 	body, err := s.readPutBody(r, tooBig, checkCalendarContentType)
 	if err != nil {
@@ -61,7 +69,7 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
 		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}}
-	s.commitPut(w, r, p, c)
+	s.putScheduled(w, r, p, c, obj)
 }
 
 // checkCalendarTarget refuses a MOVE or COPY of src into a calendar that
@@ -73,6 +81,13 @@ func (s *Server) checkCalendarTarget(src, dest dav.Path) error {
 	}
 	col, err := s.collection(dest)
 	if err != nil {
+		return err
+	}
+	if from, err := s.collection(src); err != nil || from.Kind != dav.KindCalendar || col.Kind != dav.KindCalendar {
+		return &dav.Error{Status: http.StatusForbidden, Msg: "scheduling messages stay in the inbox; move or copy objects between calendars"}
+	} else if err := s.birthdayReadOnly(src, from); err != nil {
+		return err
+	} else if err := s.birthdayReadOnly(dest, col); err != nil {
 		return err
 	}
 	for _, c := range supportedComponents(col) {

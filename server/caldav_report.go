@@ -27,7 +27,7 @@ func (s *Server) calendarReport(w http.ResponseWriter, r *http.Request, p dav.Pa
 	default:
 		return false
 	}
-	if c.Kind != dav.KindCalendar {
+	if c.Kind != dav.KindCalendar && !(c.Kind == kindInbox && root == reportCalMultiget) {
 		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "report %s is served on calendars only", dav.Clark(root)))
 		return true
 	}

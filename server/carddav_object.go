@@ -33,7 +33,7 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
 		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
-	s.commitPut(w, r, p, c)
+	s.commitPut(w, r, p, c, func() { s.syncBirthdays(r, p.User, p.Collection, info.UID, body) })
 }
 
 // checkCardContentType accepts text/vcard (and its old aliases) or no type.

@@ -7,8 +7,9 @@ import (
 	"github.com/pimvault/pimvault/server/internal/dav"
 )
 
-// serveDAV dispatches a signed-in request under /dav/. A user only ever sees
-// their own resources: another user's path answers 404, as if it did not exist.
+// serveDAV dispatches a signed-in request under /dav/. A user sees their own
+// resources and the collections others share with them (admitShared);
+// another user's path answers 404 otherwise, as if it did not exist.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	noteAccessUser(r, userFrom(r.Context()))
 	p, err := dav.ParsePath(r.URL.EscapedPath())
@@ -17,13 +18,21 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := userFrom(r.Context())
-	if p.User != "" && p.User != user {
-		s.writeError(w, r, dav.ErrNotFound)
+	if p.User != "" && p.User != user && (p.Kind == dav.ResFiles || !s.admitShared(w, r, p, user)) {
+		if p.Kind == dav.ResFiles {
+			s.writeError(w, r, dav.ErrNotFound)
+		}
 		return
 	}
 	if p.Kind == dav.ResFiles {
 		s.files.Serve(w, r, p)
 		return
+	}
+	if p.Home == dav.HomeCalendars && (p.Collection == inboxName || p.Collection == outboxName) {
+		if err := s.ensureScheduling(r.Context(), user); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	switch r.Method {
 	case "OPTIONS":
@@ -50,6 +59,8 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.get(w, r, p)
 	case "PUT":
 		s.put(w, r, p)
+	case "POST":
+		s.post(w, r, p)
 	case "DELETE":
 		s.delete(w, r, p)
 	case "MOVE", "COPY":

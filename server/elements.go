@@ -24,6 +24,19 @@ var (
 	nameScheduleTransp     = xml.Name{Space: dav.NSCalDAV, Local: "schedule-calendar-transp"}
 	nameCalendarData       = xml.Name{Space: dav.NSCalDAV, Local: "calendar-data"}
 
+	// Scheduling (RFC 6638 §2.2, §2.3, §2.4.1, §2.4.2, §9.2; RFC 4791 §5.2.9).
+	nameScheduleInboxURL   = xml.Name{Space: dav.NSCalDAV, Local: "schedule-inbox-URL"}
+	nameScheduleOutboxURL  = xml.Name{Space: dav.NSCalDAV, Local: "schedule-outbox-URL"}
+	nameCalUserAddressSet  = xml.Name{Space: dav.NSCalDAV, Local: "calendar-user-address-set"}
+	nameCalUserType        = xml.Name{Space: dav.NSCalDAV, Local: "calendar-user-type"}
+	nameScheduleDefaultCal = xml.Name{Space: dav.NSCalDAV, Local: "schedule-default-calendar-URL"}
+	nameMaxAttendees       = xml.Name{Space: dav.NSCalDAV, Local: "max-attendees-per-instance"}
+	nameScheduleTag        = xml.Name{Space: dav.NSCalDAV, Local: "schedule-tag"}
+
+	// CalendarServer sharing (caldav-sharing, as Apple's clients speak it).
+	nameAllowedSharing = xml.Name{Space: dav.NSCS, Local: "allowed-sharing-modes"}
+	nameInvite         = xml.Name{Space: dav.NSCS, Local: "invite"}
+
 	reportCalMultiget = xml.Name{Space: dav.NSCalDAV, Local: "calendar-multiget"}
 	reportCalQuery    = xml.Name{Space: dav.NSCalDAV, Local: "calendar-query"}
 	reportFreeBusy    = xml.Name{Space: dav.NSCalDAV, Local: "free-busy-query"}

@@ -56,7 +56,7 @@ func newTestEnv(t *testing.T) *testEnv {
 }
 
 // do sends a request as user (no auth when user is "").
-func (e *testEnv) do(t *testing.T, user, method, path string, hdr map[string]string, body string) (*http.Response, string) {
+func (e *testEnv) do(t testing.TB, user, method, path string, hdr map[string]string, body string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 )
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
-	user := userFrom(r.Context())
 	switch p.Kind {
 	case dav.ResObject:
 		o, err := s.object(p)
@@ -25,6 +24,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		w.Header().Set("ETag", dav.QuoteETag(o.ETag))
 		w.Header().Set("Last-Modified", dav.HTTPTime(o.Time))
 		w.Header().Set("Content-Type", contentTypeFor(p.CollectionKind()))
+		if p.Home == dav.HomeCalendars {
+			if tag := s.scheduleTagOf(p); tag != "" {
+				w.Header().Set("Schedule-Tag", tag)
+			}
+		}
 		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || slices.Contains(dav.ParseETagList(inm), o.ETag)) {
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -46,7 +50,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		}
 		// The whole address book as one .vcf file.
 		var buf bytes.Buffer
-		err = s.store.Objects(user, p.Collection, true, func(o storage.Object) error {
+		err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
 			buf.Write(o.Body)
 			if !bytes.HasSuffix(o.Body, []byte("\n")) {
 				buf.WriteString("\r\n")
@@ -84,7 +88,12 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	var c storage.Change
 	switch p.Kind {
 	case dav.ResObject:
-		if _, err := s.collection(p); err != nil {
+		col, err := s.collection(p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.birthdayReadOnly(p, col); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -93,9 +102,16 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		// that a lagging device cannot bring the item back.
 		c = storage.Change{Op: storage.OpDelete, Principal: p.User, Collection: p.Collection, Name: p.Object, TombstoneAbsent: deviceOf(r) != ""}
 		dav.SetIfMatch(&c, r.Header.Get("If-Match"))
+		c.Actor = actorOf(r, p)
+		if s.deleteScheduled(w, r, p, c) {
+			return
+		}
 	case dav.ResCollection:
-		if _, err := s.collection(p); err != nil {
+		if col, err := s.collection(p); err != nil {
 			s.writeError(w, r, err)
+			return
+		} else if isScheduleKind(col.Kind) {
+			s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "the scheduling inbox and outbox cannot be deleted"})
 			return
 		}
 		if r.Header.Get("If-Match") != "" {
@@ -107,9 +123,18 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "this resource cannot be deleted"})
 		return
 	}
+	var cardUID string
+	if p.Home == dav.HomeCards && p.Kind == dav.ResObject {
+		if o, err := s.store.Get(p.User, p.Collection, p.Object); err == nil {
+			cardUID = o.Meta.UID
+		}
+	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if cardUID != "" {
+		s.syncBirthdays(r, p.User, p.Collection, cardUID, nil)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -166,6 +191,14 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if p.Home == dav.HomeCards {
+		if o, err := s.store.Get(dest.User, dest.Collection, dest.Object); err == nil {
+			if r.Method == "MOVE" {
+				s.syncBirthdays(r, p.User, p.Collection, o.Meta.UID, nil)
+			}
+			s.syncBirthdays(r, dest.User, dest.Collection, o.Meta.UID, o.Body)
+		}
 	}
 	if res.Created {
 		w.WriteHeader(http.StatusCreated)

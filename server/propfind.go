@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
@@ -48,11 +49,26 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 				return
 			}
 			for _, c := range cols {
-				if c.Kind != p.CollectionKind() {
+				if c.Kind != p.CollectionKind() && !(p.Home == dav.HomeCalendars && isScheduleKind(c.Kind)) {
 					continue
 				}
 				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: user, Collection: c.Name}
-				respond(cp.Href(), s.collectionProps(cp, c, epoch))
+				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
+			}
+			// Collections other accounts share with the user, at their owner's
+			// URL; not to a pimvault device, whose replica is the account's own
+			// data (what a recovery uploads back).
+			shared, shares, err := s.sharedCollections(user, p.CollectionKind())
+			if deviceOf(r) != "" {
+				shared = nil
+			}
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			for i, c := range shared {
+				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: shares[i].Owner, Collection: c.Name}
+				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
 			}
 		}
 	case dav.ResCollection:
@@ -61,19 +77,20 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			ms.Fail(s.log, r, err)
 			return
 		}
-		respond(p.Href(), s.collectionProps(p, c, epoch))
+		respond(p.Href(), s.collectionProps(p, c, epoch, user))
+		readOnly := account.Grants(c)[user] != account.ShareReadWrite
 		if depth == "1" {
 			fast := s.newMemberLister(p, req)
-			err := s.store.Objects(user, p.Collection, false, func(o storage.Object) error {
+			err := s.store.Objects(p.User, p.Collection, false, func(o storage.Object) error {
 				if err := ms.Err(); err != nil {
 					return err
 				}
-				if fast != nil {
+				if fast != nil && p.User == user {
 					fast.respond(ms, o)
 					return nil
 				}
-				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: user, Collection: p.Collection, Object: o.Name}
-				respond(op.Href(), s.objectProps(op, o))
+				op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
+				respond(op.Href(), s.objectProps(op, o, user, readOnly))
 				return nil
 			})
 			if err != nil {
@@ -87,7 +104,15 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			ms.Fail(s.log, r, err)
 			return
 		}
-		respond(p.Href(), s.objectProps(p, o))
+		readOnly := false
+		if p.User != user {
+			readOnly = s.shareAccess(p, user) != account.ShareReadWrite
+		}
+		ps := s.objectProps(p, o, user, readOnly)
+		if tag := s.scheduleTagOf(p); tag != "" && p.Home == dav.HomeCalendars {
+			ps.Add(nameScheduleTag, dav.XMLEscape(tag))
+		}
+		respond(p.Href(), ps)
 	}
 	ms.Finish(s.log, r)
 }
@@ -99,7 +124,7 @@ func (s *Server) collection(p dav.Path) (storage.Collection, error) {
 	if err != nil {
 		return c, err
 	}
-	if c.Kind != p.CollectionKind() {
+	if c.Kind != p.CollectionKind() && !(p.Home == dav.HomeCalendars && isScheduleKind(c.Kind)) {
 		return c, dav.ErrNotFound
 	}
 	return c, nil

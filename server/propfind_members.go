@@ -29,7 +29,7 @@ func (s *Server) newMemberLister(p dav.Path, req *dav.PropfindRequest) *memberLi
 	if req.Prop == nil {
 		return nil
 	}
-	sample := s.objectProps(dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: "x"}, storage.Object{})
+	sample := s.objectProps(dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: "x"}, storage.Object{}, p.User, false)
 	shared := map[xml.Name]string{}
 	for _, pv := range sample.All() {
 		switch pv.Name {

@@ -29,7 +29,7 @@ func TestMemberListerMatchesPropSet(t *testing.T) {
 			fast, slow := dav.NewMultistatus(nil, nil, names), dav.NewMultistatus(nil, nil, names)
 			s.newMemberLister(p, req).respond(fast, o)
 			op := dav.Path{Kind: dav.ResObject, Home: p.Home, User: p.User, Collection: p.Collection, Object: o.Name}
-			found, missing := s.objectProps(op, o).Pick(req)
+			found, missing := s.objectProps(op, o, p.User, false).Pick(req)
 			slow.PropResponse(op.Href(), found, missing, false)
 			if fast.String() != slow.String() {
 				t.Errorf("%s, list %d:\nfast %s\nslow %s", home, i, fast.String(), slow.String())

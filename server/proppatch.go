@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
@@ -22,6 +23,12 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	for _, u := range ups {
+		if u.Name.Space == account.ShareNS {
+			s.writeError(w, r, dav.Forbidden(dav.NSDAV, "cannot-modify-protected-property", "sharing is changed by a share request, not PROPPATCH"))
+			return
+		}
 	}
 	if p.Home == dav.HomeCalendars {
 		for _, u := range ups {

@@ -3,7 +3,10 @@ package server
 import (
 	"sort"
 	"strconv"
+	"strings"
 
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/birthday"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -18,6 +21,7 @@ func (s *Server) principalProps(user string) *dav.PropSet {
 	ps.Add(dav.NameCalendarHome, dav.HrefXML(dav.HomeHref(dav.HomeCalendars, user)))
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(user)))
 	ps.Add(dav.NameSupportedReports, "")
+	s.schedulingPrincipalProps(ps, user)
 	dav.CommonProps(ps, user)
 	return ps
 }
@@ -44,12 +48,18 @@ func syncToken(epoch string, seq uint64, user, collection string) string {
 	return syncproto.Format(syncproto.Token{Epoch: epoch, Seq: seq, Bind: syncproto.Bind(user, collection)})
 }
 
-func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch string) *dav.PropSet {
+// collectionProps are a collection's properties as viewer (its owner, or a
+// sharee) sees them.
+func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch, viewer string) *dav.PropSet {
 	ps := &dav.PropSet{}
+	base := "<D:collection/><C:addressbook/>"
 	if c.Kind == dav.KindCalendar {
 		s.calendarProps(ps, c)
+		base = "<D:collection/><CAL:calendar/>"
+	} else if isScheduleKind(c.Kind) {
+		s.schedulingCollectionProps(ps, p.User, c)
 	} else {
-		ps.Add(dav.NameResourceType, "<D:collection/><C:addressbook/>")
+		ps.Add(dav.NameResourceType, base)
 	}
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 	tok := syncToken(epoch, c.LastSeq, p.User, p.Collection)
@@ -68,16 +78,24 @@ func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch string)
 	// Stored properties (displayname, description, colour, dead properties).
 	keys := make([]string, 0, len(c.Props))
 	for k := range c.Props {
-		keys = append(keys, k)
+		if !strings.HasPrefix(k, "{"+account.ShareNS+"}") { // grants: shown as DAV:acl and CS:invite
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
 		ps.Add(dav.ParseClark(k), string(c.Props[k]))
 	}
+	s.shareProps(ps, p, c, viewer, base)
+	if birthday.IsBirthdays(c) {
+		dav.SetViewer(ps, viewer, true) // written by the server from the contacts
+	}
 	return ps
 }
 
-func (s *Server) objectProps(p dav.Path, o storage.Object) *dav.PropSet {
+// objectProps are an object's properties as viewer sees them (readOnly: a
+// read-only sharee).
+func (s *Server) objectProps(p dav.Path, o storage.Object, viewer string, readOnly bool) *dav.PropSet {
 	ps := &dav.PropSet{}
 	ps.Add(dav.NameResourceType, "")
 	ps.Add(dav.NameGetETag, dav.XMLEscape(dav.QuoteETag(o.ETag)))
@@ -86,6 +104,9 @@ func (s *Server) objectProps(p dav.Path, o storage.Object) *dav.PropSet {
 	ps.Add(dav.NameGetLastModified, dav.HTTPTime(o.Time))
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 	dav.CommonProps(ps, p.User)
+	if viewer != p.User {
+		dav.SetViewer(ps, viewer, readOnly)
+	}
 	return ps
 }
 

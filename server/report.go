@@ -90,7 +90,7 @@ func (s *Server) objectResponse(ms *dav.Multistatus, p dav.Path, o storage.Objec
 		ms.PropResponse(op.Href(), found, nil, false)
 		return
 	}
-	ps := s.objectProps(op, o)
+	ps := s.objectProps(op, o, p.User, false)
 	if rp.addressData {
 		ps.Add(dav.NameAddressData, dav.XMLEscape(string(o.Body)))
 	}

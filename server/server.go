@@ -31,6 +31,8 @@ type Store interface {
 	Collections(principal string) ([]storage.Collection, error)
 	ObjectProps(principal, collection, name string) (map[string][]byte, error)
 	Principal(name string) (storage.Principal, error)
+	Principals() ([]storage.Principal, error)
+	ByUID(principal, collection, uid string) (string, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
 	recoveryStore
@@ -74,6 +76,19 @@ type Config struct {
 	// TrustedProxies: peers whose Forwarded / X-Forwarded-For name the
 	// client address.
 	TrustedProxies []netip.Prefix
+	// MailDomain, when set, gives an account without e-mail addresses the
+	// calendar user address mailto:<name>@<MailDomain> for scheduling.
+	MailDomain string
+	// Mailer, when set, sends iMIP mail (RFC 6047) to attendees and
+	// organizers who have no account here; MailFrom is then the envelope
+	// sender (default: the organizer's or attendee's own address).
+	Mailer   Mailer
+	MailFrom string
+}
+
+// Mailer sends one mail message.
+type Mailer interface {
+	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +121,7 @@ type Server struct {
 	lossLimit *dav.KeyedLimiter
 
 	defaultsDone sync.Map // users whose default collections exist
+	scheduleDone sync.Map // users whose inbox and outbox exist
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 	files    *files.Handler  // the generic WebDAV area under /dav/files/

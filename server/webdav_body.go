@@ -18,22 +18,37 @@ func (s *Server) readPutBody(r *http.Request, tooBig error, check func(*http.Req
 	return dav.ReadBody(r, s.cfg.MaxResourceSize, tooBig, check)
 }
 
+// actorOf is the signed-in user when they write another account's data (a
+// sharee), for the journal and history; "" for the owner.
+func actorOf(r *http.Request, p dav.Path) string {
+	if u := userFrom(r.Context()); u != p.User {
+		return u
+	}
+	return ""
+}
+
 // commitPut commits a validated vCard or calendar object PUT and answers it:
 // the request's If-Match / If-None-Match become preconditions checked inside
 // the storage write, a device's If-None-Match: * upload is deduplicated by
 // UID and body (a recovering device re-uploads what it holds), and the
 // answer is 201 or 204 with
-// the ETag (200 for a deduplicated upload).
-func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change) {
+// the ETag (200 for a deduplicated upload). after, if any, runs once the
+// change is committed and before the answer (follow-up writes such as the
+// birthday calendar's).
+func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change, after ...func()) {
 	if err := dav.SetConditionals(&c, r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c.DedupeByUID = c.IfNoneMatch && deviceOf(r) != ""
+	c.Actor = actorOf(r, p)
 	res, err := s.store.Commit(r.Context(), c)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	for _, fn := range after {
+		fn()
 	}
 	w.Header().Set("ETag", dav.QuoteETag(res.ETag))
 	if c.DedupeByUID && s.dedupedPut(w, p, res) {

@@ -89,7 +89,7 @@ func applyRecordCached(tx *bolt.Tx, r *Record, ic infoCache) error {
 		if err := applyPut(cb, ic, r.Name, r.ETag, r.Meta, r.Body, r.Seq, r.Time); err != nil {
 			return err
 		}
-		return applyObjProps(cb, r.Name, r.Props, nil, r.ReplaceProps)
+		return applyObjProps(cb, r.Name, withoutAnnotations(r.Props), nil, r.ReplaceProps)
 	case OpDelete:
 		cb := collectionBucket(tx, r.Principal, r.Collection)
 		if cb == nil {

@@ -45,6 +45,11 @@ type Change struct {
 	// IfMatchETags is an If-Match ETag list: the change fails unless the
 	// object exists with one of these ETags (IfMatch holds a single one).
 	IfMatchETags []string
+	// Actor (OpPut, OpDelete) is the account that made the change when it
+	// is not Principal (a sharee writing the owner's collection). The
+	// journal keeps it as the record's ActorKey property, which is never
+	// applied to the projection; History reports it.
+	Actor string
 	// TombstoneAbsent (OpDelete, without If-Match): when the object does
 	// not exist and the collection holds no tombstone for its name, record
 	// the deletion anyway, as a record with no ETag. A device deletes only
@@ -58,6 +63,14 @@ type Change struct {
 	// with ErrDeleted: the device's copy predates a deletion.
 	SeenToken *syncproto.Token
 }
+
+// ActorKey is the record property that names a change's Actor. Record
+// properties in AnnotationNS annotate the journal only: applying a record
+// skips them.
+const (
+	AnnotationNS = "{http://pimvault.org/ns/journal}"
+	ActorKey     = AnnotationNS + "by"
+)
 
 // ifMatchFails reports whether the object's current ETag fails the
 // change's If-Match: a single ETag or a list ("*" is checked by the caller).
@@ -128,6 +141,12 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 		errs = append(errs, fmt.Errorf("operation %v: %w", c.Op, ErrInvalidChange))
 	}
 	errs = append(errs, validateConds(c))
+	if c.Actor != "" {
+		if c.Op != OpPut && c.Op != OpDelete {
+			errs = append(errs, fmt.Errorf("an actor on %v: %w", c.Op, ErrInvalidChange))
+		}
+		errs = append(errs, name("actor", c.Actor))
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -174,6 +193,14 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 	var res Result
 	if err := checkConds(tx, c); err != nil {
 		return nil, res, err
+	}
+	if c.Actor != "" {
+		props := make(map[string][]byte, len(c.Props)+1)
+		for k, v := range c.Props {
+			props[k] = v
+		}
+		props[ActorKey] = []byte(c.Actor)
+		r.Props = props
 	}
 	switch c.Op {
 	case OpPutPrincipal:

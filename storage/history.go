@@ -16,6 +16,9 @@ type HistoryEntry struct {
 	ToName       string    `json:"to_name,omitempty"`
 	ETag         string    `json:"etag,omitempty"`
 	UID          string    `json:"uid,omitempty"`
+	// By is the account that made the change when not the principal
+	// itself (a sharee); empty for the principal's own changes.
+	By string `json:"by,omitempty"`
 }
 
 // MaxHistory bounds one History answer.
@@ -59,7 +62,7 @@ func (s *Store) History(principal, collection string, limit int) ([]HistoryEntry
 				return nil
 			}
 			found = append(found, HistoryEntry{Seq: r.Seq, Time: time.Unix(0, r.Time).UTC(), Op: r.Op.String(), Collection: r.Collection,
-				Name: r.Name, ToCollection: r.ToCollection, ToName: r.ToName, ETag: r.ETag, UID: r.Meta.UID})
+				Name: r.Name, ToCollection: r.ToCollection, ToName: r.ToName, ETag: r.ETag, UID: r.Meta.UID, By: string(r.Props[ActorKey])})
 			return nil
 		})
 		if err != nil {

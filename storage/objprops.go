@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -78,6 +79,23 @@ func writeObjProps(cb *bolt.Bucket, name string, m map[string][]byte) error {
 
 // applyObjProps changes an object's properties: with replace they become
 // exactly set, otherwise remove and then set are applied to what it has.
+// withoutAnnotations returns props without the journal's annotations
+// (AnnotationNS), which the projection never holds.
+func withoutAnnotations(props map[string][]byte) map[string][]byte {
+	for k := range props {
+		if strings.HasPrefix(k, AnnotationNS) {
+			out := make(map[string][]byte, len(props))
+			for k, v := range props {
+				if !strings.HasPrefix(k, AnnotationNS) {
+					out[k] = v
+				}
+			}
+			return out
+		}
+	}
+	return props
+}
+
 func applyObjProps(cb *bolt.Bucket, name string, set map[string][]byte, remove []string, replace bool) error {
 	if !replace && len(set) == 0 && len(remove) == 0 {
 		return nil

@@ -165,6 +165,25 @@ func (s *Store) Get(principal, collection, name string) (Object, error) {
 	return o, err
 }
 
+// ByUID returns the name of the object of a collection that holds uid (the
+// collection's UID index), or ErrNotFound.
+func (s *Store) ByUID(principal, collection, uid string) (string, error) {
+	var name string
+	err := s.view(func(tx *bolt.Tx) error {
+		cb := collectionBucket(tx, principal, collection)
+		if cb == nil {
+			return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+		}
+		v := cb.Bucket(bktUIDs).Get([]byte(uid))
+		if v == nil || uid == "" {
+			return fmt.Errorf("uid %.60q in %s/%s: %w", uid, principal, collection, ErrNotFound)
+		}
+		name = string(v)
+		return nil
+	})
+	return name, err
+}
+
 // Objects calls fn for each object of a collection in name order. With
 // bodies, Object.Body is set; it is only valid during the call.
 func (s *Store) Objects(principal, collection string, bodies bool, fn func(Object) error) error {

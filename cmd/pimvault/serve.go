@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,8 @@ type serveOptions struct {
 	undoConfirmOver    int
 	repl               replicationFlags
 	limits             serveLimits
+	mail               mailFlags
+	mailDomain         string
 	accessLog          bool
 	backups            backupSchedule
 	metricsAddr        string
@@ -55,6 +58,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file (PEM)")
 	fs.IntVar(&o.recoveryDays, "recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
+	fs.StringVar(&o.mailDomain, "mail-domain", "", "scheduling: an account without e-mail addresses (pimvault user email) has the calendar user address NAME@DOMAIN")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
 	fs.IntVar(&o.undoConfirmOver, "undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
 	o.limits.register(fs)
@@ -62,6 +66,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.backups.keepSnapshots, "keep-snapshots", 0, "delete the oldest scheduled snapshots beyond this many (0: keep all)")
 	fs.DurationVar(&o.backups.retention, "journal-retention", 0, "after each scheduled snapshot, move journal segments older than this (e.g. 720h) that a verified snapshot covers to <data>/quarantine (0: keep everything)")
 	o.repl.registerServe(fs)
+	o.mail.register(fs)
 	fs.DurationVar(&o.backups.drillEvery, "drill-every", 0, "run a restore drill this often (e.g. 24h; 0: never); 'pimvault status' shows the last result")
 	fs.StringVar(&o.backups.drillTmp, "drill-tmp", "", "directory for the scheduled drills' scratch copy (default: the data directory)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://ADDR/metrics, with /healthz and /readyz (off when empty; a loopback address unless --metrics-allow-remote)")
@@ -86,6 +91,9 @@ func (o *serveOptions) check() error {
 		return err
 	}
 	if err := o.limits.validate(); err != nil {
+		return err
+	}
+	if _, _, err := o.mail.mailer(); err != nil {
 		return err
 	}
 	switch {
@@ -270,7 +278,9 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "created a new store in %s (store id %s)\n", abs, s.Identity().StoreID)
 		log.Info("created a new store", "data", abs, "store_id", s.Identity().StoreID)
 	}
-	adm, err := admin.Listen(data, s, log)
+	// davSrv is set once the DAV server exists (imip-receive on the socket needs it).
+	var davSrv atomic.Pointer[server.Server]
+	adm, err := admin.Listen(data, s, log, servedCommands(&davSrv))
 	if err != nil {
 		closeListeners()
 		return fail(err)
@@ -286,11 +296,18 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	}
 	metrics.SetStore(s)
 	cfg.MaxResourceSize = opts.MaxBodySize
+	mailer, mailFrom, err := o.mail.mailer()
+	if err != nil {
+		closeListeners()
+		return fail(err)
+	}
+	cfg.MailDomain, cfg.Mailer, cfg.MailFrom = strings.ToLower(o.mailDomain), mailer, mailFrom
 	// The pages sign people in through the DAV server's own check, which
 	// exists once the server does.
 	var dav *server.Server
 	cfg.Pages = web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log)
 	dav = server.New(s, cfg, log)
+	davSrv.Store(dav)
 	h := dav.Handler()
 	current.Store(&h)
 	ready.Set(observe.StateReady)

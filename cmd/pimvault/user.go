@@ -24,6 +24,8 @@ var userActions = [][2]string{
 	{"delete", "delete an account and its collections with a journalled tombstone; 'pimvault undo' brings it back (NAME)"},
 	{"admin", "let an account use the admin web pages (NAME)"},
 	{"unadmin", "take the admin web pages away from an account (NAME)"},
+	{"email", "set an account's e-mail addresses (NAME [ADDRESS...]; none: clear them)"},
+	{"birthdays", "turn the birthday calendar on or off (NAME on|off)"},
 	{"list", "list the accounts"},
 }
 
@@ -66,9 +68,24 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
+	name := "user-" + verb
 	want := 1
-	if verb == "list" {
+	switch verb {
+	case "list":
 		want = 0
+	case "birthdays":
+		want = 2 // NAME on|off
+	}
+	if verb == "birthdays" {
+		if len(positional) != 2 || (positional[1] != "on" && positional[1] != "off") {
+			fmt.Fprintln(stderr, "pimvault user birthdays: want NAME on|off")
+			fs.Usage()
+			return 2
+		}
+		return adminRun(ctx, sf, name, admin.Request{User: positional[0], On: positional[1] == "on"}, nil, stdout, stderr)
+	}
+	if verb == "email" && len(positional) >= 1 {
+		return adminRun(ctx, sf, name, admin.Request{User: positional[0], Emails: positional[1:]}, nil, stdout, stderr)
 	}
 	if len(positional) != want {
 		fmt.Fprintf(stderr, "pimvault user %s: want %d argument(s), got %d\n", verb, want, len(positional))
@@ -97,5 +114,5 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	return adminRun(ctx, sf, "user-"+verb, a, nil, stdout, stderr)
+	return adminRun(ctx, sf, name, a, nil, stdout, stderr)
 }

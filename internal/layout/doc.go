@@ -5,7 +5,8 @@
 //   - The import direction between packages (see importRules in
 //     layout_test.go): device never imports server or storage; storage
 //     never imports net/http or encoding/xml; syncproto imports only the
-//     standard library; lower layers (syncproto, storage, calendar, card)
+//     standard library; lower layers (syncproto, storage, calendar, card,
+//     schedule)
 //     import none of the upper ones; server does not import transfer; and
 //     no package outside server/ imports a server/... package, except that
 //     cmd/... may import server itself, the one entry point that builds the

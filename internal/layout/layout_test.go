@@ -45,7 +45,7 @@ type rule struct {
 // lowerLayers never import upperLayers: the direction is
 // cmd → server, web, admin, account, transfer, device → storage, calendar, card → syncproto.
 var (
-	lowerLayers = []string{"syncproto", "storage", "calendar", "card"}
+	lowerLayers = []string{"syncproto", "storage", "calendar", "card", "schedule"}
 	upperLayers = []string{"server", "web", "admin", "account", "transfer", "device", "cmd"}
 )
 

@@ -12,7 +12,9 @@ const (
 	NSCardDAV = "urn:ietf:params:xml:ns:carddav"
 	NSCalDAV  = "urn:ietf:params:xml:ns:caldav"
 	nsCS      = "http://calendarserver.org/ns/"
-	nsApple   = "http://apple.com/ns/ical/"
+	// NSCS is the CalendarServer namespace (getctag, sharing).
+	NSCS    = nsCS
+	nsApple = "http://apple.com/ns/ical/"
 	// NSPimvault names pimvault's own error conditions, for refusals no
 	// RFC names an element for.
 	NSPimvault = "urn:pimvault:dav"
@@ -64,6 +66,7 @@ var (
 	NamePrincipalURL      = xml.Name{Space: NSDAV, Local: "principal-URL"}
 	namePrincipalColSet   = xml.Name{Space: NSDAV, Local: "principal-collection-set"}
 	NameOwner             = xml.Name{Space: NSDAV, Local: "owner"}
+	NameACL               = xml.Name{Space: NSDAV, Local: "acl"}
 	NameSupportedReports  = xml.Name{Space: NSDAV, Local: "supported-report-set"}
 	namePrivileges        = xml.Name{Space: NSDAV, Local: "current-user-privilege-set"}
 	NameQuotaUsed         = xml.Name{Space: NSDAV, Local: "quota-used-bytes"}

@@ -10,8 +10,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/birthday"
 	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/card"
+	"github.com/pimvault/pimvault/schedule"
 	"github.com/pimvault/pimvault/storage"
 )
 
@@ -22,6 +25,16 @@ type Error struct {
 	NS     string // namespace of the condition element; "" for none
 	Cond   string // local name of the condition element
 	Msg    string
+	// Inner is the condition element's content (XML using the D: prefix for
+	// DAV:), for conditions that carry detail, such as need-privileges.
+	Inner string
+}
+
+// NeedPrivileges is RFC 3744 §7.1.1's 403: the signed-in user lacks
+// privilege (a DAV: privilege name such as "write-content") on href.
+func NeedPrivileges(href, privilege, format string, args ...any) *Error {
+	return &Error{Status: http.StatusForbidden, NS: NSDAV, Cond: "need-privileges", Msg: fmt.Sprintf(format, args...),
+		Inner: "<D:resource>" + HrefXML(href) + "<D:privilege><D:" + privilege + "/></D:privilege></D:resource>"}
 }
 
 func (e *Error) Error() string {
@@ -110,6 +123,16 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "min-date-time", Msg: err.Error()}
 	case errors.Is(err, calendar.ErrTooManyInstances):
 		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-instances", Msg: err.Error()}
+	case errors.Is(err, birthday.ErrNotBirthdays):
+		return &Error{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, account.ErrBadShare):
+		return &Error{Status: http.StatusForbidden, Msg: err.Error()}
+	case errors.Is(err, schedule.ErrTooManyAttendees):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "max-attendees-per-instance", Msg: err.Error()}
+	case errors.Is(err, schedule.ErrOrganizers):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "same-organizer-in-all-components", Msg: err.Error()}
+	case errors.Is(err, schedule.ErrInvalid), errors.Is(err, schedule.ErrNotAttendee):
+		return &Error{Status: http.StatusForbidden, NS: NSCalDAV, Cond: "valid-scheduling-message", Msg: err.Error()}
 	case errors.Is(err, storage.ErrNoSpace):
 		// RFC 4918 §11.5: the change was not saved (storage cut it off),
 		// and the client may send it again once space is freed.
@@ -165,6 +188,9 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 		return
 	}
 	cond := "<X:" + de.Cond + "/>"
+	if de.Inner != "" {
+		cond = "<X:" + de.Cond + ">" + de.Inner + "</X:" + de.Cond + ">"
+	}
 	var uc *storage.UIDConflictError
 	if de.Cond == "no-uid-conflict" && r.Method == "PUT" && errors.As(err, &uc) {
 		// RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: name the resource that holds the UID.

@@ -14,14 +14,14 @@ var ProtectedProps = map[xml.Name]bool{
 	NamePrincipalURL: true, namePrincipalColSet: true, NameOwner: true, NameSupportedReports: true,
 	namePrivileges: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameAddressBookHome: true,
 	NameSupportedAddrData: true, NameMaxResourceSize: true, NameCalendarHome: true, NameCTag: true,
-	nameLockDiscovery: true, nameSupportedLock: true, NameAddressData: true,
+	nameLockDiscovery: true, nameSupportedLock: true, NameAddressData: true, NameACL: true,
 }
 
 // NotInAllprop are live properties only returned when asked for by name
 // (RFC 3253 §3.1.5, RFC 4331 §3, RFC 6578 §4).
 var NotInAllprop = map[xml.Name]bool{
 	NameSupportedReports: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameSyncToken: true,
-	namePrivileges: true, NameAddressData: true,
+	namePrivileges: true, NameAddressData: true, NameACL: true,
 }
 
 func HrefXML(href string) string { return "<D:href>" + XMLEscape(href) + "</D:href>" }
@@ -35,6 +35,53 @@ const privilegesXML = "<D:privilege><D:read/></D:privilege><D:privilege><D:write
 	"<D:privilege><D:write-properties/></D:privilege><D:privilege><D:write-content/></D:privilege>" +
 	"<D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>" +
 	"<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+
+// readPrivilegesXML is what a read-only sharee may do.
+const readPrivilegesXML = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+
+// writePrivilegesXML is what a read-write sharee may do: change the
+// contents, not the collection's properties.
+const writePrivilegesXML = "<D:privilege><D:read/></D:privilege><D:privilege><D:write-content/></D:privilege>" +
+	"<D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>" +
+	"<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+
+// SetViewer makes ps describe a resource of another account as the
+// signed-in user sees it through a share (RFC 3744 §3, §5.4): their own
+// current-user-principal, and the privileges the share gives.
+func SetViewer(ps *PropSet, user string, readOnly bool) {
+	ps.Add(nameCurrentUser, HrefXML(PrincipalHref(user)))
+	if readOnly {
+		ps.Add(namePrivileges, readPrivilegesXML)
+	} else {
+		ps.Add(namePrivileges, writePrivilegesXML)
+	}
+}
+
+// ACE is one access control entry of the DAV:acl property.
+type ACE struct {
+	Principal string // principal href
+	All       bool   // the owner: every privilege
+	Write     bool   // read and write-content; else read only
+}
+
+// ACLXML is the DAV:acl property (RFC 3744 §5.5), every entry protected:
+// it is changed by sharing, never by an ACL request.
+func ACLXML(aces []ACE) string {
+	var b strings.Builder
+	for _, a := range aces {
+		b.WriteString("<D:ace><D:principal>" + HrefXML(a.Principal) + "</D:principal><D:grant>")
+		switch {
+		case a.All:
+			b.WriteString("<D:privilege><D:all/></D:privilege>")
+		case a.Write:
+			b.WriteString("<D:privilege><D:read/></D:privilege><D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>")
+		default:
+			b.WriteString("<D:privilege><D:read/></D:privilege>")
+		}
+		b.WriteString("</D:grant><D:protected/></D:ace>")
+	}
+	return b.String()
+}
 
 func ReportSetXML(reports ...xml.Name) string {
 	var b strings.Builder

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const standup = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" +
+	"BEGIN:VEVENT\r\nUID:su-1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261210T090000Z\r\nDTEND:20261210T091500Z\r\nRRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Standup\r\n" +
+	"ORGANIZER:mailto:alice@example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org\r\nATTENDEE:mailto:bob@example.org\r\nATTENDEE:mailto:carol@example.org\r\nEND:VEVENT\r\n" +
+	"BEGIN:VEVENT\r\nUID:su-1\r\nDTSTAMP:20261201T000000Z\r\nRECURRENCE-ID:20261212T090000Z\r\nDTSTART:20261212T100000Z\r\nDTEND:20261212T101500Z\r\nSUMMARY:Standup (late)\r\n" +
+	"ORGANIZER:mailto:alice@example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org\r\nATTENDEE:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+
+// TestScheduleRecurrence: copies carry the overrides each attendee is
+// invited to, a reply for one instance lands on that instance of the
+// organizer's copy, and an instance cancelled by the organizer disappears
+// from the attendee's copy only for that instance.
+func TestScheduleRecurrence(t *testing.T) {
+	e := newScheduleEnv(t)
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/su.ics", nil, standup); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d", resp.StatusCode)
+	}
+	_, bob := e.copyOf(t, "bob", "su-1")
+	if !strings.Contains(bob, "RECURRENCE-ID:20261212T090000Z") || strings.Contains(bob, "EXDATE") {
+		t.Fatalf("bob's copy lacks the override he is invited to:\n%s", bob)
+	}
+	_, carol := e.copyOf(t, "carol", "su-1")
+	if strings.Contains(carol, "RECURRENCE-ID") || !strings.Contains(carol, "EXDATE:20261212T090000Z") {
+		t.Fatalf("carol's copy should exclude the instance she is not invited to:\n%s", carol)
+	}
+	// Carol declines only the 11th: her client adds an override.
+	name, _ := e.copyOf(t, "carol", "su-1")
+	ov := "BEGIN:VEVENT\r\nUID:su-1\r\nDTSTAMP:20261201T000000Z\r\nRECURRENCE-ID:20261211T090000Z\r\nDTSTART:20261211T090000Z\r\nDTEND:20261211T091500Z\r\nSUMMARY:Standup\r\n" +
+		"ORGANIZER:mailto:alice@example.org\r\nATTENDEE;PARTSTAT=DECLINED:mailto:carol@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	declined := strings.Replace(carol, "END:VCALENDAR\r\n", ov, 1)
+	if resp, msg := e.do(t, "carol", "PUT", "/dav/calendars/carol/calendar/"+name, nil, declined); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("carol's PUT: %d %s", resp.StatusCode, msg)
+	}
+	_, org := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/su.ics", nil, "")
+	org = unfold(org)
+	i := strings.Index(org, "RECURRENCE-ID:20261211T090000Z")
+	if i < 0 {
+		t.Fatalf("no override for the 11th in the organizer's copy:\n%s", org)
+	}
+	inst := org[strings.LastIndex(org[:i], "BEGIN:VEVENT"):]
+	inst = inst[:strings.Index(inst, "END:VEVENT")]
+	if !strings.Contains(attendeeLine(inst, "carol@example.org"), "PARTSTAT=DECLINED") {
+		t.Errorf("the 11th of the organizer's copy:\n%s", inst)
+	}
+	master := org[:strings.Index(org, "END:VEVENT")]
+	if strings.Contains(attendeeLine(master, "carol@example.org"), "DECLINED") {
+		t.Errorf("carol's answer for one instance changed the series:\n%s", master)
+	}
+	// Alice cancels the 13th: an EXDATE. Bob's copy loses that instance only.
+	cancelled := strings.Replace(org, "RRULE:FREQ=DAILY;COUNT=5\r\n", "RRULE:FREQ=DAILY;COUNT=5\r\nEXDATE:20261213T090000Z\r\n", 1)
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/su.ics", nil, cancelled); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("cancel one instance: %d", resp.StatusCode)
+	}
+	_, bob = e.copyOf(t, "bob", "su-1")
+	if !strings.Contains(bob, "EXDATE:20261213T090000Z") || !strings.Contains(bob, "RRULE:FREQ=DAILY;COUNT=5") || strings.Contains(bob, "STATUS:CANCELLED") {
+		t.Errorf("bob's copy after one instance was cancelled:\n%s", bob)
+	}
+}
+
+func TestScheduleFreeBusyAndProps(t *testing.T) {
+	e := newScheduleEnv(t)
+	if resp, _ := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/busy.ics", nil, event("busy", "mailto:bob@example.org")); resp.StatusCode != http.StatusCreated {
+		t.Fatal("bob's event")
+	}
+	req := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:fb-1\r\nDTSTAMP:20261201T000000Z\r\n" +
+		"DTSTART:20261210T000000Z\r\nDTEND:20261211T000000Z\r\nORGANIZER:mailto:alice@example.org\r\nATTENDEE:mailto:bob@example.org\r\nATTENDEE:mailto:nobody@example.org\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+	resp, body := e.do(t, "alice", "POST", "/dav/calendars/alice/outbox/", map[string]string{"Content-Type": "text/calendar"}, req)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "2.0;Success") || !strings.Contains(body, "FREEBUSY:20261210T100000Z/20261210T110000Z") ||
+		!strings.Contains(body, "3.7;Invalid calendar user") || !strings.Contains(body, "METHOD:REPLY") {
+		t.Fatalf("free-busy POST: %d\n%s", resp.StatusCode, body)
+	}
+	spoof := strings.Replace(req, "ORGANIZER:mailto:alice@example.org", "ORGANIZER:mailto:bob@example.org", 1)
+	if resp, body := e.do(t, "alice", "POST", "/dav/calendars/alice/outbox/", nil, spoof); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "organizer-allowed") {
+		t.Errorf("free-busy as bob: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", nil, req); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("POST to a calendar: %d", resp.StatusCode)
+	}
+	// Discovery as clients do it.
+	_, body = e.do(t, "bob", "PROPFIND", "/dav/principals/bob/", map[string]string{"Depth": "0"},
+		`<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:schedule-inbox-URL/><C:schedule-outbox-URL/><C:calendar-user-address-set/></D:prop></D:propfind>`)
+	for _, want := range []string{"/dav/calendars/bob/inbox/", "/dav/calendars/bob/outbox/", "mailto:bob@example.org", "/dav/principals/bob/"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("bob's principal lacks %s:\n%s", want, body)
+		}
+	}
+	_, body = e.do(t, "carol", "PROPFIND", "/dav/principals/carol/", map[string]string{"Depth": "0"},
+		`<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-user-address-set/></D:prop></D:propfind>`)
+	if !strings.Contains(body, "mailto:carol@example.org") {
+		t.Errorf("carol's address from the mail domain:\n%s", body)
+	}
+	_, body = e.do(t, "bob", "PROPFIND", "/dav/calendars/bob/inbox/", map[string]string{"Depth": "0"},
+		`<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:resourcetype/><C:schedule-default-calendar-URL/></D:prop></D:propfind>`)
+	if !strings.Contains(body, "schedule-inbox") || !strings.Contains(body, "/dav/calendars/bob/calendar/") {
+		t.Errorf("bob's inbox:\n%s", body)
+	}
+	_, body = e.do(t, "bob", "PROPFIND", "/dav/calendars/bob/", map[string]string{"Depth": "1"}, "")
+	if !strings.Contains(body, "/dav/calendars/bob/inbox/") || !strings.Contains(body, "/dav/calendars/bob/outbox/") {
+		t.Errorf("bob's calendar home does not list the inbox and outbox:\n%s", body)
+	}
+}
+
+// TestScheduleNoPingPong: an attendee re-saving their copy unchanged, and
+// the organizer re-saving theirs, send nothing: deliveries never cause
+// further deliveries.
+func TestScheduleNoPingPong(t *testing.T) {
+	e := newScheduleEnv(t)
+	body := event("pp", "mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org", "ATTENDEE:mailto:carol@example.org")
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/pp.ics", nil, body); resp.StatusCode != http.StatusCreated {
+		t.Fatal("PUT")
+	}
+	name, cp := e.copyOf(t, "bob", "pp")
+	_, org := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/pp.ics", nil, "")
+	head := e.store.Head()
+	if resp, _ := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/"+name, nil, cp); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("bob's re-save: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/pp.ics", nil, org); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("alice's re-save: %d", resp.StatusCode)
+	}
+	if got := e.store.Head() - head; got != 0 {
+		t.Errorf("unchanged re-saves wrote %d records", got)
+	}
+	if n := len(e.inbox(t, "alice")); n != 0 {
+		t.Errorf("alice's inbox holds %d messages", n)
+	}
+	if n := len(e.inbox(t, "bob")); n != 1 {
+		t.Errorf("bob's inbox holds %d messages, want the one invitation", n)
+	}
+}

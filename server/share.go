@@ -1,0 +1,151 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
+)
+
+// Sharing on the DAV side. A sharee reaches a shared collection at its
+// owner's URL (/dav/calendars/<owner>/<name>/), listed in the sharee's own
+// home; everything else of the owner stays 404 to them. The grant decides
+// the methods: read gives GET, HEAD, PROPFIND, REPORT and OPTIONS;
+// read-write adds PUT and DELETE of objects. Changing the collection itself
+// (properties, delete, sharing it on) is the owner's alone. Sync tokens,
+// reports and recovery are the owner's collection's, unchanged.
+
+// shareAccess is user's grant on another account's collection or object
+// ("" when none).
+func (s *Server) shareAccess(p dav.Path, user string) string {
+	if p.Kind != dav.ResCollection && p.Kind != dav.ResObject {
+		return ""
+	}
+	c, err := s.store.Collection(p.User, p.Collection)
+	if err != nil || c.Kind != p.CollectionKind() {
+		return ""
+	}
+	return account.Grants(c)[user]
+}
+
+// admitShared decides a request of user to another account's path p. It
+// answers (and returns false) when the request may not go on: 404 without
+// a grant, 403 need-privileges for what the grant does not give, 503 while
+// the owner's data is recovering.
+func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path, user string) bool {
+	access := s.shareAccess(p, user)
+	if access == "" {
+		s.writeError(w, r, dav.ErrNotFound)
+		return false
+	}
+	var need string
+	switch r.Method {
+	case "OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT":
+	case "PUT":
+		if access != account.ShareReadWrite || p.Kind != dav.ResObject {
+			need = "write-content"
+		}
+	case "DELETE":
+		if access != account.ShareReadWrite || p.Kind != dav.ResObject {
+			need = "unbind"
+		}
+	case "PROPPATCH":
+		need = "write-properties"
+	case "POST":
+		need = "share"
+	default:
+		need = "bind"
+	}
+	if need != "" {
+		href := p.Href()
+		if p.Kind == dav.ResCollection && r.Method == "DELETE" {
+			href = dav.HomeHref(p.Home, p.User)
+		}
+		s.writeError(w, r, dav.NeedPrivileges(href, need, "%s is shared with you %s; %s needs the %s privilege", p.Href(), accessWords(access), r.Method, need))
+		return false
+	}
+	if gatedPath(r.URL.Path) {
+		rs, err := s.store.RecoveryState(p.User)
+		if err != nil || rs.Recovering {
+			s.writeError(w, r, dav.ErrRecovering)
+			return false
+		}
+	}
+	return true
+}
+
+func accessWords(access string) string {
+	if access == account.ShareReadWrite {
+		return "to read and write"
+	}
+	return "read-only"
+}
+
+// sharedCollections returns the collections of kind shared with user, with
+// their grants, owner and name order.
+func (s *Server) sharedCollections(user, kind string) ([]storage.Collection, []account.Share, error) {
+	shares, err := account.SharedWith(s.store, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cols []storage.Collection
+	var out []account.Share
+	for _, sh := range shares {
+		if sh.Kind != kind {
+			continue
+		}
+		c, err := s.store.Collection(sh.Owner, sh.Collection)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		cols, out = append(cols, c), append(out, sh)
+	}
+	return cols, out, nil
+}
+
+// shareProps adds to a collection's properties what sharing shows: the ACL
+// (RFC 3744 §5.5), CalendarServer's sharing properties, and, for a sharee,
+// their own principal and privileges.
+func (s *Server) shareProps(ps *dav.PropSet, p dav.Path, c storage.Collection, viewer string, base string) {
+	if c.Kind != dav.KindCalendar && c.Kind != dav.KindAddressBook {
+		return
+	}
+	grants := account.Grants(c)
+	aces := []dav.ACE{{Principal: dav.PrincipalHref(p.User), All: true}}
+	sharees := make([]string, 0, len(grants))
+	for u := range grants {
+		sharees = append(sharees, u)
+	}
+	sort.Strings(sharees)
+	for _, u := range sharees {
+		if viewer == p.User || viewer == u {
+			aces = append(aces, dav.ACE{Principal: dav.PrincipalHref(u), Write: grants[u] == account.ShareReadWrite})
+		}
+	}
+	ps.Add(dav.NameACL, dav.ACLXML(aces))
+	if viewer != p.User {
+		dav.SetViewer(ps, viewer, grants[viewer] != account.ShareReadWrite)
+		ps.Add(dav.NameResourceType, base+"<CS:shared/>")
+		return
+	}
+	ps.Add(nameAllowedSharing, "<CS:can-be-shared/>")
+	if len(sharees) == 0 {
+		return
+	}
+	ps.Add(dav.NameResourceType, base+"<CS:shared-owner/>")
+	inv := ""
+	for _, u := range sharees {
+		mode := "<CS:read/>"
+		if grants[u] == account.ShareReadWrite {
+			mode = "<CS:read-write/>"
+		}
+		inv += "<CS:user>" + dav.HrefXML(dav.PrincipalHref(u)) + "<CS:invite-accepted/><CS:access>" + mode + "</CS:access></CS:user>"
+	}
+	ps.Add(nameInvite, inv)
+}
