@@ -21,6 +21,10 @@ var synopses = map[string]string{
 	"user email":     "NAME [ADDRESS...] [flags]",
 	"user birthdays": "NAME on|off [flags]",
 	"config check":   "[--config FILE]",
+	"share add":      "OWNER COLLECTION SHAREE [flags]",
+	"share remove":   "OWNER COLLECTION SHAREE [flags]",
+	"share list":     "[OWNER] [flags]",
+	"imip receive":   "[flags] < MESSAGE",
 	"recovery open":  "--user NAME [flags]",
 	"recovery close": "--user NAME [flags]",
 }
