@@ -57,6 +57,19 @@ type flight struct {
 	cancel  context.CancelFunc
 }
 
+// Limiter is asked before a costly check starts: Begin reserves one
+// attempt (an error refuses it and is returned by Verify), and end settles
+// it: ran false when the check never ran (every caller left first), else
+// matched says whether the password was right. end is called even when
+// every caller has left, so a check that ran is never wasted (the caller
+// of Verify can remember a right password there). Concurrent sign-ins that
+// share one check share one attempt, so a client opening several
+// connections with the right password is charged nothing, and parallel
+// wrong guesses are each charged before they run.
+type Limiter interface {
+	Begin() (end func(matched, ran bool), err error)
+}
+
 // NewVerifier returns a verifier running at most n costly checks at once.
 func NewVerifier(n int) *Verifier {
 	if n < 1 {
@@ -69,7 +82,7 @@ func NewVerifier(n int) *Verifier {
 // (found false: there is no such account). A missing or disabled account
 // costs the same work as a wrong password and answers false. The error is
 // the context's, when the caller left before the check could run.
-func (v *Verifier) Verify(ctx context.Context, name, password string, acct Account, found bool) (bool, error) {
+func (v *Verifier) Verify(ctx context.Context, name, password string, acct Account, found bool, lim Limiter) (bool, error) {
 	var secrets []Secret
 	var hash string
 	if found {
@@ -83,7 +96,7 @@ func (v *Verifier) Verify(ctx context.Context, name, password string, acct Accou
 		secrets = []Secret{bcryptSecret(dummyHash(HashCost))}
 	}
 	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + hash))
-	ok, err := v.shared(ctx, key, func() bool {
+	ok, err := v.shared(ctx, key, lim, func() bool {
 		match := false
 		for _, s := range secrets {
 			if s.Costly() && s.Match(password) {
@@ -102,14 +115,22 @@ func (v *Verifier) Verify(ctx context.Context, name, password string, acct Accou
 // shared runs check once for all concurrent callers with the same key,
 // under the semaphore. A caller whose context ends stops waiting; when the
 // last one has gone, a check that has not started yet never starts.
-func (v *Verifier) shared(ctx context.Context, key [32]byte, check func() bool) (bool, error) {
+func (v *Verifier) shared(ctx context.Context, key [32]byte, lim Limiter, check func() bool) (bool, error) {
 	v.mu.Lock()
 	f, ok := v.flights[key]
 	if !ok || f.waiters == 0 {
+		end := func(bool, bool) {}
+		if lim != nil {
+			var err error
+			if end, err = lim.Begin(); err != nil {
+				v.mu.Unlock()
+				return false, err
+			}
+		}
 		fctx, cancel := context.WithCancel(context.Background())
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		v.flights[key] = f
-		go v.run(fctx, key, f, check)
+		go v.run(fctx, key, f, check, end)
 	}
 	f.waiters++
 	v.mu.Unlock()
@@ -127,8 +148,9 @@ func (v *Verifier) shared(ctx context.Context, key [32]byte, check func() bool) 
 	}
 }
 
-func (v *Verifier) run(ctx context.Context, key [32]byte, f *flight, check func() bool) {
+func (v *Verifier) run(ctx context.Context, key [32]byte, f *flight, check func() bool, end func(matched, ran bool)) {
 	defer func() {
+		end(f.ok, f.err == nil)
 		v.mu.Lock()
 		if v.flights[key] == f {
 			delete(v.flights, key)

@@ -38,7 +38,7 @@ func TestVerifierSharesConcurrentChecks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := v.shared(context.Background(), key, func() bool {
+			ok, err := v.shared(context.Background(), key, nil, func() bool {
 				return countingSecret{pw: "x", calls: &calls, delay: 100 * time.Millisecond}.Match("x")
 			})
 			if err == nil && ok {
@@ -62,7 +62,7 @@ func TestVerifierSharesConcurrentChecks(t *testing.T) {
 		{Account{PasswordHash: string(hash), Disabled: true}, true, "correct horse", false},
 		{Account{}, false, "correct horse", false},
 	} {
-		ok, err := v.Verify(context.Background(), "ann", c.pw, c.acct, c.found)
+		ok, err := v.Verify(context.Background(), "ann", c.pw, c.acct, c.found, nil)
 		if err != nil || ok != c.want {
 			t.Errorf("Verify(%+v, found %v, %q) = %v, %v; want %v", c.acct, c.found, c.pw, ok, err, c.want)
 		}
@@ -78,7 +78,7 @@ func TestVerifierWaitHonoursContext(t *testing.T) {
 	v := NewVerifier(1)
 	var calls atomic.Int32
 	release := make(chan struct{})
-	go v.shared(context.Background(), [32]byte{1}, func() bool { <-release; return true })
+	go v.shared(context.Background(), [32]byte{1}, nil, func() bool { <-release; return true })
 	for v.InFlight() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -86,7 +86,7 @@ func TestVerifierWaitHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := v.shared(ctx, [32]byte{2}, func() bool { calls.Add(1); return true })
+	_, err := v.shared(ctx, [32]byte{2}, nil, func() bool { calls.Add(1); return true })
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
 		t.Fatalf("waiting caller: %v after %v", err, time.Since(start))
 	}
@@ -108,5 +108,56 @@ func TestPasswordOver72BytesRefused(t *testing.T) {
 	}
 	if err := checkPassword(strings.Repeat("a", 72)); err != nil {
 		t.Errorf("72 bytes: %v", err)
+	}
+}
+
+// countingLimiter allows n attempts and counts Begin calls.
+type countingLimiter struct {
+	begun  *atomic.Int32
+	failed *atomic.Int32
+	n      int32
+}
+
+func (l countingLimiter) Begin() (func(bool, bool), error) {
+	if l.begun.Add(1) > l.n {
+		return nil, errors.New("limited")
+	}
+	return func(matched, ran bool) {
+		if ran && !matched {
+			l.failed.Add(1)
+		}
+	}, nil
+}
+
+// Concurrent sign-ins with the same credentials begin one attempt; a
+// wrong password is settled as a failure, a right one is not.
+func TestVerifierBeginsOneAttemptPerSharedCheck(t *testing.T) {
+	v := NewVerifier(1)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), 6)
+	acct := Account{PasswordHash: string(hash)}
+	for _, c := range []struct {
+		pw         string
+		wantFailed int32
+	}{{"correct horse", 0}, {"wrong horse!", 1}} {
+		var begun, failed atomic.Int32
+		lim := countingLimiter{begun: &begun, failed: &failed, n: 1}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				v.Verify(context.Background(), "ann", c.pw, acct, true, lim)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for v.InFlight() != 0 {
+			time.Sleep(time.Millisecond)
+		}
+		if failed.Load() != c.wantFailed || begun.Load() < 1 {
+			t.Errorf("%q: %d begun, %d failed; want >=1 begun, %d failed", c.pw, begun.Load(), failed.Load(), c.wantFailed)
+		}
 	}
 }

@@ -37,6 +37,13 @@ func defaultAdmission(c *Config) {
 	}
 }
 
+// signInWait is the longest a sign-in waits for a bcrypt slot: a few queue
+// waits, so a client in a storm of new sign-ins gets an answer (503 with
+// Retry-After) within seconds.
+func signInWait(c Config) time.Duration {
+	return 3 * c.QueueWait
+}
+
 // workPools bound the expensive classes of work, each on its own: a class
 // that is busy refuses (503) without slowing the others.
 type workPools struct {
@@ -117,7 +124,7 @@ func (s *Server) admission(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + s.writeGrace()))
-		r = r.WithContext(context.WithValue(ctx, ticketKey, t))
+		r = r.WithContext(dav.WithClientAddr(context.WithValue(ctx, ticketKey, t), clientAddr(r, s.auth.trusted)))
 		if (r.Method == "PUT" || r.Method == "POST") && (r.ContentLength > largeBody || r.ContentLength < 0) {
 			s.withPool(w, r, s.pools.body, func() { next.ServeHTTP(w, r) })
 			return
@@ -133,7 +140,7 @@ func (s *Server) writeBusy(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", http.StatusServiceUnavailable, "why", b.Why)
+	dav.LogRefusal(s.log, r.WithContext(dav.WithClientAddr(r.Context(), clientAddr(r, s.auth.trusted))), http.StatusServiceUnavailable, "busy: "+b.Why)
 	w.Header().Set("Retry-After", strconv.Itoa(b.Seconds()))
 	http.Error(w, "the server is busy; try again after "+strconv.Itoa(b.Seconds())+" s", http.StatusServiceUnavailable)
 }

@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/server/internal/admit"
 	"github.com/pimvault/pimvault/storage"
 )
 
 // BenchmarkAdmission compares signed-in PROPFIND Depth 1 of a 50-contact
 // address book with 32 clients in parallel, through the whole handler
-// (admission included) and through the router alone: the difference is
-// what admission costs when nothing is refused.
+// (admission and work pools) and through the router alone with pools that
+// never wait: the difference is what admission costs at 32 clients.
 //
 //	go test -run '^$' -bench Admission -cpu 2 ./server
 func BenchmarkAdmission(b *testing.B) {
@@ -41,10 +42,15 @@ func BenchmarkAdmission(b *testing.B) {
 			b.Fatalf("PUT: %d %s", rec.Code, rec.Body)
 		}
 	}
+	// The same server without admission: the router alone, with work pools
+	// too large to ever wait.
+	bare := New(st, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	unbounded := admit.Config{Limit: 1 << 20, Queue: 1}
+	bare.pools = workPools{listing: admit.NewGate(unbounded), heavy: admit.NewGate(unbounded), body: admit.NewGate(unbounded)}
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"with-admission", full}, {"router-only", s.accessLog(s.routes())}} {
+	}{{"with-admission", full}, {"without", bare.accessLog(bare.routes())}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetParallelism(16) // 32 goroutines on 2 CPUs
 			b.RunParallel(func(pb *testing.PB) {

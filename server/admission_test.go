@@ -17,6 +17,9 @@ func TestAdmissionShedsLoadAtOnce(t *testing.T) {
 	e := newSigninEnv(t, Config{MaxRequests: 1, MaxRequestsPerAccount: 1, MaxQueue: 1, QueueWait: 5 * time.Second}, "carol")
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
+	if st := e.status(t, srv.URL, "PROPFIND", "/dav/", nil); st != http.StatusMultiStatus { // carol is signed in
+		t.Fatalf("first sign-in: %d", st)
+	}
 	// A PUT whose body never ends holds the only slot.
 	pr, pw := io.Pipe()
 	defer pw.Close() // before srv.Close, which waits for the PUT, even when the test fails

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/server/internal/admit"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 )
@@ -49,6 +51,8 @@ type authenticator struct {
 	limits   *signInLimits
 	trusted  []netip.Prefix
 	cacheKey [32]byte
+	// checkWait bounds the wait for a bcrypt slot (then 503).
+	checkWait time.Duration
 
 	mu sync.Mutex
 	ok map[[32]byte]cachedCredential
@@ -59,8 +63,8 @@ type cachedCredential struct {
 	expires time.Time
 }
 
-func newAuthenticator(store Store, delay time.Duration, checks int, trusted []netip.Prefix) *authenticator {
-	a := &authenticator{store: store, delay: delay, verifier: account.NewVerifier(checks),
+func newAuthenticator(store Store, delay time.Duration, checks int, checkWait time.Duration, trusted []netip.Prefix) *authenticator {
+	a := &authenticator{store: store, delay: delay, verifier: account.NewVerifier(checks), checkWait: checkWait,
 		limits: newSignInLimits(), trusted: trusted, ok: map[[32]byte]cachedCredential{}}
 	if _, err := rand.Read(a.cacheKey[:]); err != nil {
 		panic(err)
@@ -116,9 +120,11 @@ const (
 	gaveUp          // the client left, or its deadline passed, before the check ran
 )
 
-// signIn checks user and password from addr. Every attempt first reserves
-// a failure from the (account, address) and address limiters, atomically,
-// and gives it back when the password is right (remembered or verified).
+// signIn checks user and password from addr. A limited (account, address)
+// or address is refused first, whatever the password. A remembered
+// credential then passes; any other check reserves a failure from both
+// limiters, atomically, when it starts (shared by concurrent sign-ins with
+// the same credentials) and gives it back when the password is right.
 func (a *authenticator) signIn(ctx context.Context, user, password, addr string) (signInResult, time.Duration) {
 	p, err := a.store.Principal(user)
 	found := err == nil
@@ -134,8 +140,7 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	// The limiters come first even for a remembered credential: otherwise a
 	// limited guesser could test guesses against the cache at full speed.
 	now := time.Now()
-	res, wait := a.limits.reserve(user, addr, now)
-	if wait > 0 {
+	if wait := a.limits.blocked(user, addr, now); wait > 0 {
 		return tooManyFailures, wait
 	}
 	if found && !acct.Disabled {
@@ -144,20 +149,29 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 		c, ok := a.ok[k]
 		a.mu.Unlock()
 		if ok && now.Before(c.expires) && c.hash == acct.PasswordHash {
-			a.limits.cancel(res, now)
 			return signedIn, 0
 		}
 	}
-	ok, err := a.verifier.Verify(ctx, user, password, acct, found)
-	if err != nil {
-		a.limits.cancel(res, time.Now())
+	// The wait for a bcrypt slot is short: past it the client gets 503 and
+	// comes back, and the check, once it has run, is remembered anyway.
+	vctx, cancel := context.WithTimeout(ctx, a.checkWait)
+	defer cancel()
+	hash := acct.PasswordHash
+	ok, err := a.verifier.Verify(vctx, user, password, acct, found, attempt{limits: a.limits, user: user, addr: addr,
+		onMatch: func() {
+			if found && !acct.Disabled {
+				a.remember(user, password, hash, time.Now())
+			}
+		}})
+	var le *limitedError
+	switch {
+	case errors.As(err, &le):
+		return tooManyFailures, le.wait
+	case err != nil:
 		return gaveUp, 0
-	}
-	if !ok {
+	case !ok:
 		return wrongCredentials, 0
 	}
-	a.limits.cancel(res, time.Now())
-	a.remember(user, password, acct.PasswordHash, time.Now())
 	return signedIn, 0
 }
 
@@ -178,7 +192,8 @@ func refuseBody(w http.ResponseWriter, r *http.Request) {
 
 // SignInError is a refused sign-in: Status is 401 (wrong name or password,
 // unknown or disabled account, too long), 429 (too many failed attempts;
-// come back after RetryAfter) or 503 (the check could not run in time).
+// come back after RetryAfter) or 503 (the check could not run in time; come
+// back after RetryAfter).
 type SignInError struct {
 	Status int
 	Msg    string
@@ -212,7 +227,10 @@ func (s *Server) SignIn(r *http.Request, user, password string) error {
 		return &SignInError{Status: http.StatusTooManyRequests, Msg: "too many failed sign-ins from this address; try again later", Wait: wait}
 	case gaveUp:
 		s.reportSignIn("gave_up")
-		return &SignInError{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later"}
+		// Soon: the check may be running for other connections and is
+		// remembered once it has.
+		return &SignInError{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later",
+			Wait: time.Second + mrand.N(4*time.Second)}
 	case wrongCredentials:
 		s.reportSignIn("failed")
 		s.log.Warn("failed sign-in", "user", user, "addr", addr)
@@ -243,9 +261,14 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		if err := s.SignIn(r, user, pw); err != nil {
 			se := err.(*SignInError)
 			refuseBody(w, r)
-			if se.Status == http.StatusTooManyRequests {
+			switch se.Status {
+			case http.StatusTooManyRequests:
+				dav.LogRefusal(s.log, r, se.Status, se.Msg+" (user "+user+")")
 				w.Header().Set("Retry-After", strconv.Itoa(int(se.Wait/time.Second)+1))
 				http.Error(w, se.Msg, se.Status)
+				return
+			case http.StatusServiceUnavailable:
+				s.writeBusy(w, r, &admit.Busy{RetryAfter: se.Wait, Why: "password checks busy"})
 				return
 			}
 			s.writeError(w, r, &dav.Error{Status: se.Status, Msg: se.Msg})

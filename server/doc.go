@@ -25,9 +25,17 @@
 //     of a Depth 1 listing by name from values made once per listing.
 //   - recovery.go: the recovery gate; api_undo.go: /api/history and /api/undo;
 //     api_guard.go keeps other sites' browsers away from /api/.
-//   - auth.go: sign-in (accounts in package account) and its rate limits;
-//     Server.SignIn is the same check for the web pages, which package web
-//     serves and Config.Pages mounts under /web/.
+//   - auth.go: sign-in (accounts in package account, bcrypt through
+//     account.Verifier); Server.SignIn is the same check for the web
+//     pages, which package web serves and Config.Pages mounts under /web/;
+//     signin_limit.go: failed sign-ins limited per
+//     (account, address) and per address, reserved with the attempt;
+//     clientaddr.go: the client address, from Forwarded (RFC 7239) or
+//     X-Forwarded-For only behind a trusted proxy.
+//   - admission.go: every request but /healthz through the gate of
+//     server/internal/admit (503 with Retry-After, RFC 9110 §15.6.4, when
+//     busy) and the pools of expensive work; listen.go: the HTTP server's
+//     read, write and header bounds and the connection cap.
 //
 // With Config.AccessLog, each request is logged at Info with method, path,
 // status, bytes, duration and user (webdav_accesslog.go).

@@ -134,7 +134,7 @@ const calendarCacheSize = 4096
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	return &Server{store: store, cfg: cfg, log: log,
-		auth: newAuthenticator(store, cfg.FailedLoginDelay, cfg.MaxPasswordChecks, cfg.TrustedProxies),
+		auth: newAuthenticator(store, cfg.FailedLoginDelay, cfg.MaxPasswordChecks, signInWait(cfg), cfg.TrustedProxies),
 		gate: admit.NewGate(admit.Config{Limit: cfg.MaxRequests, PerAccount: cfg.MaxRequestsPerAccount,
 			Queue: cfg.MaxQueue, Wait: cfg.QueueWait}),
 		pools:    newWorkPools(cfg),

@@ -129,6 +129,8 @@ func (l *failLimiter) evict(now time.Time) {
 // signInLimits reserves a failure from both limiters before a password is
 // checked, under one lock, so parallel guesses cannot all pass a check that
 // only counts afterwards; a right password gives its reservation back.
+// Concurrent sign-ins with the same credentials share one check and so one
+// reservation (account.Limiter).
 type signInLimits struct {
 	mu       sync.Mutex
 	acctAddr *failLimiter
@@ -160,6 +162,43 @@ func (s *signInLimits) reserve(user, addr string, now time.Time) (reservation, t
 	s.acctAddr.take(r.acctAddr, now)
 	s.addr.take(r.addr, now)
 	return r, 0
+}
+
+// blocked returns how long until (user, addr) and addr both have a token;
+// 0 when they do. It takes nothing.
+func (s *signInLimits) blocked(user, addr string, now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.acctAddr.wait(limiterKey(user, addr), now), s.addr.wait(limiterKey(addr), now))
+}
+
+// limitedError refuses an attempt: wait before the next.
+type limitedError struct{ wait time.Duration }
+
+func (e *limitedError) Error() string { return "too many failed sign-ins" }
+
+// attempt is the account.Limiter of one sign-in: Begin reserves from both
+// limiters, the end gives the reservation back unless the password was
+// wrong.
+type attempt struct {
+	limits     *signInLimits
+	user, addr string
+	onMatch    func() // remembers the credential, even when its clients have left
+}
+
+func (a attempt) Begin() (func(matched, ran bool), error) {
+	r, wait := a.limits.reserve(a.user, a.addr, time.Now())
+	if wait > 0 {
+		return nil, &limitedError{wait: wait}
+	}
+	return func(matched, ran bool) {
+		if matched || !ran {
+			a.limits.cancel(r, time.Now())
+		}
+		if matched && a.onMatch != nil {
+			a.onMatch()
+		}
+	}, nil
 }
 
 // cancel gives a reservation back.

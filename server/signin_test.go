@@ -105,7 +105,7 @@ func TestParallelGuessesAreLimited(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			st := e.propfind("carol", "guess-"+strings.Repeat("x", i%7+8), "127.0.0.9")
+			st := e.propfind("carol", fmt.Sprintf("guess-%02d-wrong", i), "127.0.0.9") // 60 different guesses
 			mu.Lock()
 			counts[st]++
 			mu.Unlock()
@@ -264,5 +264,32 @@ func TestBasicAuthLimitsOnRawHeader(t *testing.T) {
 	e.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusUnauthorized || rec.Header().Get("Connection") != "close" {
 		t.Fatalf("over-long password: %d, Connection %q", rec.Code, rec.Header().Get("Connection"))
+	}
+}
+
+// A client (or a NAT) opening many connections at once with the right
+// password, before any is remembered, gets no 429: concurrent sign-ins
+// with the same credentials share one check and one reservation.
+func TestConcurrentRightSignInsNotLimited(t *testing.T) {
+	old := account.HashCost
+	account.HashCost = 8
+	defer func() { account.HashCost = old }()
+	e := newSigninEnv(t, Config{MaxRequests: 64, MaxRequestsPerAccount: 64}, "carol")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[int]int{}
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := e.propfind("carol", testPassword, "127.0.0.40")
+			mu.Lock()
+			counts[st]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if counts[http.StatusMultiStatus] != 40 {
+		t.Fatalf("40 concurrent right sign-ins from one address: %v", counts)
 	}
 }

@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,7 +25,8 @@ var (
 )
 
 // LogRefusal logs a refused request at Info, rate-limited per client
-// address (r.RemoteAddr without the port).
+// address (WithClientAddr's, else r.RemoteAddr without the port). status 0 is a request served
+// with part of it refused (a device that is not recorded).
 func LogRefusal(log *slog.Logger, r *http.Request, status int, reason string) {
 	if log == nil || !log.Enabled(r.Context(), slog.LevelInfo) {
 		return
@@ -43,14 +45,29 @@ func LogRefusal(log *slog.Logger, r *http.Request, status int, reason string) {
 	held := refusalsHeld[addr]
 	delete(refusalsHeld, addr)
 	refusals.mu.Unlock()
-	attrs := []any{"status", status, "method", r.Method, "path", r.URL.Path, "remote", addr, "reason", reason}
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "remote", addr, "reason", reason}
+	if status != 0 { // 0: the request is served; only part of it was refused
+		attrs = append([]any{"status", status}, attrs...)
+	}
 	if held > 0 {
 		attrs = append(attrs, "suppressed", held)
 	}
 	log.Info("request refused", attrs...)
 }
 
+type clientAddrKey struct{}
+
+// WithClientAddr records the client address the server determined for a
+// request (the peer, or the client behind a trusted proxy); the refusal log
+// keys its limit by it.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
 func clientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok && a != "" {
+		return a
+	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		return host
 	}
