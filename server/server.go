@@ -52,6 +52,9 @@ type Config struct {
 	// AccessLog logs one line per request (method, path, status, bytes,
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
+	// OnSignIn, when set, is told each sign-in attempt's outcome: "ok",
+	// "failed", "throttled", "gave_up" (no check in time) or "no_credentials" (metrics).
+	OnSignIn func(outcome string)
 	// Pages, when set, serves the web pages under /web/ (GET / leads there);
 	// it signs people in through Server.SignIn.
 	Pages http.Handler
