@@ -14,7 +14,7 @@ build:
 	$(GO) build -buildvcs=auto -ldflags "-X github.com/pimvault/pimvault/version.Release=$(VERSION)" -o $(BIN) ./cmd/pimvault
 
 run: build
-	./$(BIN) serve --addr $(ADDR) --data $(DATA)
+	./$(BIN) serve --init --addr $(ADDR) --data $(DATA)
 
 vet:
 	$(GO) vet ./...

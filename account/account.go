@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -99,9 +101,46 @@ func putAccount(ctx context.Context, s Store, name string, a Account, create boo
 	return err
 }
 
-// AddUser creates an account. The name must be a valid path segment.
+// MaxNameLen bounds an account name.
+const MaxNameLen = 64
+
+// ErrBadName: an account name that does not meet the rules.
+var ErrBadName = errors.New("invalid account name")
+
+// ValidateName checks a new account's name: it appears in URLs
+// (/dav/NAME/), in Basic credentials (user:password) and in admin output,
+// so it holds no spaces, no control characters, none of : / \ % ? # and
+// at most MaxNameLen bytes of UTF-8.
+func ValidateName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("account name %q %s (names are at most %d bytes, without spaces, control characters or any of : / \\ %% ? #): %w: %w", name, why, MaxNameLen, ErrBadName, storage.ErrInvalidName)
+	}
+	switch {
+	case name == "":
+		return bad("is empty")
+	case len(name) > MaxNameLen:
+		return bad(fmt.Sprintf("is %d bytes long", len(name)))
+	case !utf8.ValidString(name):
+		return bad("is not UTF-8")
+	case name == "." || name == "..":
+		return bad("is not allowed")
+	}
+	for _, r := range name {
+		switch {
+		case unicode.IsSpace(r):
+			return bad("contains a space")
+		case unicode.IsControl(r):
+			return bad("contains a control character")
+		case strings.ContainsRune(":/\\%?#", r):
+			return bad(fmt.Sprintf("contains %q", r))
+		}
+	}
+	return storage.ValidateName("user", name)
+}
+
+// AddUser creates an account; the name must pass ValidateName.
 func AddUser(ctx context.Context, s Store, name, password string) error {
-	if err := storage.ValidateName("user", name); err != nil {
+	if err := ValidateName(name); err != nil {
 		return err
 	}
 	if err := checkPassword(password); err != nil {
@@ -159,6 +198,18 @@ func SetPassword(ctx context.Context, s Store, name, password string) error {
 		a.PasswordHash = string(hash)
 		return nil
 	})
+}
+
+// DeleteUser deletes an account and all its collections with one journalled
+// tombstone: the data stays in the journal, and 'pimvault undo' to a point
+// before the deletion brings the account back. It returns the tombstone's
+// sequence.
+func DeleteUser(ctx context.Context, s Store, name string) (uint64, error) {
+	res, err := s.Commit(ctx, storage.Change{Op: storage.OpDeletePrincipal, Principal: name})
+	if err != nil {
+		return 0, err
+	}
+	return res.Seq, nil
 }
 
 // SetDisabled disables or enables an account. A disabled account cannot sign

@@ -76,6 +76,31 @@ func TestAccountLifecycle(t *testing.T) {
 	}
 }
 
+func TestValidateName(t *testing.T) {
+	for _, ok := range []string{"alice", "bob.smith", "b-o_b", "ann@example.org", "Zoë", strings.Repeat("a", MaxNameLen)} {
+		if err := ValidateName(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for name, why := range map[string]string{
+		"bad name":                        "space",
+		"tab\tname":                       "space",
+		"a:b":                             `':'`,
+		"a/b":                             `'/'`,
+		"a\\b":                            `'\\'`,
+		"a%2f":                            `'%'`,
+		"bell\x07":                        "control",
+		"":                                "empty",
+		"..":                              "not allowed",
+		strings.Repeat("a", MaxNameLen+1): "bytes long",
+	} {
+		err := ValidateName(name)
+		if !errors.Is(err, ErrBadName) || !strings.Contains(err.Error(), why) {
+			t.Errorf("%q: %v, want ErrBadName saying %s", name, err, why)
+		}
+	}
+}
+
 func TestSetEmails(t *testing.T) {
 	st, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {

@@ -101,6 +101,7 @@ var commands = map[string]Command{
 	"user-disable":        userDisable,
 	"user-enable":         userEnable,
 	"user-list":           userList,
+	"user-delete":         userDelete,
 	"user-email":          userEmail,
 	"user-birthdays":      userBirthdays,
 	"share-add":           shareAdd,

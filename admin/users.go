@@ -50,6 +50,14 @@ func userEnable(ctx context.Context, s *storage.Store, req Request) (Result, err
 	return Result{Output: fmt.Sprintf("user %s enabled\n", req.User)}, nil
 }
 
+func userDelete(ctx context.Context, s *storage.Store, req Request) (Result, error) {
+	seq, err := account.DeleteUser(ctx, s, req.User)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("user %s deleted at sequence %d; the data stays in the journal: 'pimvault undo --user %s --to-seq %d' brings the account back\n", req.User, seq, req.User, seq-1)}, nil
+}
+
 func userEmail(ctx context.Context, s *storage.Store, req Request) (Result, error) {
 	if err := account.SetEmails(ctx, s, req.User, req.Emails); err != nil {
 		return Result{}, err

@@ -219,19 +219,23 @@ func (e *SignInError) HTTPStatus() int { return e.Status }
 // *SignInError.
 func (s *Server) SignIn(r *http.Request, user, password string) error {
 	if len(user) > maxUserNameLen || len(password) > maxSecretLen {
+		s.reportSignIn("failed")
 		return &SignInError{Status: http.StatusUnauthorized, Msg: "user name or password too long"}
 	}
 	addr := clientAddr(r, s.auth.trusted)
 	res, wait := s.auth.signIn(r.Context(), user, password, addr)
 	switch res {
 	case tooManyFailures:
+		s.reportSignIn("throttled")
 		return &SignInError{Status: http.StatusTooManyRequests, Msg: "too many failed sign-ins from this address; try again later", Wait: wait}
 	case gaveUp:
+		s.reportSignIn("gave_up")
 		// Soon: the check may be running for other connections and is
 		// remembered once it has.
 		return &SignInError{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later",
 			Wait: time.Second + mrand.N(4*time.Second)}
 	case wrongCredentials:
+		s.reportSignIn("failed")
 		s.log.Warn("failed sign-in", "user", user, "addr", addr)
 		releaseTicket(r.Context()) // the wait below holds no admission slot
 		select {
@@ -240,6 +244,7 @@ func (s *Server) SignIn(r *http.Request, user, password string) error {
 		}
 		return &SignInError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"}
 	}
+	s.reportSignIn("ok")
 	return nil
 }
 
@@ -251,6 +256,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
+			s.reportSignIn("no_credentials")
 			refuseBody(w, r)
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
@@ -280,4 +286,11 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, user)))
 	})
+}
+
+// reportSignIn reports a sign-in outcome to Config.OnSignIn.
+func (s *Server) reportSignIn(outcome string) {
+	if s.cfg.OnSignIn != nil {
+		s.cfg.OnSignIn(outcome)
+	}
 }

@@ -37,12 +37,19 @@ func (s *Server) writeGrace() time.Duration {
 
 // HTTPServer returns an http.Server for s's handler with the read, write
 // and header bounds, for a listener from LimitListener.
-func (s *Server) HTTPServer() *http.Server {
+func (s *Server) HTTPServer() *http.Server { return NewHTTPServer(s.cfg, s.Handler()) }
+
+// NewHTTPServer returns an http.Server for h with the bounds of cfg (its
+// defaults filled in), for a listener from LimitListener. serve builds it
+// before the store is open, so that health checks answer while the journal
+// replays, and puts s's handler behind it once the store is open.
+func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
+	cfg = cfg.withDefaults()
 	return &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.RequestTimeout + s.writeGrace(),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.RequestTimeout + min(writeGrace, cfg.RequestTimeout),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ConnContext:       markOverflow,

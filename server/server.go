@@ -61,6 +61,9 @@ type Config struct {
 	// must sign in with an app password; the account password still works for
 	// /api (where app passwords are managed).
 	DAVAppPasswordsOnly bool
+	// OnSignIn, when set, is told each sign-in attempt's outcome: "ok",
+	// "failed", "throttled", "gave_up" (no check in time) or "no_credentials" (metrics).
+	OnSignIn func(outcome string)
 	// Pages, when set, serves the web pages under /web/ (GET / leads there);
 	// it signs people in through Server.SignIn.
 	Pages http.Handler

@@ -341,7 +341,7 @@ func (h *corruptHistory) olderSegFirst(i int) uint64 {
 
 func historyStoreID(t *testing.T, h *corruptHistory) [16]byte {
 	t.Helper()
-	id, err := loadIdentity(h.dir, h.jdir)
+	id, err := loadIdentity(h.dir, h.jdir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

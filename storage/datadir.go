@@ -52,9 +52,14 @@ func randomHex(n int) string {
 
 // loadIdentity reads IDENTITY, or creates it when the directory holds no store
 // yet. A directory with a journal or store.db but no IDENTITY is refused.
-func loadIdentity(dir, journalDir string) (Identity, error) {
+// With expect set, a directory holding no store or another store is refused
+// and nothing is created.
+func loadIdentity(dir, journalDir, expect string) (Identity, error) {
 	path := filepath.Join(dir, identityFile)
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && expect != "" {
+		return Identity{}, &WrongStoreError{Dir: dir, Expected: expect}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		segs, _ := listSegments(journalDir)
 		_, dbErr := os.Stat(filepath.Join(dir, dbFile))
@@ -72,8 +77,51 @@ func loadIdentity(dir, journalDir string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	return parseIdentity(path, b)
+	id, err := parseIdentity(path, b)
+	if err == nil && expect != "" && id.StoreID != expect {
+		return Identity{}, &WrongStoreError{Dir: dir, Expected: expect, Found: id.StoreID}
+	}
+	return id, err
 }
+
+// ReadIdentity reads a data directory's IDENTITY without creating or
+// changing anything.
+func ReadIdentity(dir string) (Identity, error) {
+	_, id, err := readIdentityFile(dir)
+	return id, err
+}
+
+// CheckStoreID refuses a data directory whose IDENTITY does not name the
+// store expect (a directory without a store included). It reads only.
+func CheckStoreID(dir, expect string) error {
+	id, err := ReadIdentity(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &WrongStoreError{Dir: dir, Expected: expect}
+		}
+		return err
+	}
+	if id.StoreID != expect {
+		return &WrongStoreError{Dir: dir, Expected: expect, Found: id.StoreID}
+	}
+	return nil
+}
+
+// WrongStoreError: a data directory is not the store the caller expected.
+type WrongStoreError struct {
+	Dir      string
+	Expected string
+	Found    string // "" when the directory holds no store
+}
+
+func (e *WrongStoreError) Error() string {
+	if e.Found == "" {
+		return fmt.Sprintf("%s holds no pimvault store, but store %s was expected: check the data directory (nothing was created)", e.Dir, e.Expected)
+	}
+	return fmt.Sprintf("%s holds store %s, not the expected %s: check the data directory, or drop the expected store id if the directory is right", e.Dir, e.Found, e.Expected)
+}
+
+func (e *WrongStoreError) Unwrap() error { return ErrWrongStore }
 
 // parseIdentity checks the content b of the IDENTITY file at path.
 func parseIdentity(path string, b []byte) (Identity, error) {

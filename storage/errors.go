@@ -35,6 +35,9 @@ var (
 	// ErrHistoryGone: the changes asked for are older than the collection's kept
 	// history (the token predates its creation or pruned tombstones).
 	ErrHistoryGone = errors.New("changes older than the kept history")
+	// ErrWrongStore: the data directory holds another store than the one
+	// the caller expected (Options.ExpectStoreID).
+	ErrWrongStore = errors.New("data directory holds another store")
 	// ErrNotEmpty: a restore's output directory is not empty.
 	ErrNotEmpty = errors.New("directory not empty")
 	// ErrSnapshotInvalid: a snapshot's copy does not match its sidecar or the

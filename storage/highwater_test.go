@@ -144,6 +144,10 @@ func TestHighWater(t *testing.T) {
 			replaceStore(t, other, dir)
 			return readMark(t, other).Seq
 		}, "chain hash differs"},
+		{"store.db, HIGHWATER and the journal tail missing", func(t *testing.T, dir string) uint64 {
+			restored := loseEverythingButJournalHead(t, dir)
+			return restored
+		}, "store.db and HIGHWATER are both missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -299,4 +303,84 @@ func TestHighWaterUnreadable(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, dirtyFile)); err == nil {
 		t.Fatal("a refused open left a DIRTY marker")
 	}
+}
+
+// loseEverythingButJournalHead leaves in dir a store whose journal lost its
+// last records and whose store.db and HIGHWATER are gone; it returns the
+// head of the journal that is left.
+func loseEverythingButJournalHead(t *testing.T, dir string) uint64 {
+	t.Helper()
+	s := openT(t, dir)
+	seedCollection(t, s, "alice", "contacts")
+	seedCollection(t, s, "bob", "contacts")
+	writeCards(t, s, "a", 5)
+	closeT(t, s)
+	old := t.TempDir()
+	copyTreeT(t, dir, old)
+	s = openT(t, dir)
+	writeCards(t, s, "b", 20)
+	closeT(t, s)
+	if err := os.RemoveAll(filepath.Join(dir, "journal")); err != nil {
+		t.Fatal(err)
+	}
+	copyTreeT(t, filepath.Join(old, "journal"), filepath.Join(dir, "journal"))
+	for _, f := range []string{dbFile, highWaterFile} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return readMark(t, old).Seq
+}
+
+// TestMissingEverythingAssumedComplete: an admin who knows the journal is
+// whole says so, and the store opens without a recovery or a new epoch.
+func TestMissingEverythingAssumedComplete(t *testing.T) {
+	dir := t.TempDir()
+	restored := loseEverythingButJournalHead(t, dir)
+	s, err := Open(dir, Options{AssumeJournalComplete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Head() != restored {
+		t.Errorf("head %d, want %d", s.Head(), restored)
+	}
+	st, err := s.PrincipalState("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.EpochHistory(); st.Recovery.Recovering || len(h.Earlier) != 0 {
+		t.Errorf("recovering %v, earlier epochs %v: want neither", st.Recovery.Recovering, h.Earlier)
+	}
+	checkIntegrity(t, s)
+}
+
+// TestExpectStoreID: a directory holding another store, or none, is refused
+// and nothing in it changes or is created.
+func TestExpectStoreID(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	id := s.Identity().StoreID
+	seedCollection(t, s, "alice", "contacts")
+	closeT(t, s)
+	before := hashTree(t, dir)
+	other := "00000000000000000000000000000000"
+	if _, err := Open(dir, Options{ExpectStoreID: other}); !errors.Is(err, ErrWrongStore) || !strings.Contains(err.Error(), id) {
+		t.Fatalf("open with another expected id: %v, want ErrWrongStore naming %s", err, id)
+	}
+	if after := hashTree(t, dir); after != before {
+		t.Errorf("a refused open changed the directory")
+	}
+	missing := filepath.Join(t.TempDir(), "typo")
+	if _, err := Open(missing, Options{ExpectStoreID: id}); !errors.Is(err, ErrWrongStore) {
+		t.Fatalf("open of a missing directory: %v, want ErrWrongStore", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused open created %s", missing)
+	}
+	s, err := Open(dir, Options{ExpectStoreID: id})
+	if err != nil {
+		t.Fatalf("open with the right id: %v", err)
+	}
+	closeT(t, s)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"time"
 )
 
 // Options configures a Store. The zero value gives the defaults.
@@ -36,9 +37,29 @@ type Options struct {
 	// a verified snapshot of it into snapshots/). Without it such a store is
 	// refused with an *UpgradeNeededError. serve and 'pimvault upgrade' set it.
 	Upgrade bool
+	// ExpectStoreID, when set, refuses a data directory whose IDENTITY names
+	// another store (or that holds no store yet): a guard against a command
+	// pointed at the wrong directory. Nothing is created or changed.
+	ExpectStoreID string
+	// AssumeJournalComplete: when store.db and HIGHWATER are both missing,
+	// trust that the journal holds everything the store acknowledged.
+	// Without it such a store opens with every principal RECOVERING, since
+	// nothing shows whether the journal lost its tail.
+	AssumeJournalComplete bool
+	// Observer receives measurements of the commit path (metrics); nil:
+	// none. It is called on the committer goroutine and must not block.
+	Observer Observer
 	// upgradeNoSnapshot: the store.db being upgraded is itself a copy of a
 	// snapshot that stays where it is (a restore), so none is taken.
 	upgradeNoSnapshot bool
+}
+
+// Observer is what the store reports about its writes. The commands adapt
+// it to their metrics; storage itself depends on no metrics library.
+type Observer interface {
+	// Committed reports one group commit: how many journal records it wrote
+	// and how long their write and fdatasync took.
+	Committed(records int, journalSync time.Duration)
 }
 
 // DefaultUndoConfirmOver is the default of Options.UndoConfirmOver.

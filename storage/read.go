@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"sort"
 
 	bolt "go.etcd.io/bbolt"
@@ -259,4 +260,41 @@ func (s *Store) Overlapping(principal, collection string, start, end int64) ([]s
 	})
 	sort.Strings(out)
 	return out, err
+}
+
+// JournalBytes returns the size of the journal segments on disk (after the
+// pruned base): what a metrics scrape reports.
+func (s *Store) JournalBytes() (int64, error) {
+	segs, err := listSegments(s.opts.JournalDir)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, sg := range segs {
+		st, err := os.Stat(sg.path)
+		if err != nil {
+			return 0, err
+		}
+		n += st.Size()
+	}
+	return n, nil
+}
+
+// RecoveringCount returns how many live principals are RECOVERING.
+func (s *Store) RecoveringCount() (int, error) {
+	ps, err := s.Principals()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range ps {
+		rs, err := s.RecoveryState(p.Name)
+		if err != nil {
+			return 0, err
+		}
+		if rs.Recovering {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -83,12 +83,16 @@ func Restore(ctx context.Context, o RestoreOptions) (rep *RestoreReport, err err
 	if o.JournalDir == "" {
 		o.JournalDir = filepath.Join(o.DataDir, "journal")
 	}
-	if err := prepareEmptyDir(o.Out); err != nil {
+	made, err := prepareEmptyDir(o.Out)
+	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			clearDir(o.Out) // it was empty: nothing of anyone else's is removed
+			if made {
+				os.Remove(o.Out) // and it did not exist before
+			}
 		}
 	}()
 	idBytes, id, err := readIdentityFile(o.DataDir)
@@ -160,7 +164,8 @@ func finishRestore(ctx context.Context, o RestoreOptions, rep *RestoreReport, sn
 	t0 := time.Now()
 	// A snapshot of an older schema is migrated in the copy; the snapshot
 	// itself stays as it is.
-	s, err := Open(o.Out, Options{Logger: o.Logger, Upgrade: true, upgradeNoSnapshot: true})
+	// The journal prefix was copied on purpose: it is complete by definition.
+	s, err := Open(o.Out, Options{Logger: o.Logger, Upgrade: true, upgradeNoSnapshot: true, AssumeJournalComplete: true})
 	if err != nil {
 		return nil, fmt.Errorf("open restored store: %w", err)
 	}
@@ -193,15 +198,18 @@ func finishRestore(ctx context.Context, o RestoreOptions, rep *RestoreReport, sn
 	return rep, nil
 }
 
-func prepareEmptyDir(dir string) error {
+// prepareEmptyDir makes sure dir exists and is empty; made says it did not
+// exist before.
+func prepareEmptyDir(dir string) (made bool, err error) {
 	if dir == "" {
-		return fmt.Errorf("restore: no output directory")
+		return false, fmt.Errorf("restore: no output directory")
 	}
 	ents, err := os.ReadDir(dir)
 	if err == nil && len(ents) > 0 {
-		return fmt.Errorf("restore into %s: %w (restore only into a new or empty directory)", dir, ErrNotEmpty)
+		return false, fmt.Errorf("restore into %s: %w (restore only into a new or empty directory)", dir, ErrNotEmpty)
 	}
-	return os.MkdirAll(dir, 0o700)
+	made = errors.Is(err, fs.ErrNotExist)
+	return made, os.MkdirAll(dir, 0o700)
 }
 
 func clearDir(dir string) {

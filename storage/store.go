@@ -68,6 +68,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults(dir)
+	if opts.ExpectStoreID != "" {
+		// Checked before anything is created; checked again under the lock.
+		if err := CheckStoreID(dir, opts.ExpectStoreID); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -124,7 +130,9 @@ func openLocked(dir string, opts Options, lock *dirLock) (*Store, error) {
 func NewEpochID() string { return randomHex(8) }
 
 func (s *Store) open() (err error) {
-	id, err := loadIdentity(s.dir, s.opts.JournalDir)
+	_, idErr := os.Stat(filepath.Join(s.dir, identityFile))
+	_, hwErr := os.Stat(filepath.Join(s.dir, highWaterFile))
+	id, err := loadIdentity(s.dir, s.opts.JournalDir, s.opts.ExpectStoreID)
 	if err != nil {
 		return err
 	}
@@ -266,6 +274,14 @@ func (s *Store) open() (err error) {
 	// temporary file, which the next open discards).
 	if s.lessWhy, err = s.checkHighWater(); err != nil {
 		return err
+	}
+	// A store that existed before (IDENTITY was there) and has records, but
+	// whose store.db and HIGHWATER are both gone, has nothing left that says
+	// how far its journal went: a lost last segment would go unnoticed.
+	// A standby is exempt: the stream, not its own files, says what it holds.
+	if s.lessWhy == "" && created && idErr == nil && errors.Is(hwErr, fs.ErrNotExist) && j.lastSeq > 0 && !s.opts.AssumeJournalComplete && !s.opts.Standby {
+		s.lessWhy = fmt.Sprintf("store.db and HIGHWATER are both missing, so nothing shows whether the journal (ending at sequence %d) lost its tail; "+
+			"if you know it is complete, start with --assume-journal-complete instead", j.lastSeq)
 	}
 	if created {
 		return s.publishDB(openPath, dbPath)
@@ -464,11 +480,15 @@ func (s *Store) runBatch(batch []*request) {
 	if len(frames) == 0 {
 		tx.Rollback()
 	} else {
+		t0 := time.Now()
 		mark := s.j.mark(s.head.Load())
 		if err := s.j.append(frames, s.head.Load()+1); err != nil {
 			tx.Rollback()
 			s.cutAndRefuse(writeError("append to the journal", s.j.activePath(), err), mark, batch)
 			return
+		}
+		if s.opts.Observer != nil {
+			s.opts.Observer.Committed(len(frames), time.Since(t0))
 		}
 		if err := setApplied(tx, head, hash); err != nil {
 			tx.Rollback()

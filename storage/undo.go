@@ -44,6 +44,7 @@ const (
 	UndoRecreateCol      = "recreate-collection"
 	UndoRemoveCol        = "remove-collection"
 	UndoRestoreColProps  = "restore-properties"
+	UndoRecreateAccount  = "recreate-account"
 	undoRecreateKindDiff = "replace-collection"
 )
 
@@ -146,20 +147,30 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 	if req.ToSeq == 0 && req.ToTime.IsZero() {
 		return nil, fmt.Errorf("undo needs a target time or sequence: %w", ErrInvalidChange)
 	}
-	if !principalExists(s, req.Principal) {
-		return nil, fmt.Errorf("principal %s: %w", req.Principal, ErrNotFound)
-	}
+	exists := principalExists(s, req.Principal)
 	past, err := s.stateAt(req)
 	if err != nil {
 		return nil, err
 	}
 	defer past.close()
+	if !exists && !past.live {
+		return nil, fmt.Errorf("principal %s: %w", req.Principal, ErrNotFound)
+	}
+	if !exists && req.Collection != "" {
+		return nil, fmt.Errorf("account %s was deleted: undo the whole account (without a collection) to bring it back: %w", req.Principal, ErrInvalidChange)
+	}
 	now, err := s.currentState(req, past.touched)
 	if err != nil {
 		return nil, err
 	}
 	rep := &UndoReport{Principal: req.Principal, TargetSeq: past.seq, TargetTime: time.Unix(0, past.when).UTC(), DryRun: req.DryRun, Snapshot: past.snapPath}
 	plan := planUndo(req, past.cols, now, past.touched)
+	if !exists {
+		// The account comes back first, then its collections and objects.
+		acct := &undoStep{change: Change{Op: OpPutPrincipal, Principal: req.Principal, Body: past.account, IfNoneMatch: true},
+			item: UndoItem{Action: UndoRecreateAccount}}
+		plan = append([][]*undoStep{{acct}}, plan...)
+	}
 	rep.count(plan)
 	rep.NeedsConfirmation = rep.CollectionsRemoved > 0 || rep.ObjectsRemoved > s.opts.UndoConfirmOver
 	if rep.NeedsConfirmation && !req.DryRun && !req.Confirm {

@@ -88,6 +88,7 @@ func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 		default:
 			st.seq, st.when = r.Seq, r.Time
 			applyMem(st.cols, r)
+			st.noteAccount(r)
 		}
 		return nil
 	}
@@ -105,8 +106,17 @@ func (s *Store) stateAt(req UndoRequest) (*pastState, error) {
 			return nil, fmt.Errorf("undo from snapshot %s: %w", snap.Path, err)
 		}
 		st.snap, st.snapPath, st.cols = db, snap.Path, cols
+		if err := db.View(func(tx *bolt.Tx) error {
+			live, _, data, err := decodePrincipal(tx.Bucket(bktPrincipals).Get([]byte(req.Principal)))
+			st.live, st.account = err == nil && live, bytes.Clone(data)
+			return nil
+		}); err != nil {
+			db.Close()
+			return nil, err
+		}
 		for _, r := range before {
 			applyMem(st.cols, r)
+			st.noteAccount(r)
 		}
 	}
 	return st, nil
@@ -161,6 +171,20 @@ type pastState struct {
 	snap     *bolt.DB // the snapshot the state started from, or nil
 	snapPath string
 	touched  *touchSet
+	// account is the principal's account data at the target, live whether
+	// the account existed then (an undo of a deleted account puts it back).
+	account []byte
+	live    bool
+}
+
+// noteAccount follows the principal's account records.
+func (p *pastState) noteAccount(r *Record) {
+	switch r.Op {
+	case OpPutPrincipal:
+		p.account, p.live = r.Body, true
+	case OpDeletePrincipal:
+		p.account, p.live = nil, false
+	}
 }
 
 func (p *pastState) close() {

@@ -247,3 +247,56 @@ func TestUndoMatchesRestoreAtRandomPoints(t *testing.T) {
 		scriptedHistory(t, s, rng, 200, 0)
 	}
 }
+
+// TestUndoDeletedAccount: deleting an account is one journalled tombstone,
+// and an undo to before it brings back the account data, its collections
+// and their objects, from the journal alone or from a snapshot.
+func TestUndoDeletedAccount(t *testing.T) {
+	for _, snaps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("snapshots=%v", snaps), func(t *testing.T) {
+			s, _ := openTestStore(t, Options{})
+			seedCollection(t, s, "alice", "contacts")
+			seedCollection(t, s, "bob", "contacts")
+			for i := 0; i < 5; i++ {
+				mustCommit(t, s, putChange("alice", "contacts", fmt.Sprintf("c%d.vcf", i), fmt.Sprintf("u%d", i), vcard(fmt.Sprintf("u%d", i), i)))
+			}
+			if snaps {
+				if _, _, err := s.SnapshotScheduled(context.Background(), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustCommit(t, s, putChange("alice", "contacts", "late.vcf", "late", vcard("late", 9)))
+			want := objectsOf(t, s, "alice", "contacts")
+			acct, err := s.Principal("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := s.Head()
+			del := mustCommit(t, s, Change{Op: OpDeletePrincipal, Principal: "alice"})
+			if _, err := s.Principal("alice"); err == nil {
+				t.Fatal("alice still there after the tombstone")
+			}
+			if _, err := s.Undo(context.Background(), UndoRequest{Principal: "alice", Collection: "contacts", ToSeq: target}); err == nil {
+				t.Error("an undo of one collection of a deleted account was accepted")
+			}
+			rep, err := s.Undo(context.Background(), UndoRequest{Principal: "alice", ToSeq: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Failed != 0 || rep.ReAdded != len(want) {
+				t.Fatalf("undo report: %s", rep)
+			}
+			got, err := s.Principal("alice")
+			if err != nil || string(got.Data) != string(acct.Data) {
+				t.Fatalf("account after undo: %+v %v, want data %q", got, err, acct.Data)
+			}
+			if objs := objectsOf(t, s, "alice", "contacts"); fmt.Sprint(objs) != fmt.Sprint(want) {
+				t.Errorf("objects after undo: %d, want %d", len(objs), len(want))
+			}
+			if s.Head() <= del.Seq {
+				t.Errorf("undo wrote nothing after the tombstone at %d", del.Seq)
+			}
+			checkIntegrity(t, s)
+		})
+	}
+}

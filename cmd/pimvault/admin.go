@@ -14,23 +14,30 @@ import (
 
 // storeFlags are the flags every command that touches a data directory has.
 type storeFlags struct {
-	data       string
-	journalDir string
+	data           string
+	journalDir     string
+	expectID       string
+	assumeComplete bool
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data", "data directory")
 	fs.StringVar(&f.journalDir, "journal-dir", "", "journal directory (default <data>/journal)")
+	fs.StringVar(&f.expectID, "expect-store-id", "", "refuse a data directory whose IDENTITY names another store (see 'pimvault status'); guards against a wrong --data")
+	fs.BoolVar(&f.assumeComplete, "assume-journal-complete", false, "when store.db and HIGHWATER are both missing, trust that the journal is complete instead of putting every account into RECOVERING")
 }
 
 func (f *storeFlags) options() storage.Options {
-	return storage.Options{JournalDir: f.journalDir}
+	return storage.Options{JournalDir: f.journalDir, ExpectStoreID: f.expectID, AssumeJournalComplete: f.assumeComplete}
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("pimvault "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+// checkStore refuses, before anything is opened or created, a data
+// directory that is not the store --expect-store-id names.
+func (f *storeFlags) checkStore() error {
+	if f.expectID == "" {
+		return nil
+	}
+	return storage.CheckStoreID(f.data, f.expectID)
 }
 
 // adminRun runs an admin command where the store is: through the admin socket
@@ -38,6 +45,10 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // offline, when set, replaces opening the store (rebuild must work on a
 // store.db that does not open).
 func adminRun(ctx context.Context, sf storeFlags, name string, req admin.Request, offline func() (admin.Result, error), stdout, stderr io.Writer) int {
+	if err := sf.checkStore(); err != nil {
+		fmt.Fprintf(stderr, "pimvault %s: %v\n", name, err)
+		return 1
+	}
 	locked, err := storage.IsLocked(sf.data)
 	if err != nil {
 		fmt.Fprintf(stderr, "pimvault %s: %v\n", name, err)
@@ -76,8 +87,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	sf.register(fs)
 	drill := fs.Bool("drill", false, "restore the newest snapshot plus the journal into a temporary directory and compare state hashes with the live store")
 	tmp := fs.String("tmp", "", "directory for the scratch copy (default: the data directory); it needs about the size of store.db free, plus the journal's for --drill")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	var a admin.Request
 	if *tmp != "" {
@@ -102,8 +113,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("status", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	return adminRun(ctx, sf, "status", admin.Request{}, nil, stdout, stderr)
 }
@@ -112,8 +123,8 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("rebuild", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	offline := func() (admin.Result, error) {
 		q, err := storage.RebuildDir(sf.data, sf.options())

@@ -25,8 +25,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	trim := fs.Bool("trim-stream", false, "with --to: trim the replication stream below the newest verified snapshot in the bucket")
 	var rf replicationFlags
 	rf.registerCommon(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *trim && *to == "" {
 		fmt.Fprintln(stderr, "pimvault backup: --trim-stream needs --to nats://…/BUCKET")

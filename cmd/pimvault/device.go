@@ -30,9 +30,13 @@ actions:
 `
 
 func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, deviceUsage)
 		return 2
+	}
+	if wantsHelp(args[:1]) {
+		fmt.Fprint(stdout, deviceUsage)
+		return 0
 	}
 	verb := args[0]
 	fs := newFlagSet("device "+verb, stderr)
@@ -82,8 +86,8 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "pimvault device: unknown action %q\n%s", verb, deviceUsage)
 		return 2
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args[1:], stdout); !ok {
+		return code
 	}
 	if *dir == "" || fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "pimvault device %s: --dir is required and no positional arguments are taken\n", verb)

@@ -17,8 +17,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	sf.register(fs)
 	user := fs.String("user", "", "account to export (required)")
 	out := fs.String("out", "", "zip file to write (must not exist; required)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *user == "" || *out == "" {
 		fmt.Fprintln(stderr, "pimvault export: --user and --out are required")

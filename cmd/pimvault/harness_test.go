@@ -228,7 +228,7 @@ var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
 // startServer runs `pimvault serve` on dir and waits until it listens.
 func startServer(t *testing.T, dir string, extra ...string) *runningServer {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, extra...)
+	args := append([]string{"serve", "--init", "--addr", "127.0.0.1:0", "--data", dir}, extra...)
 	cmd := exec.Command(pimvaultBin, args...)
 	// stdout goes to a file, not a pipe: the child's write lands in it before
 	// the child logs "serving" on stderr, so once that line is seen the

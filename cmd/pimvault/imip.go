@@ -34,6 +34,10 @@ func servedCommands(dav *atomic.Pointer[server.Server]) map[string]admin.Command
 // the accounts' e-mail addresses only).
 func runIMIP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const usageText = "usage: pimvault imip receive [--data DIR] < MESSAGE\n"
+	if len(args) > 0 && wantsHelp(args[:1]) {
+		fmt.Fprint(stdout, usageText)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "receive" {
 		fmt.Fprint(stderr, usageText)
 		return 2
@@ -41,8 +45,8 @@ func runIMIP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("imip receive", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args[1:], stdout); !ok {
+		return code
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprint(stderr, usageText)

@@ -18,8 +18,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	user := fs.String("user", "", "account to import into (required)")
 	collection := fs.String("collection", "", "collection for a single .vcf/.ics file (default contacts or calendar)")
 	dryRun := fs.Bool("dry-run", false, "validate and print what would be imported, change nothing")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *user == "" || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: pimvault import --user NAME [--collection C] [--dry-run] FILE.vcf|FILE.ics|EXPORT.zip|RADICALE-USER-FOLDER")

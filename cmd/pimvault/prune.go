@@ -16,8 +16,8 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sf.register(fs)
 	retention := fs.Duration("retention", 0, "prune sealed journal segments whose newest record is older than this (e.g. 720h) and that a verified snapshot in <data>/snapshots covers; required")
 	dryRun := fs.Bool("dry-run", false, "print what would be pruned and change nothing")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *retention <= 0 {
 		fmt.Fprintln(stderr, "pimvault prune: give --retention, a positive duration such as 720h (the default keeps everything)")

@@ -26,8 +26,8 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fromObject := fs.String("from-nats-object", "", "restore from the newest verified snapshot in a JetStream object store bucket (nats://h1:4222,…/BUCKET, as 'backup --to' wrote it) plus the stream after it, up to --to-seq or the stream's end")
 	var rf replicationFlags
 	rf.registerCommon(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "pimvault restore: --out EMPTYDIR is required")
@@ -58,6 +58,10 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stdout, rep.String())
 		fmt.Fprintf(stdout, "start it with: pimvault serve --data %s\n", *out)
 		return 0
+	}
+	if err := sf.checkStore(); err != nil {
+		fmt.Fprintf(stderr, "pimvault restore: %v\n", err)
+		return 1
 	}
 	o := storage.RestoreOptions{DataDir: sf.data, JournalDir: sf.journalDir, From: *from, ToSeq: *toSeq, Out: *out,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}

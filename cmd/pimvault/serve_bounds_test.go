@@ -27,7 +27,7 @@ import (
 func startServerLimited(t *testing.T, dir string, nofile int, extra ...string) *runningServer {
 	t.Helper()
 	args := append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile), pimvaultBin,
-		"serve", "--addr", "127.0.0.1:0", "--data", dir, "--access-log=false"}, extra...)
+		"serve", "--init", "--addr", "127.0.0.1:0", "--data", dir, "--access-log=false"}, extra...)
 	cmd := exec.Command("sh", args...)
 	stdout, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
 	if err != nil {

@@ -115,8 +115,8 @@ func runPromote(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var sf storeFlags
 	sf.register(fs)
 	force := fs.Bool("force", false, "take the primary's lease at once instead of waiting for it to expire (only when the old primary is surely dead; it is fenced either way)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	locked, err := storage.IsLocked(sf.data)
 	if err != nil || !locked {

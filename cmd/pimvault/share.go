@@ -18,15 +18,22 @@ func runShare(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	verb := args[0]
+	if wantsHelp(args[:1]) {
+		fmt.Fprint(stdout, usageText)
+		return 0
+	}
 	fs := newFlagSet("share "+verb, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	rw := fs.Bool("read-write", false, "the sharee may change the collection's contents (default: read only)")
+	rw := new(bool)
+	if verb == "add" {
+		rw = fs.Bool("read-write", false, "the sharee may change the collection's contents (default: read only)")
+	}
 	rest := args[1:]
 	var positional []string
 	for {
-		if err := fs.Parse(rest); err != nil {
-			return 2
+		if code, ok := parseArgs(fs, rest, stdout); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break

@@ -24,8 +24,8 @@ func runUndo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	toSeq := fs.Uint64("to-seq", 0, "bring the data back to how it was after this journal sequence")
 	dryRun := fs.Bool("dry-run", false, "print what would be re-added, changed back and removed (per collection), change nothing")
 	yes := fs.Bool("yes", false, "apply an undo that removes a collection or more objects than the server's --undo-confirm-over (without it such an undo is refused with the counts)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *user == "" || (*toTime == "" && *toSeq == 0) {
 		fmt.Fprintln(stderr, "pimvault undo: --user and one of --to-time or --to-seq are required")

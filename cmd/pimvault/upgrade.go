@@ -16,12 +16,16 @@ func runUpgrade(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	var sf storeFlags
 	sf.register(fs)
 	check := fs.Bool("check", false, "say what an upgrade would do and change nothing")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: pimvault upgrade [--check] [--data DIR] [--journal-dir DIR]")
 		return 2
+	}
+	if err := sf.checkStore(); err != nil {
+		fmt.Fprintf(stderr, "pimvault upgrade: %v\n", err)
+		return 1
 	}
 	locked, err := storage.IsLocked(sf.data)
 	if err != nil {

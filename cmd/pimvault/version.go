@@ -13,8 +13,8 @@ import (
 // build reads and writes (a data directory with a newer one is refused).
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("version", stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: pimvault version")

@@ -37,7 +37,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A free loopback port: the server picks one (:0) and logs it.
-bin/pimvault serve --addr 127.0.0.1:0 --data "$tmp/data" --user admin >"$tmp/serve.out" 2>"$tmp/serve.log" &
+bin/pimvault serve --init --addr 127.0.0.1:0 --data "$tmp/data" --user admin >"$tmp/serve.out" 2>"$tmp/serve.log" &
 server_pid=$!
 addr=""
 for _ in $(seq 1 300); do

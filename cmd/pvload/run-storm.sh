@@ -38,7 +38,7 @@ trap 'exit 130' INT TERM
 
 start_server() {
 	# shellcheck disable=SC2086
-	bin/pimvault serve --addr "127.0.0.1:${port:-0}" --data "$tmp/data" --user admin --access-log=false $SERVE_FLAGS \
+	bin/pimvault serve --init --addr "127.0.0.1:${port:-0}" --data "$tmp/data" --user admin --access-log=false $SERVE_FLAGS \
 		>"$tmp/serve.out" 2>"$tmp/serve.log" &
 	server_pid=$!
 	addr=""
