@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -31,6 +32,8 @@ type Account struct {
 	Admin   bool      `json:"admin,omitempty"`
 	Created time.Time `json:"created"`
 	Changed time.Time `json:"changed"`
+	// AppPasswords are the per-device credentials (apppassword.go).
+	AppPasswords []AppPassword `json:"app_passwords,omitempty"`
 }
 
 // HashCost is the bcrypt work factor of new password hashes. Tests that
@@ -151,8 +154,19 @@ func AddUser(ctx context.Context, s Store, name, password string) error {
 	return putAccount(ctx, s, name, Account{PasswordHash: string(hash), Created: now, Changed: now}, true)
 }
 
+// updateMu serialises the read-modify-write of updateAccount, so that two
+// changes of one account (a revocation and a last-use note, say) cannot undo
+// each other. Every account change of a store goes through one process: the
+// server, or the admin command that holds the store's lock.
+var updateMu sync.Mutex
+
+// errUnchanged, returned by an update function, leaves the account as it is.
+var errUnchanged = errors.New("unchanged")
+
 // updateAccount changes an existing account.
 func updateAccount(ctx context.Context, s Store, name string, fn func(*Account) error) error {
+	updateMu.Lock()
+	defer updateMu.Unlock()
 	p, err := s.Principal(name)
 	if err != nil {
 		return err
@@ -162,6 +176,9 @@ func updateAccount(ctx context.Context, s Store, name string, fn func(*Account) 
 		return err
 	}
 	if err := fn(&a); err != nil {
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
 		return err
 	}
 	a.Changed = time.Now().UTC()

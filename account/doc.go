@@ -1,5 +1,5 @@
 // Package account keeps the accounts of pimvault's users: a bcrypt password
-// hash, a disabled flag and two times, stored as the opaque data of the
+// hash, a disabled flag, two times and the app passwords, stored as the opaque data of the
 // principal in the store, so accounts are journalled, backed up, restored
 // and undone like every other change.
 //
@@ -16,6 +16,9 @@
 //     for a missing or disabled account as for a wrong password. An account
 //     lists its ways to sign in as Secrets; cheap ones (app passwords) are
 //     tried first, outside the bcrypt limit.
+//   - An app password is a 160-bit random token shown once; only its SHA-256
+//     hash is kept. Revoking one refuses it at the next request; the changes
+//     of one account are serialised, so a last-use note never revives it.
 //
 // Sign-in (package server) and the admin commands (package admin) both use
 // this package; neither touches account data on its own.

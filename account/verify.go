@@ -32,7 +32,7 @@ func (bcryptSecret) Costly() bool { return true }
 
 // Secrets returns the ways this account can sign in.
 func (a Account) Secrets() []Secret {
-	return []Secret{bcryptSecret(a.PasswordHash)}
+	return append([]Secret{bcryptSecret(a.PasswordHash)}, a.appSecrets()...)
 }
 
 // Verifier checks sign-ins. bcrypt is slow on purpose, so it bounds how

@@ -74,7 +74,7 @@ func TestSocketRoundTrip(t *testing.T) {
 	if _, err := Call(ctx, dir, "prune", Request{}); err == nil || !strings.Contains(err.Error(), "positive duration") {
 		t.Fatalf("prune without retention: %v", err)
 	}
-	if _, err := Call(ctx, dir, "no-such", Request{}); err == nil || !strings.Contains(err.Error(), "known: backup, drill") {
+	if _, err := Call(ctx, dir, "no-such", Request{}); err == nil || !strings.Contains(err.Error(), "known: app-password-add, app-password-list, app-password-revoke, backup, drill") {
 		t.Fatalf("unknown command: %v", err)
 	}
 }

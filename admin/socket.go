@@ -80,6 +80,10 @@ type Request struct {
 	Message []byte `json:"message,omitempty"`
 	// Devices are the device ids a recovery waits for (recovery-expect).
 	Devices []string `json:"devices,omitempty"`
+	// Label names a new app password (app-password-add); ID names one to
+	// revoke (app-password-revoke).
+	Label string `json:"label,omitempty"`
+	ID    string `json:"id,omitempty"`
 }
 
 // Command is a command that runs against an open store, either inside a
@@ -88,34 +92,37 @@ type Command func(ctx context.Context, s *storage.Store, req Request) (Result, e
 
 // commands is the one table of admin commands.
 var commands = map[string]Command{
-	"verify":           verify,
-	"promote":          promote,
-	"rebuild":          rebuild,
-	"status":           status,
-	"user-add":         userAdd,
-	"user-passwd":      userPasswd,
-	"user-disable":     userDisable,
-	"user-enable":      userEnable,
-	"user-list":        userList,
-	"user-delete":      userDelete,
-	"user-email":       userEmail,
-	"user-birthdays":   userBirthdays,
-	"share-add":        shareAdd,
-	"share-remove":     shareRemove,
-	"share-list":       shareList,
-	"user-admin":       userAdmin,
-	"user-unadmin":     userUnadmin,
-	"prune":            prune,
-	"recovery-open":    recoveryOpen,
-	"recovery-close":   recoveryClose,
-	"recovery-status":  recoveryStatus,
-	"recovery-expect":  recoveryExpect,
-	"recovery-reapply": recoveryReapply,
-	"backup":           backup,
-	"drill":            drill,
-	"undo":             undo,
-	"export":           export,
-	"import":           importFrom,
+	"verify":              verify,
+	"promote":             promote,
+	"rebuild":             rebuild,
+	"status":              status,
+	"user-add":            userAdd,
+	"user-passwd":         userPasswd,
+	"user-disable":        userDisable,
+	"user-enable":         userEnable,
+	"user-list":           userList,
+	"user-delete":         userDelete,
+	"user-email":          userEmail,
+	"user-birthdays":      userBirthdays,
+	"share-add":           shareAdd,
+	"share-remove":        shareRemove,
+	"share-list":          shareList,
+	"user-admin":          userAdmin,
+	"user-unadmin":        userUnadmin,
+	"app-password-add":    appPasswordAdd,
+	"app-password-list":   appPasswordList,
+	"app-password-revoke": appPasswordRevoke,
+	"prune":               prune,
+	"recovery-open":       recoveryOpen,
+	"recovery-close":      recoveryClose,
+	"recovery-status":     recoveryStatus,
+	"recovery-expect":     recoveryExpect,
+	"recovery-reapply":    recoveryReapply,
+	"backup":              backup,
+	"drill":               drill,
+	"undo":                undo,
+	"export":              export,
+	"import":              importFrom,
 }
 
 // Run runs a named admin command against an open store.

@@ -58,6 +58,11 @@ type Object struct {
 	// VJOURNAL without DTSTART): HasSpan=false, meaning always a candidate.
 	HasSpan    bool
 	Start, End time.Time
+	// Body is the body to store when Parse had to complete it (see Parse: a
+	// VCALENDAR without VERSION or PRODID gets them); nil when the body as sent is
+	// stored byte for byte. Fixed says what was added, for logs and messages.
+	Body  []byte
+	Fixed []string
 
 	prep *prepared // zones and recurrence sets, kept for Object.Match and Object.Expand
 }

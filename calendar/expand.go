@@ -139,7 +139,7 @@ func instanceComponent(inst *instance, z *zones) (*ical.Component, error) {
 	}
 	t := inst.t
 	if inst.recurring {
-		if t.hasStart {
+		if t.hasStart && c.Props.Get(ical.PropDateTimeStart) != nil {
 			setTime(c, ical.PropDateTimeStart, inst.start, t.start)
 		}
 		endName := ical.PropDateTimeEnd

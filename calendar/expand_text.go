@@ -182,7 +182,7 @@ func (ts *templates) forInstance(inst *instance, z *zones, encode Encoder) (*tem
 		if inst.comp.Name == ical.CompToDo {
 			key.endName = ical.PropDue
 		}
-		key.start = t.hasStart
+		key.start = t.hasStart && inst.comp.Props.Get(ical.PropDateTimeStart) != nil
 		key.end = inst.comp.Props.Get(key.endName) != nil && inst.hasEnd
 	}
 	ts.mu.Lock()

@@ -171,7 +171,13 @@ func (m *matcher) compMatches(c *ical.Component, f *CompFilter, inst *instance) 
 	if f.TimeRange != nil {
 		return false, nil // only reached for components without times
 	}
-	ok, err := m.propsMatch(c, f.PropFilters, nil)
+	var ok bool
+	var err error
+	if c == m.cal.Component {
+		ok, err = m.calendarPropsMatch(f.PropFilters)
+	} else {
+		ok, err = m.propsMatch(c, f.PropFilters, nil)
+	}
 	if !ok || err != nil {
 		return false, err
 	}
@@ -179,6 +185,44 @@ func (m *matcher) compMatches(c *ical.Component, f *CompFilter, inst *instance) 
 		ok, err := m.childMatches(c, &f.CompFilters[i], inst)
 		if !ok || err != nil {
 			return false, err
+		}
+	}
+	return true, nil
+}
+
+// calendarPropsMatch evaluates the prop-filters of the VCALENDAR comp-filter. A
+// property the VCALENDAR itself does not carry (UID, SUMMARY, …) is looked up in
+// its components instead, matching when one of them matches: python-caldav's
+// object_by_uid and search(uid=…) put the UID prop-filter there when no component
+// type is given, and RFC 4791 §9.7.2 would otherwise answer nothing at all.
+func (m *matcher) calendarPropsMatch(pfs []PropFilter) (bool, error) {
+	top := m.cal.Component
+	for i := range pfs {
+		pf := &pfs[i]
+		if len(top.Props.Values(strings.ToUpper(pf.Name))) > 0 {
+			if ok, err := m.propMatches(top, pf, nil); !ok || err != nil {
+				return false, err
+			}
+			continue
+		}
+		// is-not-defined holds when no component has the property (each matches
+		// it); any other filter when one component matches.
+		found := pf.IsNotDefined
+		for _, ch := range top.Children {
+			if ch.Name == ical.CompTimezone {
+				continue
+			}
+			ok, err := m.propMatches(ch, pf, nil)
+			if err != nil {
+				return false, err
+			}
+			if ok != pf.IsNotDefined {
+				found = ok
+				break
+			}
+		}
+		if !found {
+			return false, nil
 		}
 	}
 	return true, nil

@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -252,5 +253,38 @@ func TestAlarmOnRecurringInstances(t *testing.T) {
 	// Span covers every trigger: from 07:45Z Mar 30 to 08:25Z Apr 1 (+1s).
 	if !obj.Start.Equal(utc("20240330T074500Z")) || !obj.End.Equal(utc("20240401T082501Z")) {
 		t.Errorf("span [%v, %v)", obj.Start, obj.End)
+	}
+}
+
+// A prop-filter on the VCALENDAR comp-filter naming a component property (what
+// python-caldav sends to find an object by UID without a component type) is
+// answered from the components; VCALENDAR's own properties are still its own.
+func TestCalendarLevelPropFilter(t *testing.T) {
+	body := strings.Replace(event("DTSTART:20240101T100000Z", "SUMMARY:Standup"), "UID:r@example.com", "UID:ev-1", 1)
+	obj, err := Parse([]byte(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := func(s string) *TextMatch { return &TextMatch{Text: s} }
+	for _, tt := range []struct {
+		name string
+		pf   PropFilter
+		want bool
+	}{
+		{"uid contains", PropFilter{Name: "UID", TextMatch: tm("ev-1")}, true},
+		{"uid other", PropFilter{Name: "UID", TextMatch: tm("ev-2")}, false},
+		{"uid equals", PropFilter{Name: "uid", TextMatch: &TextMatch{Text: "EV-1", MatchType: "equals"}}, true},
+		{"uid negated", PropFilter{Name: "UID", TextMatch: &TextMatch{Text: "ev-1", Negate: true}}, false},
+		{"uid defined", PropFilter{Name: "UID"}, true},
+		{"uid not defined", PropFilter{Name: "UID", IsNotDefined: true}, false},
+		{"location not defined", PropFilter{Name: "LOCATION", IsNotDefined: true}, true},
+		{"location", PropFilter{Name: "LOCATION"}, false},
+		{"prodid of the calendar", PropFilter{Name: "PRODID", TextMatch: tm("pimvault")}, true},
+		{"prodid other", PropFilter{Name: "PRODID", TextMatch: tm("outlook")}, false},
+	} {
+		f := CompFilter{Name: "VCALENDAR", PropFilters: []PropFilter{tt.pf}}
+		if ok, err := Match(obj.Cal, f, nil); ok != tt.want || err != nil {
+			t.Errorf("%s: %v, %v; want %v", tt.name, ok, err, tt.want)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func addTestdataSeeds(f *testing.F) {
-	for _, dir := range []string{"valid", "invalid", "rfc4791"} {
+	for _, dir := range []string{"valid", "invalid", "rfc4791", "clients"} {
 		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.ics"))
 		for _, file := range files {
 			b, err := os.ReadFile(file)
@@ -38,6 +38,14 @@ func FuzzParse(f *testing.F) {
 		}
 		if err := xmlCarries(body); err != nil {
 			t.Fatalf("accepted object is not XML character data: %v", err)
+		}
+		if obj.Body != nil {
+			// A completed body (VERSION, PRODID added) parses with nothing
+			// left to complete and describes the same object.
+			done, err := Parse(obj.Body, nil)
+			if err != nil || done.Body != nil || done.UID != obj.UID || !done.Start.Equal(obj.Start) || !done.End.Equal(obj.End) {
+				t.Fatalf("completed body: %v %+v\n%s", err, done, obj.Body)
+			}
 		}
 		var buf bytes.Buffer
 		for _, c := range obj.Cal.Children { // go-ical's encoder insists on DTSTAMP

@@ -14,7 +14,8 @@ import (
 )
 
 // Parse decodes and validates one calendar object resource (RFC 4791 §4.1, RFC 5545):
-// exactly one VCALENDAR with VERSION:2.0 and PRODID and no METHOD; one component type
+// exactly one VCALENDAR with no METHOD and no VERSION but 2.0 (a missing VERSION or
+// PRODID is added: Object.Body is then the body to store); one component type
 // besides VTIMEZONE; one UID shared by all those components; at most one master, the
 // others overrides with distinct RECURRENCE-IDs; every TZID defined by a VTIMEZONE of the
 // object or an IANA name; DTEND/DUE and DURATION not both, and not before DTSTART; valid
@@ -30,6 +31,7 @@ func Parse(body []byte, floating *time.Location) (*Object, error) {
 	if err := validateCalendar(cal, obj); err != nil {
 		return nil, err
 	}
+	completeCalendar(body, obj)
 	z, err := newZones(cal, floating)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,15 @@ func (z *zones) timing(c *ical.Component) (*timing, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.lenientEnd()
+	if c.Name == ical.CompToDo && !t.hasStart && t.hasEnd &&
+		(c.Props.Get(ical.PropRecurrenceRule) != nil || c.Props.Get(ical.PropRecurrenceDates) != nil) {
+		// A recurring VTODO with DUE and no DTSTART recurs from its DUE (RFC 5545
+		// leaves this open; task apps write it): each instance is due at a
+		// recurrence time. The component has no DTSTART, so none is written into
+		// expanded instances.
+		t.start, t.hasStart = t.end, true
+	}
 	if p := c.Props.Get(ical.PropDuration); p != nil && c.Name != ical.CompFreeBusy {
 		if t.dur, err = propDuration(p); err != nil {
 			return nil, err
@@ -63,6 +72,30 @@ func (z *zones) timing(c *ical.Component) (*timing, error) {
 		t.thisAndFuture = p.Params.Get("RANGE") == "THISANDFUTURE"
 	}
 	return t, nil
+}
+
+// lenientEnd reads what clients send in place of RFC 5545's DTEND/DUE rules
+// (§3.6.1, §3.6.2), without touching the stored body: a DTEND or DUE whose value
+// type differs from DTSTART's is read in DTSTART's type (a DATE-TIME end as its
+// date, a DATE end as midnight), and a VEVENT's DTEND before its DTSTART is
+// ignored, so the event lasts as one without DTEND would (a point, or one day for
+// a DATE). A VTODO's DUE before its DTSTART is kept: the RFC 4791 §9.9 rules for
+// DTSTART+DUE still give an answer. Apple's CalendarServer stores all of these, and
+// calendar apps that wrote them expect them back.
+func (t *timing) lenientEnd() {
+	if !t.hasStart || !t.hasEnd {
+		return
+	}
+	switch {
+	case t.start.date && !t.end.date:
+		e := t.end.t
+		t.end = tval{t: time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, t.start.t.Location()), date: true}
+	case !t.start.date && t.end.date:
+		t.end.date = false
+	}
+	if t.name == ical.CompEvent && t.end.t.Before(t.start.t) {
+		t.hasEnd = false
+	}
 }
 
 // validate checks the RFC 5545 relations between the timing properties.
@@ -84,16 +117,6 @@ func (t *timing) validate() error {
 	}
 	if t.hasDur && !t.hasStart {
 		return fmt.Errorf("DURATION without DTSTART")
-	}
-	if t.hasStart && t.hasEnd {
-		if t.start.date != t.end.date {
-			return fmt.Errorf("DTSTART and %s must be both DATE or both DATE-TIME", endName)
-		}
-		// A VTODO's DUE before its DTSTART is accepted: task apps write it, and the
-		// §9.9 rules for DTSTART+DUE still give an answer.
-		if t.end.t.Before(t.start.t) && t.name == ical.CompEvent {
-			return fmt.Errorf("%s is before DTSTART", endName)
-		}
 	}
 	if t.hasStart && t.start.date && t.hasDur && t.dur.secs != 0 {
 		return fmt.Errorf("an all-day DTSTART needs a DURATION in days or weeks")

@@ -10,11 +10,13 @@ import (
 // validateCalendar checks the VCALENDAR level of RFC 4791 §4.1 and fills obj's UID and
 // Component.
 func validateCalendar(cal *ical.Calendar, obj *Object) error {
-	if p := cal.Props.Get(ical.PropVersion); p == nil || strings.TrimSpace(p.Value) != "2.0" {
-		return fmt.Errorf("%w: VCALENDAR needs VERSION:2.0", ErrInvalidData)
+	// A missing VERSION or PRODID is completed by Parse (a client library that
+	// wraps a bare VEVENT sends neither); a VERSION other than 2.0 is another format.
+	if p := cal.Props.Get(ical.PropVersion); p != nil && strings.TrimSpace(p.Value) != "2.0" {
+		return fmt.Errorf("%w: VCALENDAR needs VERSION:2.0, not %q (vCalendar 1.0 is not iCalendar)", ErrInvalidData, p.Value)
 	}
-	if p := cal.Props.Get(ical.PropProductID); p == nil || p.Value == "" {
-		return fmt.Errorf("%w: VCALENDAR needs PRODID", ErrInvalidData)
+	if p := cal.Props.Get(ical.PropProductID); p != nil && p.Value == "" {
+		return fmt.Errorf("%w: VCALENDAR has an empty PRODID", ErrInvalidData)
 	}
 	if cal.Props.Get(ical.PropMethod) != nil {
 		return fmt.Errorf("%w: METHOD is not allowed in a calendar object resource", ErrInvalidObject)

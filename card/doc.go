@@ -1,7 +1,8 @@
 // Package card is pimvault's vCard model: the one validator of a vCard body
 // (Validate) and the CardDAV addressbook-query matcher (Compile, Match).
 //
-// Standards: RFC 6350 (vCard 4.0) and RFC 2426 (vCard 3.0) for the format;
+// Standards: RFC 6350 (vCard 4.0) and RFC 2426 (vCard 3.0) for the format,
+// and the versit vCard 2.1, which Validate rewrites as 3.0 (upgrade21);
 // RFC 6352 (CardDAV) §5.1 for what an address object resource must be and
 // §10.5 for CARDDAV:filter, with the collations of RFC 4790
 // (i;unicode-casemap, i;ascii-casemap, i;octet).
@@ -12,5 +13,7 @@
 //   - Every refusal wraps one sentinel (ErrInvalidData,
 //     ErrUnsupportedVersion, ErrBadFilter, ErrUnsupportedCollation) and says
 //     what is wrong; the server maps the sentinels to HTTP in one place.
+//   - A body is stored byte for byte unless it is a vCard 2.1, which is
+//     rewritten as 3.0 (Info.Body) and never stored as 2.1.
 //   - The package does no I/O and imports no other pimvault package.
 package card

@@ -16,6 +16,8 @@ func FuzzValidate(f *testing.F) {
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:9.0\r\nUID:x\r\nFN:y\r\nEND:VCARD\r\n"))
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:x\r\nFN:a\x01b\r\nEND:VCARD\r\n"))
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nEND:VCARD\r\nBEGIN:VCARD\r\n"))
+	f.Add([]byte("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Hans\r\nTEL;CELL:1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=\r\nb\r\nEND:VCARD\r\n"))
+	f.Add([]byte("BEGIN:VCARD\nVERSION:2.1\nN;CHARSET=ISO-8859-1:Gr\xfcn;Anna\nEND:VCARD\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		info, err := Validate(body)
 		if err != nil {
@@ -26,6 +28,13 @@ func FuzzValidate(f *testing.F) {
 		}
 		if info.UID == "" || len(info.UID) > MaxUIDLen || (info.Version != "3.0" && info.Version != "4.0") {
 			t.Fatalf("accepted %+v", info)
+		}
+		if info.Body != nil {
+			// A rewritten vCard 2.1 is a plain 3.0 card with the same UID.
+			again, err := Validate(info.Body)
+			if err != nil || again.Body != nil || again.UID != info.UID || again.Version != "3.0" {
+				t.Fatalf("rewritten card: %v %+v\n%q", err, again, info.Body)
+			}
 		}
 	})
 }

@@ -39,14 +39,47 @@ func fail(kind error, format string, args ...any) error {
 type Info struct {
 	UID     string
 	Version string
+	// Body is the body to store when Validate rewrote it (a vCard 2.1 becomes
+	// 3.0, see upgrade21); nil when the body as sent is stored byte for byte.
+	// Fixed says what was changed.
+	Body  []byte
+	Fixed []string
+}
+
+// is21 reports whether body declares VERSION:2.1 (a cheap look before the
+// UTF-8 check, which a 2.1 card in ISO-8859-1 would fail).
+func is21(body []byte) bool {
+	for _, l := range bytes.Split(body, []byte("\n")) {
+		if bytes.EqualFold(bytes.TrimSpace(l), []byte("VERSION:2.1")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks a body as RFC 6352 §5.1 asks of an address object
 // resource: UTF-8 holding only characters XML 1.0 allows (no control
 // characters other than tab, CR and LF, no U+FFFE or U+FFFF, no surrogate
-// halves: a CardDAV response carries the body as XML text), exactly one vCard, version 3.0 or 4.0, with a UID of at most MaxUIDLen
-// bytes. A CardDAV PUT, pimvault import and the device library all use it.
+// halves: a CardDAV response carries the body as XML text), exactly one
+// vCard, version 3.0 or 4.0, with a UID of at most MaxUIDLen bytes. A vCard
+// 2.1 is first rewritten as 3.0 (upgrade21; Info.Body is then the body to
+// store). A CardDAV PUT, pimvault import and the device library all use it.
 func Validate(body []byte) (Info, error) {
+	if is21(body) {
+		up, fixed, err := upgrade21(body)
+		if err != nil {
+			return Info{}, err
+		}
+		if is21(up) {
+			return Info{}, fail(ErrUnsupportedVersion, "vCard 2.1 could not be rewritten as 3.0")
+		}
+		info, err := Validate(up)
+		if err != nil {
+			return Info{}, err
+		}
+		info.Body, info.Fixed = up, fixed
+		return info, nil
+	}
 	if !utf8.Valid(body) {
 		return Info{}, fail(ErrInvalidData, "vCard is not UTF-8")
 	}

@@ -40,6 +40,7 @@ func (s *Server) routeAPI(r chi.Router) {
 	r.Method(http.MethodPost, "/api/shares", s.requireAuth(http.HandlerFunc(s.apiShare)))
 	r.Method(http.MethodGet, "/api/history", s.requireAuth(http.HandlerFunc(s.apiHistory)))
 	r.Method(http.MethodPost, "/api/undo", s.requireAuth(http.HandlerFunc(s.apiUndo)))
+	s.routeAppPasswords(r)
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {

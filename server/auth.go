@@ -172,6 +172,9 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	case !ok:
 		return wrongCredentials, 0
 	}
+	// An app password matched without bcrypt and was not remembered (a
+	// revoked one fails at the next request); note its use.
+	a.appPassword(user, acct, password)
 	return signedIn, 0
 }
 

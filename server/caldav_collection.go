@@ -190,6 +190,13 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p dav.Path) 
 		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "resource-must-be-null", "calendars can only be created in your calendar home"))
 		return
 	}
+	// RFC 4791 §5.3.1.1: an existing resource is reported before anything in the
+	// body; the store checks again inside the write (ErrExists below).
+	mustBeNull := dav.Forbidden(dav.NSDAV, "resource-must-be-null", "%s already exists", p.Href())
+	if _, err := s.collection(p); err == nil {
+		s.writeError(w, r, mustBeNull)
+		return
+	}
 	body, err := dav.ReadXMLBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -246,6 +253,9 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p dav.Path) 
 	set, _ := dav.ToChange(props)
 	_, err = s.store.Commit(r.Context(), storage.Change{Op: storage.OpCreateCollection, Principal: p.User,
 		Collection: p.Collection, Kind: dav.KindCalendar, Props: set, SeenToken: seenToken(r)})
+	if errors.Is(err, storage.ErrExists) {
+		err = mustBeNull
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

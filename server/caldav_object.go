@@ -24,8 +24,9 @@ func spanOf(o *calendar.Object) *storage.Span {
 }
 
 // putCalendarObject stores an iCalendar object resource (RFC 4791 §5.3.2):
-// the body is validated by calendar.Parse and stored exactly as sent, with
-// its UID, component and time span for the store's indexes.
+// the body is validated by calendar.Parse and stored exactly as sent (or, when
+// it lacked VERSION or PRODID, as calendar.Parse completed it, answered without
+// an ETag), with its UID, component and time span for the store's indexes.
 func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if p.Kind != dav.ResObject {
 		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a calendar"})
@@ -67,8 +68,16 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		s.writeError(w, r, err)
 		return
 	}
+	asSent := obj.Body == nil
+	if !asSent {
+		s.log.Info("calendar object completed before storing", "user", p.User, "collection", p.Collection, "object", p.Object, "fixed", strings.Join(obj.Fixed, "; "))
+		body = obj.Body
+	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
 		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}}
+	if !asSent {
+		w = noETag{w}
+	}
 	s.putScheduled(w, r, p, c, obj)
 }
 

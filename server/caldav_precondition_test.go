@@ -44,7 +44,10 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"MOVE of a to-do into an events-only calendar", "MOVE", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"COPY of a to-do into an events-only calendar", "COPY", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"PUT into a missing calendar", "PUT", "/dav/calendars/alice/nope/a.ics", ct, vcal(ev), 409, "", ""},
-		{"MKCALENDAR twice", "MKCALENDAR", events, nil, "", 405, "", ""},
+		{"MKCALENDAR twice", "MKCALENDAR", events, nil, "", 403, dav.NSDAV, "resource-must-be-null"},
+		{"MKCALENDAR twice, with a bad body", "MKCALENDAR", events, nil, mkcalendarBody(`<D:getetag>x</D:getetag>`), 403, dav.NSDAV, "resource-must-be-null"},
+		{"MKCALENDAR inside a calendar", "MKCALENDAR", events + "inner/", nil, "", 403, dav.NSCalDAV, "calendar-collection-location-ok"},
+		{"MKCOL inside a calendar", "MKCOL", events + "inner/", nil, "", 403, dav.NSCalDAV, "calendar-collection-location-ok"},
 		{"MKCALENDAR of VCARDs", "MKCALENDAR", "/dav/calendars/alice/cards/", nil, mkcalendarBody(
 			`<C:supported-calendar-component-set><C:comp name="VCARD"/></C:supported-calendar-component-set>`), 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"MKCALENDAR with a bad time zone", "MKCALENDAR", "/dav/calendars/alice/tz/", nil, mkcalendarBody(

@@ -66,6 +66,8 @@ func (s *Server) queryResponse(ms *dav.Multistatus, p dav.Path, o storage.Object
 			b.WriteString(close)
 		}
 		b.WriteString("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
+	} else {
+		b.WriteString("<D:status>HTTP/1.1 200 OK</D:status>") // as dav.Multistatus.PropResponse
 	}
 	b.WriteString("</D:response>")
 }

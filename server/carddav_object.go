@@ -3,6 +3,7 @@ package server
 import (
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/pimvault/pimvault/card"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -10,7 +11,8 @@ import (
 )
 
 // putCard stores a vCard (RFC 6352 §5.1): card.Validate checks the body,
-// which is stored exactly as sent with its UID.
+// which is stored exactly as sent with its UID (a vCard 2.1 is stored as the
+// 3.0 card.Validate made of it, answered without an ETag).
 func (s *Server) putCard(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if p.Kind != dav.ResObject {
 		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "PUT is only allowed on objects inside a collection"})
@@ -31,9 +33,14 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, err)
 		return
 	}
+	asSent := info.Body == nil
+	if !asSent {
+		s.log.Info("vCard rewritten before storing", "user", p.User, "collection", p.Collection, "object", p.Object, "fixed", strings.Join(info.Fixed, "; "))
+		body = info.Body
+	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
 		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
-	s.commitPut(w, r, p, c, func() { s.syncBirthdays(r, p.User, p.Collection, info.UID, body) })
+	s.commitPutBody(w, r, p, c, asSent, func() { s.syncBirthdays(r, p.User, p.Collection, info.UID, body) })
 }
 
 // checkCardContentType accepts text/vcard (and its old aliases) or no type.

@@ -37,7 +37,7 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 	rp := newReportProps(q.Prop)
 	ms := dav.NewMultistatus(r.Context(), w, rp.names)
 	n, truncated := 0, false
-	err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
+	err = s.queryScope(p, func(o storage.Object) error {
 		if err := ms.Err(); err != nil {
 			return err
 		}
@@ -61,6 +61,20 @@ func (s *Server) addressbookQueryReport(w http.ResponseWriter, r *http.Request, 
 		ms.StatusResponse(p.Href(), http.StatusInsufficientStorage)
 	}
 	ms.Finish(s.log, r)
+}
+
+// queryScope calls fn for each object a query REPORT covers: the members of
+// the collection p names, or the one object p names (a query on an address
+// object resource is scoped to it, RFC 6352 §8.6).
+func (s *Server) queryScope(p dav.Path, fn func(storage.Object) error) error {
+	if p.Kind != dav.ResObject {
+		return s.store.Objects(p.User, p.Collection, true, fn)
+	}
+	o, err := s.store.Get(p.User, p.Collection, p.Object)
+	if err != nil {
+		return err
+	}
+	return fn(o)
 }
 
 var errStopListing = &dav.Error{Status: http.StatusOK, Msg: "stop"}

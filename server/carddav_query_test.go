@@ -73,3 +73,30 @@ func TestAddressbookQuery(t *testing.T) {
 		})
 	}
 }
+
+// An addressbook-query on an address object resource is scoped to that object
+// (RFC 6352 §8.6): it lists the object when it matches, nothing otherwise.
+func TestAddressbookQueryOnObject(t *testing.T) {
+	e := newTestEnv(t)
+	const book = "/dav/addressbooks/alice/contacts/"
+	for uid, email := range map[string]string{"ann": "ann@example.com", "bob": "bob@apple.example"} {
+		c := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:" + uid + "\r\nEMAIL:" + email + "\r\nEND:VCARD\r\n"
+		if resp, _ := e.do(t, "alice", "PUT", book+uid+".vcf", nil, c); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("put %s: %d", uid, resp.StatusCode)
+		}
+	}
+	q := `<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop>` +
+		`<C:filter><C:prop-filter name="EMAIL"><C:text-match negate-condition="yes">@apple</C:text-match></C:prop-filter></C:filter></C:addressbook-query>`
+	for path, want := range map[string]string{book + "ann.vcf": book + "ann.vcf", book + "bob.vcf": ""} {
+		resp, body := e.do(t, "alice", "REPORT", path, map[string]string{"Depth": "0"}, q)
+		if resp.StatusCode != http.StatusMultiStatus {
+			t.Fatalf("REPORT %s: %d %s", path, resp.StatusCode, body)
+		}
+		if got := strings.Join(hrefs(body), " "); got != want {
+			t.Errorf("REPORT %s: hrefs %q, want %q", path, got, want)
+		}
+	}
+	if resp, _ := e.do(t, "alice", "REPORT", book+"nobody.vcf", map[string]string{"Depth": "0"}, q); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("REPORT on a missing object: %d, want 404", resp.StatusCode)
+	}
+}

@@ -12,7 +12,21 @@ import (
 // another user's path answers 404 otherwise, as if it did not exist.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	noteAccessUser(r, userFrom(r.Context()))
+	if !s.davCredentialAllowed(r) {
+		s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "this server accepts only app passwords for CalDAV and CardDAV; make one with pimvault user app-password add or /api/app-passwords"})
+		return
+	}
 	p, err := dav.ParsePath(r.URL.EscapedPath())
+	if err != nil && (r.Method == "MKCALENDAR" || r.Method == "MKCOL") && nestedCollection(r.URL.Path) {
+		// A collection inside a calendar or address book (the only deeper paths
+		// these methods name): RFC 4791 §5.3.1.1 and RFC 6352 §6.3.1 preconditions.
+		switch {
+		case strings.HasPrefix(r.URL.Path, dav.Prefix+dav.HomeCards+"/"):
+			err = dav.Forbidden(dav.NSCardDAV, "addressbook-collection-location-ok", "collections can only be created in your address book home")
+		case strings.HasPrefix(r.URL.Path, dav.Prefix+dav.HomeCalendars+"/"):
+			err = dav.Forbidden(dav.NSCalDAV, "calendar-collection-location-ok", "calendars can only be created in your calendar home")
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -71,4 +85,13 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(dav.Methods, ", "))
 		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: r.Method + " is not supported"})
 	}
+}
+
+// nestedCollection says whether path names a collection inside a calendar or
+// address book (/dav/<home>/<user>/<collection>/<name>/), which pimvault does not
+// have; other unparsable paths keep their own error.
+func nestedCollection(path string) bool {
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, dav.Prefix), "/"), "/")
+	return len(segs) == 4 && (segs[0] == dav.HomeCards || segs[0] == dav.HomeCalendars) &&
+		!dav.IsFilesCollection(segs[2]) && segs[1] != "" && segs[2] != "" && segs[3] != ""
 }

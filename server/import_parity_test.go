@@ -13,7 +13,7 @@ import (
 	"github.com/pimvault/pimvault/transfer"
 )
 
-var responseDescription = regexp.MustCompile(`<D:responsedescription>(.*)</D:responsedescription>`)
+var responseDescription = regexp.MustCompile(`<E:error-description[^>]*>(.*)</E:error-description>`)
 
 // TestPutAndImportRefuseAlike runs the same vCards and calendar objects
 // through a PUT over HTTP and through the import that 'pimvault import'

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
@@ -30,6 +31,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			}
 		}
 		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || slices.Contains(dav.ParseETagList(inm), o.ETag)) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		if notModifiedSince(r, o.Time) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -205,4 +210,20 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// notModifiedSince applies If-Modified-Since to a GET or HEAD of an object
+// last changed at ns (RFC 9110 §13.1.3): ignored when If-None-Match is
+// present or the date does not parse; true when the object has not changed
+// since (at the header's one-second resolution).
+func notModifiedSince(r *http.Request, ns int64) bool {
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" || r.Header.Get("If-None-Match") != "" {
+		return false
+	}
+	t, err := http.ParseTime(ims)
+	if err != nil {
+		return false
+	}
+	return time.Unix(0, ns).Truncate(time.Second).Compare(t) <= 0
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // propfind answers PROPFIND with Depth 0 or 1 (RFC 4918 §9.1; see
-// readPropfind for Depth infinity).
+// dav.ReadPropfind for Depth infinity).
 func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	depth, req, err := dav.ReadPropfind(r)
 	if err != nil {

@@ -95,7 +95,7 @@ func (s *Server) deviceEpoch(next http.Handler) http.Handler {
 
 // gatedPath reports whether a path is DAV (the root PROPFIND included).
 func gatedPath(p string) bool {
-	return p == "/" || p == "/dav" || strings.HasPrefix(p, "/dav/")
+	return p == "/" || p == dav.BasePath()+"/" || p == strings.TrimSuffix(dav.Prefix, "/") || strings.HasPrefix(p, dav.Prefix)
 }
 
 // deviceSeen remembers when each device's last-seen time was last written,

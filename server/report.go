@@ -29,8 +29,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, err)
 		return
 	}
+	if p.Kind == dav.ResObject && root == dav.ReportAddrQuery && p.Home == dav.HomeCards {
+		s.addressbookQueryReport(w, r, p, body)
+		return
+	}
 	if p.Kind != dav.ResCollection {
-		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "reports are served on collections"))
+		s.writeError(w, r, dav.Forbidden(dav.NSDAV, "supported-report", "reports are served on collections (and addressbook-query on an address object)"))
 		return
 	}
 	c, err := s.collection(p)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
@@ -22,8 +23,13 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, p dav.Pa
 		s.writeError(w, r, dav.BadRequest("sync-collection: %v", err))
 		return
 	}
-	if req.SyncLevel != "1" {
-		s.writeError(w, r, dav.BadRequest("sync-level must be 1 (address books and calendars hold no collections)"))
+	// RFC 6578 §6.3 requires sync-level, but clients written against its drafts
+	// (and CalDAVTester) omit it: a missing level is taken as 1. "infinite" gives
+	// the same answer, since address books and calendars hold no collections.
+	switch strings.TrimSpace(req.SyncLevel) {
+	case "", "1", "infinite":
+	default:
+		s.writeError(w, r, dav.BadRequest("sync-level must be 1 or infinite"))
 		return
 	}
 	limit := 0

@@ -52,6 +52,15 @@ type Config struct {
 	// AccessLog logs one line per request (method, path, status, bytes,
 	// duration, user) at Info; off by default (tests), on in serve.
 	AccessLog bool
+	// BasePath is the path prefix the server answers under behind a reverse
+	// proxy that forwards it unchanged ("/pim": /pim/dav/, /pim/api/); "" is
+	// the root. /.well-known/ stays at the root and redirects into it. It is
+	// one per process (see CheckBasePath).
+	BasePath string
+	// DAVAppPasswordsOnly refuses the account password on the DAV tree: devices
+	// must sign in with an app password; the account password still works for
+	// /api (where app passwords are managed).
+	DAVAppPasswordsOnly bool
 	// OnSignIn, when set, is told each sign-in attempt's outcome: "ok",
 	// "failed", "throttled", "gave_up" (no check in time) or "no_credentials" (metrics).
 	OnSignIn func(outcome string)
@@ -90,6 +99,10 @@ type Config struct {
 type Mailer interface {
 	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
+
+// CheckBasePath checks a --base-path value: "" or "/seg[/seg…]" without a
+// trailing slash.
+func CheckBasePath(base string) error { return dav.CheckBasePath(base) }
 
 func (c Config) withDefaults() Config {
 	if c.MaxResourceSize == 0 {
@@ -133,6 +146,9 @@ const calendarCacheSize = 4096
 // New returns a server over store.
 func New(store Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
+	if err := dav.SetBasePath(cfg.BasePath); err != nil {
+		panic("server.New: " + err.Error() + " (check it with CheckBasePath first)")
+	}
 	return &Server{store: store, cfg: cfg, log: log,
 		auth: newAuthenticator(store, cfg.FailedLoginDelay, cfg.MaxPasswordChecks, signInWait(cfg), cfg.TrustedProxies),
 		gate: admit.NewGate(admit.Config{Limit: cfg.MaxRequests, PerAccount: cfg.MaxRequestsPerAccount,
@@ -158,35 +174,48 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.deviceEpoch)
-	r.Get("/healthz", s.healthz)
-	r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
 	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav"} {
-		r.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/dav/", http.StatusMovedPermanently)
-		})
+		r.HandleFunc(p, s.wellKnownRedirect)
+		r.HandleFunc(p+"/", s.wellKnownRedirect)
 	}
-	r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
-	r.Group(func(api chi.Router) {
-		api.Use(s.apiGuard)
-		s.routeAPI(api)
-	})
-	if s.cfg.Pages != nil {
-		r.Handle("/web", s.cfg.Pages)
-		r.Handle("/web/*", s.cfg.Pages)
-	}
-	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" && r.Method == "PROPFIND" {
+	r.HandleFunc("/.well-known", s.wellKnownRoot)
+	r.HandleFunc("/.well-known/", s.wellKnownRoot)
+	base := dav.BasePath()
+	root := func(w http.ResponseWriter, r *http.Request) {
+		atRoot := r.URL.Path == "/" || r.URL.Path == base+"/"
+		if atRoot && r.Method == "PROPFIND" {
 			// Some clients start discovery at the root.
 			s.requireAuth(http.HandlerFunc(s.serveDAV)).ServeHTTP(w, r)
 			return
 		}
-		if r.URL.Path == "/" && s.cfg.Pages != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			http.Redirect(w, r, "/web/", http.StatusSeeOther)
+		if atRoot && s.cfg.Pages != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, base+"/web/", http.StatusSeeOther)
 			return
 		}
 		http.NotFound(w, r)
-	})
+	}
+	mount := func(r chi.Router) {
+		r.Get("/healthz", s.healthz)
+		r.Handle(syncproto.RecoveryDonePath, s.requireAuth(http.HandlerFunc(s.recoveryDone)))
+		r.Handle("/dav", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+		r.Handle("/dav/*", s.requireAuth(http.HandlerFunc(s.serveDAV)))
+		r.Group(func(api chi.Router) {
+			api.Use(s.apiGuard)
+			s.routeAPI(api)
+		})
+		if s.cfg.Pages != nil {
+			r.Handle("/web", s.cfg.Pages)
+			r.Handle("/web/*", s.cfg.Pages)
+		}
+		r.HandleFunc("/", root)
+	}
+	if base != "" {
+		r.Get("/healthz", s.healthz) // for the supervisor, which talks to the server directly
+		r.Route(base, mount)
+		r.HandleFunc("/", root)
+	} else {
+		mount(r)
+	}
 	return r
 }
 

@@ -36,6 +36,14 @@ func actorOf(r *http.Request, p dav.Path) string {
 // change is committed and before the answer (follow-up writes such as the
 // birthday calendar's).
 func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change, after ...func()) {
+	s.commitPutBody(w, r, p, c, true, after...)
+}
+
+// commitPutBody is commitPut for a body that may differ from the one sent:
+// asSent false (the validator completed it) leaves out the ETag, which RFC 4791
+// §5.3.4 and RFC 6352 §6.3.2.3 reserve for a resource stored exactly as sent, so
+// that the client fetches the stored version.
+func (s *Server) commitPutBody(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change, asSent bool, after ...func()) {
 	if err := dav.SetConditionals(&c, r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -50,7 +58,9 @@ func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c
 	for _, fn := range after {
 		fn()
 	}
-	w.Header().Set("ETag", dav.QuoteETag(res.ETag))
+	if asSent {
+		w.Header().Set("ETag", dav.QuoteETag(res.ETag))
+	}
 	if c.DedupeByUID && s.dedupedPut(w, p, res) {
 		return
 	}
@@ -59,4 +69,18 @@ func (s *Server) commitPut(w http.ResponseWriter, r *http.Request, p dav.Path, c
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// noETag drops the ETag from an answer, for a PUT whose stored body is not
+// the one sent (see commitPutBody), when another path writes the answer.
+type noETag struct{ http.ResponseWriter }
+
+func (w noETag) WriteHeader(code int) {
+	w.Header().Del("ETag")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w noETag) Write(b []byte) (int, error) {
+	w.Header().Del("ETag")
+	return w.ResponseWriter.Write(b)
 }

@@ -123,6 +123,9 @@ func ParseVCards(file string, data []byte) ([]Item, error) {
 		if err != nil {
 			return nil, &ParseError{file, b.line, err.Error()}
 		}
+		if info.Body != nil {
+			b.body = info.Body // a vCard 2.1, rewritten as 3.0 as a PUT stores it
+		}
 		uid := info.UID
 		// Import asks one thing more than a PUT: a name to show, since an
 		// imported card has no client that would supply one.
@@ -210,6 +213,9 @@ func ParseCalendar(file string, data []byte) ([]Item, error) {
 			}
 			if err != nil {
 				return nil, &ParseError{file, seen[uid], fmt.Sprintf("calendar object %q: %v", uid, err)}
+			}
+			if obj.Body != nil {
+				body = obj.Body // completed (VERSION, PRODID) as a PUT stores it
 			}
 			start, end := obj.SpanUnix()
 			out = append(out, Item{Name: objectName(uid, ".ics"), UID: uid, Component: groups[uid][0].Name, Body: body,

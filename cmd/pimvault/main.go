@@ -23,7 +23,7 @@ var commands = map[string]command{
 	"verify":  {"check the journal's hash chain and that store.db equals a replay of it", runVerify},
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
 	"status":  {"print the store id, epoch, head sequence and state hash", runStatus},
-	"user":    {"manage accounts: add, passwd, disable, enable, delete, email, birthdays, list", runUser},
+	"user":    {"manage accounts: add, passwd, disable, enable, delete, email, birthdays, list, app-password", runUser},
 	"imip":    {"take an iMIP mail (a reply from another server's attendee) from an MTA pipe: receive", runIMIP},
 	"share":   {"share an address book or calendar with another account: add, remove, list", runShare},
 	"backup":  {"write a verified hot snapshot of the store", runBackup},

@@ -40,6 +40,8 @@ type serveOptions struct {
 	mail               mailFlags
 	mailDomain         string
 	accessLog          bool
+	basePath           string
+	davAppOnly         bool
 	backups            backupSchedule
 	metricsAddr        string
 	metricsAllowRemote bool
@@ -60,6 +62,8 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.recoveryDays, "recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	fs.StringVar(&o.mailDomain, "mail-domain", "", "scheduling: an account without e-mail addresses (pimvault user email) has the calendar user address NAME@DOMAIN")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
+	fs.StringVar(&o.basePath, "base-path", "", "answer under this path behind a reverse proxy that forwards it unchanged (e.g. /pim: the DAV tree at /pim/dav/); /.well-known/ stays at the root")
+	fs.BoolVar(&o.davAppOnly, "dav-app-passwords-only", false, "refuse the account password for CalDAV and CardDAV: devices sign in with app passwords (pimvault user app-password); the account password still manages them through /api")
 	fs.IntVar(&o.undoConfirmOver, "undo-confirm-over", storage.DefaultUndoConfirmOver, "an undo that removes more objects than this (or any collection) needs --yes / \"confirm\": true")
 	o.limits.register(fs)
 	fs.DurationVar(&o.backups.snapshotEvery, "snapshot-every", 0, "write a verified snapshot into <data>/snapshots this often (e.g. 6h; 0: never)")
@@ -81,6 +85,9 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 func (o *serveOptions) check() error {
 	if _, err := storage.DaysArg("--recovery-device-days", o.recoveryDays); err != nil {
 		return err
+	}
+	if err := server.CheckBasePath(o.basePath); err != nil {
+		return fmt.Errorf("--base-path: %v", err)
 	}
 	if o.backups.drillTmp != "" {
 		if st, err := os.Stat(o.backups.drillTmp); err != nil || !st.IsDir() {
@@ -209,7 +216,8 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	}
 	recoveryWindow, _ := storage.DaysArg("--recovery-device-days", o.recoveryDays) // checked in check
 	cfg := server.Config{RecoveryDeviceWindow: recoveryWindow,
-		AccessLog: o.accessLog, OnSignIn: metrics.SignIn}
+		AccessLog: o.accessLog, OnSignIn: metrics.SignIn,
+		BasePath: o.basePath, DAVAppPasswordsOnly: o.davAppOnly}
 	o.limits.apply(&cfg)
 	maxConns, reserve := o.limits.connections()
 	var current atomic.Pointer[http.Handler]

@@ -27,6 +27,7 @@ var userActions = [][2]string{
 	{"email", "set an account's e-mail addresses (NAME [ADDRESS...]; none: clear them)"},
 	{"birthdays", "turn the birthday calendar on or off (NAME on|off)"},
 	{"list", "list the accounts"},
+	{"app-password", "per-device app passwords: add NAME --label LABEL, list NAME, revoke NAME ID"},
 }
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -35,6 +36,9 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb := args[0]
+	if verb == "app-password" {
+		return runAppPassword(ctx, args[1:], stdout, stderr)
+	}
 	if wantsHelp(args[:1]) {
 		actionUsage(stdout, "user", userActions)
 		return 0

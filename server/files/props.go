@@ -11,7 +11,7 @@ import (
 )
 
 // filesPropfind answers PROPFIND in the files area (RFC 4918 §9.1), Depth 0
-// or 1 (infinity is answered as 1, as for the other collections).
+// or 1 (Depth: infinity as dav.ReadPropfind says, as for the other collections).
 func (h *Handler) filesPropfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	depth, req, err := dav.ReadPropfind(r)
 	if err != nil {

@@ -180,6 +180,11 @@ func (m *Multistatus) PropResponse(href string, found []PropValue, missing []xml
 		}
 		m.buf.WriteString("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>")
 	}
+	if len(found) == 0 && len(missing) == 0 {
+		// No property asked (an empty DAV:prop, as in a sync-collection that only
+		// wants the changed hrefs): RFC 4918 §14.24 needs a status or a propstat.
+		m.buf.WriteString("<D:status>HTTP/1.1 200 OK</D:status>")
+	}
 	m.buf.WriteString("</D:response>")
 }
 

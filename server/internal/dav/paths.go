@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,7 +20,6 @@ import (
 //	/dav/calendars/<user>/…                the same for calendars
 //	/dav/files/<user>/<path…>              generic WebDAV area (files_path.go)
 const (
-	Prefix          = "/dav/"
 	HomeCards       = "addressbooks"
 	HomeCalendars   = "calendars"
 	homePrincipals  = "principals"
@@ -27,6 +27,53 @@ const (
 	KindCalendar    = "calendar"
 	DefaultBook     = "contacts"
 )
+
+// Prefix is the path of the DAV tree: "/dav/" under the base path the server
+// runs under (SetBasePath). Every href and Location the server writes starts
+// with it, and ParsePath accepts nothing else.
+var Prefix = "/dav/"
+
+// basePath is the path prefix the server runs under behind a reverse proxy
+// ("" at the root).
+var basePath = ""
+
+// SetBasePath makes the server answer under base ("/pim": the DAV tree at
+// /pim/dav/, the API at /pim/api/): the path a reverse proxy forwards
+// unchanged. It is set once, when the server is built, before it serves;
+// "" is the root.
+func SetBasePath(base string) error {
+	if err := CheckBasePath(base); err != nil {
+		return err
+	}
+	basePath, Prefix = base, base+"/dav/"
+	return nil
+}
+
+// BasePath returns the base path set by SetBasePath.
+func BasePath() string { return basePath }
+
+// CheckBasePath checks a base path: empty, or "/" followed by path segments
+// of letters, digits, '-', '_', '.' and '~' (no "." or ".." segment), without
+// a trailing slash.
+func CheckBasePath(base string) error {
+	if base == "" {
+		return nil
+	}
+	if !strings.HasPrefix(base, "/") || strings.HasSuffix(base, "/") || len(base) > 200 {
+		return fmt.Errorf("base path %q must start with / and not end with one", base)
+	}
+	for _, seg := range strings.Split(base[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("base path %q has an empty, . or .. segment", base)
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.~", r)) {
+				return fmt.Errorf("base path %q: only letters, digits, - _ . ~ and / are allowed", base)
+			}
+		}
+	}
+	return nil
+}
 
 type resKind int
 
@@ -90,7 +137,7 @@ func ParsePath(escaped string) (Path, error) {
 	if u, err := url.Parse(escaped); err == nil && (u.Scheme != "" || u.Host != "") {
 		escaped = u.EscapedPath()
 	}
-	if escaped == "/dav" || escaped == "/" {
+	if escaped == strings.TrimSuffix(Prefix, "/") || escaped == basePath+"/" || escaped == "/" {
 		return Path{Kind: ResRoot}, nil
 	}
 	if !strings.HasPrefix(escaped, Prefix) {

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// python3-caldav (Debian) against the real binary: text-match searches on
+// UID, SUMMARY and CATEGORIES find exactly the matching todos; every sample
+// of calendar/testdata/clients (the shapes iOS, Thunderbird, Evolution, task
+// apps and client libraries send) is saved and read back; and an app password
+// signs the library in until it is revoked, after which it gets 401.
+const pythonSearchScript = `import json, sys
+import caldav
+from caldav.lib import error
+
+mode, url, user, password = sys.argv[1:5]
+client = caldav.DAVClient(url=url, username=user, password=password)
+out = {}
+if mode == "signin":
+    try:
+        out["calendars"] = len(client.principal().calendars())
+    except error.AuthorizationError as e:
+        out["error"] = "401" if "401" in str(e) or "Unauthorized" in str(e) else str(e)
+    print(json.dumps(out))
+    sys.exit(0)
+
+samples = sys.argv[5:]
+principal = client.principal()
+tasks = principal.make_calendar(name="Tasks", cal_id="tasks", supported_calendar_component_set=["VTODO"])
+cats = {1: "home", 2: "work", 3: "home,errands", 4: "work", 5: "errands", 6: "home"}
+for i in range(1, 7):
+    tasks.save_todo("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//pimvault//python test//EN\r\nBEGIN:VTODO\r\n"
+                    "UID:todo-%d\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Todo number %d\r\nCATEGORIES:%s\r\n"
+                    "STATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n" % (i, i, cats[i]))
+
+def uids(objs):
+    return sorted(o.icalendar_component["UID"] for o in objs)
+
+out["uid_todo"] = uids(tasks.search(todo=True, uid="todo-3"))
+out["uid_any"] = uids(tasks.search(uid="todo-4"))
+out["object_by_uid"] = str(tasks.object_by_uid("todo-5").icalendar_component["UID"])
+out["summary"] = uids(tasks.search(todo=True, summary="number 2"))
+out["category"] = uids(tasks.search(todo=True, category="errands"))
+
+cal = principal.make_calendar(name="Samples", cal_id="samples")
+saved = {}
+for path in samples:
+    with open(path, newline="") as f:
+        body = f.read()
+    obj = cal.save_event(body) if "BEGIN:VTODO" not in body else None
+    if obj is None:
+        saved[path.rsplit("/", 1)[-1]] = "todo"
+        continue
+    obj.load()
+    saved[path.rsplit("/", 1)[-1]] = str(obj.icalendar_component["UID"])
+out["saved"] = saved
+out["event_uids"] = uids(cal.events())
+print(json.dumps(out))
+`
+
+var uidLine = regexp.MustCompile(`(?m)^UID:(.*?)\r?$`)
+
+func TestPythonCalDAVSearchAndClientShapes(t *testing.T) {
+	skipIfShort(t, "the real-client test (python3-caldav searches, client samples, app passwords)")
+	requireTools(t, debianPython)
+	r := newVdirRig(t)
+	if res := r.run(debianPython, "-c", "import caldav"); res.code != 0 {
+		requireClient(t, "python3-caldav not installed: apt-get install -y python3-caldav; .ci/run installs it", res.stderr)
+	}
+	script := filepath.Join(t.TempDir(), "caldav_search.py")
+	if err := os.WriteFile(script, []byte(pythonSearchScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	samples, err := filepath.Glob("../../calendar/testdata/clients/*.ics")
+	if err != nil || len(samples) < 8 {
+		t.Fatalf("client samples: %v %v", samples, err)
+	}
+	wantUIDs := map[string]string{}
+	var events []string
+	for _, s := range samples {
+		abs, _ := filepath.Abs(s)
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := uidLine.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s has no UID", s)
+		}
+		if strings.Contains(string(b), "BEGIN:VTODO") {
+			wantUIDs[filepath.Base(s)] = "todo"
+		} else {
+			wantUIDs[filepath.Base(s)] = string(m[1])
+			events = append(events, string(m[1]))
+		}
+	}
+	args := []string{script, "main", r.rs.url + "/", r.user, r.password}
+	for _, s := range samples {
+		abs, _ := filepath.Abs(s)
+		args = append(args, abs)
+	}
+	res := r.run(debianPython, args...)
+	if res.code != 0 {
+		t.Fatalf("python3-caldav script exited %d:\n%s%s\n--- server log:\n%s", res.code, res.stdout, res.stderr, r.rs.stderr.String())
+	}
+	var out struct {
+		UIDTodo     []string          `json:"uid_todo"`
+		UIDAny      []string          `json:"uid_any"`
+		ObjectByUID string            `json:"object_by_uid"`
+		Summary     []string          `json:"summary"`
+		Category    []string          `json:"category"`
+		Saved       map[string]string `json:"saved"`
+		EventUIDs   []string          `json:"event_uids"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+		t.Fatalf("script output: %v\n%s%s", err, res.stdout, res.stderr)
+	}
+	check := func(what string, got, want any) {
+		t.Helper()
+		if g, w := fmt.Sprint(got), fmt.Sprint(want); g != w {
+			t.Errorf("%s:\n got  %s\n want %s", what, g, w)
+		}
+	}
+	check("search(todo=True, uid=todo-3)", out.UIDTodo, []string{"todo-3"})
+	check("search(uid=todo-4) without a type", out.UIDAny, []string{"todo-4"})
+	check("object_by_uid(todo-5)", out.ObjectByUID, "todo-5")
+	check("search(summary=number 2)", out.Summary, []string{"todo-2"})
+	check("search(category=errands)", out.Category, []string{"todo-3", "todo-5"})
+	check("samples saved and read back", out.Saved, wantUIDs)
+	// python-caldav names a new object by its UID, so samples sharing a UID
+	// (the minimal ones all use "a") replace each other: one event per UID.
+	sort.Strings(events)
+	events = slices.Compact(events)
+	check("events in the samples calendar", out.EventUIDs, events)
+
+	// An app password signs the library in; once revoked it gets 401.
+	add := pimvault(t, "user", "app-password", "add", r.user, "--label", "python-caldav", "--data", r.data)
+	token := appToken.FindString(add.stdout)
+	if add.code != 0 || token == "" {
+		t.Fatalf("app-password add: %s", add)
+	}
+	id := strings.Fields(strings.TrimPrefix(add.stdout, "app password "))[0]
+	signIn := func() string {
+		t.Helper()
+		res := r.run(debianPython, script, "signin", r.rs.url+"/", r.user, token)
+		if res.code != 0 {
+			t.Fatalf("sign-in script exited %d:\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		return strings.TrimSpace(res.stdout)
+	}
+	if got := signIn(); !strings.Contains(got, `"calendars": 3`) {
+		t.Errorf("sign-in with the app password: %s", got)
+	}
+	if rv := pimvault(t, "user", "app-password", "revoke", r.user, id, "--data", r.data); rv.code != 0 {
+		t.Fatalf("revoke: %s", rv)
+	}
+	if got := signIn(); !strings.Contains(got, `"error": "401"`) {
+		t.Errorf("sign-in with the revoked app password: %s, want a 401", got)
+	}
+}
