@@ -62,7 +62,7 @@ func testPages(t testing.TB) (*Pages, *session) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, p.sess.create("alice", acct.PasswordHash)
+	return p, p.sess.create("alice", acct.PasswordHash, "")
 }
 
 // FuzzPages sends alice's session arbitrary GETs and POSTs (with her token)

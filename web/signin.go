@@ -55,7 +55,11 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.sess.drop(cookieValue(r, sessionCookie)) // a session this browser had before ends
-	x := p.sess.create(user, acct.PasswordHash)
+	var appID string
+	if ap, ok := acct.MatchAppPassword(pw); ok {
+		appID = ap.ID
+	}
+	x := p.sess.create(user, acct.PasswordHash, appID)
 	setCookie(w, r, signinCookie, "", -1)
 	setCookie(w, r, sessionCookie, x.id, 0)
 	p.log.Info("web sign-in", "user", user)

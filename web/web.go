@@ -193,7 +193,7 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request) *req {
 	x := p.sess.get(cookieValue(r, sessionCookie))
 	if x != nil {
 		acct, err := p.account(x.user)
-		if err == nil && !acct.Disabled && stampOf(acct.PasswordHash) == x.stamp {
+		if err == nil && !acct.Disabled && stampOf(acct.PasswordHash) == x.stamp && hasAppPassword(acct, x.appID) {
 			return &req{w: w, r: r, sess: x, acct: acct, user: x.user}
 		}
 		p.sess.drop(x.id)
@@ -204,6 +204,20 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request) *req {
 	}
 	p.render(w, r, http.StatusForbidden, "error", view{Title: "Signed out", Error: "You are not signed in (or your session ended). Sign in and try again."})
 	return nil
+}
+
+// hasAppPassword reports whether the app password a session signed in with
+// (none: "") is still the account's: revoking it ends those sessions too.
+func hasAppPassword(acct account.Account, id string) bool {
+	if id == "" {
+		return true
+	}
+	for _, ap := range acct.AppPasswords {
+		if ap.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pages) account(user string) (account.Account, error) {
@@ -235,6 +249,7 @@ var notices = map[string]string{
 	"user":     "Account saved.",
 	"recovery": "Recovery closed: this account is served normally again.",
 	"backup":   "Backup taken and verified.",
+	"revoked":  "App password revoked: the next request made with it is refused.",
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
@@ -310,6 +325,8 @@ func (p *Pages) routes() {
 	p.pageWithin("POST /web/undo/apply", false, longTimeout, func(x *req) error { return p.undoApply(x, x.user, "/web") })
 
 	p.page("GET /web/devices", false, p.devices)
+	p.page("POST /web/devices/app-passwords", false, p.addAppPassword)
+	p.page("POST /web/devices/app-passwords/{id}/revoke", false, p.revokeAppPassword)
 	p.page("GET /web/transfer", false, p.transferPage)
 	p.page("GET /web/export", false, p.export)
 	p.pageWithin("POST /web/import", false, longTimeout, p.importFiles)
