@@ -17,7 +17,7 @@ const (
 	sessionLifetime = 12 * time.Hour
 	sessionCookie   = "pimvault_session"
 	signinCookie    = "pimvault_signin" // binds the sign-in form's token
-	cookiePath      = "/web/"
+	cookiePath      = "/web/"           // under the base path
 )
 
 // session is one signed-in browser.
@@ -121,8 +121,8 @@ func tokenEqual(a, b string) bool {
 }
 
 // setCookie sets a cookie with the flags every cookie of the pages has.
-func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
+func (p *Pages) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: p.base + cookiePath, MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 

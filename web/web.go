@@ -52,13 +52,23 @@ type Pages struct {
 	tmpl   map[string]*template.Template
 	mux    *http.ServeMux
 	cal    *calendar.Cache // parsed calendar objects by ETag, for the month view
+	base   string          // the server's path prefix behind a reverse proxy ("" or "/pim")
 }
 
 // New returns the pages over store, signing people in with signIn.
 func New(store *storage.Store, signIn SignInFunc, log *slog.Logger) *Pages {
-	p := &Pages{store: store, signIn: signIn, log: log, sess: newSessions(), tmpl: parseTemplates(), mux: http.NewServeMux(),
+	p := &Pages{store: store, signIn: signIn, log: log, sess: newSessions(), mux: http.NewServeMux(),
 		cal: calendar.NewCache(calendarCacheSize)}
+	p.tmpl = parseTemplates(func() string { return p.base })
 	p.routes()
+	return p
+}
+
+// WithBasePath makes the pages answer under base+"/web/" (the server's
+// --base-path, already checked) with every link, form, redirect and cookie
+// carrying it. Call it before serving.
+func (p *Pages) WithBasePath(base string) *Pages {
+	p.base = strings.TrimSuffix(base, "/")
 	return p
 }
 
@@ -70,11 +80,25 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if p.base != "" {
+		rest, ok := strings.CutPrefix(r.URL.Path, p.base)
+		if !ok || !strings.HasPrefix(rest, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = rest, ""
+		r2.URL = &u
+		r = r2
+	}
 	p.mux.ServeHTTP(w, r)
 }
 
-func parseTemplates() map[string]*template.Template {
+func parseTemplates(basePath func() string) map[string]*template.Template {
 	funcs := template.FuncMap{
+		"base": basePath,
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"
@@ -118,6 +142,7 @@ type req struct {
 	sess *session
 	acct account.Account
 	user string // the signed-in user
+	base string // the server's path prefix, which every redirect carries
 }
 
 // view is what every page template gets.
@@ -194,12 +219,12 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request) *req {
 	if x != nil {
 		acct, err := p.account(x.user)
 		if err == nil && !acct.Disabled && stampOf(acct.PasswordHash) == x.stamp && hasAppPassword(acct, x.appID) {
-			return &req{w: w, r: r, sess: x, acct: acct, user: x.user}
+			return &req{w: w, r: r, sess: x, acct: acct, user: x.user, base: p.base}
 		}
 		p.sess.drop(x.id)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		http.Redirect(w, r, "/web/signin", http.StatusSeeOther)
+		http.Redirect(w, r, p.base+"/web/signin", http.StatusSeeOther)
 		return nil
 	}
 	p.render(w, r, http.StatusForbidden, "error", view{Title: "Signed out", Error: "You are not signed in (or your session ended). Sign in and try again."})
@@ -297,7 +322,7 @@ func redirect(x *req, to, done string) error {
 		}
 		to += sep + "done=" + done
 	}
-	http.Redirect(x.w, x.r, to, http.StatusSeeOther)
+	http.Redirect(x.w, x.r, x.base+to, http.StatusSeeOther)
 	return nil
 }
 
@@ -308,7 +333,7 @@ func (p *Pages) routes() {
 	p.mux.HandleFunc("POST /web/signin", p.signinPost)
 	p.page("POST /web/signout", false, p.signout)
 	p.page("GET /web/{$}", false, func(x *req) error { return redirect(x, "/web/collections", "") })
-	p.mux.HandleFunc("GET /web", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/web/", http.StatusSeeOther) })
+	p.mux.HandleFunc("GET /web", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, p.base+"/web/", http.StatusSeeOther) })
 	p.mux.HandleFunc("/web/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no such page."})
 	})

@@ -78,7 +78,7 @@ func TestParseMonth(t *testing.T) {
 }
 
 func TestTemplatesParse(t *testing.T) {
-	ts := parseTemplates()
+	ts := parseTemplates(func() string { return "" })
 	for _, name := range []string{"signin", "collections", "contacts", "month", "history", "undo", "devices", "transfer", "admin", "delete", "error"} {
 		if ts[name] == nil {
 			t.Errorf("no template %s", name)
