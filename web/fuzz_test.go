@@ -88,6 +88,9 @@ func FuzzPages(f *testing.F) {
 		{true, "undo/apply", "collection=&to_seq=18446744073709551615&digest=x"},
 		{true, "admin/users", "user=x&password=y"},
 		{false, "devices", ""},
+		{true, "devices/app-passwords", "label=phone"},
+		{true, "devices/app-passwords", "label=%00%7f"},
+		{true, "devices/app-passwords/nope/revoke", ""},
 		{false, "transfer", ""},
 	} {
 		f.Add(s.post, s.path, s.form)
