@@ -234,7 +234,8 @@ func TestWebAdminActions(t *testing.T) {
 // TestWebSignInSharesDAVLimits: failed sign-ins on the page count against
 // the same limits as DAV's Basic authentication (one check, one limiter).
 // The wrong passwords go at once, so a slow machine (bcrypt under the race
-// detector) cannot let the limiter refill between them.
+// detector) cannot let the limiter refill between them, and they differ:
+// concurrent attempts with the same credentials are one attempt.
 func TestWebSignInSharesDAVLimits(t *testing.T) {
 	dir := t.TempDir()
 	rs := startServer(t, dir)
@@ -250,7 +251,7 @@ func TestWebSignInSharesDAVLimits(t *testing.T) {
 	const wrong = 6 // one more than the burst
 	codes := make(chan int, wrong)
 	for i := 0; i < wrong; i++ {
-		w, form := attempt("wrong-password")
+		w, form := attempt(fmt.Sprintf("wrong-password-%d", i))
 		w.c.Timeout = 5 * time.Minute // bcrypt runs slowly under -race on a busy machine
 		go func() {
 			resp, err := w.c.PostForm(rs.url+"/web/signin", form)
