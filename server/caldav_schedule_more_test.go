@@ -134,3 +134,58 @@ func TestScheduleNoPingPong(t *testing.T) {
 		t.Errorf("bob's inbox holds %d messages, want the one invitation", n)
 	}
 }
+
+// TestScheduleFromOtherCalendarUppercaseMailto: an organizer who writes the
+// scheme in upper case (MAILTO:, as CalDAVTester's data does) and PUTs into a
+// calendar other than the default one still invites the attendee: the
+// invitation reaches the attendee's inbox and moves its CTag, and removing
+// it moves the CTag again.
+func TestScheduleFromOtherCalendarUppercaseMailto(t *testing.T) {
+	e := newScheduleEnv(t)
+	ctag := func() string {
+		t.Helper()
+		_, b := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/inbox/", map[string]string{"Depth": "0"},
+			`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><CS:getctag/></D:prop></D:propfind>`)
+		i := strings.Index(b, "getctag>")
+		if i < 0 {
+			t.Fatalf("no getctag on the inbox:\n%s", b)
+		}
+		return b[i : i+strings.Index(b[i:], "<")]
+	}
+	if resp, b := e.do(t, "bob", "MKCALENDAR", "/dav/calendars/bob/work/", nil, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, b)
+	}
+	before := ctag()
+	body := event("up-1", "MAILTO:Bob@Example.org", "ATTENDEE:MAILTO:bob@example.org", "ATTENDEE;CN=Alice:mailto:alice@example.org")
+	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/work/up-1.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+	}
+	_, org := e.do(t, "bob", "GET", "/dav/calendars/bob/work/up-1.ics", nil, "")
+	if l := attendeeLine(org, "alice@example.org"); !strings.Contains(l, "SCHEDULE-STATUS=1.2") {
+		t.Fatalf("organizer's ATTENDEE alice: %q", l)
+	}
+	in := e.inbox(t, "alice")
+	if len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") {
+		t.Fatalf("alice's inbox: %q", in)
+	}
+	delivered := ctag()
+	if delivered == before {
+		t.Fatalf("inbox CTag did not move with the delivery: %s", before)
+	}
+	var name string
+	_, list := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/inbox/", map[string]string{"Depth": "1"}, "")
+	for _, h := range strings.Split(list, "<D:href>") {
+		if j := strings.Index(h, ".ics</D:href>"); j >= 0 {
+			name = h[strings.LastIndex(h[:j], "/")+1 : j+4]
+		}
+	}
+	if name == "" {
+		t.Fatalf("no object listed in alice's inbox:\n%s", list)
+	}
+	if resp, b := e.do(t, "alice", "DELETE", "/dav/calendars/alice/inbox/"+name, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE inbox item: %d %s", resp.StatusCode, b)
+	}
+	if after := ctag(); after == delivered || after == before {
+		t.Fatalf("inbox CTag after the delete: %s (before %s, after delivery %s)", after, before, delivered)
+	}
+}
