@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pimvault/pimvault/storage"
 )
 
 const standup = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" +
@@ -187,5 +189,47 @@ func TestScheduleFromOtherCalendarUppercaseMailto(t *testing.T) {
 	}
 	if after := ctag(); after == delivered || after == before {
 		t.Fatalf("inbox CTag after the delete: %s (before %s, after delivery %s)", after, before, delivered)
+	}
+}
+
+// TestScheduleExdateReorderSendsNothing: excluding two instances at once
+// sends the attendee one updated REQUEST carrying both EXDATEs; PUTting the
+// same EXDATEs in another order is no change and sends nothing.
+func TestScheduleExdateReorderSendsNothing(t *testing.T) {
+	e := newScheduleEnv(t)
+	put := func(exdates ...string) {
+		t.Helper()
+		extra := append([]string{"RRULE:FREQ=DAILY;COUNT=5", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org"}, exdates...)
+		if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/ex-1.ics", map[string]string{"Content-Type": "text/calendar"}, event("ex-1", "mailto:alice@example.org", extra...)); resp.StatusCode >= 300 {
+			t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+		}
+	}
+	drain := func() []string {
+		t.Helper()
+		in := e.inbox(t, "bob")
+		err := e.store.Objects("bob", inboxName, false, func(o storage.Object) error {
+			if resp, b := e.do(t, "bob", "DELETE", "/dav/calendars/bob/inbox/"+o.Name, nil, ""); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("DELETE %s: %d %s", o.Name, resp.StatusCode, b)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	put()
+	if in := drain(); len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") {
+		t.Fatalf("bob's inbox after the invitation: %q", in)
+	}
+	put("EXDATE:20261211T100000Z", "EXDATE:20261212T100000Z")
+	in := drain()
+	if len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") ||
+		!strings.Contains(in[0], "EXDATE:20261211T100000Z") || !strings.Contains(in[0], "EXDATE:20261212T100000Z") {
+		t.Fatalf("bob's inbox after two EXDATEs: %q", in)
+	}
+	put("EXDATE:20261212T100000Z", "EXDATE:20261211T100000Z")
+	if in := e.inbox(t, "bob"); len(in) != 0 {
+		t.Fatalf("reordering the EXDATEs scheduled something: %q", in)
 	}
 }
