@@ -62,7 +62,7 @@ func testPages(t testing.TB) (*Pages, *session) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, p.sess.create("alice", acct.PasswordHash)
+	return p, p.sess.create("alice", acct.PasswordHash, "")
 }
 
 // FuzzPages sends alice's session arbitrary GETs and POSTs (with her token)
@@ -88,6 +88,9 @@ func FuzzPages(f *testing.F) {
 		{true, "undo/apply", "collection=&to_seq=18446744073709551615&digest=x"},
 		{true, "admin/users", "user=x&password=y"},
 		{false, "devices", ""},
+		{true, "devices/app-passwords", "label=phone"},
+		{true, "devices/app-passwords", "label=%00%7f"},
+		{true, "devices/app-passwords/nope/revoke", ""},
 		{false, "transfer", ""},
 	} {
 		f.Add(s.post, s.path, s.form)

@@ -17,7 +17,7 @@ const (
 	sessionLifetime = 12 * time.Hour
 	sessionCookie   = "pimvault_session"
 	signinCookie    = "pimvault_signin" // binds the sign-in form's token
-	cookiePath      = "/web/"
+	cookiePath      = "/web/"           // under the base path
 )
 
 // session is one signed-in browser.
@@ -26,6 +26,7 @@ type session struct {
 	user    string
 	csrf    string
 	stamp   [32]byte // hash of the account's password hash at sign-in
+	appID   string   // the app password signed in with; "" for the account password
 	created time.Time
 	seen    time.Time
 }
@@ -57,9 +58,9 @@ func (s *sessions) expired(x *session, now time.Time) bool {
 
 // create starts a session for user; when the table is full, expired
 // sessions go first, then the least recently used one.
-func (s *sessions) create(user, passwordHash string) *session {
+func (s *sessions) create(user, passwordHash, appID string) *session {
 	now := s.now()
-	x := &session{id: randomToken(), user: user, csrf: randomToken(), stamp: stampOf(passwordHash), created: now, seen: now}
+	x := &session{id: randomToken(), user: user, csrf: randomToken(), stamp: stampOf(passwordHash), appID: appID, created: now, seen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.byID) >= maxSessions {
@@ -120,8 +121,8 @@ func tokenEqual(a, b string) bool {
 }
 
 // setCookie sets a cookie with the flags every cookie of the pages has.
-func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
+func (p *Pages) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: p.base + cookiePath, MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 

@@ -16,7 +16,7 @@ type signinData struct {
 // a browser in to an account of its choosing).
 func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 	if x := p.sess.get(cookieValue(r, sessionCookie)); x != nil {
-		http.Redirect(w, r, "/web/collections", http.StatusSeeOther)
+		http.Redirect(w, r, p.base+"/web/collections", http.StatusSeeOther)
 		return
 	}
 	p.showSignin(w, r, http.StatusOK, "", "")
@@ -24,7 +24,7 @@ func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) showSignin(w http.ResponseWriter, r *http.Request, status int, name, msg string) {
 	tok := randomToken()
-	setCookie(w, r, signinCookie, tok, int((15 * time.Minute).Seconds()))
+	p.setCookie(w, r, signinCookie, tok, int((15 * time.Minute).Seconds()))
 	p.render(w, r, status, "signin", view{Title: "Sign in", Error: msg, Data: signinData{Token: tok, Name: name}})
 }
 
@@ -55,16 +55,20 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.sess.drop(cookieValue(r, sessionCookie)) // a session this browser had before ends
-	x := p.sess.create(user, acct.PasswordHash)
-	setCookie(w, r, signinCookie, "", -1)
-	setCookie(w, r, sessionCookie, x.id, 0)
+	var appID string
+	if ap, ok := acct.MatchAppPassword(pw); ok {
+		appID = ap.ID
+	}
+	x := p.sess.create(user, acct.PasswordHash, appID)
+	p.setCookie(w, r, signinCookie, "", -1)
+	p.setCookie(w, r, sessionCookie, x.id, 0)
 	p.log.Info("web sign-in", "user", user)
-	http.Redirect(w, r, "/web/collections", http.StatusSeeOther)
+	http.Redirect(w, r, p.base+"/web/collections", http.StatusSeeOther)
 }
 
 func (p *Pages) signout(x *req) error {
 	p.sess.drop(x.sess.id)
-	setCookie(x.w, x.r, sessionCookie, "", -1)
-	http.Redirect(x.w, x.r, "/web/signin", http.StatusSeeOther)
+	p.setCookie(x.w, x.r, sessionCookie, "", -1)
+	http.Redirect(x.w, x.r, p.base+"/web/signin", http.StatusSeeOther)
 	return nil
 }

@@ -25,21 +25,14 @@ type deviceRow struct {
 	Waiting   bool // RECOVERING and this device has not reported yet
 }
 
-// devices lists the pimvault devices that synced this account and the
-// account's recovery state.
-//
-// HOOK (app passwords): accounts have no app passwords in this version.
-// When package account gains them, this page lists them (label, created,
-// last used) with "add" (the secret shown once) and "revoke" forms posting
-// to /web/devices/app-passwords, each calling the account package's own
-// functions, as the admin commands do.
+// devices lists the pimvault devices that synced this account, the
+// account's recovery state and its app passwords (apppassword.go).
 func (p *Pages) devices(x *req) error {
-	st, err := p.store.PrincipalState(x.user)
+	data, err := p.devicesView(x, "", "")
 	if err != nil {
 		return err
 	}
-	return p.show(x, http.StatusOK, "devices", view{Title: "Devices", Nav: "devices", Data: map[string]any{
-		"Devices": deviceRows(st), "Recovery": st.Recovery}})
+	return p.show(x, http.StatusOK, "devices", view{Title: "Devices", Nav: "devices", Data: data})
 }
 
 func deviceRows(st storage.PrincipalState) []deviceRow {

@@ -52,13 +52,23 @@ type Pages struct {
 	tmpl   map[string]*template.Template
 	mux    *http.ServeMux
 	cal    *calendar.Cache // parsed calendar objects by ETag, for the month view
+	base   string          // the server's path prefix behind a reverse proxy ("" or "/pim")
 }
 
 // New returns the pages over store, signing people in with signIn.
 func New(store *storage.Store, signIn SignInFunc, log *slog.Logger) *Pages {
-	p := &Pages{store: store, signIn: signIn, log: log, sess: newSessions(), tmpl: parseTemplates(), mux: http.NewServeMux(),
+	p := &Pages{store: store, signIn: signIn, log: log, sess: newSessions(), mux: http.NewServeMux(),
 		cal: calendar.NewCache(calendarCacheSize)}
+	p.tmpl = parseTemplates(func() string { return p.base })
 	p.routes()
+	return p
+}
+
+// WithBasePath makes the pages answer under base+"/web/" (the server's
+// --base-path, already checked) with every link, form, redirect and cookie
+// carrying it. Call it before serving.
+func (p *Pages) WithBasePath(base string) *Pages {
+	p.base = strings.TrimSuffix(base, "/")
 	return p
 }
 
@@ -70,11 +80,25 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if p.base != "" {
+		rest, ok := strings.CutPrefix(r.URL.Path, p.base)
+		if !ok || !strings.HasPrefix(rest, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = rest, ""
+		r2.URL = &u
+		r = r2
+	}
 	p.mux.ServeHTTP(w, r)
 }
 
-func parseTemplates() map[string]*template.Template {
+func parseTemplates(basePath func() string) map[string]*template.Template {
 	funcs := template.FuncMap{
+		"base": basePath,
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"
@@ -118,6 +142,7 @@ type req struct {
 	sess *session
 	acct account.Account
 	user string // the signed-in user
+	base string // the server's path prefix, which every redirect carries
 }
 
 // view is what every page template gets.
@@ -193,17 +218,31 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request) *req {
 	x := p.sess.get(cookieValue(r, sessionCookie))
 	if x != nil {
 		acct, err := p.account(x.user)
-		if err == nil && !acct.Disabled && stampOf(acct.PasswordHash) == x.stamp {
-			return &req{w: w, r: r, sess: x, acct: acct, user: x.user}
+		if err == nil && !acct.Disabled && stampOf(acct.PasswordHash) == x.stamp && hasAppPassword(acct, x.appID) {
+			return &req{w: w, r: r, sess: x, acct: acct, user: x.user, base: p.base}
 		}
 		p.sess.drop(x.id)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		http.Redirect(w, r, "/web/signin", http.StatusSeeOther)
+		http.Redirect(w, r, p.base+"/web/signin", http.StatusSeeOther)
 		return nil
 	}
 	p.render(w, r, http.StatusForbidden, "error", view{Title: "Signed out", Error: "You are not signed in (or your session ended). Sign in and try again."})
 	return nil
+}
+
+// hasAppPassword reports whether the app password a session signed in with
+// (none: "") is still the account's: revoking it ends those sessions too.
+func hasAppPassword(acct account.Account, id string) bool {
+	if id == "" {
+		return true
+	}
+	for _, ap := range acct.AppPasswords {
+		if ap.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pages) account(user string) (account.Account, error) {
@@ -235,6 +274,7 @@ var notices = map[string]string{
 	"user":     "Account saved.",
 	"recovery": "Recovery closed: this account is served normally again.",
 	"backup":   "Backup taken and verified.",
+	"revoked":  "App password revoked: the next request made with it is refused.",
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
@@ -282,7 +322,7 @@ func redirect(x *req, to, done string) error {
 		}
 		to += sep + "done=" + done
 	}
-	http.Redirect(x.w, x.r, to, http.StatusSeeOther)
+	http.Redirect(x.w, x.r, x.base+to, http.StatusSeeOther)
 	return nil
 }
 
@@ -293,7 +333,7 @@ func (p *Pages) routes() {
 	p.mux.HandleFunc("POST /web/signin", p.signinPost)
 	p.page("POST /web/signout", false, p.signout)
 	p.page("GET /web/{$}", false, func(x *req) error { return redirect(x, "/web/collections", "") })
-	p.mux.HandleFunc("GET /web", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/web/", http.StatusSeeOther) })
+	p.mux.HandleFunc("GET /web", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, p.base+"/web/", http.StatusSeeOther) })
 	p.mux.HandleFunc("/web/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no such page."})
 	})
@@ -310,6 +350,8 @@ func (p *Pages) routes() {
 	p.pageWithin("POST /web/undo/apply", false, longTimeout, func(x *req) error { return p.undoApply(x, x.user, "/web") })
 
 	p.page("GET /web/devices", false, p.devices)
+	p.page("POST /web/devices/app-passwords", false, p.addAppPassword)
+	p.page("POST /web/devices/app-passwords/{id}/revoke", false, p.revokeAppPassword)
 	p.page("GET /web/transfer", false, p.transferPage)
 	p.page("GET /web/export", false, p.export)
 	p.pageWithin("POST /web/import", false, longTimeout, p.importFiles)

@@ -10,7 +10,7 @@ func TestSessionsExpireAndStayBounded(t *testing.T) {
 	s := newSessions()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
-	x := s.create("alice", "hash")
+	x := s.create("alice", "hash", "")
 	if s.get(x.id) == nil {
 		t.Fatal("a fresh session is not found")
 	}
@@ -23,7 +23,7 @@ func TestSessionsExpireAndStayBounded(t *testing.T) {
 		t.Fatal("an idle session did not end")
 	}
 	// Kept busy, a session still ends at its lifetime.
-	y := s.create("alice", "hash")
+	y := s.create("alice", "hash", "")
 	for step := time.Duration(0); step < sessionLifetime; step += sessionIdle / 2 {
 		now = now.Add(sessionIdle / 2)
 		s.get(y.id)
@@ -33,10 +33,10 @@ func TestSessionsExpireAndStayBounded(t *testing.T) {
 		t.Fatal("a session outlived its lifetime")
 	}
 	// The table never grows past maxSessions; the least recently used goes.
-	first := s.create("bob", "hash")
+	first := s.create("bob", "hash", "")
 	now = now.Add(time.Second)
 	for i := 0; i < maxSessions+10; i++ {
-		s.create("bob", "hash")
+		s.create("bob", "hash", "")
 	}
 	if n := s.count(); n > maxSessions {
 		t.Fatalf("%d sessions kept, over %d", n, maxSessions)
@@ -78,7 +78,7 @@ func TestParseMonth(t *testing.T) {
 }
 
 func TestTemplatesParse(t *testing.T) {
-	ts := parseTemplates()
+	ts := parseTemplates(func() string { return "" })
 	for _, name := range []string{"signin", "collections", "contacts", "month", "history", "undo", "devices", "transfer", "admin", "delete", "error"} {
 		if ts[name] == nil {
 			t.Errorf("no template %s", name)

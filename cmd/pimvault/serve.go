@@ -313,7 +313,7 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	// The pages sign people in through the DAV server's own check, which
 	// exists once the server does.
 	var dav *server.Server
-	cfg.Pages = web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log)
+	cfg.Pages = web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log).WithBasePath(cfg.BasePath)
 	dav = server.New(s, cfg, log)
 	davSrv.Store(dav)
 	h := dav.Handler()

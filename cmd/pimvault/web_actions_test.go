@@ -234,10 +234,14 @@ func TestWebAdminActions(t *testing.T) {
 // TestWebSignInSharesDAVLimits: failed sign-ins on the page count against
 // the same limits as DAV's Basic authentication (one check, one limiter).
 // The wrong passwords go at once, so a slow machine (bcrypt under the race
-// detector) cannot let the limiter refill between them.
+// detector) cannot let the limiter refill between them, and they differ:
+// concurrent attempts with the same credentials are one attempt.
 func TestWebSignInSharesDAVLimits(t *testing.T) {
 	dir := t.TempDir()
-	rs := startServer(t, dir)
+	// Six bcrypt checks at once wait for the machine's few check slots;
+	// a long queue wait keeps them from being answered 503 (unchecked,
+	// hence uncounted) under the race detector.
+	rs := startServer(t, dir, "--queue-wait", "20s")
 	attempt := func(pw string) (*webClient, url.Values) {
 		w := newWebClient(t, rs.url, nil)
 		_, body := w.get("/web/signin")
@@ -247,10 +251,10 @@ func TestWebSignInSharesDAVLimits(t *testing.T) {
 		}
 		return w, url.Values{"csrf": {m[1]}, "user": {"admin"}, "password": {pw}}
 	}
-	const wrong = 6 // one more than the burst
+	const wrong = 10 // past the burst of 5 by enough that refills while they run (one per 10 s) leave it spent
 	codes := make(chan int, wrong)
 	for i := 0; i < wrong; i++ {
-		w, form := attempt("wrong-password")
+		w, form := attempt(fmt.Sprintf("wrong-password-%d", i))
 		w.c.Timeout = 5 * time.Minute // bcrypt runs slowly under -race on a busy machine
 		go func() {
 			resp, err := w.c.PostForm(rs.url+"/web/signin", form)
@@ -268,8 +272,22 @@ func TestWebSignInSharesDAVLimits(t *testing.T) {
 			t.Fatalf("a wrong password on the page: status %d", c)
 		}
 	}
-	// The page now refuses even the right password, saying when to retry...
+	// The limiter gains a try back every 10 s, which a slow machine (bcrypt
+	// under the race detector) may have reached while the checks ran: one
+	// more wrong password at a time until one is refused shows the limit is
+	// spent at this moment, and the right password goes at once after it.
 	w, form := attempt(rs.password)
+	for i := 0; ; i++ {
+		ww, wform := attempt(fmt.Sprintf("wrong-again-%d", i))
+		resp, _ := ww.post("/web/signin", wform, false)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+		if resp.StatusCode != http.StatusUnauthorized || i == 10 {
+			t.Fatalf("wrong password %d after the burst: %d, want 401 or 429", i, resp.StatusCode)
+		}
+	}
+	// The page now refuses even the right password, saying when to retry...
 	resp, body := w.post("/web/signin", form, false)
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("the right password after %d wrong ones: %d (Retry-After %q)\n%s", wrong, resp.StatusCode, resp.Header.Get("Retry-After"), body)
