@@ -154,15 +154,15 @@ func TestScheduleFromOtherCalendarUppercaseMailto(t *testing.T) {
 		}
 		return b[i : i+strings.Index(b[i:], "<")]
 	}
-	if resp, b := e.do(t, "bob", "MKCALENDAR", "/dav/calendars/bob/work/", nil, ""); resp.StatusCode != http.StatusCreated {
+	if resp, b := e.do(t, "bob", "MKCALENDAR", "/dav/calendars/bob/projects/", nil, ""); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, b)
 	}
 	before := ctag()
 	body := event("up-1", "MAILTO:Bob@Example.org", "ATTENDEE:MAILTO:bob@example.org", "ATTENDEE;CN=Alice:mailto:alice@example.org")
-	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/work/up-1.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
+	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/projects/up-1.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
 	}
-	_, org := e.do(t, "bob", "GET", "/dav/calendars/bob/work/up-1.ics", nil, "")
+	_, org := e.do(t, "bob", "GET", "/dav/calendars/bob/projects/up-1.ics", nil, "")
 	if l := attendeeLine(org, "alice@example.org"); !strings.Contains(l, "SCHEDULE-STATUS=1.2") {
 		t.Fatalf("organizer's ATTENDEE alice: %q", l)
 	}
