@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pimvault/pimvault/storage"
 )
 
 const standup = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" +
@@ -132,5 +134,102 @@ func TestScheduleNoPingPong(t *testing.T) {
 	}
 	if n := len(e.inbox(t, "bob")); n != 1 {
 		t.Errorf("bob's inbox holds %d messages, want the one invitation", n)
+	}
+}
+
+// TestScheduleFromOtherCalendarUppercaseMailto: an organizer who writes the
+// scheme in upper case (MAILTO:, as CalDAVTester's data does) and PUTs into a
+// calendar other than the default one still invites the attendee: the
+// invitation reaches the attendee's inbox and moves its CTag, and removing
+// it moves the CTag again.
+func TestScheduleFromOtherCalendarUppercaseMailto(t *testing.T) {
+	e := newScheduleEnv(t)
+	ctag := func() string {
+		t.Helper()
+		_, b := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/inbox/", map[string]string{"Depth": "0"},
+			`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><CS:getctag/></D:prop></D:propfind>`)
+		i := strings.Index(b, "getctag>")
+		if i < 0 {
+			t.Fatalf("no getctag on the inbox:\n%s", b)
+		}
+		return b[i : i+strings.Index(b[i:], "<")]
+	}
+	if resp, b := e.do(t, "bob", "MKCALENDAR", "/dav/calendars/bob/projects/", nil, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, b)
+	}
+	before := ctag()
+	body := event("up-1", "MAILTO:Bob@Example.org", "ATTENDEE:MAILTO:bob@example.org", "ATTENDEE;CN=Alice:mailto:alice@example.org")
+	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/projects/up-1.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+	}
+	_, org := e.do(t, "bob", "GET", "/dav/calendars/bob/projects/up-1.ics", nil, "")
+	if l := attendeeLine(org, "alice@example.org"); !strings.Contains(l, "SCHEDULE-STATUS=1.2") {
+		t.Fatalf("organizer's ATTENDEE alice: %q", l)
+	}
+	in := e.inbox(t, "alice")
+	if len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") {
+		t.Fatalf("alice's inbox: %q", in)
+	}
+	delivered := ctag()
+	if delivered == before {
+		t.Fatalf("inbox CTag did not move with the delivery: %s", before)
+	}
+	var name string
+	_, list := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/inbox/", map[string]string{"Depth": "1"}, "")
+	for _, h := range strings.Split(list, "<D:href>") {
+		if j := strings.Index(h, ".ics</D:href>"); j >= 0 {
+			name = h[strings.LastIndex(h[:j], "/")+1 : j+4]
+		}
+	}
+	if name == "" {
+		t.Fatalf("no object listed in alice's inbox:\n%s", list)
+	}
+	if resp, b := e.do(t, "alice", "DELETE", "/dav/calendars/alice/inbox/"+name, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE inbox item: %d %s", resp.StatusCode, b)
+	}
+	if after := ctag(); after == delivered || after == before {
+		t.Fatalf("inbox CTag after the delete: %s (before %s, after delivery %s)", after, before, delivered)
+	}
+}
+
+// TestScheduleExdateReorderSendsNothing: excluding two instances at once
+// sends the attendee one updated REQUEST carrying both EXDATEs; PUTting the
+// same EXDATEs in another order is no change and sends nothing.
+func TestScheduleExdateReorderSendsNothing(t *testing.T) {
+	e := newScheduleEnv(t)
+	put := func(exdates ...string) {
+		t.Helper()
+		extra := append([]string{"RRULE:FREQ=DAILY;COUNT=5", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org"}, exdates...)
+		if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/ex-1.ics", map[string]string{"Content-Type": "text/calendar"}, event("ex-1", "mailto:alice@example.org", extra...)); resp.StatusCode >= 300 {
+			t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+		}
+	}
+	drain := func() []string {
+		t.Helper()
+		in := e.inbox(t, "bob")
+		err := e.store.Objects("bob", inboxName, false, func(o storage.Object) error {
+			if resp, b := e.do(t, "bob", "DELETE", "/dav/calendars/bob/inbox/"+o.Name, nil, ""); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("DELETE %s: %d %s", o.Name, resp.StatusCode, b)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	put()
+	if in := drain(); len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") {
+		t.Fatalf("bob's inbox after the invitation: %q", in)
+	}
+	put("EXDATE:20261211T100000Z", "EXDATE:20261212T100000Z")
+	in := drain()
+	if len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") ||
+		!strings.Contains(in[0], "EXDATE:20261211T100000Z") || !strings.Contains(in[0], "EXDATE:20261212T100000Z") {
+		t.Fatalf("bob's inbox after two EXDATEs: %q", in)
+	}
+	put("EXDATE:20261212T100000Z", "EXDATE:20261211T100000Z")
+	if in := e.inbox(t, "bob"); len(in) != 0 {
+		t.Fatalf("reordering the EXDATEs scheduled something: %q", in)
 	}
 }
