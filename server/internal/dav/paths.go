@@ -45,6 +45,11 @@ func SetBasePath(base string) error {
 	if err := CheckBasePath(base); err != nil {
 		return err
 	}
+	if base == basePath {
+		// Unchanged: nothing is written, so servers made side by side in
+		// one process (tests, the load tool's) do not race on it.
+		return nil
+	}
 	basePath, Prefix = base, base+"/dav/"
 	return nil
 }
