@@ -140,6 +140,10 @@ func mixed(ctx context.Context, cfg mixedConfig, logf func(string, ...any)) (*mi
 		clients[n] = m
 	}
 	logf("run: %d clients for %s", cfg.Clients, cfg.Duration)
+	cpu0, err := procCPU(cfg.PID)
+	if err != nil {
+		return nil, err
+	}
 	start = time.Now()
 	end := start.Add(cfg.Duration)
 	runCtx, cancel := context.WithDeadline(ctx, end.Add(cfg.RequestTimeout))
@@ -163,12 +167,26 @@ func mixed(ctx context.Context, cfg mixedConfig, logf func(string, ...any)) (*mi
 				cycles.Lock()
 				ncycles++
 				cycles.Unlock()
+				if cfg.Pause > 0 {
+					select {
+					case <-runCtx.Done():
+					case <-time.After(min(cfg.Pause, time.Until(end))):
+					}
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	res := st.result(time.Since(start), ncycles)
 	res.URL, res.Clients, res.Accounts, res.Contacts, res.Events = cfg.URL, cfg.Clients, len(cfg.Accounts), cfg.Contacts, cfg.Events
+	res.Pause = cfg.Pause.String()
+	cpu1, err := procCPU(cfg.PID)
+	if err != nil {
+		return res, err
+	}
+	if cfg.PID > 0 && res.Requests > 0 {
+		res.ServerCPUMillis = float64(cpu1-cpu0) / float64(time.Millisecond) / float64(res.Requests)
+	}
 	res.Memory = res0.Memory
 	if err := sample("run"); err != nil {
 		return res, err

@@ -10,7 +10,8 @@
 # after the run.
 #
 # Settings (environment): ACCOUNTS (50), CLIENTS (32), DURATION (30s),
-# CONTACTS (200), EVENTS (50), SERVE_FLAGS (extra flags for pimvault serve).
+# CONTACTS (200), EVENTS (50), PAUSE (0s: each phone's wait between two
+# sync cycles; 0 is back to back, a saturating load), SERVE_FLAGS (extra flags for pimvault serve).
 # Extra arguments go to pvload mixed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +22,7 @@ CLIENTS=${CLIENTS:-32}
 DURATION=${DURATION:-30s}
 CONTACTS=${CONTACTS:-200}
 EVENTS=${EVENTS:-50}
+PAUSE=${PAUSE:-0s}
 SERVE_FLAGS=${SERVE_FLAGS:-}
 
 "$GO" build -o bin/pimvault ./cmd/pimvault
@@ -67,9 +69,9 @@ echo "run-mixed: creating $ACCOUNTS accounts" >&2
 
 echo "run-mixed: pimvault (pid $server_pid) on http://$addr; $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $("$GO" version)" >&2
 echo "run-mixed: load before: $(uptime)" >&2
-echo "run-mixed: bin/pvload mixed --url http://$addr --accounts … --clients $CLIENTS --duration $DURATION --contacts $CONTACTS --events $EVENTS --pid $server_pid $*" >&2
+echo "run-mixed: bin/pvload mixed --url http://$addr --accounts … --clients $CLIENTS --duration $DURATION --contacts $CONTACTS --events $EVENTS --pause $PAUSE --pid $server_pid $*" >&2
 bin/pvload mixed --url "http://$addr" --accounts "$tmp/accounts.json" --clients "$CLIENTS" --duration "$DURATION" \
-	--contacts "$CONTACTS" --events "$EVENTS" --pid "$server_pid" "$@"
+	--contacts "$CONTACTS" --events "$EVENTS" --pause "$PAUSE" --pid "$server_pid" "$@"
 echo "run-mixed: load after: $(uptime)" >&2
 kill -TERM "$server_pid"
 wait "$server_pid" || { cat "$tmp/serve.log" >&2; echo "run-mixed: unclean exit after SIGTERM" >&2; exit 1; }

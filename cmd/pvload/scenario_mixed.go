@@ -53,6 +53,7 @@ type mixedConfig struct {
 	Seed           uint64
 	PID            int
 	RequestTimeout time.Duration
+	Pause          time.Duration // a client's wait between two cycles
 }
 
 // clientAccount says which account client k signs in as, its slot among the
@@ -123,22 +124,26 @@ func (s *mixedStats) fail(err error) {
 
 // mixedResult is the report of a mixed run.
 type mixedResult struct {
-	URL         string               `json:"url"`
-	Clients     int                  `json:"clients"`
-	Accounts    int                  `json:"accounts"`
-	Contacts    int                  `json:"contacts_per_account"`
-	Events      int                  `json:"events_per_account"`
-	Seconds     float64              `json:"seconds"`
-	Cycles      int                  `json:"cycles"`
-	Requests    int                  `json:"requests"`
-	PerSecond   float64              `json:"requests_per_second"`
-	Overall     latencies            `json:"overall_ms"`
-	Kinds       map[string]latencies `json:"kinds_ms"`
-	Statuses    map[int]int          `json:"statuses"`
-	Retries     int                  `json:"retries"`
-	Errors      int                  `json:"errors"`
-	ErrorSample []string             `json:"error_sample,omitempty"`
-	Memory      []memSample          `json:"memory,omitempty"`
+	URL       string               `json:"url"`
+	Clients   int                  `json:"clients"`
+	Accounts  int                  `json:"accounts"`
+	Contacts  int                  `json:"contacts_per_account"`
+	Pause     string               `json:"pause"`
+	Events    int                  `json:"events_per_account"`
+	Seconds   float64              `json:"seconds"`
+	Cycles    int                  `json:"cycles"`
+	Requests  int                  `json:"requests"`
+	PerSecond float64              `json:"requests_per_second"`
+	Overall   latencies            `json:"overall_ms"`
+	Kinds     map[string]latencies `json:"kinds_ms"`
+	Statuses  map[int]int          `json:"statuses"`
+	Retries   int                  `json:"retries"`
+	Errors    int                  `json:"errors"`
+	// Server CPU time (user+system, /proc/PID/stat) per request during the
+	// run: unlike latency, it does not grow when other processes share the cores.
+	ServerCPUMillis float64     `json:"server_cpu_ms_per_request,omitempty"`
+	ErrorSample     []string    `json:"error_sample,omitempty"`
+	Memory          []memSample `json:"memory,omitempty"`
 }
 
 // result summarizes the stats of a run that lasted elapsed.
@@ -381,6 +386,7 @@ func runMixed(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated contacts and events (a fresh seed needs fresh collections)")
 	fs.IntVar(&cfg.PID, "pid", 0, "the server's pid, for its VmRSS/VmHWM after the prefill and after the run")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 30*time.Second, "bound on one request")
+	fs.DurationVar(&cfg.Pause, "pause", 0, "each client's wait between two sync cycles (0: back to back, a saturating load)")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (the text goes to stderr)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -393,8 +399,8 @@ func runMixed(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return errors.New("--url and --accounts are required")
 		case cfg.Clients < 1 || cfg.Clients > maxConcurrency:
 			return fmt.Errorf("--clients %d: must be 1..%d", cfg.Clients, maxConcurrency)
-		case cfg.Duration <= 0 || cfg.Duration > time.Hour || cfg.RequestTimeout <= 0:
-			return errors.New("--duration must be in (0, 1h] and --request-timeout positive")
+		case cfg.Duration <= 0 || cfg.Duration > time.Hour || cfg.RequestTimeout <= 0 || cfg.Pause < 0 || cfg.Pause > time.Hour:
+			return errors.New("--duration must be in (0, 1h], --request-timeout positive and --pause in [0, 1h]")
 		case cfg.Contacts < 1 || cfg.Contacts > 100_000 || cfg.Events < 1 || cfg.Events > 100_000:
 			return errors.New("--contacts and --events must be 1..100000")
 		}
@@ -443,8 +449,8 @@ func runMixed(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // writeText writes the mixed report for people, with the targets beside it.
 func (r *mixedResult) writeText(w io.Writer) {
-	fmt.Fprintf(w, "mixed: %d clients over %d accounts (%d contacts, %d events each), %.1f s, %d cycles\n",
-		r.Clients, r.Accounts, r.Contacts, r.Events, r.Seconds, r.Cycles)
+	fmt.Fprintf(w, "mixed: %d clients over %d accounts (%d contacts, %d events each), %.1f s, %d cycles, pause %s\n",
+		r.Clients, r.Accounts, r.Contacts, r.Events, r.Seconds, r.Cycles, r.Pause)
 	fmt.Fprintf(w, "  %-9s %7s %8s %8s %8s %8s\n", "kind", "n", "p50 ms", "p90 ms", "p99 ms", "max ms")
 	row := func(k string, l latencies) {
 		fmt.Fprintf(w, "  %-9s %7d %8.2f %8.2f %8.2f %8.2f\n", k, l.N, l.P50, l.P90, l.P99, l.Max)
@@ -468,7 +474,11 @@ func (r *mixedResult) writeText(w io.Writer) {
 	for _, e := range r.ErrorSample {
 		fmt.Fprintf(w, "    error: %s\n", e)
 	}
-	fmt.Fprintf(w, "  throughput: %.0f requests/s\n", r.PerSecond)
+	fmt.Fprintf(w, "  throughput: %.0f requests/s", r.PerSecond)
+	if r.ServerCPUMillis > 0 {
+		fmt.Fprintf(w, "; server CPU %.2f ms per request", r.ServerCPUMillis)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  target p99 < %.0f ms: %.2f ms, %s\n", targetMixedP99Millis, r.Overall.P99, metText(r.Overall.P99 < targetMixedP99Millis))
 	for _, m := range r.Memory {
 		fmt.Fprintf(w, "  server after %s: VmRSS %.1f MiB, VmHWM %.1f MiB (anon %.1f, file %.1f)\n", m.After,
