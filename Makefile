@@ -5,7 +5,7 @@ ADDR    ?= 127.0.0.1:5232
 DATA    ?= ./data
 BENCHTIME ?= 1x
 
-.PHONY: build run test test-short bench bench-storage bench-server bench-storm bench-radicale conformance fuzz vet clean
+.PHONY: build run test test-short bench bench-storage bench-server bench-storm bench-mixed bench-radicale conformance fuzz vet clean
 
 # The release name `pimvault version` prints; the commit comes from git.
 VERSION ?= 0.2.0-dev
@@ -48,6 +48,12 @@ bench-server:
 # once after a server restart (see cmd/pvload/run-storm.sh).
 bench-storm:
 	GO=$(GO) bash ./cmd/pvload/run-storm.sh
+
+# Steady mixed load: CLIENTS phones (32) over ACCOUNTS accounts (50) for
+# DURATION (30s), each looping over PROPFIND, sync-collection, PUT, multiget
+# and a calendar-query (see cmd/pvload/run-mixed.sh).
+bench-mixed:
+	GO=$(GO) bash ./cmd/pvload/run-mixed.sh
 
 # The same load against Debian's radicale package, side by side (smaller sizes).
 bench-radicale:

@@ -9,6 +9,10 @@
 // `pvload storm setup|run` is the reconnect storm of make bench-storm:
 // thousands of phones over many accounts after a server restart.
 //
+// `pvload mixed` is the steady mixed load of make bench-mixed: phones over
+// many accounts, each looping over a periodic sync (PROPFIND, sync-collection,
+// PUT, multiget, calendar-query) for a fixed time.
+//
 // pvload only ever connects to the URL it is given, and only to a loopback
 // address: load is allowed on loopback only. Every request loop is bounded
 // in count and by --timeout, every response is checked (status codes, hrefs,
@@ -130,6 +134,9 @@ func main() {
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "storm" {
 		return runStorm(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "mixed" {
+		return runMixed(ctx, args[1:], stdout, stderr)
 	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
