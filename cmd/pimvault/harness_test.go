@@ -229,7 +229,13 @@ var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
 func startServer(t *testing.T, dir string, extra ...string) *runningServer {
 	t.Helper()
 	args := append([]string{"serve", "--init", "--addr", "127.0.0.1:0", "--data", dir}, extra...)
-	cmd := exec.Command(pimvaultBin, args...)
+	return startServerCmd(t, exec.Command(pimvaultBin, args...))
+}
+
+// startServerCmd starts cmd, a `pimvault serve` (directly or through a
+// shell), and waits until it says it serves.
+func startServerCmd(t *testing.T, cmd *exec.Cmd) *runningServer {
+	t.Helper()
 	// stdout goes to a file, not a pipe: the child's write lands in it before
 	// the child logs "serving" on stderr, so once that line is seen the
 	// password line (printed before serving starts) is there to read. With a

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,36 +27,7 @@ func startServerLimited(t *testing.T, dir string, nofile int, extra ...string) *
 	t.Helper()
 	args := append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile), pimvaultBin,
 		"serve", "--init", "--addr", "127.0.0.1:0", "--data", dir, "--access-log=false"}, extra...)
-	cmd := exec.Command("sh", args...)
-	stdout, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdout.Close()
-	cmd.Stdout = stdout
-	rs := &runningServer{cmd: cmd, stderr: &syncBuffer{}}
-	cmd.Stderr = rs.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if m := servingAddr.FindStringSubmatch(rs.stderr.String()); m != nil {
-			rs.url = "http://" + m[1]
-			out, _ := os.ReadFile(stdout.Name())
-			if m := regexp.MustCompile(`with password (\S+)`).FindSubmatch(out); m != nil {
-				rs.password = string(m[1])
-			}
-			return rs
-		}
-		if processExited(cmd) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("server did not start: %s", rs.stderr.String())
-	return nil
+	return startServerCmd(t, exec.Command("sh", args...))
 }
 
 // procKiB reads a VmXXX field of /proc/<pid>/status.
