@@ -118,8 +118,10 @@ func (c *Cluster) Restart(i int) {
 		c.t.Fatalf("natstest: node %d: %v", i+1, err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		c.t.Fatalf("natstest: node %d did not start", i+1)
+	// A restarted node recovers its JetStream files before it takes
+	// connections, which under a loaded test run has taken over 10 s.
+	if !s.ReadyForConnections(30 * time.Second) {
+		c.t.Fatalf("natstest: node %d did not start within 30 s", i+1)
 	}
 	n.srv = s
 }
