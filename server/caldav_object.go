@@ -74,7 +74,10 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		body = obj.Body
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
-		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}}
+		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}, KeepUID: true,
+		// A stock client's identical re-put is still a change (its token and
+		// CTag move); a pimvault device's replay of one writes nothing.
+		Touch: deviceOf(r) == ""}
 	if !asSent {
 		w = noETag{w}
 	}

@@ -30,6 +30,9 @@ func TestCalDAVPreconditions(t *testing.T) {
 	if resp, body := e.do(t, "alice", "PUT", cal+"todo.ics", ct, vcal(vtodo("todo"))); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
+	if resp, body := e.do(t, "alice", "PUT", "/dav/addressbooks/alice/contacts/mine.vcf", nil, testCard("mine", "Me")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
 	ev := vevent("e1", "20260101T100000Z", "20260101T110000Z")
 	runPreconditionCases(t, e, []preconditionCase{
 		{"not iCalendar", "PUT", cal + "a.ics", ct, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nthis is not\r\n", 403, dav.NSCalDAV, "valid-calendar-data"},
@@ -39,6 +42,8 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"event and todo", "PUT", cal + "a.ics", ct, vcal(ev, vtodo("e1")), 403, dav.NSCalDAV, "valid-calendar-object-resource"},
 		{"todo into an events-only calendar", "PUT", events + "t.ics", ct, vcal(vtodo("t1")), 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"UID used by another object", "PUT", cal + "b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")), 403, dav.NSCalDAV, "no-uid-conflict"},
+		{"overwrite with another UID", "PUT", cal + "taken.ics", ct, vcal(vevent("other", "20260101T100000Z", "20260101T110000Z")), 403, dav.NSCalDAV, "no-uid-conflict"},
+		{"vCard overwrite with another UID", "PUT", "/dav/addressbooks/alice/contacts/mine.vcf", nil, testCard("someone-else", "X"), 403, dav.NSCardDAV, "no-uid-conflict"},
 		{"too large", "PUT", cal + "a.ics", ct, vcal(vevent("big", "20260101T100000Z", "", "DESCRIPTION:"+strings.Repeat("x", 11<<20))), 403, dav.NSCalDAV, "max-resource-size"},
 		{"not text/calendar", "PUT", cal + "a.ics", map[string]string{"Content-Type": "text/vcard"}, vcal(ev), 403, dav.NSCalDAV, "supported-calendar-data"},
 		{"MOVE of a to-do into an events-only calendar", "MOVE", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, dav.NSCalDAV, "supported-calendar-component"},
@@ -64,6 +69,15 @@ func TestCalDAVPreconditions(t *testing.T) {
 	_, body := e.do(t, "alice", "PUT", cal+"b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")))
 	if want := `<X:no-uid-conflict><D:href>/dav/calendars/alice/calendar/taken.ics</D:href></X:no-uid-conflict>`; !strings.Contains(body, want) {
 		t.Errorf("no-uid-conflict body lacks %s:\n%s", want, body)
+	}
+	// Overwriting with another UID names the target itself and says how to go on;
+	// the same UID (a changed event) is still accepted.
+	_, body = e.do(t, "alice", "PUT", cal+"taken.ics", ct, vcal(vevent("other", "20260101T100000Z", "20260101T110000Z")))
+	if want := `<X:no-uid-conflict><D:href>/dav/calendars/alice/calendar/taken.ics</D:href></X:no-uid-conflict>`; !strings.Contains(body, want) || !strings.Contains(body, "delete it first") {
+		t.Errorf("no-uid-conflict on overwrite: %s", body)
+	}
+	if resp, body := e.do(t, "alice", "PUT", cal+"taken.ics", ct, vcal(vevent("taken", "20260101T120000Z", "20260101T130000Z"))); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("PUT of a changed event with its UID: %d %s", resp.StatusCode, body)
 	}
 }
 

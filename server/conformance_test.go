@@ -136,3 +136,60 @@ func TestLastModified(t *testing.T) {
 		t.Errorf("an unparsable date is ignored: %d, want 200", resp.StatusCode)
 	}
 }
+
+// A stock client's PUT of a body identical to the stored one is a change, as
+// in CalendarServer, sabre/dav and Cyrus: the sync token and the CTag move and
+// sync-collection from the old token reports the object again. A pimvault
+// device's identical re-put (a replay after a lost answer) writes nothing.
+func TestIdenticalPutMovesToken(t *testing.T) {
+	e := newTestEnv(t)
+	ct := map[string]string{"Content-Type": "text/calendar"}
+	for _, tc := range []struct{ col, name, body string }{
+		{"/dav/calendars/alice/calendar/", "same.ics", vcal(vevent("same", "20260101T100000Z", "20260101T110000Z"))},
+		{"/dav/addressbooks/alice/contacts/", "same.vcf", testCard("same", "Same")},
+	} {
+		hdr := ct
+		if strings.HasSuffix(tc.name, ".vcf") {
+			hdr = nil
+		}
+		if resp, body := e.do(t, "alice", "PUT", tc.col+tc.name, hdr, tc.body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		props := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:sync-token/><CS:getctag/></D:prop></D:propfind>`
+		_, before := e.do(t, "alice", "PROPFIND", tc.col, map[string]string{"Depth": "0"}, props)
+		tok := tokenIn(t, before)
+		resp, body := e.do(t, "alice", "PUT", tc.col+tc.name, hdr, tc.body)
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("ETag") == "" {
+			t.Fatalf("identical PUT %s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		_, after := e.do(t, "alice", "PROPFIND", tc.col, map[string]string{"Depth": "0"}, props)
+		if tokenIn(t, after) == tok || ctagIn(after) == ctagIn(before) || ctagIn(after) == "" {
+			t.Errorf("identical PUT %s: token or CTag did not move:\n%s\n%s", tc.name, before, after)
+		}
+		_, diff := e.do(t, "alice", "REPORT", tc.col, map[string]string{"Content-Type": "application/xml"}, syncReq(tok))
+		if !strings.Contains(diff, tc.col+tc.name) {
+			t.Errorf("sync-collection after an identical PUT of %s does not report it:\n%s", tc.name, diff)
+		}
+		// The same re-put from a device is a no-op.
+		devHdr := map[string]string{HeaderDevice: "phone-1"}
+		for k, v := range hdr {
+			devHdr[k] = v
+		}
+		if resp, body := e.do(t, "alice", "PUT", tc.col+tc.name, devHdr, tc.body); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("a device's identical re-put of %s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		_, again := e.do(t, "alice", "PROPFIND", tc.col, map[string]string{"Depth": "0"}, props)
+		if tokenIn(t, again) != tokenIn(t, after) {
+			t.Errorf("a device's identical re-put of %s moved the token", tc.name)
+		}
+	}
+}
+
+func ctagIn(body string) string {
+	i := strings.Index(body, "getctag>")
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len("getctag>"):]
+	return rest[:strings.Index(rest, "<")]
+}
