@@ -60,11 +60,11 @@ func TestPropfindCollectionOfHomes(t *testing.T) {
 	for _, home := range []string{"calendars", "addressbooks"} {
 		for _, path := range []string{"/dav/" + home + "/", "/dav/" + home} {
 			resp, body := e.do(t, "alice", "PROPFIND", path, map[string]string{"Depth": "1"},
-				`<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:sync-token/></D:prop></D:propfind>`)
+				`<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:sync-token/><D:supported-report-set/></D:prop></D:propfind>`)
 			if resp.StatusCode != http.StatusMultiStatus {
 				t.Fatalf("PROPFIND %s: %d %s", path, resp.StatusCode, body)
 			}
-			for _, want := range []string{"<D:href>/dav/" + home + "/</D:href>", "<D:href>/dav/" + home + "/alice/</D:href>", "<D:collection/>"} {
+			for _, want := range []string{"<D:href>/dav/" + home + "/</D:href>", "<D:href>/dav/" + home + "/alice/</D:href>", "<D:collection/>", "<D:supported-report-set/>"} {
 				if !strings.Contains(body, want) {
 					t.Errorf("PROPFIND %s: no %s in %s", path, want, body)
 				}

@@ -39,8 +39,11 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			respond(dav.PrincipalHref(user), s.principalProps(user))
 		}
 	case dav.ResHomes:
-		// The collection of homes shows only the signed-in user's own.
-		respond(p.Href(), s.rootProps(user))
+		// The collection of homes shows only the signed-in user's own; it
+		// supports no report (no sync-collection: it is not synchronised).
+		ps := s.rootProps(user)
+		ps.Add(dav.NameSupportedReports, "")
+		respond(p.Href(), ps)
 		if depth == "1" {
 			home := dav.Path{Kind: dav.ResHome, Home: p.Home, User: user}
 			respond(home.Href(), s.homeProps(home))
