@@ -15,6 +15,7 @@ import (
 func (s *Server) principalProps(user string) *dav.PropSet {
 	ps := &dav.PropSet{}
 	ps.Add(dav.NameResourceType, "<D:collection/><D:principal/>")
+	ps.Add(dav.NameGetContentLength, strconv.Itoa(len(principalPage(user))))
 	ps.Add(dav.NameDisplayName, dav.XMLEscape(user))
 	ps.Add(dav.NamePrincipalURL, dav.HrefXML(dav.PrincipalHref(user)))
 	ps.Add(dav.NameAddressBookHome, dav.HrefXML(dav.HomeHref(dav.HomeCards, user)))
@@ -29,6 +30,7 @@ func (s *Server) principalProps(user string) *dav.PropSet {
 func (s *Server) rootProps(user string) *dav.PropSet {
 	ps := &dav.PropSet{}
 	ps.Add(dav.NameResourceType, "<D:collection/>")
+	ps.Add(dav.NameGetContentLength, strconv.Itoa(len(collectionNote)))
 	dav.CommonProps(ps, user)
 	return ps
 }
@@ -38,6 +40,7 @@ func (s *Server) homeProps(p dav.Path) *dav.PropSet {
 	ps.Add(dav.NameResourceType, "<D:collection/>")
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 	ps.Add(dav.NameSupportedReports, "")
+	ps.Add(dav.NameGetContentLength, strconv.Itoa(len(collectionNote)))
 	dav.CommonProps(ps, p.User)
 	return ps
 }

@@ -137,6 +137,7 @@ type Server struct {
 	scheduleDone sync.Map // users whose inbox and outbox exist
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
+	lengths  exportLengths   // collections' GET lengths, for getcontentlength
 	files    *files.Handler  // the generic WebDAV area under /dav/files/
 }
 
