@@ -71,3 +71,25 @@ func TestCollectionContentLength(t *testing.T) {
 		t.Errorf("GET on the principal:\n%s", body)
 	}
 }
+
+// An object's media type is spelled the same in GET and PROPFIND, whatever
+// spelling of it the PUT used.
+func TestObjectContentTypeSpelling(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct{ path, ct, body, want string }{
+		{"/dav/calendars/alice/calendar/a.ics", "text/calendar; charset=utf-8", vcal(vevent("a", "20260101T100000Z", "20260101T110000Z")), "text/calendar;charset=utf-8"},
+		{"/dav/calendars/alice/calendar/b.ics", `text/calendar;charset="UTF-8"`, vcal(vevent("b", "20260101T100000Z", "20260101T110000Z")), "text/calendar;charset=utf-8"},
+		{"/dav/addressbooks/alice/contacts/a.vcf", "text/vcard; charset=utf-8", testCard("a", "Ann"), "text/vcard;charset=utf-8"},
+	} {
+		if resp, body := e.do(t, "alice", "PUT", tc.path, map[string]string{"Content-Type": tc.ct}, tc.body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %s", tc.path, resp.StatusCode, body)
+		}
+		if resp, _ := e.do(t, "alice", "GET", tc.path, nil, ""); resp.Header.Get("Content-Type") != tc.want {
+			t.Errorf("GET %s: Content-Type %q, want %q", tc.path, resp.Header.Get("Content-Type"), tc.want)
+		}
+		_, body := e.do(t, "alice", "PROPFIND", tc.path, map[string]string{"Depth": "0"}, `<D:propfind xmlns:D="DAV:"><D:prop><D:getcontenttype/></D:prop></D:propfind>`)
+		if !strings.Contains(body, "<D:getcontenttype>"+tc.want+"</D:getcontenttype>") {
+			t.Errorf("PROPFIND %s: %s", tc.path, body)
+		}
+	}
+}

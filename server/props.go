@@ -113,9 +113,13 @@ func (s *Server) objectProps(p dav.Path, o storage.Object, viewer string, readOn
 	return ps
 }
 
+// contentTypeFor is the media type of an object of a collection of kind, in
+// GET's Content-Type and DAV:getcontenttype. It is spelled without a space
+// before the parameter, as CalendarServer does and clients built against it
+// compare; RFC 9110 §8.3.1 makes every spelling the same media type.
 func contentTypeFor(kind string) string {
 	if kind == dav.KindCalendar {
-		return "text/calendar; charset=utf-8"
+		return "text/calendar;charset=utf-8"
 	}
-	return "text/vcard; charset=utf-8"
+	return "text/vcard;charset=utf-8"
 }
