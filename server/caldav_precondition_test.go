@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,6 +52,7 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"PUT into a missing calendar", "PUT", "/dav/calendars/alice/nope/a.ics", ct, vcal(ev), 409, "", ""},
 		{"MKCALENDAR twice", "MKCALENDAR", events, nil, "", 403, dav.NSDAV, "resource-must-be-null"},
 		{"MKCALENDAR twice, with a bad body", "MKCALENDAR", events, nil, mkcalendarBody(`<D:getetag>x</D:getetag>`), 403, dav.NSDAV, "resource-must-be-null"},
+		{"MKCALENDAR setting a protected property", "MKCALENDAR", "/dav/calendars/alice/prot/", nil, mkcalendarBody(`<D:getetag>x</D:getetag><D:displayname>New</D:displayname>`), 207, dav.NSDAV, "cannot-modify-protected-property"},
 		{"MKCALENDAR inside a calendar", "MKCALENDAR", events + "inner/", nil, "", 403, dav.NSCalDAV, "calendar-collection-location-ok"},
 		{"MKCOL inside a calendar", "MKCOL", events + "inner/", nil, "", 403, dav.NSCalDAV, "calendar-collection-location-ok"},
 		{"MKCALENDAR of VCARDs", "MKCALENDAR", "/dav/calendars/alice/cards/", nil, mkcalendarBody(
@@ -69,6 +71,16 @@ func TestCalDAVPreconditions(t *testing.T) {
 	_, body := e.do(t, "alice", "PUT", cal+"b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")))
 	if want := `<X:no-uid-conflict><D:href>/dav/calendars/alice/calendar/taken.ics</D:href></X:no-uid-conflict>`; !strings.Contains(body, want) {
 		t.Errorf("no-uid-conflict body lacks %s:\n%s", want, body)
+	}
+	// A MKCALENDAR that sets a protected property is a 207 (RFC 4791 §5.3.1.1):
+	// that property 403, the others 424, and no calendar.
+	_, body = e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/prot/", nil, mkcalendarBody(`<D:getetag>x</D:getetag><D:displayname>New</D:displayname>`))
+	if !regexp.MustCompile(`<D:getetag/></D:prop><D:status>HTTP/1.1 403 Forbidden</D:status>`).MatchString(body) ||
+		!regexp.MustCompile(`<D:displayname/></D:prop><D:status>HTTP/1.1 424 Failed Dependency</D:status>`).MatchString(body) {
+		t.Errorf("MKCALENDAR with a protected property:\n%s", body)
+	}
+	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/prot/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the refused MKCALENDAR left a calendar: %d", resp.StatusCode)
 	}
 	// Overwriting with another UID names the target itself and says how to go on;
 	// the same UID (a changed event) is still accepted.
