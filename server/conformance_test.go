@@ -185,6 +185,29 @@ func TestIdenticalPutMovesToken(t *testing.T) {
 	}
 }
 
+// A COPY onto an identical object is a write too: the destination's token moves.
+func TestIdenticalCopyMovesToken(t *testing.T) {
+	e := newTestEnv(t)
+	ct := map[string]string{"Content-Type": "text/calendar"}
+	if resp, body := e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/other/", nil, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, body)
+	}
+	src, dst := "/dav/calendars/alice/other/c.ics", "/dav/calendars/alice/calendar/c.ics"
+	e.do(t, "alice", "PUT", src, ct, vcal(vevent("c", "20260101T100000Z", "20260101T110000Z")))
+	if resp, body := e.do(t, "alice", "COPY", src, map[string]string{"Destination": dst}, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("COPY: %d %s", resp.StatusCode, body)
+	}
+	props := `<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>`
+	_, before := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/calendar/", map[string]string{"Depth": "0"}, props)
+	if resp, body := e.do(t, "alice", "COPY", src, map[string]string{"Destination": dst}, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("COPY again: %d %s", resp.StatusCode, body)
+	}
+	_, after := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/calendar/", map[string]string{"Depth": "0"}, props)
+	if tokenIn(t, before) == tokenIn(t, after) {
+		t.Errorf("a COPY onto an identical object did not move the token")
+	}
+}
+
 func ctagIn(body string) string {
 	i := strings.Index(body, "getctag>")
 	if i < 0 {

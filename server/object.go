@@ -182,7 +182,7 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		var o storage.Object
 		if o, err = s.store.Get(p.User, p.Collection, p.Object); err == nil {
 			c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: dest.Collection, Name: dest.Object,
-				Body: o.Body, Meta: o.Meta, IfNoneMatch: !overwrite, KeepUID: true}
+				Body: o.Body, Meta: o.Meta, IfNoneMatch: !overwrite, KeepUID: true, Touch: deviceOf(r) == ""}
 			res, err = s.store.Commit(r.Context(), c)
 		}
 	}
