@@ -35,8 +35,34 @@ func appPasswordList(_ context.Context, s *storage.Store, req Request) (Result, 
 }
 
 func appPasswordRevoke(ctx context.Context, s *storage.Store, req Request) (Result, error) {
-	if err := account.RevokeAppPassword(ctx, s, req.User, req.ID); err != nil {
+	out, err := account.RevokeAppPassword(ctx, s, req.User, req.ID)
+	if err != nil {
 		return Result{}, err
 	}
-	return Result{Output: fmt.Sprintf("app password %s of %s revoked\n", req.ID, req.User)}, nil
+	return Result{Output: fmt.Sprintf("app password %s of %s revoked: the next request made with it gets 401\n", req.ID, req.User) +
+		revocationText(s, req.User, out)}, nil
+}
+
+// revocationText says what revoking an app password did to the device
+// registry and to a recovery.
+func revocationText(s *storage.Store, user string, out storage.CredentialRevocation) string {
+	st, err := s.PrincipalState(user)
+	if err != nil {
+		st = storage.PrincipalState{}
+	}
+	var b strings.Builder
+	if len(out.Devices) == 0 {
+		b.WriteString("no pimvault device had signed in with it\n")
+	} else {
+		fmt.Fprintf(&b, "devices marked (revoked credential): %s\n", strings.Join(storage.DeviceLabels(st, out.Devices), ", "))
+	}
+	switch {
+	case out.Closed:
+		fmt.Fprintf(&b, "recovery of %s closed: every other device seen recently had reported, and these can no longer sign in to report\n", user)
+	case out.NoReport:
+		fmt.Fprintf(&b, "%s stays RECOVERING: no longer waiting for these devices, but no device has reported for this recovery; once the data is back, close it with 'pimvault recovery close --user %s'\n", user, user)
+	case out.Recovering && len(out.Devices) > 0:
+		fmt.Fprintf(&b, "%s stays RECOVERING, no longer waiting for these devices; still waiting for: %s\n", user, strings.Join(storage.DeviceLabels(st, out.Waiting), ", "))
+	}
+	return b.String()
 }
