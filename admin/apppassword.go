@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,13 +24,30 @@ func appPasswordList(_ context.Context, s *storage.Store, req Request) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
+	// The pimvault devices that signed in with each (stock clients are not
+	// in the registry: the last use is theirs).
+	st, err := s.PrincipalState(req.User)
+	if err != nil {
+		return Result{}, err
+	}
+	devices := map[string][]string{}
+	for id, d := range st.Devices {
+		if d.AppPasswordID != "" && d.CredentialRevoked.IsZero() {
+			devices[d.AppPasswordID] = append(devices[d.AppPasswordID], id)
+		}
+	}
 	var b strings.Builder
 	for _, ap := range aps {
 		used := "never used"
 		if !ap.LastUsed.IsZero() {
 			used = "last used " + ap.LastUsed.Format(time.RFC3339)
 		}
-		fmt.Fprintf(&b, "%s\t%s\tcreated %s\t%s\n", ap.ID, ap.Label, ap.Created.Format(time.RFC3339), used)
+		fmt.Fprintf(&b, "%s\t%s\tcreated %s\t%s", ap.ID, ap.Label, ap.Created.Format(time.RFC3339), used)
+		if ids := devices[ap.ID]; len(ids) > 0 {
+			sort.Strings(ids)
+			fmt.Fprintf(&b, "\tdevices: %s", strings.Join(ids, " "))
+		}
+		b.WriteString("\n")
 	}
 	return Result{Output: b.String()}, nil
 }
