@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 
 	"github.com/go-chi/chi/v5"
 
@@ -49,13 +50,36 @@ func (s *Server) accountPasswordOnly(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// appPasswordJSON is an app password as GET /api/app-passwords lists it:
+// with the pimvault devices that sign in with it.
+type appPasswordJSON struct {
+	account.AppPasswordInfo
+	Devices []string `json:"devices"`
+}
+
 func (s *Server) apiAppPasswordList(w http.ResponseWriter, r *http.Request) {
-	aps, err := account.AppPasswords(s.store, userFrom(r.Context()))
+	user := userFrom(r.Context())
+	aps, err := account.AppPasswords(s.store, user)
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"app_passwords": aps})
+	st, err := s.store.PrincipalState(user)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	out := make([]appPasswordJSON, len(aps))
+	for i, ap := range aps {
+		out[i] = appPasswordJSON{AppPasswordInfo: ap, Devices: []string{}}
+		for id, d := range st.Devices {
+			if d.AppPasswordID == ap.ID && d.CredentialRevoked.IsZero() {
+				out[i].Devices = append(out[i].Devices, id)
+			}
+		}
+		sort.Strings(out[i].Devices)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"app_passwords": out})
 }
 
 func (s *Server) apiAppPasswordAdd(w http.ResponseWriter, r *http.Request) {

@@ -63,6 +63,10 @@ func TestDeviceRegistryAppPasswords(t *testing.T) {
 		t.Fatalf("devices: %+v", list)
 	}
 
+	if resp, body := e.do(t, "alice", "GET", "/api/app-passwords", nil, ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"devices":["phone-1"]`) {
+		t.Fatalf("GET /api/app-passwords: %d %s", resp.StatusCode, body)
+	}
+
 	// A recovery waits for both; the laptop reports, the phone's app
 	// password is revoked: nothing is left to wait for and it closes.
 	if _, err := e.store.OpenRecovery(context.Background(), "alice", "test", ""); err != nil {
