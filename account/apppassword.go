@@ -105,7 +105,15 @@ func AddAppPassword(ctx context.Context, s Store, user, label string) (id, token
 // (storage.CredentialRevokedChange); what that did is returned. Revoking an
 // id that is gone from the account but still names unmarked devices (a
 // revocation interrupted between its two writes) marks them and succeeds.
+// The recovery is judged with the default device window
+// (RevokeAppPasswordWithin).
 func RevokeAppPassword(ctx context.Context, s Store, user, id string) (storage.CredentialRevocation, error) {
+	return RevokeAppPasswordWithin(ctx, s, user, id, storage.DefaultRecoveryDeviceWindow)
+}
+
+// RevokeAppPasswordWithin is RevokeAppPassword judging a recovery by the
+// devices seen within window (the server's --recovery-device-days).
+func RevokeAppPasswordWithin(ctx context.Context, s Store, user, id string, window time.Duration) (storage.CredentialRevocation, error) {
 	var out storage.CredentialRevocation
 	err := updateAccount(ctx, s, user, func(a *Account) error {
 		for i, ap := range a.AppPasswords {
@@ -119,7 +127,7 @@ func RevokeAppPassword(ctx context.Context, s Store, user, id string) (storage.C
 	if err != nil && !errors.Is(err, ErrNoAppPassword) {
 		return out, err
 	}
-	if _, merr := s.Commit(ctx, storage.CredentialRevokedChange(user, id, storage.DefaultRecoveryDeviceWindow, &out)); merr != nil {
+	if _, merr := s.Commit(ctx, storage.CredentialRevokedChange(user, id, window, &out)); merr != nil {
 		if err != nil {
 			return out, err
 		}

@@ -53,7 +53,14 @@ func appPasswordList(_ context.Context, s *storage.Store, req Request) (Result, 
 }
 
 func appPasswordRevoke(ctx context.Context, s *storage.Store, req Request) (Result, error) {
-	out, err := account.RevokeAppPassword(ctx, s, req.User, req.ID)
+	window := storage.DefaultRecoveryDeviceWindow
+	if req.WindowDays != 0 {
+		var err error
+		if window, err = storage.DaysArg("window-days", req.WindowDays); err != nil {
+			return Result{}, err
+		}
+	}
+	out, err := account.RevokeAppPasswordWithin(ctx, s, req.User, req.ID, window)
 	if err != nil {
 		return Result{}, err
 	}

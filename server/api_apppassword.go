@@ -109,7 +109,7 @@ func (s *Server) apiAppPasswordAdd(w http.ResponseWriter, r *http.Request) {
 // RECOVERING, the devices its recovery still waits for.
 func (s *Server) apiAppPasswordRevoke(w http.ResponseWriter, r *http.Request) {
 	user, id := userFrom(r.Context()), chi.URLParam(r, "id")
-	out, err := account.RevokeAppPassword(r.Context(), s.store, user, id)
+	out, err := account.RevokeAppPasswordWithin(r.Context(), s.store, user, id, s.cfg.RecoveryDeviceWindow)
 	if errors.Is(err, account.ErrNoAppPassword) {
 		err = &dav.Error{Status: http.StatusNotFound, Msg: err.Error()}
 	}
