@@ -109,13 +109,14 @@ func (s *Store) SeeDeviceAs(ctx context.Context, principal, device string, cred 
 		return err
 	}
 	t := stateNow()
-	var added, refused bool
+	var added, refused, switched bool
 	_, err := s.UpdatePrincipalState(ctx, principal, func(st *PrincipalState) error {
-		added, refused = false, false
+		added, refused, switched = false, false, false
 		d, ok := st.Devices[device]
 		if ok && t.Sub(d.LastSeen) < DeviceSeenInterval && !d.credentialDiffers(cred) {
 			return nil
 		}
+		switched = ok && d.credentialDiffers(cred)
 		if !ok {
 			if !admitDevice(st, t) {
 				refused = true
@@ -130,6 +131,9 @@ func (s *Store) SeeDeviceAs(ctx context.Context, principal, device string, cred 
 	})
 	if err == nil && added {
 		s.log.Info("new device", "user", principal, "device", device, "app_password", cred.AppPasswordLabel)
+	}
+	if err == nil && switched {
+		s.log.Info("device signs in with another credential", "user", principal, "device", device, "app_password", cred.AppPasswordLabel)
 	}
 	if err == nil && refused {
 		return ErrDeviceNotAdmitted
@@ -148,6 +152,7 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 	t := stateNow()
 	var recorded bool
 	var waiting int
+	var label string
 	_, err = s.UpdatePrincipalState(ctx, principal, func(st *PrincipalState) error {
 		closed, recorded, waiting = false, false, 0
 		if !st.Recovery.Recovering {
@@ -162,6 +167,7 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 		}
 		d.LastSeen, d.Reported = t, t
 		st.Devices[device] = d
+		label = d.AppPasswordLabel
 		recorded = true
 		waiting = len(DevicesWaiting(*st, window, t))
 		if waiting == 0 && !st.Recovery.NoKnownDevices {
@@ -174,7 +180,7 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 		return false, fmt.Errorf("recovery report of %s: %w", principal, err)
 	}
 	if recorded {
-		s.log.Info("device reported recovery done", "user", principal, "device", device, "devices_waiting", waiting)
+		s.log.Info("device reported recovery done", "user", principal, "device", device, "app_password", label, "devices_waiting", waiting)
 		if !closed && waiting == 0 {
 			s.log.Warn("recovery stays open: this store does not know which devices the account had before the loss; name them with 'pimvault recovery expect' or close it with 'pimvault recovery close'", "user", principal)
 		}
