@@ -326,6 +326,11 @@ func (s *Server) deleteScheduled(w http.ResponseWriter, r *http.Request, p dav.P
 	if deviceOf(r) != "" || p.Home != dav.HomeCalendars || p.Kind != dav.ResObject {
 		return false
 	}
+	if p.Collection == inboxName || p.Collection == outboxName {
+		// An inbox item is a message the client has dealt with, not the
+		// user's copy of an event: removing it answers nothing.
+		return false
+	}
 	old, err := s.store.Get(p.User, p.Collection, p.Object)
 	if err != nil {
 		return false
