@@ -37,6 +37,9 @@ func applyRecordCached(tx *bolt.Tx, r *Record, ic infoCache) error {
 			return err
 		}
 	}
+	if err := applyOutbox(tx, r); err != nil {
+		return err
+	}
 	switch r.Op {
 	case OpPutPrincipal:
 		data := tx.Bucket(bktData)
