@@ -35,6 +35,7 @@ type Store interface {
 	ByUID(principal, collection, uid string) (string, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
+	OutboxLen(principal string) (int, error)
 	recoveryStore
 }
 
@@ -93,6 +94,9 @@ type Config struct {
 	// sender (default: the organizer's or attendee's own address).
 	Mailer   Mailer
 	MailFrom string
+	// MailQueued, when set, is told after a change queued iMIP mail in the
+	// store's outbox (the sending queue's Kick); the queue sends it.
+	MailQueued func()
 }
 
 // Mailer sends one mail message.
