@@ -54,7 +54,11 @@ type Queue struct {
 	Settle func(ctx context.Context, e storage.OutboxEntry, outcome string) error
 	// Observe is told each attempt's outcome (metrics); may be nil.
 	Observe func(outcome string)
-	Log     *slog.Logger
+	// Active, when set, says whether this process may send now: false on
+	// a standby, or while the store refuses writes (a message sent that
+	// could not be recorded as sent would go out again).
+	Active func() bool
+	Log    *slog.Logger
 
 	MaxAttempts            int
 	MaxAge                 time.Duration
@@ -98,12 +102,14 @@ func (q *Queue) Run(ctx context.Context) {
 		case <-t.C:
 		case <-q.kick:
 		}
-		if _, err := q.RunOnce(ctx, time.Now(), all); err != nil && ctx.Err() == nil {
-			// A newer entry or a store error: nothing is skipped or
-			// dropped; the queue waits and reads again.
-			q.Log.Error("iMIP queue", "err", err)
+		if q.Active == nil || q.Active() {
+			if _, err := q.RunOnce(ctx, time.Now(), all); err != nil && ctx.Err() == nil {
+				// A newer entry or a store error: nothing is skipped or
+				// dropped; the queue waits and reads again.
+				q.Log.Error("iMIP queue", "err", err)
+			}
+			all = false
 		}
-		all = false
 		if !t.Stop() {
 			select {
 			case <-t.C:

@@ -275,23 +275,30 @@ func (s *Store) Outbox(principal string) ([]OutboxEntry, error) {
 	return out, err
 }
 
-// OutboxLen returns how many messages a principal has queued.
+// OutboxLen returns how many messages a principal (every principal, with
+// "") has queued.
 func (s *Store) OutboxLen(principal string) (int, error) {
 	n := 0
-	err := s.view(func(tx *bolt.Tx) error {
-		p := tx.Bucket(bktData).Bucket([]byte(principal))
+	count := func(p *bolt.Bucket) {
 		if p == nil {
-			return nil
+			return
 		}
 		sb := p.Bucket(bktState)
 		if sb == nil {
-			return nil
+			return
 		}
 		cur := sb.Cursor()
 		for k, _ := cur.Seek([]byte(OutboxKey)); k != nil && bytes.HasPrefix(k, []byte(OutboxKey)); k, _ = cur.Next() {
 			n++
 		}
-		return nil
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		data := tx.Bucket(bktData)
+		if principal != "" {
+			count(data.Bucket([]byte(principal)))
+			return nil
+		}
+		return data.ForEachBucket(func(p []byte) error { count(data.Bucket(p)); return nil })
 	})
 	return n, err
 }
