@@ -31,6 +31,7 @@ func (s *Server) queueMail(c *storage.Change, sender string, ref mailRef, msgs [
 	if err != nil {
 		queued = storage.MaxOutbox
 	}
+	queued += len(c.Outbox) // queued by this change already
 	from := strings.TrimPrefix(sender, "mailto:")
 	envelope := s.cfg.MailFrom
 	if envelope == "" {

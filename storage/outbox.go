@@ -36,8 +36,10 @@ const (
 	MaxOutbox = 1000
 	// MaxOutboxEntry bounds one encoded entry (the whole mail message).
 	MaxOutboxEntry = 256 << 10
-	// maxOutboxPerChange bounds the entries one change adds or removes.
-	maxOutboxPerChange = 200
+	// maxOutboxPerChange and maxOutboxBytes bound what one change adds or
+	// removes (a record stays far below maxRecordLen).
+	maxOutboxPerChange = MaxOutbox
+	maxOutboxBytes     = 16 << 20
 )
 
 // ErrOutboxFull: the change would queue more than MaxOutbox messages for
@@ -134,12 +136,17 @@ func validateOutbox(c *Change) error {
 	if len(c.Outbox)+len(c.OutboxDone) > maxOutboxPerChange {
 		return fmt.Errorf("%d outbox entries in one change, at most %d: %w", len(c.Outbox)+len(c.OutboxDone), maxOutboxPerChange, ErrInvalidChange)
 	}
+	size := 0
 	for _, e := range c.Outbox {
 		if err := ValidateOutboxID(e.ID); err != nil {
 			return err
 		}
-		if _, err := e.Encode(); err != nil {
+		v, err := e.Encode()
+		if err != nil {
 			return err
+		}
+		if size += len(v); size > maxOutboxBytes {
+			return fmt.Errorf("outbox entries of one change over %d bytes: %w", maxOutboxBytes, ErrTooLarge)
 		}
 	}
 	for _, id := range c.OutboxDone {
