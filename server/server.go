@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -36,6 +37,7 @@ type Store interface {
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
 	OutboxLen(principal string) (int, error)
+	PrincipalsVersion() (uint64, error)
 	recoveryStore
 }
 
@@ -139,6 +141,7 @@ type Server struct {
 
 	defaultsDone sync.Map // users whose default collections exist
 	scheduleDone sync.Map // users whose inbox and outbox exist
+	dirCache     atomic.Pointer[cachedDirectory]
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 	files    *files.Handler  // the generic WebDAV area under /dav/files/
