@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/textproto"
 	"time"
 
@@ -136,24 +137,32 @@ func (q *Queue) RunOnce(ctx context.Context, now time.Time, all bool) (int, erro
 			continue
 		}
 		tried++
-		if err := q.attempt(ctx, e, now); err != nil {
+		down, err := q.attempt(ctx, e, now)
+		if err != nil {
 			return tried, err
+		}
+		if down {
+			// The relay cannot be reached: the rest wait for the next
+			// pass instead of each waiting out a connection timeout.
+			break
 		}
 	}
 	return tried, nil
 }
 
-// attempt sends one entry and records what happened.
-func (q *Queue) attempt(ctx context.Context, e storage.OutboxEntry, now time.Time) error {
+// attempt sends one entry and records what happened; down reports that
+// the relay could not be reached at all.
+func (q *Queue) attempt(ctx context.Context, e storage.OutboxEntry, now time.Time) (down bool, _ error) {
 	err := q.Mailer.Send(ctx, e.Envelope, []string{e.To}, e.Message)
 	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: the entry stays as it was
+		return false, ctx.Err() // shutting down: the entry stays as it was
 	}
 	if err == nil {
 		q.observe(OutcomeSent)
 		q.Log.Info("iMIP mail sent", "user", e.Principal, "to", e.To, "method", e.Method, "message_id", e.MessageID, "attempts", e.Attempts+1)
-		return q.settle(ctx, e, OutcomeSent)
+		return false, q.settle(ctx, e, OutcomeSent)
 	}
+	down = unreachable(err)
 	e.Attempts++
 	e.LastError = err.Error()
 	if len(e.LastError) > 500 {
@@ -162,12 +171,23 @@ func (q *Queue) attempt(ctx context.Context, e storage.OutboxEntry, now time.Tim
 	if permanent(err) || e.Attempts >= q.MaxAttempts || now.Sub(e.Created) >= q.MaxAge {
 		q.observe(OutcomeFailed)
 		q.Log.Warn("iMIP mail given up", "user", e.Principal, "to", e.To, "method", e.Method, "attempts", e.Attempts, "err", err)
-		return q.settle(ctx, e, OutcomeFailed)
+		return down, q.settle(ctx, e, OutcomeFailed)
 	}
 	e.Next = now.Add(q.backoff(e.Attempts))
 	q.observe(OutcomeRetry)
 	q.Log.Warn("iMIP mail not sent; will retry", "user", e.Principal, "to", e.To, "attempts", e.Attempts, "next", e.Next.Format(time.RFC3339), "err", err)
-	return q.Store.UpdateOutbox(ctx, e.Principal, []storage.OutboxEntry{e}, nil)
+	return down, q.Store.UpdateOutbox(ctx, e.Principal, []storage.OutboxEntry{e}, nil)
+}
+
+// unreachable reports whether err says the relay was not reached: a
+// connection refused or timed out, as opposed to a refusal of one message.
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (q *Queue) settle(ctx context.Context, e storage.OutboxEntry, outcome string) error {

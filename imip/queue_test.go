@@ -159,3 +159,23 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestQueueStopsWhenRelayDown: when the relay cannot be reached, a pass
+// stops after one attempt instead of waiting out every message's
+// connection; the others keep their attempt count.
+func TestQueueStopsWhenRelayDown(t *testing.T) {
+	st := queueStore(t)
+	enqueue(t, st, "d1", "d2", "d3")
+	q := imip.NewQueue(st, &imip.SMTP{Addr: "127.0.0.1:1", Insecure: true, Timeout: time.Second}, nil)
+	if n, err := q.RunOnce(context.Background(), time.Now(), true); err != nil || n != 1 {
+		t.Fatalf("pass with the relay down: tried %d, %v; want 1", n, err)
+	}
+	es, _ := st.Outbox("alice")
+	tried := 0
+	for _, e := range es {
+		tried += e.Attempts
+	}
+	if len(es) != 3 || tried != 1 {
+		t.Errorf("entries %d, attempts %d; want 3 and 1", len(es), tried)
+	}
+}

@@ -99,7 +99,7 @@ func (s *Server) SettleMail(ctx context.Context, e storage.OutboxEntry, outcome 
 		status = schedule.StatusNoDelivery
 	}
 	done := storage.Change{Op: storage.OpPrincipalState, Principal: e.Principal, OutboxDone: []string{e.ID}}
-	if e.Object == "" || e.Method == schedule.MethodReply {
+	if e.Object == "" || e.Method == schedule.MethodReply || s.laterPending(e) {
 		_, err := s.store.Commit(ctx, done)
 		return err
 	}
@@ -127,6 +127,22 @@ func (s *Server) SettleMail(ctx context.Context, e storage.OutboxEntry, outcome 
 			return err
 		}
 	}
+}
+
+// laterPending reports whether the outbox holds another message for the
+// same recipient of the same object: its outcome, not this one's, is the
+// status to show (it stays 1.0 until then).
+func (s *Server) laterPending(e storage.OutboxEntry) bool {
+	es, err := s.store.Outbox(e.Principal)
+	if err != nil {
+		return false
+	}
+	for _, o := range es {
+		if o.ID != e.ID && o.Collection == e.Collection && o.Object == e.Object && o.Recipient == e.Recipient {
+			return true
+		}
+	}
+	return false
 }
 
 // newOutboxID is a random outbox entry id.

@@ -37,6 +37,7 @@ type Store interface {
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
 	OutboxLen(principal string) (int, error)
+	Outbox(principal string) ([]storage.OutboxEntry, error)
 	PrincipalsVersion() (uint64, error)
 	recoveryStore
 }
