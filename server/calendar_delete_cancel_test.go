@@ -74,33 +74,33 @@ func (e *mailEnv) defaultCopy(user, uid string) (storage.Object, error) {
 func TestDeleteCalendarCancels(t *testing.T) {
 	e := newMailEnv(t)
 	ctx := context.Background()
-	if resp, _ := e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/work/", nil, ""); resp.StatusCode != http.StatusCreated {
+	if resp, _ := e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/office/", nil, ""); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("MKCALENDAR: %d", resp.StatusCode)
 	}
 	for _, uid := range []string{"w1", "w2"} {
 		body := event(uid, "mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org", "ATTENDEE:mailto:zed@elsewhere.test")
-		if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/work/"+uid+".ics", nil, body); resp.StatusCode != http.StatusCreated {
+		if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/office/"+uid+".ics", nil, body); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("PUT %s: %d", uid, resp.StatusCode)
 		}
 	}
-	// bob invites alice, and she keeps a copy in work too: not hers to
+	// bob invites alice, and she keeps a copy in office too: not hers to
 	// cancel.
 	invited := event("b1", "mailto:bob@example.org", "ATTENDEE:mailto:alice@example.org", "ATTENDEE:mailto:yan@elsewhere.test")
 	if resp, _ := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/b1.ics", nil, invited); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("bob's PUT: %d", resp.StatusCode)
 	}
-	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/work/b1.ics", nil, invited); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("alice's copy in work: %d", resp.StatusCode)
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/office/b1.ics", nil, invited); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("alice's copy in office: %d", resp.StatusCode)
 	}
 	plain := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:p1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261211T100000Z\r\nSUMMARY:Alone\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/work/p1.ics", nil, plain); resp.StatusCode != http.StatusCreated {
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/office/p1.ics", nil, plain); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT p1: %d", resp.StatusCode)
 	}
 	if n, err := e.queue.RunOnce(ctx, time.Now(), true); err != nil || n != 3 {
 		t.Fatalf("queue pass before the delete: %d, %v", n, err)
 	}
 	before := len(e.relay.Mails())
-	if resp, body := e.do(t, "alice", "DELETE", "/dav/calendars/alice/work/", nil, ""); resp.StatusCode != http.StatusNoContent {
+	if resp, body := e.do(t, "alice", "DELETE", "/dav/calendars/alice/office/", nil, ""); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE calendar: %d %s", resp.StatusCode, body)
 	}
 	for _, uid := range []string{"w1", "w2"} {
