@@ -142,6 +142,19 @@ func TestDeleteCalendarCancels(t *testing.T) {
 // maxCollectionCancels messages is not deleted.
 func TestMailQueueBounded(t *testing.T) {
 	e := newMailEnv(t)
+	// 10,000 attendees of other servers: refused whole, nothing queued.
+	var huge []string
+	for i := range 10000 {
+		huge = append(huge, fmt.Sprintf("ATTENDEE:mailto:h%d@elsewhere.test", i))
+	}
+	e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/", map[string]string{"Depth": "1"}, "") // sign-in creates the defaults
+	head := e.store.Head()
+	if resp, _ := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/huge.ics", nil, event("huge", "mailto:alice@example.org", huge...)); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("10,000 attendees: %d, want 403", resp.StatusCode)
+	}
+	if n, _ := e.store.OutboxLen(""); n != 0 || e.store.Head() != head {
+		t.Fatalf("a refused invitation queued %d messages or wrote %d records", n, e.store.Head()-head)
+	}
 	var attendees []string
 	for i := range 100 {
 		attendees = append(attendees, fmt.Sprintf("ATTENDEE:mailto:x%d@elsewhere.test", i))
