@@ -366,7 +366,7 @@ func (s *Server) deleteScheduled(w http.ResponseWriter, r *http.Request, p dav.P
 				mail = append(mail, m)
 			}
 		}
-		s.queueMail(&c, info.Organizer, mailRef{}, mail, now)
+		s.queueMail(&c, info.Organizer, mailRef{uid: info.UID}, mail, now)
 	} else if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Schedule-Reply")), "F") {
 		if reply, err = schedule.ReplyMessage(oldCal, nil, role.attendee, now); err != nil {
 			s.writeError(w, r, err)

@@ -30,8 +30,8 @@ func (s *Server) deleteCalendarScheduled(w http.ResponseWriter, r *http.Request,
 	var dir *directory
 	var ds []delivery
 	type mailOf struct {
-		from string
-		msgs []schedule.Message
+		from, uid string
+		msgs      []schedule.Message
 	}
 	var mail []mailOf
 	mailed := 0
@@ -61,7 +61,7 @@ func (s *Server) deleteCalendarScheduled(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return nil // over the per-object bound: it was never scheduled either
 		}
-		out := mailOf{from: info.Organizer}
+		out := mailOf{from: info.Organizer, uid: info.UID}
 		for _, m := range msgs {
 			if u, ok := dir.lookup(m.Recipient); ok {
 				ds = append(ds, delivery{user: u, msg: m})
@@ -89,7 +89,7 @@ func (s *Server) deleteCalendarScheduled(w http.ResponseWriter, r *http.Request,
 		return false
 	}
 	for _, m := range mail {
-		s.queueMail(&c, m.from, mailRef{}, m.msgs, now)
+		s.queueMail(&c, m.from, mailRef{uid: m.uid}, m.msgs, now)
 	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
 		s.writeError(w, r, err)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,11 +28,26 @@ func (s *Server) queueMail(c *storage.Change, sender string, ref mailRef, msgs [
 	if len(msgs) == 0 {
 		return status
 	}
-	queued, err := s.store.OutboxLen(c.Principal)
+	pending, err := s.store.Outbox(c.Principal)
+	queued := len(pending) + len(c.Outbox) // c.Outbox: queued by this change already
 	if err != nil {
 		queued = storage.MaxOutbox
 	}
-	queued += len(c.Outbox) // queued by this change already
+	// A REQUEST or CANCEL carries the recipient's whole view of the object,
+	// so it supersedes one for the same UID still waiting: that one is
+	// taken out in the same record (a relay that is down does not pile up
+	// a message per edit).
+	superseded := func(m schedule.Message) {
+		if ref.uid == "" || m.Method == schedule.MethodReply {
+			return
+		}
+		for _, o := range pending {
+			if o.UID == ref.uid && o.Recipient == m.Recipient && o.Method != schedule.MethodReply && !slices.Contains(c.OutboxDone, o.ID) {
+				c.OutboxDone = append(c.OutboxDone, o.ID)
+				queued--
+			}
+		}
+	}
 	from := strings.TrimPrefix(sender, "mailto:")
 	envelope := s.cfg.MailFrom
 	if envelope == "" {
@@ -39,6 +55,7 @@ func (s *Server) queueMail(c *storage.Change, sender string, ref mailRef, msgs [
 	}
 	for _, m := range msgs {
 		status[m.Recipient] = schedule.StatusNoDelivery
+		superseded(m)
 		if queued >= storage.MaxOutbox {
 			s.log.Warn("iMIP mail not queued: the outbox is full", "user", c.Principal, "to", m.Recipient, "queued", queued)
 			continue
@@ -130,7 +147,8 @@ func (s *Server) SettleMail(ctx context.Context, e storage.OutboxEntry, outcome 
 }
 
 // laterPending reports whether the outbox holds another message for the
-// same recipient of the same object: its outcome, not this one's, is the
+// same recipient of the same object (queued while this one was being
+// sent): its outcome, not this one's, is the
 // status to show (it stays 1.0 until then).
 func (s *Server) laterPending(e storage.OutboxEntry) bool {
 	es, err := s.store.Outbox(e.Principal)
@@ -138,7 +156,7 @@ func (s *Server) laterPending(e storage.OutboxEntry) bool {
 		return false
 	}
 	for _, o := range es {
-		if o.ID != e.ID && o.Collection == e.Collection && o.Object == e.Object && o.Recipient == e.Recipient {
+		if o.ID != e.ID && o.UID == e.UID && o.Recipient == e.Recipient && o.Method != schedule.MethodReply {
 			return true
 		}
 	}

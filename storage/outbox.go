@@ -38,7 +38,7 @@ const (
 	MaxOutboxEntry = 256 << 10
 	// maxOutboxPerChange and maxOutboxBytes bound what one change adds or
 	// removes (a record stays far below maxRecordLen).
-	maxOutboxPerChange = MaxOutbox
+	maxOutboxPerChange = 2 * MaxOutbox // added and taken out (superseded)
 	maxOutboxBytes     = 16 << 20
 )
 
