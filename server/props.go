@@ -22,6 +22,7 @@ func (s *Server) principalProps(user string) *dav.PropSet {
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(user)))
 	ps.Add(dav.NameSupportedReports, "")
 	s.schedulingPrincipalProps(ps, user)
+	s.sharingPrincipalProps(ps, user)
 	dav.CommonProps(ps, user)
 	return ps
 }

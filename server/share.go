@@ -16,7 +16,8 @@ import (
 // the methods: read gives GET, HEAD, PROPFIND, REPORT and OPTIONS;
 // read-write adds PUT and DELETE of objects. Changing the collection itself
 // (properties, delete, sharing it on) is the owner's alone. Sync tokens,
-// reports and recovery are the owner's collection's, unchanged.
+// reports and recovery are the owner's collection's, unchanged. Only an
+// accepted grant counts: an invitation gives nothing until it is accepted.
 
 // shareAccess is user's grant on another account's collection or object
 // ("" when none).
@@ -94,7 +95,7 @@ func (s *Server) sharedCollections(user, kind string) ([]storage.Collection, []a
 	var cols []storage.Collection
 	var out []account.Share
 	for _, sh := range shares {
-		if sh.Kind != kind {
+		if sh.Kind != kind || sh.Status != account.StatusAccepted {
 			continue
 		}
 		c, err := s.store.Collection(sh.Owner, sh.Collection)
@@ -132,20 +133,42 @@ func (s *Server) shareProps(ps *dav.PropSet, p dav.Path, c storage.Collection, v
 	if viewer != p.User {
 		dav.SetViewer(ps, viewer, grants[viewer] != account.ShareReadWrite)
 		ps.Add(dav.NameResourceType, base+"<CS:shared/>")
+		ps.Add(nameSharedURL, dav.HrefXML(p.Href()))
 		return
 	}
 	ps.Add(nameAllowedSharing, "<CS:can-be-shared/>")
-	if len(sharees) == 0 {
+	all := account.AllGrants(c)
+	if len(all) == 0 {
 		return
 	}
 	ps.Add(dav.NameResourceType, base+"<CS:shared-owner/>")
-	inv := ""
+	ps.Add(nameInvite, inviteXML(p.User, all))
+}
+
+// inviteXML is the CS:invite property of a shared collection
+// (caldav-sharing §5.2.2): the owner, and each sharee with their answer
+// (accepted, no response yet, declined) and access.
+func inviteXML(owner string, all map[string]account.Share) string {
+	sharees := make([]string, 0, len(all))
+	for u := range all {
+		sharees = append(sharees, u)
+	}
+	sort.Strings(sharees)
+	inv := "<CS:organizer>" + dav.HrefXML(dav.PrincipalHref(owner)) + "<CS:common-name>" + dav.XMLEscape(owner) + "</CS:common-name></CS:organizer>"
 	for _, u := range sharees {
+		g := all[u]
 		mode := "<CS:read/>"
-		if grants[u] == account.ShareReadWrite {
+		if g.Access == account.ShareReadWrite {
 			mode = "<CS:read-write/>"
 		}
-		inv += "<CS:user>" + dav.HrefXML(dav.PrincipalHref(u)) + "<CS:invite-accepted/><CS:access>" + mode + "</CS:access></CS:user>"
+		state := "<CS:invite-accepted/>"
+		switch g.Status {
+		case account.StatusInvited:
+			state = "<CS:invite-noresponse/>"
+		case account.StatusDeclined:
+			state = "<CS:invite-declined/>"
+		}
+		inv += "<CS:user>" + dav.HrefXML(dav.PrincipalHref(u)) + "<CS:common-name>" + dav.XMLEscape(u) + "</CS:common-name>" + state + "<CS:access>" + mode + "</CS:access></CS:user>"
 	}
-	ps.Add(nameInvite, inv)
+	return inv
 }

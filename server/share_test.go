@@ -43,6 +43,15 @@ func TestShareCalendar(t *testing.T) {
 	if resp, body := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, shareBody); resp.StatusCode != http.StatusOK {
 		t.Fatalf("CS:share: %d %s", resp.StatusCode, body)
 	}
+	// Each sharee accepts their invitation: one through CS:invite-reply,
+	// one through /api.
+	accept := `<CS:invite-reply xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:invite-accepted/><CS:hosturl><D:href>` + cal + `</D:href></CS:hosturl></CS:invite-reply>`
+	if resp, body := e.do(t, "bob", "POST", "/dav/calendars/bob/", map[string]string{"Content-Type": "application/xml"}, accept); resp.StatusCode != http.StatusOK {
+		t.Fatalf("bob accepts: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do(t, "carol", "POST", "/api/shares/reply", jsonHdr, `{"owner":"alice","collection":"calendar","accept":true}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("carol accepts: %d %s", resp.StatusCode, body)
+	}
 	props := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><D:owner/><D:current-user-privilege-set/><D:acl/><CS:invite/><D:sync-token/></D:prop></D:propfind>`
 	_, body := e.do(t, "bob", "PROPFIND", "/dav/calendars/bob/", map[string]string{"Depth": "1"}, props)
 	i := strings.Index(body, "<D:href>"+cal+"</D:href>")
@@ -161,6 +170,9 @@ func TestShareHistoryNamesSharee(t *testing.T) {
 	e := newScheduleEnv(t)
 	if resp, _ := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"contacts","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("share: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "bob", "POST", "/api/shares/reply", jsonHdr, `{"owner":"alice","collection":"contacts","accept":true}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("accept: %d", resp.StatusCode)
 	}
 	if resp, _ := e.do(t, "bob", "PUT", "/dav/addressbooks/alice/contacts/c.vcf", nil, testCard("c1", "Carl")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("sharee PUT: %d", resp.StatusCode)
