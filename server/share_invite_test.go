@@ -43,7 +43,7 @@ type notificationDoc struct {
 		Organizer struct {
 			Href string `xml:"DAV: href"`
 		} `xml:"http://calendarserver.org/ns/ organizer"`
-		Summary    string    `xml:"http://calendarserver.org/ns/ summary"`
+		Summary string `xml:"http://calendarserver.org/ns/ summary"`
 	} `xml:"http://calendarserver.org/ns/ invite-notification"`
 }
 
@@ -213,7 +213,9 @@ func TestShareInviteAppleFlow(t *testing.T) {
 	}
 	// Every step is in the owner's journal; bob's write names him.
 	_, body = e.do(t, "alice", "GET", "/api/history?collection=calendar&limit=20", nil, "")
-	var h struct{ Entries []struct{ Op, Name, By string } }
+	var h struct {
+		Entries []struct{ Op, Name, By string }
+	}
 	if err := json.Unmarshal([]byte(body), &h); err != nil {
 		t.Fatal(err)
 	}
