@@ -77,3 +77,71 @@ func TestShareHostileSharee(t *testing.T) {
 		t.Errorf("alice's calendar after the refusals:\n%s", body)
 	}
 }
+
+// TestShareSyncTokens: a sharee's sync tokens are the owner's collection's,
+// with the same rules as the owner's own: a token of the shared collection
+// is refused on the sharee's own calendar (and the other way round), a
+// token from before the owner deleted and made the collection again is
+// refused with valid-sync-token, and while the owner's data is recovering
+// the sharee's sync and write get 503 with Retry-After, then work again.
+func TestShareSyncTokens(t *testing.T) {
+	e := newScheduleEnv(t)
+	cal := "/dav/calendars/alice/calendar/"
+	e.do(t, "alice", "PUT", cal+"one.ics", nil, event("one", "mailto:alice@example.org"))
+	share := func() {
+		t.Helper()
+		if resp, body := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"calendar","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
+			t.Fatalf("invite: %d %s", resp.StatusCode, body)
+		}
+		if resp, body := e.do(t, "bob", "POST", "/api/shares/reply", jsonHdr, `{"owner":"alice","collection":"calendar","accept":true}`); resp.StatusCode != http.StatusOK {
+			t.Fatalf("accept: %d %s", resp.StatusCode, body)
+		}
+	}
+	share()
+	_, body := e.do(t, "bob", "REPORT", cal, nil, syncReq(""))
+	shared := tokenIn(t, body)
+	_, body = e.do(t, "bob", "REPORT", "/dav/calendars/bob/calendar/", nil, syncReq(""))
+	own := tokenIn(t, body)
+	for _, c := range []struct{ path, tok string }{{"/dav/calendars/bob/calendar/", shared}, {cal, own}} {
+		if resp, body := e.do(t, "bob", "REPORT", c.path, nil, syncReq(c.tok)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
+			t.Errorf("a token of another collection on %s: %d %s", c.path, resp.StatusCode, body)
+		}
+	}
+	// Recovering owner: 503 at once, then the same token goes on.
+	if _, err := e.store.OpenRecovery(t.Context(), "alice", "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ method, path, body string }{{"REPORT", cal, syncReq(shared)}, {"PUT", cal + "bob.ics", event("bob", "mailto:bob@example.org")}} {
+		if resp, _ := e.do(t, "bob", r.method, r.path, nil, r.body); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("sharee's %s while the owner recovers: %d", r.method, resp.StatusCode)
+		}
+	}
+	if _, err := e.store.CloseRecovery(t.Context(), "alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := e.do(t, "bob", "PUT", cal+"bob.ics", nil, event("bob", "mailto:bob@example.org")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("sharee's PUT after the recovery: %d", resp.StatusCode)
+	}
+	resp, body := e.do(t, "bob", "REPORT", cal, nil, syncReq(shared))
+	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, cal+"bob.ics") || strings.Contains(body, cal+"one.ics") {
+		t.Fatalf("sharee's incremental sync after the recovery: %d\n%s", resp.StatusCode, body)
+	}
+	// The owner deletes the calendar and makes it again: the grant went with
+	// it; shared again, the old token is refused, not silently reused.
+	if resp, _ := e.do(t, "alice", "DELETE", cal, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("owner's DELETE: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "bob", "REPORT", cal, nil, syncReq(shared)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("sharee's sync of a deleted calendar: %d", resp.StatusCode)
+	}
+	if resp, body := e.do(t, "alice", "MKCALENDAR", cal, nil, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(t, "bob", "GET", cal+"bob.ics", nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the grant outlived the collection: %d", resp.StatusCode)
+	}
+	share()
+	if resp, body := e.do(t, "bob", "REPORT", cal, nil, syncReq(shared)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
+		t.Errorf("a token from before the collection was made again: %d %s", resp.StatusCode, body)
+	}
+}
