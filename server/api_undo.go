@@ -155,5 +155,6 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	} else {
 		dav.LogRefusal(s.log, r, de.Status, err.Error())
 	}
+	dav.SetRetryAfter(w, err, de)
 	writeJSON(w, de.Status, map[string]string{"error": fmt.Sprint(de.Msg)})
 }

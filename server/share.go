@@ -134,6 +134,11 @@ func (s *Server) shareProps(ps *dav.PropSet, p dav.Path, c storage.Collection, v
 		dav.SetViewer(ps, viewer, grants[viewer] != account.ShareReadWrite)
 		ps.Add(dav.NameResourceType, base+"<CS:shared/>")
 		ps.Add(nameSharedURL, dav.HrefXML(p.Href()))
+		// The sharee sees who shares it with them and their own entry,
+		// not the other sharees.
+		if g, ok := account.AllGrants(c)[viewer]; ok {
+			ps.Add(nameInvite, inviteXML(p.User, map[string]account.Share{viewer: g}))
+		}
 		return
 	}
 	ps.Add(nameAllowedSharing, "<CS:can-be-shared/>")

@@ -107,9 +107,29 @@ func TestShareSyncTokens(t *testing.T) {
 			t.Errorf("a token of another collection on %s: %d %s", c.path, resp.StatusCode, body)
 		}
 	}
-	// Recovering owner: 503 at once, then the same token goes on.
+	// Recovering owner: 503 at once, then the same token goes on. An answer
+	// to an invitation (a change of the owner's collection) waits too.
+	if resp, _ := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"calendar","sharee":"carol","access":"read"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("invite carol: %d", resp.StatusCode)
+	}
 	if _, err := e.store.OpenRecovery(t.Context(), "alice", "test", ""); err != nil {
 		t.Fatal(err)
+	}
+	head := e.store.Head()
+	for _, r := range []struct{ path, body string }{
+		{"/api/shares/reply", `{"owner":"alice","collection":"calendar","accept":true}`},
+		{"/dav/calendars/carol/", `<CS:invite-reply xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:invite-accepted/><CS:hosturl><D:href>` + cal + `</D:href></CS:hosturl></CS:invite-reply>`},
+	} {
+		hdr := jsonHdr
+		if strings.HasPrefix(r.path, "/dav/") {
+			hdr = map[string]string{"Content-Type": "application/xml"}
+		}
+		if resp, _ := e.do(t, "carol", "POST", r.path, hdr, r.body); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("an answer to an invitation while the owner recovers (%s): %d", r.path, resp.StatusCode)
+		}
+	}
+	if e.store.Head() != head {
+		t.Error("an answer during the owner's recovery wrote to the store")
 	}
 	for _, r := range []struct{ method, path, body string }{{"REPORT", cal, syncReq(shared)}, {"PUT", cal + "bob.ics", event("bob", "mailto:bob@example.org")}} {
 		if resp, _ := e.do(t, "bob", r.method, r.path, nil, r.body); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {

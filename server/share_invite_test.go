@@ -158,9 +158,10 @@ func TestShareInviteAppleFlow(t *testing.T) {
 	if len(docs) != 0 || ctag2 == ctag {
 		t.Errorf("after accepting: %d notifications, ctag %s → %s", len(docs), ctag, ctag2)
 	}
-	props := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><CS:shared-url/><D:current-user-privilege-set/></D:prop></D:propfind>`
+	props := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><CS:shared-url/><D:current-user-privilege-set/><CS:invite/></D:prop></D:propfind>`
 	_, body = e.do(t, "bob", "PROPFIND", "/dav/calendars/bob/", map[string]string{"Depth": "1"}, props)
 	if !strings.Contains(body, "<D:href>"+cal+"</D:href>") || !strings.Contains(body, "<CS:shared/>") ||
+		!strings.Contains(body, "<CS:invite><CS:organizer><D:href>/dav/principals/alice/</D:href>") || strings.Contains(body, "/dav/principals/carol/") ||
 		!strings.Contains(body, "<CS:shared-url><D:href>"+cal+"</D:href></CS:shared-url>") || !strings.Contains(body, "<D:write-content/>") {
 		t.Errorf("bob's home after accepting:\n%s", body)
 	}

@@ -181,6 +181,10 @@ func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request, p da
 		if !ok {
 			return
 		}
+		if err := s.ownerNotRecovering(invs[i].Owner); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if _, err := account.Reply(r.Context(), s.store, p.User, invs[i].Owner, invs[i].Collection, false); err != nil {
 			s.writeError(w, r, err)
 			return

@@ -188,6 +188,10 @@ func (s *Server) apiShareReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, dav.BadRequest("body: \"accept\" (true or false) is required"))
 		return
 	}
+	if err := s.ownerNotRecovering(b.Owner); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
 	if _, err := account.Reply(r.Context(), s.store, userFrom(r.Context()), b.Owner, b.Collection, *b.Accept); err != nil {
 		s.writeAPIError(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // maxShareXML bounds the body of a CS:share or CS:invite-reply POST: a
@@ -129,6 +130,10 @@ func (s *Server) inviteReplyPost(w http.ResponseWriter, r *http.Request, p dav.P
 		s.writeError(w, r, dav.Forbidden(dav.NSCS, "valid-request", "%s/%s is your own", rep.owner, rep.collection))
 		return
 	}
+	if err := s.ownerNotRecovering(rep.owner); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	sh, err := account.Reply(r.Context(), s.store, user, rep.owner, rep.collection, rep.accept)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -144,4 +149,21 @@ func (s *Server) inviteReplyPost(w http.ResponseWriter, r *http.Request, p dav.P
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, out)
+}
+
+// ownerNotRecovering refuses an answer to an invitation while the owner's
+// data is recovering: the answer is a change of the owner's collection,
+// held back like a sharee's writes to it.
+func (s *Server) ownerNotRecovering(owner string) error {
+	rs, err := s.store.RecoveryState(owner)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // no such owner: the answer finds no invitation
+	}
+	if err != nil {
+		return err
+	}
+	if rs.Recovering {
+		return dav.ErrRecovering
+	}
+	return nil
 }
