@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -164,8 +165,8 @@ func TestShareCalendar(t *testing.T) {
 	}
 }
 
-// TestShareHistoryNamesSharee: the owner's history shows which sharee made
-// a change.
+// TestShareHistoryNamesSharee: the owner's history, and the preview of an
+// undo, show which sharee made a change.
 func TestShareHistoryNamesSharee(t *testing.T) {
 	e := newScheduleEnv(t)
 	if resp, _ := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"contacts","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
@@ -186,6 +187,7 @@ func TestShareHistoryNamesSharee(t *testing.T) {
 	_, body := e.do(t, "alice", "GET", "/api/history?collection=contacts&limit=3", nil, "")
 	var resp struct {
 		Entries []struct {
+			Seq          uint64
 			Op, Name, By string
 		}
 	}
@@ -195,6 +197,20 @@ func TestShareHistoryNamesSharee(t *testing.T) {
 	h := resp.Entries
 	if len(h) != 3 || h[0].Op != "delete" || h[0].By != "bob" || h[1].Name != "d.vcf" || h[1].By != "" || h[2].Name != "c.vcf" || h[2].By != "bob" {
 		t.Errorf("history: %+v", h)
+	}
+	// The owner's undo preview names the sharee on what it takes back.
+	_, body = e.do(t, "alice", "POST", "/api/undo", jsonHdr, fmt.Sprintf(`{"collection":"contacts","to_seq":%d,"apply":false}`, h[2].Seq-1))
+	var undo struct {
+		Items []struct {
+			Action, Name string
+			By           []string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &undo); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if len(undo.Items) != 1 || undo.Items[0].Name != "c.vcf" || len(undo.Items[0].By) != 1 || undo.Items[0].By[0] != "bob" {
+		t.Errorf("undo preview: %s", body)
 	}
 	// The sharee's history of their own data does not hold the owner's changes.
 	_, body = e.do(t, "bob", "GET", "/api/history", nil, "")

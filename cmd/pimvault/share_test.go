@@ -114,7 +114,7 @@ func TestIMIPReceiveCLI(t *testing.T) {
 // TestShareHistoryCLI: a sharee's changes to the owner's calendar are the
 // owner's history, and `pimvault history` names who made each, through the
 // running server's admin socket and on a stopped store alike; the owner's
-// undo takes the sharee's change back.
+// undo names the sharee on each change it takes back, and takes it back.
 func TestShareHistoryCLI(t *testing.T) {
 	data := t.TempDir()
 	rs := startServer(t, data)
@@ -176,6 +176,10 @@ func TestShareHistoryCLI(t *testing.T) {
 	if seq == "" {
 		t.Fatalf("no head sequence in status:\n%s", st.stdout)
 	}
+	res := pimvault(t, "undo", "--user", "olga", "--collection", "calendar", "--to-seq", seq, "--dry-run", "--data", data)
+	if res.code != 0 || !strings.Contains(res.stdout, "calendar/p.ics  (changed by pavel)") || !strings.Contains(res.stdout, "calendar/o.ics  (changed by pavel)") {
+		t.Fatalf("undo --dry-run does not name the sharee: %s", res)
+	}
 	if res := pimvault(t, "undo", "--user", "olga", "--collection", "calendar", "--to-seq", seq, "--data", data); res.code != 0 {
 		t.Fatalf("undo: %s", res)
 	}
@@ -187,7 +191,7 @@ func TestShareHistoryCLI(t *testing.T) {
 	}
 	// On the stopped store too (the undo's own changes are the owner's).
 	rs.stop(t)
-	res := pimvault(t, "history", "--user", "olga", "--collection", "calendar", "--limit", "5", "--data", data)
+	res = pimvault(t, "history", "--user", "olga", "--collection", "calendar", "--limit", "5", "--data", data)
 	if res.code != 0 || strings.Count(res.stdout, "\tby olga\n") != 3 || strings.Count(res.stdout, "\tby pavel\n") != 2 {
 		t.Errorf("history on the stopped store after the undo: %s", res)
 	}
