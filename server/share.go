@@ -15,7 +15,8 @@ import (
 // home; everything else of the owner stays 404 to them. The grant decides
 // the methods: read gives GET, HEAD, PROPFIND, REPORT and OPTIONS;
 // read-write adds PUT and DELETE of objects. Changing the collection itself
-// (properties, delete, sharing it on) is the owner's alone. Sync tokens,
+// (properties, delete, sharing it on) is the owner's alone; a sharee's
+// DELETE of the collection removes it from their home only (leaveShare). Sync tokens,
 // reports and recovery are the owner's collection's, unchanged. Only an
 // accepted grant counts: an invitation gives nothing until it is accepted.
 
@@ -50,7 +51,13 @@ func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path,
 			need = "write-content"
 		}
 	case "DELETE":
-		if access != account.ShareReadWrite || p.Kind != dav.ResObject {
+		if p.Kind == dav.ResCollection {
+			// CalendarServer's unsubscribe: the sharee removes the shared
+			// collection from their home; the owner's stays as it is.
+			s.leaveShare(w, r, p, user)
+			return false
+		}
+		if access != account.ShareReadWrite {
 			need = "unbind"
 		}
 	case "PROPPATCH":
@@ -61,11 +68,7 @@ func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path,
 		need = "bind"
 	}
 	if need != "" {
-		href := p.Href()
-		if p.Kind == dav.ResCollection && r.Method == "DELETE" {
-			href = dav.HomeHref(p.Home, p.User)
-		}
-		s.writeError(w, r, dav.NeedPrivileges(href, need, "%s is shared with you %s; %s needs the %s privilege", p.Href(), accessWords(access), r.Method, need))
+		s.writeError(w, r, dav.NeedPrivileges(p.Href(), need, "%s is shared with you %s; %s needs the %s privilege", p.Href(), accessWords(access), r.Method, need))
 		return false
 	}
 	if gatedPath(r.URL.Path) {
@@ -76,6 +79,22 @@ func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path,
 		}
 	}
 	return true
+}
+
+// leaveShare answers a sharee's DELETE of the shared collection: their
+// grant becomes declined (the collection leaves their home, the owner sees
+// invite-declined) and nothing of the owner's data changes. Like the
+// sharee's other changes it waits while the owner's data recovers.
+func (s *Server) leaveShare(w http.ResponseWriter, r *http.Request, p dav.Path, user string) {
+	if err := s.ownerNotRecovering(p.User); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := account.Reply(r.Context(), s.store, user, p.User, p.Collection, false); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func accessWords(access string) string {

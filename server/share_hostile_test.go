@@ -8,9 +8,9 @@ import (
 
 // TestShareHostileSharee: what a sharee may not do to the owner's
 // collection gets an exact refusal, with the privilege named, and changes
-// nothing: a read-only sharee's PROPPATCH, any sharee's re-share, delete
-// of the collection, MKCALENDAR in the owner's home and MOVE
-// out of the collection; ACL is no method of this server (405, for owner
+// nothing: a read-only sharee's PROPPATCH, any sharee's re-share,
+// MKCALENDAR in the owner's home and MOVE out of the collection; a
+// sharee's DELETE of the collection only takes it out of their home; ACL is no method of this server (405, for owner
 // and sharee alike: the ACL is changed by sharing); an invitation not yet
 // accepted gives nothing.
 func TestShareHostileSharee(t *testing.T) {
@@ -53,8 +53,6 @@ func TestShareHostileSharee(t *testing.T) {
 		{"carol", "PROPPATCH", cal, proppatch, nil, 403, "write-properties"},
 		{"bob", "POST", cal, reshare, xml, 403, "share"},
 		{"carol", "POST", cal, reshare, xml, 403, "share"},
-		{"bob", "DELETE", cal, "", nil, 403, "unbind"},
-		{"carol", "DELETE", cal, "", nil, 403, "unbind"},
 		{"bob", "DELETE", cal + "one.ics", "", nil, 403, "unbind"},
 		{"bob", "PUT", cal + "one.ics", event("one", "mailto:bob@example.org"), nil, 403, "write-content"},
 		{"bob", "ACL", cal, acl, xml, 405, ""},
@@ -72,9 +70,35 @@ func TestShareHostileSharee(t *testing.T) {
 		t.Fatal("a refused sharee request wrote to the store")
 	}
 	// The owner's view is unchanged: her name, her two sharees.
-	_, body := e.do(t, "alice", "PROPFIND", cal, map[string]string{"Depth": "0"}, `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:displayname/><CS:invite/></D:prop></D:propfind>`)
+	invite := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:displayname/><CS:invite/></D:prop></D:propfind>`
+	_, body := e.do(t, "alice", "PROPFIND", cal, map[string]string{"Depth": "0"}, invite)
 	if strings.Contains(body, "mine now") || strings.Count(body, "<CS:invite-accepted/>") != 2 {
 		t.Errorf("alice's calendar after the refusals:\n%s", body)
+	}
+	// A sharee's DELETE of the collection (Calendar's unsubscribe) takes it
+	// out of their home only: one change, the grant declined; alice's
+	// calendar and its events stay, and the other sharee keeps access.
+	if resp, body := e.do(t, "bob", "DELETE", cal, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("bob's DELETE of the shared calendar: %d %s", resp.StatusCode, body)
+	}
+	if e.store.Head() != head+1 {
+		t.Errorf("leaving wrote %d changes, want 1", e.store.Head()-head)
+	}
+	if _, err := e.store.Get("alice", "calendar", "one.ics"); err != nil {
+		t.Errorf("alice's event after bob left: %v", err)
+	}
+	if resp, _ := e.do(t, "bob", "GET", cal+"one.ics", nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("bob after leaving: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "bob", "DELETE", cal, nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("bob's second DELETE: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "carol", "GET", cal+"one.ics", nil, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("carol after bob left: %d", resp.StatusCode)
+	}
+	_, body = e.do(t, "alice", "PROPFIND", cal, map[string]string{"Depth": "0"}, invite)
+	if !strings.Contains(body, "/dav/principals/bob/</D:href><CS:common-name>bob</CS:common-name><CS:invite-declined/>") {
+		t.Errorf("alice's CS:invite after bob left:\n%s", body)
 	}
 }
 

@@ -198,6 +198,7 @@ func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request, p da
 		w.Header().Set("Content-Type", notificationContentType)
 		w.Header().Set("ETag", dav.QuoteETag(notificationETag(bodies[i])))
 		w.Header().Set("Content-Length", strconv.Itoa(len(bodies[i])))
+		w.Header().Set("Last-Modified", dav.HTTPTime(invs[i].Since.UnixNano()))
 		if r.Method == "GET" {
 			w.Write(bodies[i])
 		}
@@ -218,6 +219,7 @@ func (s *Server) notificationPropfind(w http.ResponseWriter, r *http.Request, p 
 		ps.Add(dav.NameGetETag, dav.XMLEscape(dav.QuoteETag(notificationETag(bodies[i]))))
 		ps.Add(dav.NameGetContentType, notificationContentType)
 		ps.Add(dav.NameGetContentLength, strconv.Itoa(len(bodies[i])))
+		ps.Add(dav.NameGetLastModified, dav.HTTPTime(invs[i].Since.UnixNano()))
 		ps.Add(nameNotificationType, `<CS:invite-notification shared-type="`+invs[i].Kind+`"/>`)
 		ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 		dav.CommonProps(ps, p.User)

@@ -27,8 +27,7 @@ type shareXML struct {
 
 // sharePost answers a CS:share POST to one of the user's own address books
 // or calendars. Every sharee is resolved (a mailto: address or principal
-// URL of an account) before any grant changes; a sharee that is no account
-// refuses the whole request. A new sharee gets an invitation (a
+// URL of an account) before any grant changes. A new sharee gets an invitation (a
 // notification to accept or decline, share_notify.go) and no access until
 // they accept; a sharee who accepted already only has their access changed.
 func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
@@ -51,43 +50,75 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, err)
 		return
 	}
-	type change struct{ sharee, access string }
+	// Every sharee is checked first: an address that is no account of this
+	// server, or the owner's own, refuses the request with a multistatus
+	// (403 for it, 424 for the others, as CalendarServer answers) and
+	// nothing changes. Removing an address that is no account (or has no
+	// grant) has nothing to do.
+	type change struct{ href, sharee, access string }
 	var changes []change
-	resolve := func(href string) (string, bool) {
-		u, ok := dir.lookup(strings.TrimSpace(href))
-		if !ok {
-			s.writeError(w, r, dav.Forbidden(dav.NSDAV, "", "%q is no account of this server", href))
-		}
-		return u, ok
-	}
+	var bad []string
 	for _, st := range req.Set {
-		u, ok := resolve(st.Href)
-		if !ok {
-			return
+		href := strings.TrimSpace(st.Href)
+		u, ok := dir.lookup(href)
+		if !ok || u == p.User {
+			bad = append(bad, href)
+			continue
 		}
 		access := account.ShareRead
 		if st.ReadWrite != nil {
 			access = account.ShareReadWrite
 		}
-		changes = append(changes, change{u, access})
+		changes = append(changes, change{href, u, access})
 	}
 	c, _ := s.store.Collection(p.User, p.Collection)
 	grants := account.AllGrants(c)
 	for _, rm := range req.Remove {
-		u, ok := resolve(rm.Href)
-		if !ok {
-			return
-		}
-		if _, shared := grants[u]; shared {
-			changes = append(changes, change{u, ""})
+		href := strings.TrimSpace(rm.Href)
+		if u, ok := dir.lookup(href); ok {
+			if _, shared := grants[u]; shared {
+				changes = append(changes, change{href, u, ""})
+			}
 		}
 	}
+	if len(bad) > 0 {
+		dav.LogRefusal(s.log, r, http.StatusForbidden, "CS:share names "+strings.Join(bad, ", ")+": no account of this server, or the owner")
+		ms := dav.NewMultistatus(r.Context(), w, nil)
+		for _, h := range bad {
+			ms.StatusResponse(h, http.StatusForbidden)
+		}
+		for _, ch := range changes {
+			ms.StatusResponse(ch.href, http.StatusFailedDependency)
+		}
+		ms.Finish(s.log, r)
+		return
+	}
 	now := time.Now()
-	for _, ch := range changes {
-		if err := account.Invite(r.Context(), s.store, p.User, p.Collection, ch.sharee, ch.access, now); err != nil {
+	for i, ch := range changes {
+		err := account.Invite(r.Context(), s.store, p.User, p.Collection, ch.sharee, ch.access, now)
+		if err == nil {
+			continue
+		}
+		if i == 0 {
 			s.writeError(w, r, err)
 			return
 		}
+		// Some sharees are done (each invitation is its own change): say
+		// which, which one failed and which were not tried.
+		dav.LogRefusal(s.log, r, dav.ToError(err).Status, err.Error())
+		ms := dav.NewMultistatus(r.Context(), w, nil)
+		for j, done := range changes {
+			switch {
+			case j < i:
+				ms.StatusResponse(done.href, http.StatusOK)
+			case j == i:
+				ms.StatusResponse(done.href, dav.ToError(err).Status)
+			default:
+				ms.StatusResponse(done.href, http.StatusFailedDependency)
+			}
+		}
+		ms.Finish(s.log, r)
+		return
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

@@ -87,7 +87,7 @@ func TestShareCalendar(t *testing.T) {
 		t.Fatalf("read-only sharee's PUT: %d %s", resp.StatusCode, body)
 	}
 	for _, req := range []struct{ method, path, body string }{
-		{"DELETE", cal + "one.ics", ""}, {"DELETE", cal, ""}, {"PROPPATCH", cal, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`},
+		{"DELETE", cal + "one.ics", ""}, {"PROPPATCH", cal, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`},
 		{"POST", cal, shareBody}, {"MOVE", cal + "one.ics", ""}, {"MKCALENDAR", "/dav/calendars/alice/new/", ""},
 	} {
 		if resp, _ := e.do(t, "bob", req.method, req.path, map[string]string{"Destination": "/dav/calendars/bob/calendar/x.ics"}, req.body); resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
@@ -101,7 +101,7 @@ func TestShareCalendar(t *testing.T) {
 	if resp, body := e.do(t, "carol", "PUT", cal+"carol.ics", nil, event("carol", "mailto:carol@example.org")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("read-write sharee's PUT: %d %s", resp.StatusCode, body)
 	}
-	for _, req := range []struct{ method, path, body string }{{"DELETE", cal, ""}, {"POST", cal, shareBody}} {
+	for _, req := range []struct{ method, path, body string }{{"PROPPATCH", cal, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`}, {"POST", cal, shareBody}} {
 		if resp, _ := e.do(t, "carol", req.method, req.path, nil, req.body); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("read-write sharee's %s of the collection: %d", req.method, resp.StatusCode)
 		}
@@ -133,16 +133,34 @@ func TestShareCalendar(t *testing.T) {
 	if resp, _ := e.do(t, "bob", "REPORT", cal, nil, syncReq(tok)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob's sync after the revoke: %d", resp.StatusCode)
 	}
-	// Hostile share requests change nothing.
+	// Hostile share requests change nothing: a sharee that is no account, or
+	// the owner, fails the whole request with a multistatus (403 for it,
+	// 424 for the others, as CalendarServer answers).
 	head = e.store.Head()
-	for _, b := range []string{
-		`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:bob@example.org</D:href></CS:set><CS:set><D:href>mailto:nobody@example.org</D:href></CS:set></CS:share>`,
-		`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:alice@example.org</D:href></CS:set></CS:share>`,
-		`<x/>`,
+	for _, c := range []struct {
+		body   string
+		status int
+		want   []string
+	}{
+		{`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:bob@example.org</D:href></CS:set><CS:set><D:href>mailto:nobody@example.org</D:href></CS:set></CS:share>`, 207,
+			[]string{"<D:href>mailto:nobody@example.org</D:href><D:status>HTTP/1.1 403 Forbidden</D:status>", "<D:href>mailto:bob@example.org</D:href><D:status>HTTP/1.1 424 Failed Dependency</D:status>"}},
+		{`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:alice@example.org</D:href></CS:set></CS:share>`, 207,
+			[]string{"<D:href>mailto:alice@example.org</D:href><D:status>HTTP/1.1 403 Forbidden</D:status>"}},
+		{`<x/>`, 400, nil},
 	} {
-		if resp, _ := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, b); resp.StatusCode < 400 {
-			t.Errorf("bad share request accepted: %s", b)
+		resp, body := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, c.body)
+		if resp.StatusCode != c.status {
+			t.Errorf("bad share request: %d, want %d: %s", resp.StatusCode, c.status, c.body)
 		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("answer to a bad share request lacks %s:\n%s", w, body)
+			}
+		}
+	}
+	// Removing an address that is no account has nothing to do.
+	if resp, _ := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, `<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:remove><D:href>mailto:nobody@example.org</D:href></CS:remove></CS:share>`); resp.StatusCode != http.StatusOK {
+		t.Errorf("removing an unknown sharee: %d", resp.StatusCode)
 	}
 	for _, hdr := range []map[string]string{{"Content-Type": "text/plain"}, {"Content-Type": "application/xml", "Sec-Fetch-Site": "cross-site"}, {"Content-Type": "application/xml", "Origin": "https://evil.example"}} {
 		if resp, _ := e.do(t, "alice", "POST", cal, hdr, shareBody); resp.StatusCode < 400 {
