@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"sort"
@@ -60,6 +61,13 @@ func (s *Server) serveSharing(w http.ResponseWriter, r *http.Request, p dav.Path
 	if p.Kind == dav.ResHome && r.Method == http.MethodPost {
 		s.inviteReplyPost(w, r, p)
 		return true
+	}
+	if p.Kind == dav.ResCollection && r.Method == http.MethodPost && p.Collection != inboxName && p.Collection != outboxName && p.Collection != notificationName {
+		// A CS:share to a collection that does not exist: 404, not 405.
+		if _, err := s.store.Collection(user, p.Collection); errors.Is(err, storage.ErrNotFound) {
+			s.writeError(w, r, dav.ErrNotFound)
+			return true
+		}
 	}
 	if p.Home != dav.HomeCalendars || p.Collection != notificationName || (p.Kind != dav.ResCollection && p.Kind != dav.ResObject) {
 		return false

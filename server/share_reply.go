@@ -143,9 +143,11 @@ func (s *Server) inviteReplyPost(w http.ResponseWriter, r *http.Request, p dav.P
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	// The collection stays at its owner's URL, named without the trailing
+	// slash as CalendarServer names it (clients append one).
 	in := invitation{Share: sh}
 	out := `<?xml version="1.0" encoding="utf-8"?>` + "\n" +
-		`<CS:shared-as xmlns:D="DAV:" xmlns:CS="` + dav.NSCS + `">` + dav.HrefXML(in.hostHref()) + "</CS:shared-as>\n"
+		`<CS:shared-as xmlns:D="DAV:" xmlns:CS="` + dav.NSCS + `">` + dav.HrefXML(strings.TrimSuffix(in.hostHref(), "/")) + "</CS:shared-as>\n"
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, out)
