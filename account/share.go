@@ -22,10 +22,14 @@ import (
 // A grant's value is its state:
 //
 //	read | read-write                 accepted: the sharee has access
+//	accepted <access> <RFC 3339 time> accepted then, the owner not told yet
 //	invited <access> <RFC 3339 time>  an invitation waiting for the sharee
-//	declined <access>                 the sharee said no
+//	declined <access> [<time>]        the sharee said no (with a time: the
+//	                                  owner has not been told yet)
 //
-// Only an accepted grant gives access (Grants). An invitation is what an
+// Only an accepted grant gives access (Grants). The owner learns of an
+// answer from a notification (the time in the value) and dismisses it
+// (ReplySeen), which drops the time. An invitation is what an
 // owner's own request makes (CalendarServer's CS:share, /api/shares): the
 // sharee sees it as a notification and accepts or declines it (Reply). The
 // administrator's `pimvault share add` grants at once (SetShare).
@@ -66,7 +70,9 @@ type Share struct {
 	Owner, Collection, Kind, Sharee, Access string
 	// Status is StatusAccepted, StatusInvited or StatusDeclined.
 	Status string
-	// Since is when an invitation was made (StatusInvited only).
+	// Since is when an invitation was made (StatusInvited), or when the
+	// sharee answered one while the owner has not dismissed the answer
+	// (StatusAccepted, StatusDeclined); zero otherwise.
 	Since time.Time
 }
 
@@ -81,32 +87,34 @@ func InviteUID(owner, collection, sharee string) string {
 // ShareKey is the property name of sharee's grant.
 func ShareKey(sharee string) string { return "{" + ShareNS + "}" + sharee }
 
-// ParseGrant reads a grant value: its status, access and, for an
-// invitation, when it was made. A value of another form is no grant.
+// ParseGrant reads a grant value: its status, access and the time it
+// carries (see Share.Since). A value of another form is no grant.
 func ParseGrant(v string) (status, access string, since time.Time, ok bool) {
 	f := strings.Split(v, " ")
 	validAccess := func(a string) bool { return a == ShareRead || a == ShareReadWrite }
+	at := func(v string) (time.Time, bool) {
+		t, err := time.Parse(time.RFC3339, v)
+		return t.UTC(), err == nil
+	}
 	switch {
 	case len(f) == 1 && validAccess(f[0]):
 		return StatusAccepted, f[0], time.Time{}, true
-	case len(f) == 3 && f[0] == StatusInvited && validAccess(f[1]):
-		t, err := time.Parse(time.RFC3339, f[2])
-		if err != nil {
-			return "", "", time.Time{}, false
-		}
-		return StatusInvited, f[1], t.UTC(), true
 	case len(f) == 2 && f[0] == StatusDeclined && validAccess(f[1]):
 		return StatusDeclined, f[1], time.Time{}, true
+	case len(f) == 3 && (f[0] == StatusInvited || f[0] == StatusAccepted || f[0] == StatusDeclined) && validAccess(f[1]):
+		if t, ok := at(f[2]); ok {
+			return f[0], f[1], t, true
+		}
 	}
 	return "", "", time.Time{}, false
 }
 
 // grantValue is the value ParseGrant reads.
 func grantValue(status, access string, since time.Time) string {
-	switch status {
-	case StatusInvited:
-		return StatusInvited + " " + access + " " + since.UTC().Format(time.RFC3339)
-	case StatusDeclined:
+	if !since.IsZero() {
+		return status + " " + access + " " + since.UTC().Format(time.RFC3339)
+	}
+	if status == StatusDeclined {
 		return StatusDeclined + " " + access
 	}
 	return access
@@ -187,7 +195,7 @@ func Invite(ctx context.Context, s ShareStore, owner, collection, sharee, access
 		if g.Access == access {
 			return nil
 		}
-		return putGrant(ctx, s, c, owner, sharee, grantValue(StatusAccepted, access, time.Time{}))
+		return putGrant(ctx, s, c, owner, sharee, grantValue(StatusAccepted, access, g.Since))
 	}
 	if !had || g.Status != StatusInvited {
 		pending, err := SharedWith(s, sharee)
@@ -213,7 +221,7 @@ func Invite(ctx context.Context, s ShareStore, owner, collection, sharee, access
 // An accepted grant can be declined too (the sharee leaves the share); a
 // declined one is accepted only after a new invitation; a grant that is
 // not there is ErrBadShare.
-func Reply(ctx context.Context, s ShareStore, sharee, owner, collection string, accept bool) (Share, error) {
+func Reply(ctx context.Context, s ShareStore, sharee, owner, collection string, accept bool, now time.Time) (Share, error) {
 	c, err := s.Collection(owner, collection)
 	if err != nil {
 		return Share{}, fmt.Errorf("%w: no invitation to %s/%s", ErrBadShare, owner, collection)
@@ -233,8 +241,23 @@ func Reply(ctx context.Context, s ShareStore, sharee, owner, collection string, 
 	if accept && g.Status == StatusDeclined {
 		return Share{}, fmt.Errorf("%w: you declined %s/%s; %s must invite you again", ErrBadShare, owner, collection, owner)
 	}
-	g.Status, g.Since = status, time.Time{}
-	return g, putGrant(ctx, s, c, owner, sharee, grantValue(status, g.Access, time.Time{}))
+	g.Status, g.Since = status, now
+	return g, putGrant(ctx, s, c, owner, sharee, grantValue(status, g.Access, now))
+}
+
+// ReplySeen dismisses the owner's notification of sharee's answer to an
+// invitation to owner's collection (the grant keeps its state). It returns
+// ErrBadShare when there is no answer to dismiss.
+func ReplySeen(ctx context.Context, s ShareStore, owner, collection, sharee string) error {
+	c, err := s.Collection(owner, collection)
+	if err != nil {
+		return fmt.Errorf("%w: no answer from %s about %s/%s", ErrBadShare, sharee, owner, collection)
+	}
+	g, ok := AllGrants(c)[sharee]
+	if !ok || g.Status == StatusInvited || g.Since.IsZero() {
+		return fmt.Errorf("%w: no answer from %s about %s/%s", ErrBadShare, sharee, owner, collection)
+	}
+	return putGrant(ctx, s, c, owner, sharee, grantValue(g.Status, g.Access, time.Time{}))
 }
 
 // shareTarget checks a share request and returns the collection and its

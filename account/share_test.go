@@ -63,20 +63,29 @@ func TestInviteReply(t *testing.T) {
 	if len(Grants(c)) != 0 {
 		t.Fatalf("an invitation gives access: %v", Grants(c))
 	}
-	if _, err := Reply(ctx, s, "ann", "ann", "cal", true); !errors.Is(err, ErrBadShare) {
+	if _, err := Reply(ctx, s, "ann", "ann", "cal", true, now); !errors.Is(err, ErrBadShare) {
 		t.Errorf("the owner answering an invitation to nobody: %v", err)
 	}
-	if _, err := Reply(ctx, s, "ben", "ann", "nope", true); !errors.Is(err, ErrBadShare) {
+	if _, err := Reply(ctx, s, "ben", "ann", "nope", true, now); !errors.Is(err, ErrBadShare) {
 		t.Errorf("a reply to a missing collection: %v", err)
 	}
-	if _, err := Reply(ctx, s, "ben", "ann", "cal", false); err != nil {
+	if _, err := Reply(ctx, s, "ben", "ann", "cal", false, now); err != nil {
 		t.Fatal(err)
 	}
-	if g := grantOf(t, s, "ann", "cal", "ben"); g.Status != StatusDeclined {
-		t.Fatalf("declined: %+v", g)
+	if g := grantOf(t, s, "ann", "cal", "ben"); g.Status != StatusDeclined || !g.Since.Equal(now) {
+		t.Fatalf("declined, the owner not told yet: %+v", g)
+	}
+	if err := ReplySeen(ctx, s, "ann", "cal", "ben"); err != nil {
+		t.Fatal(err)
+	}
+	if g := grantOf(t, s, "ann", "cal", "ben"); g.Status != StatusDeclined || !g.Since.IsZero() {
+		t.Fatalf("declined, the owner told: %+v", g)
+	}
+	if err := ReplySeen(ctx, s, "ann", "cal", "ben"); !errors.Is(err, ErrBadShare) {
+		t.Errorf("dismissing an answer twice: %v", err)
 	}
 	head := s.Head()
-	if _, err := Reply(ctx, s, "ben", "ann", "cal", true); !errors.Is(err, ErrBadShare) || !strings.Contains(err.Error(), "invite you again") {
+	if _, err := Reply(ctx, s, "ben", "ann", "cal", true, now); !errors.Is(err, ErrBadShare) || !strings.Contains(err.Error(), "invite you again") {
 		t.Errorf("accepting a declined invitation: %v", err)
 	}
 	if s.Head() != head {
@@ -85,12 +94,12 @@ func TestInviteReply(t *testing.T) {
 	if err := Invite(ctx, s, "ann", "cal", "ben", ShareRead, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Reply(ctx, s, "ben", "ann", "cal", true); err != nil {
+	if _, err := Reply(ctx, s, "ben", "ann", "cal", true, now); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = s.Collection("ann", "cal")
-	if Grants(c)["ben"] != ShareRead {
-		t.Fatalf("accepted: %v", Grants(c))
+	if Grants(c)["ben"] != ShareRead || grantOf(t, s, "ann", "cal", "ben").Since.IsZero() {
+		t.Fatalf("accepted, the owner not told yet: %v %+v", Grants(c), grantOf(t, s, "ann", "cal", "ben"))
 	}
 	if err := Invite(ctx, s, "ann", "cal", "ben", ShareReadWrite, now); err != nil {
 		t.Fatal(err)
@@ -144,7 +153,7 @@ func TestInvitePendingLimit(t *testing.T) {
 	if err := Invite(ctx, s, "ann", "c00", "ben", ShareReadWrite, now); err != nil {
 		t.Errorf("renewing a pending invitation: %v", err)
 	}
-	if _, err := Reply(ctx, s, "ben", "ann", "c00", false); err != nil {
+	if _, err := Reply(ctx, s, "ben", "ann", "c00", false, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := Invite(ctx, s, "ann", last, "ben", ShareRead, now); err != nil {
@@ -163,6 +172,9 @@ func TestParseGrant(t *testing.T) {
 		{"read-write", StatusAccepted, ShareReadWrite, true},
 		{"invited read 2026-12-03T10:00:00Z", StatusInvited, ShareRead, true},
 		{"declined read-write", StatusDeclined, ShareReadWrite, true},
+		{"declined read 2026-12-03T10:00:00Z", StatusDeclined, ShareRead, true},
+		{"accepted read-write 2026-12-03T10:00:00Z", StatusAccepted, ShareReadWrite, true},
+		{"accepted read-write", "", "", false},
 		{"invited read", "", "", false},
 		{"invited admin 2026-12-03T10:00:00Z", "", "", false},
 		{"invited read yesterday", "", "", false},
@@ -180,7 +192,7 @@ func TestParseGrant(t *testing.T) {
 // FuzzParseGrant: any stored value parses or is refused without panic, and
 // what parses is written back the same.
 func FuzzParseGrant(f *testing.F) {
-	for _, s := range []string{"read", "read-write", "invited read 2026-12-03T10:00:00Z", "declined read", "invited  read", "x"} {
+	for _, s := range []string{"read", "read-write", "invited read 2026-12-03T10:00:00Z", "declined read", "accepted read 2026-12-03T10:00:00+01:00", "invited  read", "x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {

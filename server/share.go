@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -90,7 +91,7 @@ func (s *Server) leaveShare(w http.ResponseWriter, r *http.Request, p dav.Path, 
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := account.Reply(r.Context(), s.store, user, p.User, p.Collection, false); err != nil {
+	if _, err := account.Reply(r.Context(), s.store, user, p.User, p.Collection, false, time.Now()); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -45,6 +45,16 @@ type notificationDoc struct {
 		} `xml:"http://calendarserver.org/ns/ organizer"`
 		Summary string `xml:"http://calendarserver.org/ns/ summary"`
 	} `xml:"http://calendarserver.org/ns/ invite-notification"`
+	Reply *struct {
+		SharedType string    `xml:"shared-type,attr"`
+		Href       string    `xml:"DAV: href"`
+		Accepted   *struct{} `xml:"http://calendarserver.org/ns/ invite-accepted"`
+		Declined   *struct{} `xml:"http://calendarserver.org/ns/ invite-declined"`
+		InReplyTo  string    `xml:"http://calendarserver.org/ns/ in-reply-to"`
+		HostURL    struct {
+			Href string `xml:"DAV: href"`
+		} `xml:"http://calendarserver.org/ns/ hosturl"`
+	} `xml:"http://calendarserver.org/ns/ invite-reply"`
 }
 
 // notifications lists a user's notification collection (Depth 1, as
@@ -64,7 +74,7 @@ func notifications(t *testing.T, e *testEnv, user string) (ctag string, docs []n
 		t.Fatalf("no getctag:\n%s", body)
 	}
 	for _, h := range regexp.MustCompile(`<D:href>([^<]+\.xml)</D:href>`).FindAllStringSubmatch(body, -1) {
-		if !strings.Contains(body, `<CS:notificationtype><CS:invite-notification shared-type="`) {
+		if !strings.Contains(body, `<CS:notificationtype><CS:invite-notification shared-type="`) && !strings.Contains(body, `<CS:notificationtype><CS:invite-reply shared-type="`) {
 			t.Errorf("member %s without CS:notificationtype:\n%s", h[1], body)
 		}
 		resp, got := e.do(t, user, "GET", h[1], nil, "")
@@ -168,6 +178,21 @@ func TestShareInviteAppleFlow(t *testing.T) {
 	if resp, body := e.do(t, "bob", "PUT", cal+"bob.ics", nil, event("bob", "mailto:bob@example.org")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("bob's PUT after accepting: %d %s", resp.StatusCode, body)
 	}
+	// Alice is told of bob's answer (CS:invite-reply) until she dismisses it.
+	_, docs, aliceHrefs := notifications(t, e, "alice")
+	if len(docs) != 1 || docs[0].Reply == nil || docs[0].Reply.Accepted == nil || docs[0].Reply.Href != "/dav/principals/bob/" ||
+		docs[0].Reply.InReplyTo != n.UID || docs[0].Reply.HostURL.Href != cal || docs[0].Reply.SharedType != "calendar" {
+		t.Fatalf("alice's notifications after bob accepted: %+v", docs)
+	}
+	if resp, _ := e.do(t, "alice", "DELETE", aliceHrefs[0], nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("alice dismisses bob's answer: %d", resp.StatusCode)
+	}
+	if _, docs, _ = notifications(t, e, "alice"); len(docs) != 0 {
+		t.Errorf("alice's dismissed answer is still listed")
+	}
+	if resp, _ := e.do(t, "bob", "PUT", cal+"bob2.ics", nil, event("bob2", "mailto:bob@example.org")); resp.StatusCode != http.StatusCreated {
+		t.Errorf("bob's access after alice dismissed his answer: %d", resp.StatusCode)
+	}
 	// Carol declines by deleting the notification (Calendar's "ignore").
 	_, docs, hrefs = notifications(t, e, "carol")
 	if len(docs) != 1 || docs[0].Invite.Read == nil {
@@ -178,6 +203,9 @@ func TestShareInviteAppleFlow(t *testing.T) {
 	}
 	if _, docs, _ = notifications(t, e, "carol"); len(docs) != 0 {
 		t.Errorf("carol's declined invitation is still listed")
+	}
+	if _, docs, _ = notifications(t, e, "alice"); len(docs) != 1 || docs[0].Reply == nil || docs[0].Reply.Declined == nil || docs[0].Reply.Href != "/dav/principals/carol/" {
+		t.Errorf("alice's notifications after carol declined: %+v", docs)
 	}
 	_, body = e.do(t, "alice", "PROPFIND", cal, map[string]string{"Depth": "0"}, invite)
 	for _, want := range []string{"/dav/principals/bob/</D:href><CS:common-name>bob</CS:common-name><CS:invite-accepted/>", "/dav/principals/carol/</D:href><CS:common-name>carol</CS:common-name><CS:invite-declined/>"} {
@@ -229,9 +257,10 @@ func TestShareInviteAppleFlow(t *testing.T) {
 			byBob = true
 		}
 	}
-	// displayname, two invitations, accept, decline, carol invited again
-	// (bob's accepted grant is unchanged), decline, remove.
-	if setProps != 8 || !byBob {
+	// displayname, two invitations, accept, alice dismisses the answer,
+	// decline, carol invited again (bob's accepted grant is unchanged),
+	// decline, remove.
+	if setProps != 9 || !byBob {
 		t.Errorf("alice's history (%d property changes, bob's PUT named: %v): %s", setProps, byBob, body)
 	}
 }

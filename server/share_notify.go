@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -17,15 +18,16 @@ import (
 )
 
 // CalendarServer notifications (caldav-notifications, caldav-sharing §5):
-// a user's invitations to others' collections, as Apple's clients read
-// them. The notification collection is a view, not stored: its members are
-// the invitations waiting for the user (grants in the invited state, see
-// account.Invite), so every notification appears, changes and goes with a
+// a user's invitations to others' collections, and their sharees' answers
+// to their own invitations, as Apple's clients read them. The notification
+// collection is a view, not stored: its members are the invitations
+// waiting for the user (grants in the invited state, see account.Invite)
+// and the answers the user has not dismissed (account.ReplySeen), so every notification appears, changes and goes with a
 // journalled change of the owner's collection, and cannot disagree with it.
 // The user finds it through the principal's CS:notification-URL, reads each
 // member (a CS:notification document) with GET, and answers with a
 // CS:invite-reply POST to their home (share_reply.go); a DELETE of an
-// invitation declines it.
+// invitation declines it, a DELETE of an answer dismisses it.
 
 // notificationName is the notification collection's name in the calendar
 // home. A stored collection of that name (made before notifications
@@ -79,13 +81,29 @@ func (s *Server) serveSharing(w http.ResponseWriter, r *http.Request, p dav.Path
 	return true
 }
 
-// invitation is one notification: a grant waiting for the user's answer.
+// invitation is one notification: a grant waiting for the user's answer,
+// or (reply) a sharee's answer to the user's invitation, not yet dismissed.
 type invitation struct {
 	account.Share
-	uid string
+	uid   string
+	reply bool
 }
 
-func (in invitation) name() string { return in.uid + ".xml" }
+// name is the notification's resource name; an answer's differs from the
+// invitation it answers.
+func (in invitation) name() string {
+	if in.reply {
+		return in.uid + "-reply.xml"
+	}
+	return in.uid + ".xml"
+}
+
+func (in invitation) kind() string {
+	if in.reply {
+		return "invite-reply"
+	}
+	return "invite-notification"
+}
 
 func (in invitation) hostHref() string {
 	home := dav.HomeCalendars
@@ -111,6 +129,27 @@ func (s *Server) invitations(user string) ([]invitation, error) {
 	return out, nil
 }
 
+// notices lists user's notifications, oldest first: the invitations
+// waiting for them and the answers of their sharees they have not
+// dismissed.
+func (s *Server) notices(user string) ([]invitation, error) {
+	out, err := s.invitations(user)
+	if err != nil {
+		return nil, err
+	}
+	mine, err := account.SharesOf(s.store, user)
+	if err != nil {
+		return nil, err
+	}
+	for _, sh := range mine {
+		if sh.Status != account.StatusInvited && !sh.Since.IsZero() {
+			out = append(out, invitation{Share: sh, uid: account.InviteUID(user, sh.Collection, sh.Sharee), reply: true})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
+	return out, nil
+}
+
 // notificationXML is the CS:notification document of an invitation
 // (caldav-sharing §5.4.1), naming the sharee and the owner by their
 // principal URLs, as CalendarServer does.
@@ -130,6 +169,21 @@ func (s *Server) notificationXML(in invitation) []byte {
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
 	b.WriteString(`<CS:notification xmlns:D="DAV:" xmlns:CS="` + dav.NSCS + `">`)
 	b.WriteString("<CS:dtstamp>" + in.Since.UTC().Format("20060102T150405Z") + "</CS:dtstamp>")
+	if in.reply {
+		// caldav-sharing §5.4.2: the sharee's answer, to the owner.
+		answer := "<CS:invite-declined/>"
+		if in.Status == account.StatusAccepted {
+			answer = "<CS:invite-accepted/>"
+		}
+		b.WriteString(`<CS:invite-reply shared-type="` + in.Kind + `">`)
+		b.WriteString(dav.HrefXML(addr(in.Sharee)))
+		b.WriteString(answer)
+		b.WriteString("<CS:hosturl>" + dav.HrefXML(in.hostHref()) + "</CS:hosturl>")
+		b.WriteString("<CS:in-reply-to>" + in.uid + "</CS:in-reply-to>")
+		b.WriteString("<CS:summary>" + dav.XMLEscape(summary) + "</CS:summary>")
+		b.WriteString("</CS:invite-reply></CS:notification>\n")
+		return []byte(b.String())
+	}
 	b.WriteString(`<CS:invite-notification shared-type="` + in.Kind + `">`)
 	b.WriteString("<CS:uid>" + in.uid + "</CS:uid>")
 	b.WriteString(dav.HrefXML(addr(in.Sharee)))
@@ -160,7 +214,7 @@ func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request, p da
 		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "the notification collection is read and its invitations are answered by a CS:invite-reply POST to your home, or declined by DELETE"})
 		return
 	}
-	invs, err := s.invitations(p.User)
+	invs, err := s.notices(p.User)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -193,7 +247,12 @@ func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request, p da
 			s.writeError(w, r, err)
 			return
 		}
-		if _, err := account.Reply(r.Context(), s.store, p.User, invs[i].Owner, invs[i].Collection, false); err != nil {
+		if invs[i].reply {
+			err = account.ReplySeen(r.Context(), s.store, p.User, invs[i].Collection, invs[i].Sharee)
+		} else {
+			_, err = account.Reply(r.Context(), s.store, p.User, invs[i].Owner, invs[i].Collection, false, time.Now())
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -228,7 +287,7 @@ func (s *Server) notificationPropfind(w http.ResponseWriter, r *http.Request, p 
 		ps.Add(dav.NameGetContentType, notificationContentType)
 		ps.Add(dav.NameGetContentLength, strconv.Itoa(len(bodies[i])))
 		ps.Add(dav.NameGetLastModified, dav.HTTPTime(invs[i].Since.UnixNano()))
-		ps.Add(nameNotificationType, `<CS:invite-notification shared-type="`+invs[i].Kind+`"/>`)
+		ps.Add(nameNotificationType, `<CS:`+invs[i].kind()+` shared-type="`+invs[i].Kind+`"/>`)
 		ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 		dav.CommonProps(ps, p.User)
 		return ps

@@ -167,7 +167,7 @@ func (s *Server) apiShares(w http.ResponseWriter, r *http.Request) {
 		out := []share{}
 		for _, sh := range in {
 			since := ""
-			if !sh.Since.IsZero() {
+			if sh.Status == account.StatusInvited {
 				since = sh.Since.Format(time.RFC3339)
 			}
 			out = append(out, share{sh.Owner, sh.Collection, sh.Kind, sh.Sharee, sh.Access, sh.Status, since})
@@ -223,7 +223,7 @@ func (s *Server) apiShareReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	if _, err := account.Reply(r.Context(), s.store, userFrom(r.Context()), b.Owner, b.Collection, *b.Accept); err != nil {
+	if _, err := account.Reply(r.Context(), s.store, userFrom(r.Context()), b.Owner, b.Collection, *b.Accept, time.Now()); err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -134,7 +135,7 @@ func (s *Server) inviteReplyPost(w http.ResponseWriter, r *http.Request, p dav.P
 		s.writeError(w, r, err)
 		return
 	}
-	sh, err := account.Reply(r.Context(), s.store, user, rep.owner, rep.collection, rep.accept)
+	sh, err := account.Reply(r.Context(), s.store, user, rep.owner, rep.collection, rep.accept, time.Now())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
