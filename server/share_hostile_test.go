@@ -1,9 +1,14 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // TestShareHostileSharee: what a sharee may not do to the owner's
@@ -187,5 +192,49 @@ func TestShareSyncTokens(t *testing.T) {
 	share()
 	if resp, body := e.do(t, "bob", "REPORT", cal, nil, syncReq(shared)); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
 		t.Errorf("a token from before the collection was made again: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestSharePendingLimit: a sharee holds at most account.MaxPendingInvites
+// invitations; a CS:share that reaches the limit part way answers a
+// multistatus saying which sharees were invited (200), which one was
+// refused (403) and which were not tried (424).
+func TestSharePendingLimit(t *testing.T) {
+	e := newScheduleEnv(t)
+	ctx := t.Context()
+	for i := 0; i < account.MaxPendingInvites; i++ {
+		name := fmt.Sprintf("c%02d", i)
+		if _, err := e.store.Commit(ctx, storage.Change{Op: storage.OpCreateCollection, Principal: "carol", Collection: name, Kind: "calendar"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := account.Invite(ctx, e.store, "carol", name, "bob", account.ShareRead, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cal := "/dav/calendars/alice/calendar/"
+	body := `<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">` +
+		`<CS:set><D:href>/dav/principals/carol/</D:href><CS:read/></CS:set>` +
+		`<CS:set><D:href>mailto:bob@example.org</D:href><CS:read/></CS:set>` +
+		`<CS:set><D:href>/dav/principals/carol/</D:href><CS:read-write/></CS:set></CS:share>`
+	resp, got := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, body)
+	for _, want := range []string{
+		"<D:href>/dav/principals/carol/</D:href><D:status>HTTP/1.1 200 OK</D:status>",
+		"<D:href>mailto:bob@example.org</D:href><D:status>HTTP/1.1 403 Forbidden</D:status>",
+		"<D:href>/dav/principals/carol/</D:href><D:status>HTTP/1.1 424 Failed Dependency</D:status>",
+	} {
+		if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(got, want) {
+			t.Errorf("CS:share over bob's limit: %d, lacks %s:\n%s", resp.StatusCode, want, got)
+		}
+	}
+	c, err := e.store.Collection("alice", "calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := account.AllGrants(c)
+	if _, ok := g["bob"]; ok || g["carol"].Status != account.StatusInvited || g["carol"].Access != account.ShareRead {
+		t.Errorf("grants after the partial share: %+v", g)
+	}
+	if resp, body := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"calendar","sharee":"bob","access":"read"}`); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "invitations waiting") {
+		t.Errorf("/api invitation over bob's limit: %d %s", resp.StatusCode, body)
 	}
 }
