@@ -186,21 +186,47 @@ func Invite(ctx context.Context, s ShareStore, owner, collection, sharee, access
 	if access == "" {
 		return Unshare(ctx, s, owner, collection, sharee)
 	}
+	c, value, err := planInvite(s, owner, collection, sharee, access, now)
+	if err != nil || value == "" {
+		return err
+	}
+	return putGrant(ctx, s, c, owner, sharee, value)
+}
+
+// CheckInvite says whether Invite (or, with access "", the removal) would
+// succeed now, changing nothing: a request naming several sharees checks
+// them all before it changes any.
+func CheckInvite(s ShareStore, owner, collection, sharee, access string) error {
+	if access == "" {
+		_, grants, err := shareTarget(s, owner, collection, sharee, "")
+		if err == nil {
+			if _, ok := grants[sharee]; !ok {
+				err = fmt.Errorf("%w: %s/%s is not shared with %s", ErrBadShare, owner, collection, sharee)
+			}
+		}
+		return err
+	}
+	_, _, err := planInvite(s, owner, collection, sharee, access, time.Time{})
+	return err
+}
+
+// planInvite returns the grant value Invite writes ("": nothing to write).
+func planInvite(s ShareStore, owner, collection, sharee, access string, now time.Time) (storage.Collection, string, error) {
 	c, grants, err := shareTarget(s, owner, collection, sharee, access)
 	if err != nil {
-		return err
+		return c, "", err
 	}
 	g, had := grants[sharee]
 	if had && g.Status == StatusAccepted {
 		if g.Access == access {
-			return nil
+			return c, "", nil
 		}
-		return putGrant(ctx, s, c, owner, sharee, grantValue(StatusAccepted, access, g.Since))
+		return c, grantValue(StatusAccepted, access, g.Since), nil
 	}
 	if !had || g.Status != StatusInvited {
 		pending, err := SharedWith(s, sharee)
 		if err != nil {
-			return err
+			return c, "", err
 		}
 		n := 0
 		for _, sh := range pending {
@@ -209,10 +235,10 @@ func Invite(ctx context.Context, s ShareStore, owner, collection, sharee, access
 			}
 		}
 		if n >= MaxPendingInvites {
-			return fmt.Errorf("%w: %s has %d invitations waiting, the most; they must answer some first", ErrTooManyInvites, sharee, n)
+			return c, "", fmt.Errorf("%w: %s has %d invitations waiting, the most; they must answer some first", ErrTooManyInvites, sharee, n)
 		}
 	}
-	return putGrant(ctx, s, c, owner, sharee, grantValue(StatusInvited, access, now))
+	return c, grantValue(StatusInvited, access, now), nil
 }
 
 // Reply is sharee's answer to an invitation to owner's collection: accept

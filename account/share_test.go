@@ -144,6 +144,15 @@ func TestInvitePendingLimit(t *testing.T) {
 	}
 	last := fmt.Sprintf("c%02d", MaxPendingInvites)
 	head := s.Head()
+	if err := CheckInvite(s, "ann", last, "ben", ShareRead); !errors.Is(err, ErrTooManyInvites) {
+		t.Errorf("CheckInvite over the limit: %v", err)
+	}
+	if err := CheckInvite(s, "ann", "c00", "ben", ShareReadWrite); err != nil {
+		t.Errorf("CheckInvite renewing a pending invitation: %v", err)
+	}
+	if err := CheckInvite(s, "ann", last, "ben", ""); !errors.Is(err, ErrBadShare) {
+		t.Errorf("CheckInvite removing a missing grant: %v", err)
+	}
 	if err := Invite(ctx, s, "ann", last, "ben", ShareRead, now); !errors.Is(err, ErrTooManyInvites) || !errors.Is(err, ErrBadShare) {
 		t.Fatalf("invitation over the limit: %v", err)
 	}

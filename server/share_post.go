@@ -51,9 +51,10 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		return
 	}
 	// Every sharee is checked first: an address that is no account of this
-	// server, or the owner's own, refuses the request with a multistatus
-	// (403 for it, 424 for the others, as CalendarServer answers) and
-	// nothing changes. Removing an address that is no account (or has no
+	// server, the owner's own, or a sharee who cannot be invited (too many
+	// invitations waiting) refuses the request with a multistatus (403 for
+	// it, 424 for the others, as CalendarServer answers) and nothing
+	// changes. Removing an address that is no account (or has no
 	// grant) has nothing to do.
 	type change struct{ href, sharee, access string }
 	var changes []change
@@ -81,8 +82,17 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			}
 		}
 	}
+	for i := 0; i < len(changes); {
+		if err := account.CheckInvite(s.store, p.User, p.Collection, changes[i].sharee, changes[i].access); err != nil {
+			dav.LogRefusal(s.log, r, dav.ToError(err).Status, err.Error())
+			bad = append(bad, changes[i].href)
+			changes = append(changes[:i], changes[i+1:]...)
+			continue
+		}
+		i++
+	}
 	if len(bad) > 0 {
-		dav.LogRefusal(s.log, r, http.StatusForbidden, "CS:share names "+strings.Join(bad, ", ")+": no account of this server, or the owner")
+		dav.LogRefusal(s.log, r, http.StatusForbidden, "CS:share names "+strings.Join(bad, ", ")+": no account of this server, the owner, or a sharee that cannot be invited")
 		ms := dav.NewMultistatus(r.Context(), w, nil)
 		for _, h := range bad {
 			ms.StatusResponse(h, http.StatusForbidden)
@@ -103,8 +113,9 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			s.writeError(w, r, err)
 			return
 		}
-		// Some sharees are done (each invitation is its own change): say
-		// which, which one failed and which were not tried.
+		// Checked above, yet refused now (a concurrent change): some
+		// sharees are done (each invitation is its own change); say which,
+		// which one failed and which were not tried.
 		dav.LogRefusal(s.log, r, dav.ToError(err).Status, err.Error())
 		ms := dav.NewMultistatus(r.Context(), w, nil)
 		for j, done := range changes {
