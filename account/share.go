@@ -389,3 +389,19 @@ func SharedWith(s ShareStore, sharee string) ([]Share, error) {
 	}
 	return out, nil
 }
+
+// dropGrantsTo removes every grant, in any state, that names sharee: the
+// shares of a deleted account of that name (a deleted account's grants stay
+// with the owners' collections, so an undo of the deletion finds them).
+func dropGrantsTo(ctx context.Context, s ShareStore, sharee string) error {
+	shares, err := SharedWith(s, sharee)
+	if err != nil {
+		return err
+	}
+	for _, sh := range shares {
+		if _, err := s.Commit(ctx, storage.Change{Op: storage.OpSetProps, Principal: sh.Owner, Collection: sh.Collection, Remove: []string{ShareKey(sharee)}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -216,3 +216,37 @@ func FuzzParseGrant(f *testing.F) {
 		}
 	})
 }
+
+// TestNewAccountInheritsNoShares: the shares given to a deleted account do
+// not pass to a new account of the same name.
+func TestNewAccountInheritsNoShares(t *testing.T) {
+	s := shareStore(t, "ann", "ben")
+	mkCol(t, s, "ann", "cal", "calendar")
+	mkCol(t, s, "ann", "book", "addressbook")
+	ctx := context.Background()
+	if err := SetShare(ctx, s, "ann", "cal", "ben", ShareReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := Invite(ctx, s, "ann", "book", "ben", ShareRead, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DeleteUser(ctx, s, "ben"); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddUser(ctx, s, "ben", "password-new-ben"); err != nil {
+		t.Fatal(err)
+	}
+	if shares, err := SharedWith(s, "ben"); err != nil || len(shares) != 0 {
+		t.Errorf("the new ben's shares: %+v %v", shares, err)
+	}
+	// An existing account is not touched by a refused AddUser.
+	if err := SetShare(ctx, s, "ann", "cal", "ben", ShareRead); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddUser(ctx, s, "ben", "password-other"); err == nil {
+		t.Fatal("AddUser of an existing account succeeded")
+	}
+	if shares, _ := SharedWith(s, "ben"); len(shares) != 1 {
+		t.Errorf("a refused AddUser changed ben's shares: %+v", shares)
+	}
+}
