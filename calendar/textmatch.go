@@ -1,7 +1,6 @@
 package calendar
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -14,13 +13,10 @@ import (
 // named) and the match type.
 func (tm *TextMatch) validate() error {
 	if _, err := collation.Parse(tm.Collation, collation.ASCIICasemap); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnsupportedCollation, err)
+		return fmt.Errorf("%w %q (supported: %s)", ErrUnsupportedCollation, tm.Collation, collation.Names)
 	}
 	if _, err := collation.ParseMatchType(tm.MatchType); err != nil {
-		if errors.Is(err, collation.ErrMatchType) {
-			return fmt.Errorf("%w: text-match %v", ErrBadFilter, err)
-		}
-		return err
+		return fmt.Errorf("%w: text-match %v", ErrBadFilter, err)
 	}
 	return nil
 }

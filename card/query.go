@@ -60,7 +60,7 @@ func compileTextMatch(tm textMatch) (*matcher, error) {
 	}
 	c, err := collation.Parse(tm.Collation, collation.UnicodeCasemap)
 	if err != nil {
-		return nil, fail(ErrUnsupportedCollation, "%v", err)
+		return nil, fail(ErrUnsupportedCollation, "%q is not supported (supported: %s)", tm.Collation, collation.Names)
 	}
 	m.m = collation.NewMatcher(c, mt, tm.Text)
 	return m, nil

@@ -20,8 +20,11 @@ const (
 	UnicodeCasemap Collation = "i;unicode-casemap"
 )
 
-// Supported lists the collations in the order servers advertise them.
+// Supported lists the collations in the order servers advertise them, and
+// Names spells the list for error messages.
 var Supported = []Collation{ASCIICasemap, Octet, UnicodeCasemap}
+
+const Names = "i;ascii-casemap, i;octet, i;unicode-casemap"
 
 // MatchType names how a needle is compared with a value.
 type MatchType string
@@ -50,7 +53,7 @@ func Parse(name string, def Collation) (Collation, error) {
 	case Octet, ASCIICasemap, UnicodeCasemap:
 		return c, nil
 	}
-	return "", fmt.Errorf("%w: %q (supported: %s, %s, %s)", ErrUnsupported, name, ASCIICasemap, Octet, UnicodeCasemap)
+	return "", fmt.Errorf("%w: %q (supported: %s)", ErrUnsupported, name, Names)
 }
 
 // ParseMatchType returns the match type a text-match names; empty means
