@@ -332,3 +332,46 @@ func TestAddressbookQueryTable(t *testing.T) {
 			`<D:prop><D:getetag/></D:prop>` + filter + `</C:addressbook-query>`
 	})
 }
+
+// TestSupportedCollationSets: calendars (RFC 4791 §7.5.1) and address books
+// (RFC 6352 §8.3.1) advertise the three collations text-match accepts.
+func TestSupportedCollationSets(t *testing.T) {
+	e := newTestEnv(t)
+	const cal = "/dav/calendars/alice/q/"
+	if resp, body := e.do(t, "alice", "MKCALENDAR", cal, nil, mkcalendarBody("")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, body)
+	}
+	for path, ns := range map[string]string{cal: calDAV, "/dav/addressbooks/alice/contacts/": cardDAV} {
+		body := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:X="` + ns + `"><D:prop><X:supported-collation-set/></D:prop></D:propfind>`
+		resp, msg := e.do(t, "alice", "PROPFIND", path, map[string]string{"Depth": "0"}, body)
+		if resp.StatusCode != http.StatusMultiStatus {
+			t.Fatalf("PROPFIND %s: %d %s", path, resp.StatusCode, msg)
+		}
+		// Collect the text of supported-collation elements in ns that sit in a
+		// supported-collation-set in ns.
+		var set []string
+		d := xml.NewDecoder(strings.NewReader(msg))
+		var stack []xml.Name
+		for {
+			tok, err := d.Token()
+			if err != nil {
+				break
+			}
+			switch tok := tok.(type) {
+			case xml.StartElement:
+				stack = append(stack, tok.Name)
+			case xml.EndElement:
+				stack = stack[:len(stack)-1]
+			case xml.CharData:
+				n := len(stack)
+				if n >= 2 && stack[n-1] == (xml.Name{Space: ns, Local: "supported-collation"}) &&
+					stack[n-2] == (xml.Name{Space: ns, Local: "supported-collation-set"}) {
+					set = append(set, string(tok))
+				}
+			}
+		}
+		if strings.Join(set, " ") != "i;ascii-casemap i;octet i;unicode-casemap" || strings.Contains(msg, "404") {
+			t.Errorf("PROPFIND %s: supported-collation-set %q\n%s", path, set, msg)
+		}
+	}
+}

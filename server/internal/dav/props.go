@@ -15,6 +15,7 @@ var ProtectedProps = map[xml.Name]bool{
 	namePrivileges: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameAddressBookHome: true,
 	NameSupportedAddrData: true, NameMaxResourceSize: true, NameCalendarHome: true, NameCTag: true,
 	nameLockDiscovery: true, nameSupportedLock: true, NameAddressData: true, NameACL: true,
+	NameCardCollationSet: true,
 }
 
 // NotInAllprop are live properties only returned when asked for by name
