@@ -109,33 +109,68 @@ func testIsAllOf(test string) (bool, error) {
 	return false, fail(ErrBadFilter, "test must be anyof or allof, not %q", test)
 }
 
+// Bounds on a filter beyond the request body's: the elements it may hold
+// (prop-filters, param-filters and text-matches together) and the length of
+// one text-match, so a query costs at most that much per card.
+const (
+	MaxFilterElements = 256
+	MaxTextMatch      = 4096
+)
+
 // Compile checks a CARDDAV:filter and prepares it for Match. A bad filter
-// is an ErrBadFilter, an unknown collation an ErrUnsupportedCollation.
+// (RFC 6352 §10.5: is-not-defined stands alone, names are non-empty, the
+// bounds above hold) is an ErrBadFilter, an unknown collation an
+// ErrUnsupportedCollation.
 func Compile(fx FilterXML) (*Filter, error) {
 	allOf, err := testIsAllOf(fx.Test)
 	if err != nil {
 		return nil, err
 	}
 	f := &Filter{allOf: allOf}
+	n := 0
+	count := func(k int) error {
+		if n += k; n > MaxFilterElements {
+			return fail(ErrBadFilter, "filter has more than %d elements", MaxFilterElements)
+		}
+		return nil
+	}
+	text := func(tm textMatch) (*matcher, error) {
+		if len(tm.Text) > MaxTextMatch {
+			return nil, fail(ErrBadFilter, "text-match over %d bytes", MaxTextMatch)
+		}
+		return compileTextMatch(tm)
+	}
 	for _, pf := range fx.Props {
+		if err := count(1 + len(pf.TextMatches) + len(pf.Params)); err != nil {
+			return nil, err
+		}
 		if pf.Name == "" {
 			return nil, fail(ErrBadFilter, "prop-filter without a name")
 		}
 		cp := compiledProp{name: strings.ToUpper(pf.Name), isNotDefined: pf.IsNotDefined != nil}
+		if cp.isNotDefined && len(pf.TextMatches)+len(pf.Params) > 0 {
+			return nil, fail(ErrBadFilter, "prop-filter %s: is-not-defined cannot be combined with other tests", pf.Name)
+		}
 		if cp.allOf, err = testIsAllOf(pf.Test); err != nil {
 			return nil, err
 		}
 		for _, tm := range pf.TextMatches {
-			m, err := compileTextMatch(tm)
+			m, err := text(tm)
 			if err != nil {
 				return nil, err
 			}
 			cp.texts = append(cp.texts, m)
 		}
 		for _, prm := range pf.Params {
+			if prm.Name == "" {
+				return nil, fail(ErrBadFilter, "prop-filter %s: param-filter without a name", pf.Name)
+			}
 			c := compiledParam{name: strings.ToUpper(prm.Name), isNotDefined: prm.IsNotDefined != nil}
+			if c.isNotDefined && prm.TextMatch != nil {
+				return nil, fail(ErrBadFilter, "param-filter %s: is-not-defined cannot be combined with text-match", prm.Name)
+			}
 			if prm.TextMatch != nil {
-				if c.text, err = compileTextMatch(*prm.TextMatch); err != nil {
+				if c.text, err = text(*prm.TextMatch); err != nil {
 					return nil, err
 				}
 			}

@@ -43,8 +43,8 @@ func loadQueryData(t *testing.T, e *testEnv, dir, coll, ctype string) {
 
 // queryRow is one filter and what it must answer: the matching object names
 // without extension, space-separated and sorted, or a status and the error
-// body: its precondition element ("namespace local") or, with no element, a
-// word of its message.
+// body: its precondition element ("urn:… local") or else a part of its
+// message.
 type queryRow struct {
 	name, filter string
 	want         string
@@ -79,8 +79,11 @@ func runQueryRows(t *testing.T, e *testEnv, coll, ext string, rows []queryRow, b
 		t.Run(row.name, func(t *testing.T) {
 			resp, msg := e.do(t, "alice", "REPORT", coll, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, body(row.filter))
 			if row.status != 0 {
-				got := errorCondition(msg)
-				if strings.Contains(row.cond, " ") && got != row.cond || !strings.Contains(msg, row.cond[strings.LastIndex(row.cond, " ")+1:]) || resp.StatusCode != row.status {
+				named := strings.Contains(msg, row.cond)
+				if strings.HasPrefix(row.cond, "urn:") {
+					named = errorCondition(msg) == row.cond
+				}
+				if resp.StatusCode != row.status || !named {
 					t.Fatalf("got %d %s, want %d naming %s", resp.StatusCode, msg, row.status, row.cond)
 				}
 				return
@@ -156,9 +159,17 @@ func TestCalendarQueryTable(t *testing.T) {
 		{name: "nested alarm", filter: comp("VEVENT", `<C:comp-filter name="VALARM"/>`), want: "standup"},
 		{name: "nested alarm on to-dos", filter: comp("VTODO", `<C:comp-filter name="VALARM"/>`), want: ""},
 		{name: "nested alarm not defined", filter: comp("VEVENT", `<C:comp-filter name="VALARM">`+undef+`</C:comp-filter>`), want: "cafe trip"},
+		// §9.9 VJOURNAL with a DATE DTSTART: start < DTSTART + 1 day and end > DTSTART.
+		{name: "journal time-range", filter: comp("VJOURNAL", tr("20260103T120000Z", "20260103T130000Z")), want: "journal"},
+		{name: "journal time-range the day after", filter: comp("VJOURNAL", tr("20260104T000000Z", "20260105T000000Z")), want: ""},
+		// The trip's DATE DTEND (Feb 4) is exclusive.
+		{name: "all-day event, last hour", filter: comp("VEVENT", tr("20260203T230000Z", "20260204T010000Z")), want: "trip"},
+		{name: "all-day event, after its end", filter: comp("VEVENT", tr("20260204T000000Z", "20260204T010000Z")), want: ""},
 		{name: "time-range and prop-filter together", filter: comp("VEVENT", tr("20260101T000000Z", "20260301T000000Z")+prop("CLASS", text(`match-type="equals"`, "private"))), want: "cafe"},
 
 		// prop-filter (§9.7.2): is-not-defined, time-range, text-match.
+		{name: "VCALENDAR property", filter: cal1(prop("VERSION", text(`match-type="equals"`, "2.0"))), want: "cafe done journal report standup trip"},
+		{name: "VCALENDAR property negated", filter: cal1(prop("PRODID", text(`negate-condition="yes"`, "query table"))), want: ""},
 		{name: "prop not defined", filter: comp("VEVENT", prop("DESCRIPTION", undef)), want: "standup trip"},
 		{name: "prop defined", filter: comp("VEVENT", prop("DESCRIPTION", "")), want: "cafe"},
 		{name: "unknown prop not defined", filter: comp("VEVENT", prop("X-NOBODY", undef)), want: "cafe standup trip"},
@@ -320,12 +331,19 @@ func TestAddressbookQueryTable(t *testing.T) {
 		{name: "filter anyof", filter: filterT("anyof", prop("FN", text("", "ann"))+prop("NICKNAME", text("", "ann"))), want: "ann carla"},
 		{name: "filter allof", filter: filterT("allof", prop("FN", text("", "b"))+prop("TEL", "")), want: "bob"},
 		{name: "filter allof with is-not-defined", filter: filterT("allof", prop("EMAIL", undef)+prop("TEL", param("TYPE", ""))), want: "carla"},
+		{name: "two param-filters, allof", filter: filter(propT("TEL", "allof", param("TYPE", text(eq, "work"))+param("TYPE", text(eq, "voice")))), want: "ann"},
+		{name: "two param-filters, anyof", filter: filter(propT("TEL", "anyof", param("TYPE", text(eq, "cell"))+param("TYPE", text(eq, "voice")))), want: "ann bob carla"},
 
 		// Refusals.
 		{name: "unsupported collation", filter: filter(prop("FN", text(`collation="i;klingon"`, "x"))), status: http.StatusForbidden, cond: cardDAV + " supported-collation"},
 		{name: "unsupported collation in a param-filter", filter: filter(prop("TEL", param("TYPE", text(`collation="en;primary"`, "x")))), status: http.StatusForbidden, cond: cardDAV + " supported-collation"},
 		{name: "unknown match-type", filter: filter(prop("FN", text(`match-type="regex"`, "x"))), status: http.StatusBadRequest, cond: "match-type"},
 		{name: "unknown test", filter: filterT("someof", prop("FN", "")), status: http.StatusBadRequest, cond: "test"},
+		{name: "is-not-defined with a text-match", filter: filter(prop("FN", undef+text("", "x"))), status: http.StatusBadRequest, cond: "is-not-defined"},
+		{name: "param is-not-defined with a text-match", filter: filter(prop("TEL", param("TYPE", undef+text("", "x")))), status: http.StatusBadRequest, cond: "is-not-defined"},
+		{name: "param-filter without a name", filter: filter(prop("TEL", `<C:param-filter/>`)), status: http.StatusBadRequest, cond: "without a name"},
+		{name: "text-match too long", filter: filter(prop("FN", text("", strings.Repeat("x", 4097)))), status: http.StatusBadRequest, cond: "4096"},
+		{name: "too many elements", filter: filter(strings.Repeat(prop("FN", ""), 257)), status: http.StatusBadRequest, cond: "256"},
 	}
 	runQueryRows(t, e, book, ".vcf", rows, func(filter string) string {
 		return `<?xml version="1.0" encoding="utf-8"?><C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
