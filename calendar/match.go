@@ -214,7 +214,7 @@ func (m *matcher) propMatches(c *ical.Component, pf *PropFilter, inst *instance)
 				continue
 			}
 		}
-		if pf.TextMatch != nil && !pf.TextMatch.matches(propTexts(p)...) {
+		if pf.TextMatch != nil && !pf.TextMatch.matchesProp(p) {
 			continue
 		}
 		if paramsMatch(p, pf.ParamFilters) {

@@ -21,58 +21,80 @@ func (tm *TextMatch) validate() error {
 	return nil
 }
 
-// matches applies a text-match (RFC 4791 §9.7.5) to the values one property or
-// parameter shows it: the condition holds when one of them matches under the
-// collation and match type (a substring match by default), and negate-condition
-// inverts the answer for the property as a whole. A filter that did not
-// validate matches nothing.
-func (tm *TextMatch) matches(values ...string) bool {
+// matcher prepares the text-match's needle; ok is false for a text-match
+// that did not validate, which then matches nothing.
+func (tm *TextMatch) matcher() (m collation.Matcher, ok bool) {
 	c, err := collation.Parse(tm.Collation, collation.ASCIICasemap)
 	if err != nil {
-		return false
+		return m, false
 	}
 	mt, err := collation.ParseMatchType(tm.MatchType)
 	if err != nil {
+		return m, false
+	}
+	return collation.NewMatcher(c, mt, tm.Text), true
+}
+
+// matches applies a text-match (RFC 4791 §9.7.5) to the values of one
+// parameter: the condition holds when one of them matches under the collation
+// and match type (a substring match by default), and negate-condition inverts
+// the answer for the parameter as a whole.
+func (tm *TextMatch) matches(values ...string) bool {
+	m, ok := tm.matcher()
+	if !ok {
 		return false
 	}
-	m := collation.NewMatcher(c, mt, tm.Text)
-	ok := false
+	found := false
 	for _, v := range values {
 		if m.Match(v) {
-			ok = true
+			found = true
 			break
 		}
 	}
-	return ok != tm.Negate
+	return found != tm.Negate
+}
+
+// matchesProp applies a text-match to a property: it holds when one of the
+// texts propTexts gives matches, and negate-condition inverts the answer.
+func (tm *TextMatch) matchesProp(p *ical.Prop) bool {
+	m, ok := tm.matcher()
+	if !ok {
+		return false
+	}
+	return propTexts(p, m.Match) != tm.Negate
 }
 
 // listProps are the TEXT properties whose value is a comma-separated list
 // (RFC 5545 §3.8.1.2 CATEGORIES, §3.8.1.10 RESOURCES).
 var listProps = map[string]bool{ical.PropCategories: true, ical.PropResources: true}
 
-// propTexts is what a text-match sees of a property: its value, TEXT values
+// propTexts calls yield with what a text-match sees of a property, until
+// yield returns true, and reports whether it did: the value, TEXT values
 // unescaped (RFC 5545 §3.3.11), and for CATEGORIES and RESOURCES each element
-// of the list as well, so "CATEGORIES:a,b" equals "b" and contains "a,b".
-func propTexts(p *ical.Prop) []string {
+// of the list after it, so "CATEGORIES:a,b" equals "b" and contains "a,b".
+func propTexts(p *ical.Prop, yield func(string) bool) bool {
 	if vt := p.ValueType(); vt != ical.ValueText && vt != ical.ValueDefault {
-		return []string{p.Value}
+		return yield(p.Value)
 	}
-	whole := unescapeText(p.Value)
+	if yield(unescapeText(p.Value)) {
+		return true
+	}
 	if !listProps[strings.ToUpper(p.Name)] || !strings.Contains(p.Value, ",") {
-		return []string{whole}
+		return false
 	}
-	out := []string{whole}
 	start := 0
 	for i := 0; i < len(p.Value); i++ {
 		switch p.Value[i] {
 		case '\\':
 			i++
 		case ',':
-			out = append(out, unescapeText(p.Value[start:i]))
+			if yield(unescapeText(p.Value[start:i])) {
+				return true
+			}
 			start = i + 1
 		}
 	}
-	return append(out, unescapeText(p.Value[start:]))
+	return yield(unescapeText(p.Value[start:]))
 }
 
 // unescapeText undoes RFC 5545 §3.3.11 escapes: \n or \N is a line break,

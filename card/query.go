@@ -41,7 +41,7 @@ type textMatch struct {
 // matcher is a compiled text-match: the needle prepared once for its
 // collation and match type.
 type matcher struct {
-	m      *collation.Matcher
+	m      collation.Matcher
 	negate bool
 }
 

@@ -108,12 +108,12 @@ type Matcher struct {
 }
 
 // NewMatcher prepares needle for repeated matching.
-func NewMatcher(c Collation, mt MatchType, needle string) *Matcher {
-	return &Matcher{c: c, mt: mt, needle: c.Prepare(needle)}
+func NewMatcher(c Collation, mt MatchType, needle string) Matcher {
+	return Matcher{c: c, mt: mt, needle: c.Prepare(needle)}
 }
 
 // Match reports whether value matches the needle.
-func (m *Matcher) Match(value string) bool {
+func (m Matcher) Match(value string) bool {
 	return compare(m.mt, m.c.Prepare(value), m.needle)
 }
 
