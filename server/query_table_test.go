@@ -392,4 +392,10 @@ func TestSupportedCollationSets(t *testing.T) {
 			t.Errorf("PROPFIND %s: supported-collation-set %q\n%s", path, set, msg)
 		}
 	}
+	// RFC 6352 §8.3.1: not in an allprop answer.
+	allprop := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>`
+	resp, msg := e.do(t, "alice", "PROPFIND", "/dav/addressbooks/alice/contacts/", map[string]string{"Depth": "0"}, allprop)
+	if resp.StatusCode != http.StatusMultiStatus || strings.Contains(msg, "supported-collation") || !strings.Contains(msg, "supported-address-data") {
+		t.Errorf("allprop on an address book: %d, want 207 without supported-collation-set\n%s", resp.StatusCode, msg)
+	}
 }
