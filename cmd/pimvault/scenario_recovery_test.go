@@ -98,7 +98,7 @@ func TestScenarioSidekick(t *testing.T) {
 	if st := pimvault(t, "recovery", "status", "--user", "ann", "--data", dir2); !strings.Contains(st.stdout, "state: RECOVERING") || !strings.Contains(st.stdout, "no automatic close") {
 		t.Fatalf("after the first device's report:\n%s", st)
 	}
-	if res := pimvault(t, "recovery", "expect", "--user", "ann", "--device", "phone", "--device", "laptop", "--device", "tablet", "--data", dir2); res.code != 0 || !strings.Contains(res.stdout, "laptop phone") {
+	if res := pimvault(t, "recovery", "expect", "--user", "ann", "--device", "phone", "--device", "laptop", "--device", "tablet", "--data", dir2); res.code != 0 || !strings.Contains(res.stdout, "laptop, phone") {
 		t.Fatalf("recovery expect:\n%s", res)
 	}
 	syncAll(t, 3, b, a, c)
