@@ -165,9 +165,15 @@ func serverAttendees(cal *ical.Calendar, own func(string) bool) []string {
 func allCancelled(cal *ical.Calendar) bool {
 	cs := comps(cal)
 	for _, c := range cs {
-		if p := c.Props.Get(ical.PropStatus); p == nil || !strings.EqualFold(p.Value, "CANCELLED") {
+		if !cancelled(c) {
 			return false
 		}
 	}
 	return len(cs) > 0
+}
+
+// cancelled reports whether component c has STATUS:CANCELLED.
+func cancelled(c *ical.Component) bool {
+	p := c.Props.Get(ical.PropStatus)
+	return p != nil && strings.EqualFold(strings.TrimSpace(p.Value), "CANCELLED")
 }

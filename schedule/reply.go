@@ -17,7 +17,8 @@ var partStats = map[string]bool{"NEEDS-ACTION": true, "ACCEPTED": true, "DECLINE
 // per instance whose PARTSTAT of attendee changed from old to cur (an
 // instance without its own component in old compares with old's master).
 // cur nil is the attendee deleting their copy: every instance of old is
-// DECLINED (RFC 6638 §3.2.2.2). An ORGANIZER with SCHEDULE-AGENT other than
+// DECLINED (RFC 6638 §3.2.2.2), except those the organizer cancelled
+// (STATUS:CANCELLED): deleting a cancelled meeting answers nothing. An ORGANIZER with SCHEDULE-AGENT other than
 // SERVER gets nothing.
 func ReplyMessage(old, cur *ical.Calendar, attendee string, now time.Time) (*Message, error) {
 	base := cur
@@ -40,8 +41,8 @@ func ReplyMessage(old, cur *ical.Calendar, attendee string, now time.Time) (*Mes
 		}
 		ps := partStat(c, attendee)
 		if cur == nil {
-			if ps == "DECLINED" {
-				continue
+			if ps == "DECLINED" || cancelled(c) {
+				continue // declined already, or no meeting left to decline
 			}
 			ps = "DECLINED"
 		} else {
