@@ -44,10 +44,38 @@ func TestPropfindDepthInfinity(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "propfind-finite-depth") {
 			t.Errorf("PROPFIND Depth: infinity %s: %d %s", path, resp.StatusCode, body)
 		}
-		// No Depth header: answered as Depth 1 (clients omit it on discovery).
+		// No Depth header means infinity (RFC 4918 §9.1): refused the same way.
 		resp, body = e.do(t, "alice", "PROPFIND", path, nil, "")
-		if resp.StatusCode != http.StatusMultiStatus {
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "propfind-finite-depth") || !strings.Contains(body, "Depth: 0 or 1") {
 			t.Errorf("PROPFIND without Depth %s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// The collections of homes (/dav/calendars/, /dav/addressbooks/) answer
+// PROPFIND like the principal collection: Depth 1 lists the signed-in user's
+// own home and nobody else's; no sync-token (they are not synchronised).
+func TestPropfindCollectionOfHomes(t *testing.T) {
+	e := newTestEnv(t)
+	for _, home := range []string{"calendars", "addressbooks"} {
+		for _, path := range []string{"/dav/" + home + "/", "/dav/" + home} {
+			resp, body := e.do(t, "alice", "PROPFIND", path, map[string]string{"Depth": "1"},
+				`<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:sync-token/></D:prop></D:propfind>`)
+			if resp.StatusCode != http.StatusMultiStatus {
+				t.Fatalf("PROPFIND %s: %d %s", path, resp.StatusCode, body)
+			}
+			for _, want := range []string{"<D:href>/dav/" + home + "/</D:href>", "<D:href>/dav/" + home + "/alice/</D:href>", "<D:collection/>"} {
+				if !strings.Contains(body, want) {
+					t.Errorf("PROPFIND %s: no %s in %s", path, want, body)
+				}
+			}
+			if strings.Contains(body, "/bob/") || !strings.Contains(body, "404 Not Found") {
+				t.Errorf("PROPFIND %s: another user's home, or a sync-token: %s", path, body)
+			}
+		}
+		resp, _ := e.do(t, "alice", "PROPFIND", "/dav/"+home+"/", nil, "")
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("PROPFIND /dav/%s/ without Depth: %d, want 403", home, resp.StatusCode)
 		}
 	}
 }

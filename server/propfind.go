@@ -38,6 +38,13 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		if depth == "1" {
 			respond(dav.PrincipalHref(user), s.principalProps(user))
 		}
+	case dav.ResHomes:
+		// The collection of homes shows only the signed-in user's own.
+		respond(p.Href(), s.rootProps(user))
+		if depth == "1" {
+			home := dav.Path{Kind: dav.ResHome, Home: p.Home, User: user}
+			respond(home.Href(), s.homeProps(home))
+		}
 	case dav.ResPrincipal:
 		respond(p.Href(), s.principalProps(user))
 	case dav.ResHome:

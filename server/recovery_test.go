@@ -333,7 +333,7 @@ func TestRecoveryDone(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent || recovering(t, e, "alice") || resp.Header.Get(HeaderRecovering) != "" {
 		t.Fatalf("both devices reported: %d, still recovering %v", resp.StatusCode, recovering(t, e, "alice"))
 	}
-	if resp, _ := e.do(t, "alice", "PROPFIND", testBook, nil, ""); resp.StatusCode != http.StatusMultiStatus {
+	if resp, _ := e.do(t, "alice", "PROPFIND", testBook, map[string]string{"Depth": "1"}, ""); resp.StatusCode != http.StatusMultiStatus {
 		t.Fatalf("stock client after automatic close: %d", resp.StatusCode)
 	}
 }

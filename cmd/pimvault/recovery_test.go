@@ -39,7 +39,7 @@ func TestHighWaterDetectsOlderDataDir(t *testing.T) {
 	copyTree(t, filepath.Join(dir, "journal"), filepath.Join(old, "journal"))
 
 	rs = startServer(t, dir)
-	resp, _ := davDo(t, rs, "alice", pw, "PROPFIND", "/dav/addressbooks/alice/contacts/", map[string]string{"X-Pimvault-Device": "phone"}, "")
+	resp, _ := davDo(t, rs, "alice", pw, "PROPFIND", "/dav/addressbooks/alice/contacts/", map[string]string{"X-Pimvault-Device": "phone", "Depth": "0"}, "")
 	oldEpoch := resp.Header.Get("X-Pimvault-Epoch")
 	putCard(t, rs, pw, "three")
 	putCard(t, rs, pw, "four")

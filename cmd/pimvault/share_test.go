@@ -62,6 +62,9 @@ func (rs *runningServer) request(t *testing.T, user, password, method, path, bod
 		t.Fatal(err)
 	}
 	req.SetBasicAuth(user, password)
+	if method == "PROPFIND" {
+		req.Header.Set("Depth", "0")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 //
 //	/dav/                                  root
 //	/dav/principals/<user>/                principal
+//	/dav/addressbooks/                     the collection of address book homes
 //	/dav/addressbooks/<user>/              address book home
 //	/dav/addressbooks/<user>/<book>/       address book
 //	/dav/addressbooks/<user>/<book>/<obj>  vCard
@@ -86,6 +87,7 @@ const (
 	ResRoot resKind = iota
 	ResPrincipals
 	ResPrincipal
+	ResHomes // /dav/calendars/ or /dav/addressbooks/: lists the user's own home
 	ResHome
 	ResCollection
 	ResObject
@@ -109,6 +111,8 @@ func (p Path) Href() string {
 		return Prefix
 	case ResPrincipals:
 		return Prefix + homePrincipals + "/"
+	case ResHomes:
+		return Prefix + p.Home + "/"
 	case ResPrincipal, ResHome:
 		return Prefix + p.Home + "/" + url.PathEscape(p.User) + "/"
 	case ResCollection:
@@ -188,6 +192,8 @@ func ParsePath(escaped string) (Path, error) {
 		return Path{}, errBadPath
 	}
 	switch len(segs) {
+	case 1:
+		p.Kind = ResHomes
 	case 2:
 		p.Kind, p.User = ResHome, segs[1]
 	case 3:

@@ -162,18 +162,18 @@ func ToChange(ups []PropUpdate) (set map[string][]byte, remove []string) {
 }
 
 // ReadPropfind reads a PROPFIND request: its Depth, "0" or "1", and its
-// bounded XML body. An explicit Depth: infinity is refused with 403
-// propfind-finite-depth (RFC 4918 §9.1 allows it; a listing of every object of
-// every collection is unbounded work). A missing Depth, which RFC 4918 §10.2
-// reads as infinity, is answered as 1, as sabre/dav does: clients omit the
-// header on discovery requests and expect an answer.
+// bounded XML body. Depth: infinity is refused with 403
+// propfind-finite-depth (RFC 4918 §9.1 allows it; a listing of every object
+// of every collection is unbounded work), and so is a request without a
+// Depth header, which RFC 4918 §9.1 says to treat as infinity (as
+// CalendarServer does; the message tells the client what to send).
 func ReadPropfind(r *http.Request) (depth string, req *PropfindRequest, err error) {
 	switch depth = strings.ToLower(strings.TrimSpace(r.Header.Get("Depth"))); depth {
 	case "0", "1":
 	case "infinity":
 		return "", nil, Forbidden(NSDAV, "propfind-finite-depth", "PROPFIND with Depth: infinity is not supported; use Depth: 0 or 1")
 	case "":
-		depth = "1"
+		return "", nil, Forbidden(NSDAV, "propfind-finite-depth", "PROPFIND without a Depth header means Depth: infinity (RFC 4918 §9.1), which is not supported; send Depth: 0 or 1")
 	default:
 		return "", nil, BadRequest("bad Depth header %q", r.Header.Get("Depth"))
 	}
