@@ -145,6 +145,10 @@ func ApplyReply(org, reply *ical.Calendar, sender string) (bool, error) {
 			changed = true
 		}
 		p.Params.Set(paramPartStat, e.ps)
+		if p.Params.Get("RSVP") != "" {
+			p.Params.Del("RSVP") // answered: no reply is expected any more
+			changed = true
+		}
 		if p.Params.Get(paramStatus) != StatusSuccess {
 			p.Params.Set(paramStatus, StatusSuccess)
 			changed = true

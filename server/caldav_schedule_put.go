@@ -142,6 +142,10 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		if !dir.owns(p.User, oldInfo.Organizer) {
 			oldCal = nil // not the user's own scheduling object before
 		}
+		// The server's part of the organizer's version: SEQUENCE, and the
+		// attendees' answers (reset where an instance moved, kept elsewhere).
+		rescheduled := schedule.Reschedule(oldCal, obj.Cal, own)
+		kept := schedule.KeepAnswers(oldCal, obj.Cal, own)
 		msgs, err := schedule.OrganizerMessages(oldCal, obj.Cal, own, now)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -163,7 +167,7 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			status[m.Recipient] = schedule.StatusDelivered
 			local = append(local, delivery{user: u, msg: m})
 		}
-		if kept := schedule.KeepAnswers(oldCal, obj.Cal, own); schedule.SetStatus(obj.Cal, status) || kept {
+		if schedule.SetStatus(obj.Cal, status) || kept || rescheduled {
 			body, err := schedule.Encode(obj.Cal, now)
 			if err != nil {
 				s.writeError(w, r, err)
