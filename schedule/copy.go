@@ -254,8 +254,8 @@ func SetStatus(cal *ical.Calendar, status map[string]string) bool {
 
 // KeepAnswers carries into the organizer's new version cur the answers the
 // server holds in old for the other attendees: where an instance's timing
-// did not change, each attendee (not one of own) keeps old's PARTSTAT, RSVP
-// and SCHEDULE-STATUS whatever cur says. Only an attendee answers for
+// did not change, each attendee (not one of own) keeps old's PARTSTAT
+// whatever cur says, with old's RSVP and SCHEDULE-STATUS. Only an attendee answers for
 // themselves (RFC 6638 §3.2.1: the organizer sets no other user's PARTSTAT),
 // and an organizer's client that has not yet read a reply, or still shows an
 // answer the server has since reset, does not change it. It reports whether
@@ -278,10 +278,12 @@ func KeepAnswers(old, cur *ical.Calendar, own func(string) bool) bool {
 			if own(a) || op == nil {
 				continue
 			}
-			if ps := partStat(o, a); partStat(c, a) != ps {
-				p.Params.Set(paramPartStat, ps)
-				changed = true
+			ps := partStat(o, a)
+			if partStat(c, a) == ps {
+				continue
 			}
+			p.Params.Set(paramPartStat, ps)
+			changed = true
 			for _, k := range []string{"RSVP", paramStatus} {
 				if v := op.Params.Get(k); v != p.Params.Get(k) {
 					if v == "" {
