@@ -326,8 +326,9 @@ func ApplyCancel(copyCal, msg *ical.Calendar) {
 		MarkCancelled(copyCal)
 		return
 	}
+	excluded := exdates(master)
 	for val, r := range cancelled {
-		if master != nil {
+		if _, done := excluded[strings.ToUpper(val)]; master != nil && !done {
 			ex := ical.Prop{Name: ical.PropExceptionDates, Params: ical.Params{}, Value: r.Value}
 			for _, k := range []string{ical.ParamTimezoneID, ical.ParamValue} {
 				if v := r.Params.Get(k); v != "" {
