@@ -61,10 +61,40 @@ func ReplyMessage(old, cur *ical.Calendar, attendee string, now time.Time) (*Mes
 		}
 		reply.Children = append(reply.Children, replyComp(c, attendee, ps, now))
 	}
+	if cur != nil {
+		reply.Children = append(reply.Children, declinedByExdate(old, cur, attendee, now)...)
+	}
 	if len(comps(reply)) == 0 {
 		return nil, nil
 	}
 	return &Message{Method: MethodReply, Recipient: info.Organizer, Cal: reply}, nil
+}
+
+// declinedByExdate returns the REPLY components for the instances the
+// attendee removed from their copy by adding EXDATEs: each one declined
+// (an attendee's client deletes one meeting of a series that way), except
+// where old already said DECLINED.
+func declinedByExdate(old, cur *ical.Calendar, attendee string, now time.Time) []*ical.Component {
+	m := byRID(comps(cur), "")
+	if m == nil || attendeeProp(m, attendee) == nil {
+		return nil
+	}
+	var out []*ical.Component
+	for _, r := range removedInstances(old, cur) {
+		if o := byRID(comps(old), r.Value); o != nil && partStat(o, attendee) == "DECLINED" {
+			continue
+		}
+		inst := ical.NewComponent(m.Name)
+		for _, n := range []string{ical.PropUID, ical.PropOrganizer, ical.PropSequence, ical.PropAttendee} {
+			inst.Props[n] = m.Props[n]
+		}
+		rid := r
+		inst.Props.Set(&rid)
+		start := ical.Prop{Name: ical.PropDateTimeStart, Params: r.Params, Value: r.Value}
+		inst.Props.Set(&start)
+		out = append(out, replyComp(inst, attendee, "DECLINED", now))
+	}
+	return out
 }
 
 // replyComp is the component of a REPLY for instance c (RFC 5546 §3.2.3):

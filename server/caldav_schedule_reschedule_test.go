@@ -63,3 +63,43 @@ func TestScheduleRescheduleAsksAnew(t *testing.T) {
 		t.Errorf("the repeated PUT sent bob something: %d messages, want %d", n, before+1)
 	}
 }
+
+// TestScheduleAttendeeExdateDeclines: an attendee whose client deletes one
+// meeting of a series (an EXDATE in their copy) declines that instance: the
+// organizer gets a REPLY for it, and the organizer's copy shows the
+// attendee DECLINED there and still invited to the rest.
+func TestScheduleAttendeeExdateDeclines(t *testing.T) {
+	e := newScheduleEnv(t)
+	body := event("xd-1", "mailto:alice@example.org", "RRULE:FREQ=DAILY;COUNT=3",
+		"ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE;RSVP=TRUE:mailto:bob@example.org")
+	if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/xd-1.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+	}
+	name, cp := e.copyOf(t, "bob", "xd-1")
+	excluded := strings.Replace(cp, "RRULE:FREQ=DAILY;COUNT=3\r\n", "RRULE:FREQ=DAILY;COUNT=3\r\nEXDATE:20261211T100000Z\r\n", 1)
+	if excluded == cp {
+		t.Fatalf("no RRULE line in bob's copy:\n%s", cp)
+	}
+	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/"+name, nil, excluded); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("attendee PUT: %d %s", resp.StatusCode, b)
+	}
+	in := e.inbox(t, "alice")
+	if len(in) != 1 || !strings.Contains(in[0], "METHOD:REPLY") || !strings.Contains(in[0], "RECURRENCE-ID:20261211T100000Z") ||
+		!strings.Contains(in[0], "PARTSTAT=DECLINED") {
+		t.Fatalf("alice's inbox after bob excluded one instance: %q", in)
+	}
+	_, org := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/xd-1.ics", nil, "")
+	org = unfold(org)
+	i := strings.Index(org, "RECURRENCE-ID:20261211T100000Z")
+	if i < 0 {
+		t.Fatalf("no override for the declined instance in the organizer's copy:\n%s", org)
+	}
+	over := org[strings.LastIndex(org[:i], "BEGIN:VEVENT"):]
+	over = over[:strings.Index(over, "END:VEVENT")]
+	if l := attendeeLine(over, "bob@example.org"); !strings.Contains(l, "PARTSTAT=DECLINED") {
+		t.Fatalf("bob in the override: %q", l)
+	}
+	if l := attendeeLine(org[:strings.Index(org, "END:VEVENT")], "bob@example.org"); strings.Contains(l, "DECLINED") {
+		t.Fatalf("bob declined the whole series: %q", l)
+	}
+}
