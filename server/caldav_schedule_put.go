@@ -43,6 +43,27 @@ func roleOf(d *directory, user string, info schedule.Info) scheduleRole {
 	return scheduleRole{}
 }
 
+// checkRoleChange refuses a PUT that would drop the user's own part in a
+// scheduling object while keeping the meeting: an organizer's version with
+// attendees but no ORGANIZER (who would the attendees answer?), or an
+// attendee's copy that keeps the organizer but no longer lists the
+// attendee (RFC 6638 §3.2.2.1: an attendee changes their own participation,
+// not the attendee list). Removing the attendees too, or deleting the
+// object, is how either leaves the meeting.
+func checkRoleChange(d *directory, user string, old, cur schedule.Info) error {
+	was := roleOf(d, user, old)
+	switch {
+	case was.organizer && cur.Organizer == "" && len(cur.Attendees) > 0:
+		return dav.Forbidden(dav.NSCalDAV, "organizer-allowed",
+			"a meeting with attendees keeps its ORGANIZER; remove the attendees as well, or delete the event, to cancel it")
+	case was.attendee != "" && cur.Organizer != "" && schedule.Address(cur.Organizer) == schedule.Address(old.Organizer) &&
+		roleOf(d, user, cur).attendee == "":
+		return dav.Forbidden(dav.NSCalDAV, "valid-attendee-change",
+			"your copy of a meeting keeps your own ATTENDEE property; delete the copy to decline the meeting")
+	}
+	return nil
+}
+
 // storedCal parses a stored calendar object; nil when it does not parse.
 func storedCal(o storage.Object, exists bool) *ical.Calendar {
 	if !exists {
@@ -111,6 +132,10 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 	}
 	dir, err := s.loadDirectory()
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := checkRoleChange(dir, p.User, oldInfo, info); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

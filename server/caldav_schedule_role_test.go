@@ -1,0 +1,56 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestScheduleRoleChangeRefused: the organizer cannot drop the ORGANIZER
+// while attendees remain, and an attendee cannot drop their own ATTENDEE
+// from their copy while keeping the meeting; both get 403 with the CalDAV
+// condition, and neither stored object changes.
+func TestScheduleRoleChangeRefused(t *testing.T) {
+	e := newScheduleEnv(t)
+	body := event("role-1", "mailto:alice@example.org", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org")
+	if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/role-1.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+	}
+	_, before := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/role-1.ics", nil, "")
+	noOrganizer := strings.Replace(body, "ORGANIZER:mailto:alice@example.org\r\n", "", 1)
+	resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/role-1.ics", nil, noOrganizer)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "organizer-allowed") {
+		t.Fatalf("organizer PUT without ORGANIZER: %d %s", resp.StatusCode, b)
+	}
+	if _, after := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/role-1.ics", nil, ""); after != before {
+		t.Fatalf("the refused PUT changed the organizer's copy:\n%s", after)
+	}
+	name, cp := e.copyOf(t, "bob", "role-1")
+	var kept []string
+	for _, l := range strings.Split(cp, "\r\n") {
+		if !strings.HasPrefix(l, "ATTENDEE") || !strings.Contains(strings.ToLower(l), "bob@example.org") {
+			kept = append(kept, l)
+		}
+	}
+	resp, b = e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/"+name, nil, strings.Join(kept, "\r\n"))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "valid-attendee-change") {
+		t.Fatalf("attendee PUT without their ATTENDEE: %d %s", resp.StatusCode, b)
+	}
+	if _, after := e.copyOf(t, "bob", "role-1"); after != cp {
+		t.Fatalf("the refused PUT changed bob's copy:\n%s", after)
+	}
+	// Dropping the attendees with the organizer is how the organizer
+	// cancels by editing: allowed, and bob's copy is cancelled.
+	var plain []string
+	for _, l := range strings.Split(noOrganizer, "\r\n") {
+		if !strings.HasPrefix(l, "ATTENDEE") {
+			plain = append(plain, l)
+		}
+	}
+	if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/role-1.ics", nil, strings.Join(plain, "\r\n")); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("organizer PUT without ORGANIZER and attendees: %d %s", resp.StatusCode, b)
+	}
+	if _, cp := e.copyOf(t, "bob", "role-1"); !strings.Contains(cp, "STATUS:CANCELLED") {
+		t.Fatalf("bob's copy after the organizer dropped the attendees:\n%s", cp)
+	}
+}
