@@ -64,6 +64,32 @@ func checkRoleChange(d *directory, user string, old, cur schedule.Info) error {
 	return nil
 }
 
+// checkInvited refuses an attendee's new copy of a meeting whose organizer
+// is an account of this server that holds no such meeting inviting the
+// attendee: the server delivers every copy of such a meeting itself, so
+// this copy answers nothing and its REPLY would reach an organizer who
+// never asked. A copy of a meeting organized elsewhere (an iMIP
+// invitation) is the attendee's own business and stored.
+func (s *Server) checkInvited(d *directory, user, attendee string, info schedule.Info) error {
+	org, ok := d.lookup(info.Organizer)
+	if !ok || org == user {
+		return nil
+	}
+	_, o, found, err := s.findCopy(org, info.UID)
+	if err != nil {
+		return err
+	}
+	if found {
+		if cal := storedCal(o, true); cal != nil {
+			if oi, err := schedule.Inspect(cal); err == nil && d.owns(org, oi.Organizer) && slices.ContainsFunc(oi.Attendees, func(a string) bool { return d.owns(user, a) }) {
+				return nil
+			}
+		}
+	}
+	return dav.Forbidden(dav.NSCalDAV, "attendee-allowed",
+		"%s organizes no meeting %s that invites %s on this server; the organizer's invitation creates your copy", info.Organizer, info.UID, attendee)
+}
+
 // storedCal parses a stored calendar object; nil when it does not parse.
 func storedCal(o storage.Object, exists bool) *ical.Calendar {
 	if !exists {
@@ -216,6 +242,12 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		w.Header().Set("Schedule-Tag", tag)
 		s.answerPut(w, sent, c, res)
 	case role.attendee != "":
+		if !exists {
+			if err := s.checkInvited(dir, p.User, role.attendee, info); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		var reply *schedule.Message
 		if exists {
 			reply, err = schedule.ReplyMessage(oldCal, obj.Cal, role.attendee, now)

@@ -54,3 +54,34 @@ func TestScheduleRoleChangeRefused(t *testing.T) {
 		t.Fatalf("bob's copy after the organizer dropped the attendees:\n%s", cp)
 	}
 }
+
+// TestScheduleAttendeeCopyNeedsInvitation: an attendee may store their own
+// copy of a meeting whose organizer on this server invited them (here: bob
+// puts back the copy he deleted), and of a meeting organized elsewhere; a
+// copy claiming an invitation a local organizer never sent is refused.
+func TestScheduleAttendeeCopyNeedsInvitation(t *testing.T) {
+	e := newScheduleEnv(t)
+	body := event("inv-2", "mailto:alice@example.org", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org")
+	if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/inv-2.ics", map[string]string{"Content-Type": "text/calendar"}, body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("organizer PUT: %d %s", resp.StatusCode, b)
+	}
+	name, cp := e.copyOf(t, "bob", "inv-2")
+	if resp, b := e.do(t, "bob", "DELETE", "/dav/calendars/bob/calendar/"+name, nil, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("attendee DELETE: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/back.ics", nil, cp); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("bob puts his copy back: %d %s", resp.StatusCode, b)
+	}
+	outside := event("ext-2", "mailto:someone@elsewhere.test", "ATTENDEE:mailto:someone@elsewhere.test", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.org")
+	if resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/ext-2.ics", nil, outside); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("copy of an outside meeting: %d %s", resp.StatusCode, b)
+	}
+	never := event("never-2", "mailto:alice@example.org", "ATTENDEE:mailto:alice@example.org", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.org")
+	resp, b := e.do(t, "bob", "PUT", "/dav/calendars/bob/calendar/never-2.ics", nil, never)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "attendee-allowed") {
+		t.Fatalf("copy of a meeting alice never organized: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := e.do(t, "bob", "GET", "/dav/calendars/bob/calendar/never-2.ics", nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the refused copy was stored: %d", resp.StatusCode)
+	}
+}
