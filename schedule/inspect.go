@@ -161,6 +161,10 @@ func serverAttendees(cal *ical.Calendar, own func(string) bool) []string {
 	return slices.DeleteFunc(out, func(a string) bool { return skip[a] })
 }
 
+// HasMaster reports whether cal has a component without RECURRENCE-ID (the
+// master of a series, or the one component of a single event).
+func HasMaster(cal *ical.Calendar) bool { return byRID(comps(cal), "") != nil }
+
 // allCancelled reports whether every component of cal is STATUS:CANCELLED.
 func allCancelled(cal *ical.Calendar) bool {
 	cs := comps(cal)

@@ -193,6 +193,11 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		if !dir.owns(p.User, oldInfo.Organizer) {
 			oldCal = nil // not the user's own scheduling object before
 		}
+		if oldCal == nil && !schedule.HasMaster(obj.Cal) {
+			s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "organizer-allowed",
+				"a new meeting needs its master component (one without RECURRENCE-ID); instances alone are how an attendee invited to some of them sees it"))
+			return
+		}
 		// The server's part of the organizer's version: SEQUENCE, and the
 		// attendees' answers (reset where an instance moved, kept elsewhere).
 		rescheduled := schedule.Reschedule(oldCal, obj.Cal, own)

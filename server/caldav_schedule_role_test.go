@@ -85,3 +85,26 @@ func TestScheduleAttendeeCopyNeedsInvitation(t *testing.T) {
 		t.Fatalf("the refused copy was stored: %d", resp.StatusCode)
 	}
 }
+
+// TestScheduleOrphanedInstanceRefused: an organizer's new meeting made of an
+// override alone (RECURRENCE-ID, no master) is refused and nobody is
+// messaged; the same instance added to an existing series is fine.
+func TestScheduleOrphanedInstanceRefused(t *testing.T) {
+	e := newScheduleEnv(t)
+	orphan := event("orph-1", "mailto:alice@example.org", "RECURRENCE-ID:20261210T100000Z", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org")
+	resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/orph-1.ics", map[string]string{"Content-Type": "text/calendar"}, orphan)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "organizer-allowed") {
+		t.Fatalf("orphaned instance: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/orph-1.ics", nil, ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the refused object was stored: %d", resp.StatusCode)
+	}
+	if in := e.inbox(t, "bob"); len(in) != 0 {
+		t.Fatalf("the refused object messaged bob: %q", in)
+	}
+	series := event("orph-1", "mailto:alice@example.org", "RRULE:FREQ=DAILY;COUNT=3", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org", "ATTENDEE:mailto:bob@example.org")
+	withOverride := strings.TrimSuffix(series, "END:VCALENDAR\r\n") + orphan[strings.Index(orphan, "BEGIN:VEVENT"):]
+	if resp, b := e.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/orph-1.ics", nil, withOverride); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("series with the override: %d %s\n%s", resp.StatusCode, b, withOverride)
+	}
+}
