@@ -35,10 +35,13 @@ func exdates(c *ical.Component) map[string]ical.Prop {
 }
 
 // removedInstances returns the instances of a series that cur excludes and
-// old did not (new EXDATE values of the master), in order.
+// old did not (new EXDATE values of the master), in order. Only for the
+// same series (start, length and recurrence rule unchanged): where the
+// series itself changed, a new EXDATE may name an instance old never had,
+// and the REQUEST of the new series says it all.
 func removedInstances(old, cur *ical.Calendar) []ical.Prop {
 	om, cm := byRID(comps(old), ""), byRID(comps(cur), "")
-	if om == nil || cm == nil {
+	if om == nil || cm == nil || timing(om) != timing(cm) {
 		return nil
 	}
 	was := exdates(om)
