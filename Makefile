@@ -5,7 +5,7 @@ ADDR    ?= 127.0.0.1:5232
 DATA    ?= ./data
 BENCHTIME ?= 1x
 
-.PHONY: build run test test-short bench bench-storage bench-server bench-storm bench-mixed bench-radicale conformance fuzz vet clean
+.PHONY: build run test test-short bench bench-storage bench-server bench-storm bench-mixed bench-compare bench-radicale conformance fuzz vet clean
 
 # The release name `pimvault version` prints; the commit comes from git.
 VERSION ?= 0.2.0-dev
@@ -54,6 +54,12 @@ bench-storm:
 # and a calendar-query (see cmd/pvload/run-mixed.sh).
 bench-mixed:
 	GO=$(GO) bash ./cmd/pvload/run-mixed.sh
+
+# The regression check: the same load against BASE (a git revision) and the
+# working tree, ROUNDS times interleaved, medians compared by pvload compare;
+# fails when a figure is TOLERANCE percent worse (see cmd/pvload/run-compare.sh).
+bench-compare:
+	GO=$(GO) bash ./cmd/pvload/run-compare.sh
 
 # The same load against Debian's radicale package, side by side (smaller sizes).
 bench-radicale:

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pimvault/pimvault/storage"
 )
 
 // AppPassword is a per-device credential: a random token shown once when it is
@@ -98,9 +100,22 @@ func AddAppPassword(ctx context.Context, s Store, user, label string) (id, token
 }
 
 // RevokeAppPassword removes an app password; the next request made with it is
-// refused.
-func RevokeAppPassword(ctx context.Context, s Store, user, id string) error {
-	return updateAccount(ctx, s, user, func(a *Account) error {
+// refused. The devices that signed in with it are then marked in the device
+// registry and a recovery stops waiting for them
+// (storage.CredentialRevokedChange); what that did is returned. Revoking an
+// id that is gone from the account but still names unmarked devices (a
+// revocation interrupted between its two writes) marks them and succeeds.
+// The recovery is judged with the default device window
+// (RevokeAppPasswordWithin).
+func RevokeAppPassword(ctx context.Context, s Store, user, id string) (storage.CredentialRevocation, error) {
+	return RevokeAppPasswordWithin(ctx, s, user, id, storage.DefaultRecoveryDeviceWindow)
+}
+
+// RevokeAppPasswordWithin is RevokeAppPassword judging a recovery by the
+// devices seen within window (the server's --recovery-device-days).
+func RevokeAppPasswordWithin(ctx context.Context, s Store, user, id string, window time.Duration) (storage.CredentialRevocation, error) {
+	var out storage.CredentialRevocation
+	err := updateAccount(ctx, s, user, func(a *Account) error {
 		for i, ap := range a.AppPasswords {
 			if ap.ID == id {
 				a.AppPasswords = append(a.AppPasswords[:i], a.AppPasswords[i+1:]...)
@@ -109,6 +124,19 @@ func RevokeAppPassword(ctx context.Context, s Store, user, id string) error {
 		}
 		return fmt.Errorf("%w %q for %s", ErrNoAppPassword, id, user)
 	})
+	if err != nil && !errors.Is(err, ErrNoAppPassword) {
+		return out, err
+	}
+	if _, merr := s.Commit(ctx, storage.CredentialRevokedChange(user, id, window, &out)); merr != nil {
+		if err != nil {
+			return out, err
+		}
+		return out, fmt.Errorf("app password %s of %s revoked, but its devices could not be marked in the device registry (revoke it again to mark them): %w", id, user, merr)
+	}
+	if err != nil && len(out.Devices) == 0 {
+		return out, err
+	}
+	return out, nil
 }
 
 // AppPasswords lists an account's app passwords, oldest first.

@@ -103,10 +103,10 @@ func TestAppPasswords(t *testing.T) {
 
 	// Revoke: the token stops matching, the other stays; a late note of the
 	// revoked one does not bring it back.
-	if err := RevokeAppPassword(ctx, s, "ann", id1); err != nil {
+	if _, err := RevokeAppPassword(ctx, s, "ann", id1); err != nil {
 		t.Fatal(err)
 	}
-	if err := RevokeAppPassword(ctx, s, "ann", id1); !errors.Is(err, ErrNoAppPassword) {
+	if _, err := RevokeAppPassword(ctx, s, "ann", id1); !errors.Is(err, ErrNoAppPassword) {
 		t.Errorf("second revoke: %v", err)
 	}
 	head = s.Head()
@@ -166,10 +166,85 @@ func TestVerifierAppPassword(t *testing.T) {
 	if ok, _ := v.Verify(ctx, "ann", tok, a, true, nil); ok {
 		t.Errorf("a disabled account signed in with an app password")
 	}
-	if err := RevokeAppPassword(ctx, s, "ann", id); err != nil {
+	if _, err := RevokeAppPassword(ctx, s, "ann", id); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := v.Verify(ctx, "ann", tok, acct(), true, nil); ok {
 		t.Errorf("a revoked app password signed in")
+	}
+}
+
+// Revoking an app password marks the devices that signed in with it, and a
+// recovery that waited only for them among the unreported closes; an id
+// removed from the account by an interrupted revocation still marks its
+// devices when revoked again.
+func TestRevokeMarksDevices(t *testing.T) {
+	HashCost = bcrypt.MinCost
+	ctx := context.Background()
+	s, err := storage.Open(t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := AddUser(ctx, s, "ann", "ann's password"); err != nil {
+		t.Fatal(err)
+	}
+	id1, _, err := AddAppPassword(ctx, s, "ann", "Anna's iPhone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _, err := AddAppPassword(ctx, s, "ann", "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	see := func(dev, id, label string) {
+		t.Helper()
+		if err := s.SeeDeviceAs(ctx, "ann", dev, storage.DeviceCredential{AppPasswordID: id, AppPasswordLabel: label}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	see("phone", id1, "Anna's iPhone")
+	see("laptop", id2, "laptop")
+	if _, err := s.OpenRecovery(ctx, "ann", "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReportRecoveryDone(ctx, "ann", "laptop", storage.DefaultRecoveryDeviceWindow); err != nil {
+		t.Fatal(err)
+	}
+	out, err := RevokeAppPassword(ctx, s, "ann", id1)
+	if err != nil || len(out.Devices) != 1 || out.Devices[0] != "phone" || !out.Closed {
+		t.Fatalf("revoke: %+v %v", out, err)
+	}
+	if rs, _ := s.RecoveryState("ann"); rs.Recovering {
+		t.Fatal("the recovery still waits for a device that cannot sign in")
+	}
+
+	// Interrupted: the account write happened, the registry's did not.
+	see("tablet", id2, "laptop")
+	if err := updateAccount(ctx, s, "ann", func(a *Account) error {
+		a.AppPasswords = a.AppPasswords[:0]
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = RevokeAppPassword(ctx, s, "ann", id2)
+	if err != nil || strings.Join(out.Devices, ",") != "laptop,tablet" {
+		t.Fatalf("revoke after an interruption: %+v %v", out, err)
+	}
+	if _, err := RevokeAppPassword(ctx, s, "ann", id2); !errors.Is(err, ErrNoAppPassword) {
+		t.Fatalf("revoke of a gone id with nothing left to mark: %v", err)
+	}
+	st, err := s.PrincipalState("ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dev := range []string{"phone", "laptop", "tablet"} {
+		if st.Devices[dev].CredentialRevoked.IsZero() {
+			t.Errorf("%s not marked revoked", dev)
+		}
+	}
+	rep, err := s.Verify(ctx)
+	if err != nil || !rep.OK() {
+		t.Errorf("store does not verify: %v %v", err, rep)
 	}
 }

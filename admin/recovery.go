@@ -82,7 +82,11 @@ func recoveryExpect(ctx context.Context, s *storage.Store, req Request) (Result,
 	if closed {
 		return Result{Output: fmt.Sprintf("every device known before the loss has reported: recovery of %s closed\n", user)}, nil
 	}
-	return Result{Output: fmt.Sprintf("%s stays RECOVERING until these devices report: %s\n", user, strings.Join(waiting, " "))}, nil
+	st, err := s.PrincipalState(user)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Output: fmt.Sprintf("%s stays RECOVERING until these devices report: %s\n", user, strings.Join(storage.DeviceLabels(st, waiting), ", "))}, nil
 }
 
 func recoveryStatus(_ context.Context, s *storage.Store, req Request) (Result, error) {
@@ -141,14 +145,17 @@ func formatRecoveryStatus(user string, st storage.PrincipalState, window time.Du
 				report = "reported " + d.Reported.Format(time.RFC3339)
 			}
 		}
-		fmt.Fprintf(&b, "  %s\tlast seen %s\t%s\t%s\n", id, d.LastSeen.Format(time.RFC3339), recent, report)
+		if !d.CredentialRevoked.IsZero() {
+			report = "app password revoked " + d.CredentialRevoked.Format(time.RFC3339) + " (cannot sign in; not waited for)"
+		}
+		fmt.Fprintf(&b, "  %s\tlast seen %s\t%s\t%s\n", d.Label(id), d.LastSeen.Format(time.RFC3339), recent, report)
 	}
 	if rec.Recovering {
 		if len(rec.Expected) > 0 {
 			fmt.Fprintf(&b, "expected devices: %s\n", strings.Join(rec.Expected, " "))
 		}
 		waiting := storage.DevicesWaiting(st, window, now)
-		fmt.Fprintf(&b, "waiting for: %d device(s) %s\n", len(waiting), strings.Join(waiting, " "))
+		fmt.Fprintf(&b, "waiting for: %d device(s) %s\n", len(waiting), strings.Join(storage.DeviceLabels(st, waiting), ", "))
 		if rec.NoKnownDevices {
 			fmt.Fprintf(&b, "no automatic close: this store does not know the devices the account had before the loss; name them with 'pimvault recovery expect --user %s --device ID…' (or --from a backup) or close with 'pimvault recovery close --user %s'\n", user, user)
 		}

@@ -9,13 +9,31 @@ import (
 // ProductID is the PRODID added to a calendar object that arrived without one.
 const ProductID = "-//pimvault//pimvault//EN"
 
-// completeCalendar adds VERSION:2.0 and PRODID to a VCALENDAR that lacks them,
-// in obj.Cal and in a copy of body (obj.Body), right after BEGIN:VCALENDAR with
-// the body's own line ending. RFC 5545 §3.6 requires both; client libraries that
-// wrap a bare VEVENT (python-caldav, for one) send neither, and strict readers
-// and go-ical's encoder refuse a calendar without them, so the stored object is
-// completed rather than refused. Nothing else in the body changes.
+// completeCalendar makes a calendar object resource of what clients send, in
+// obj.Cal and in a copy of body (obj.Body); when nothing needs fixing, obj.Body
+// stays nil and the body is stored byte for byte.
+//
+//   - A VCALENDAR-level METHOD is removed with its folded continuation lines.
+//     RFC 4791 §4.1 forbids it in a calendar collection; it comes with iTIP
+//     messages saved as they arrived (vdirsyncer copying from a server that
+//     keeps them, calendar-cli) and with Outlook's exports (METHOD:PUBLISH),
+//     and refusing it would leave the event on the device only.
+//   - VERSION:2.0 and PRODID are added when missing, right after
+//     BEGIN:VCALENDAR with the body's own line ending. RFC 5545 §3.6 requires
+//     both; client libraries that wrap a bare VEVENT (python-caldav, for one)
+//     send neither, and strict readers and go-ical's encoder refuse a calendar
+//     without them.
+//
+// Nothing else in the body changes.
 func completeCalendar(body []byte, obj *Object) {
+	if ms := obj.Cal.Props.Values(ical.PropMethod); len(ms) > 0 {
+		for _, m := range ms {
+			obj.Fixed = append(obj.Fixed, "removed METHOD:"+m.Value)
+		}
+		obj.Cal.Props.Del(ical.PropMethod)
+		body = stripTopLevel(body, ical.PropMethod)
+		obj.Body = body
+	}
 	var add []ical.Prop
 	if obj.Cal.Props.Get(ical.PropVersion) == nil {
 		add = append(add, ical.Prop{Name: ical.PropVersion, Params: ical.Params{}, Value: "2.0"})
@@ -57,4 +75,44 @@ func completeCalendar(body []byte, obj *Object) {
 		out = append(append(append(out, body[:i+1]...), lines.Bytes()...), body[i+1:]...)
 	}
 	obj.Body = out
+}
+
+// stripTopLevel returns body without the content lines named name (with
+// their folded continuations) that belong to the VCALENDAR itself, not to one
+// of its components. body is one VCALENDAR that decode accepted.
+func stripTopLevel(body []byte, name string) []byte {
+	out := make([]byte, 0, len(body))
+	depth := 0
+	skipping := false
+	for rest := body; len(rest) > 0; {
+		n := bytes.IndexByte(rest, '\n') + 1
+		if n == 0 {
+			n = len(rest)
+		}
+		line := rest[:n]
+		rest = rest[n:]
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			if !skipping {
+				out = append(out, line...)
+			}
+			continue
+		}
+		skipping = false
+		key := line
+		if i := bytes.IndexAny(key, ":;"); i >= 0 {
+			key = key[:i]
+		}
+		key = bytes.TrimSpace(key)
+		switch {
+		case bytes.EqualFold(key, []byte("BEGIN")):
+			depth++
+		case bytes.EqualFold(key, []byte("END")):
+			depth--
+		case depth == 1 && bytes.EqualFold(key, []byte(name)):
+			skipping = true
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out
 }

@@ -106,7 +106,6 @@ func TestParseInvalid(t *testing.T) {
 		want error
 		msg  string // part of the message
 	}{
-		{"method.ics", ErrInvalidObject, "METHOD"},
 		{"two_uids.ics", ErrInvalidObject, "two UIDs"},
 		{"two_types.ics", ErrInvalidObject, "both VEVENT and VTODO"},
 		{"two_masters.ics", ErrInvalidObject, "two components without RECURRENCE-ID"},

@@ -18,9 +18,9 @@ func validateCalendar(cal *ical.Calendar, obj *Object) error {
 	if p := cal.Props.Get(ical.PropProductID); p != nil && p.Value == "" {
 		return fmt.Errorf("%w: VCALENDAR has an empty PRODID", ErrInvalidData)
 	}
-	if cal.Props.Get(ical.PropMethod) != nil {
-		return fmt.Errorf("%w: METHOD is not allowed in a calendar object resource", ErrInvalidObject)
-	}
+	// A METHOD (an iTIP message saved as it arrived, an Outlook export's
+	// METHOD:PUBLISH) is removed by Parse: RFC 4791 §4.1 forbids it in a stored
+	// object, and the client's intent, to keep the event, is clear.
 	for _, c := range cal.Children {
 		switch c.Name {
 		case ical.CompTimezone:

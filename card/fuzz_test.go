@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/emersion/go-vcard"
@@ -18,6 +20,15 @@ func FuzzValidate(f *testing.F) {
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nEND:VCARD\r\nBEGIN:VCARD\r\n"))
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Hans\r\nTEL;CELL:1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=\r\nb\r\nEND:VCARD\r\n"))
 	f.Add([]byte("BEGIN:VCARD\nVERSION:2.1\nN;CHARSET=ISO-8859-1:Gr\xfcn;Anna\nEND:VCARD\n"))
+	// The shapes real clients send (testdata/clients).
+	files, _ := filepath.Glob(filepath.Join("testdata", "clients", "*.vcf"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		info, err := Validate(body)
 		if err != nil {

@@ -1,7 +1,9 @@
 // Package imip sends iTIP messages by e-mail (iMIP, RFC 6047) to attendees
 // who have no account on this server: Message builds the mail, SMTP sends
 // it through a relay (RFC 5321, STARTTLS per RFC 3207, AUTH PLAIN per RFC
-// 4954).
+// 4954), and Queue sends the store's durable outbox (storage/outbox.go)
+// with retries, recording each outcome as SCHEDULE-STATUS (RFC 6638
+// §3.2.9: 1.0 queued, 1.1 sent, 5.1 given up).
 //
 // # Invariants
 //
@@ -12,4 +14,11 @@
 //     control characters (it is Q-encoded): no input adds a header line.
 //   - Every send is bounded by the context and by Timeout; credentials are
 //     sent only over TLS (or to a relay on a loopback address).
+//   - Delivery is at least once: an entry leaves the outbox only in the
+//     record that settles it, after the relay took the message; a crash in
+//     between sends it again with the same Message-ID.
+//   - Retries are bounded: exponential backoff with jitter, at most
+//     MaxAttempts attempts and MaxAge; a 5xx refusal is final at once.
+//   - Nothing is skipped: an entry the queue cannot read (a newer format)
+//     stops the pass with an error and stays where it is.
 package imip

@@ -26,6 +26,7 @@ type Metrics struct {
 	batch      prometheus.Histogram
 	sync       prometheus.Histogram
 	store      *storeCollector
+	mail       *MailQueue // registered by MailQueue
 }
 
 // New creates the metrics; ready is reported as pimvault_ready.

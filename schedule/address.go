@@ -34,6 +34,7 @@ const (
 
 // Status values for SCHEDULE-STATUS (RFC 6638 §3.2.9, RFC 5546 §3.6).
 const (
+	StatusPending     = "1.0" // queued; not yet sent
 	StatusSent        = "1.1" // sent (by e-mail); delivery not confirmed
 	StatusDelivered   = "1.2" // delivered to the recipient's inbox
 	StatusSuccess     = "2.0" // a reply was processed

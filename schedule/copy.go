@@ -342,3 +342,21 @@ func ApplyCancel(copyCal, msg *ical.Calendar) {
 		})
 	}
 }
+
+// SettleStatus sets SCHEDULE-STATUS to status for the attendee addr where
+// it is StatusPending (a queued message's outcome, RFC 6638 §3.2.9); a
+// status a later change set stays. It reports whether cal changed.
+func SettleStatus(cal *ical.Calendar, addr, status string) bool {
+	addr = Address(addr)
+	changed := false
+	for _, c := range comps(cal) {
+		for i := range c.Props[ical.PropAttendee] {
+			p := &c.Props[ical.PropAttendee][i]
+			if Address(p.Value) == addr && p.Params.Get(paramStatus) == StatusPending {
+				p.Params.Set(paramStatus, status)
+				changed = true
+			}
+		}
+	}
+	return changed
+}

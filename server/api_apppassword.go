@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // The signed-in user's app passwords: GET lists them, POST {"label": …}
@@ -21,6 +23,7 @@ func (s *Server) routeAppPasswords(r chi.Router) {
 	r.Method(http.MethodGet, "/api/app-passwords", h(s.apiAppPasswordList))
 	r.Method(http.MethodPost, "/api/app-passwords", h(s.apiAppPasswordAdd))
 	r.Method(http.MethodDelete, "/api/app-passwords/{id}", h(s.apiAppPasswordRevoke))
+	r.Method(http.MethodGet, "/api/devices", s.requireAuth(http.HandlerFunc(s.apiDevices)))
 }
 
 var errAppPasswordForbidden = &dav.Error{Status: http.StatusForbidden, Msg: "app passwords are managed with the account password, not with an app password"}
@@ -47,13 +50,36 @@ func (s *Server) accountPasswordOnly(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// appPasswordJSON is an app password as GET /api/app-passwords lists it:
+// with the pimvault devices that sign in with it.
+type appPasswordJSON struct {
+	account.AppPasswordInfo
+	Devices []string `json:"devices"`
+}
+
 func (s *Server) apiAppPasswordList(w http.ResponseWriter, r *http.Request) {
-	aps, err := account.AppPasswords(s.store, userFrom(r.Context()))
+	user := userFrom(r.Context())
+	aps, err := account.AppPasswords(s.store, user)
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"app_passwords": aps})
+	st, err := s.store.PrincipalState(user)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	out := make([]appPasswordJSON, len(aps))
+	for i, ap := range aps {
+		out[i] = appPasswordJSON{AppPasswordInfo: ap, Devices: []string{}}
+		for id, d := range st.Devices {
+			if d.AppPasswordID == ap.ID && d.CredentialRevoked.IsZero() {
+				out[i].Devices = append(out[i].Devices, id)
+			}
+		}
+		sort.Strings(out[i].Devices)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"app_passwords": out})
 }
 
 func (s *Server) apiAppPasswordAdd(w http.ResponseWriter, r *http.Request) {
@@ -78,8 +104,12 @@ func (s *Server) apiAppPasswordAdd(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "label": b.Label, "token": token})
 }
 
+// apiAppPasswordRevoke answers what the revocation did: the devices that
+// signed in with it (now marked in the registry) and, while the account is
+// RECOVERING, the devices its recovery still waits for.
 func (s *Server) apiAppPasswordRevoke(w http.ResponseWriter, r *http.Request) {
-	err := account.RevokeAppPassword(r.Context(), s.store, userFrom(r.Context()), chi.URLParam(r, "id"))
+	user, id := userFrom(r.Context()), chi.URLParam(r, "id")
+	out, err := account.RevokeAppPasswordWithin(r.Context(), s.store, user, id, s.cfg.RecoveryDeviceWindow)
 	if errors.Is(err, account.ErrNoAppPassword) {
 		err = &dav.Error{Status: http.StatusNotFound, Msg: err.Error()}
 	}
@@ -87,5 +117,36 @@ func (s *Server) apiAppPasswordRevoke(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	st, err := s.store.PrincipalState(user)
+	if err != nil {
+		st = storage.PrincipalState{}
+	}
+	writeJSON(w, http.StatusOK, revocationJSON{ID: id, Devices: deviceRefs(st, out.Devices), Recovering: out.Recovering,
+		Waiting: deviceRefs(st, out.Waiting), RecoveryClosed: out.Closed, NoReport: out.NoReport})
+}
+
+// revocationJSON is the answer to DELETE /api/app-passwords/{id}.
+type revocationJSON struct {
+	ID             string      `json:"id"`
+	Devices        []deviceRef `json:"devices"`
+	Recovering     bool        `json:"recovering"`
+	Waiting        []deviceRef `json:"waiting,omitempty"`
+	RecoveryClosed bool        `json:"recovery_closed,omitempty"`
+	NoReport       bool        `json:"no_device_reported,omitempty"`
+}
+
+// deviceRef names a device of the registry with its app password's label.
+type deviceRef struct {
+	ID      string `json:"id"`
+	Label   string `json:"label,omitempty"`
+	Revoked bool   `json:"app_password_revoked,omitempty"`
+}
+
+func deviceRefs(st storage.PrincipalState, ids []string) []deviceRef {
+	out := make([]deviceRef, 0, len(ids))
+	for _, id := range ids {
+		d := st.Devices[id]
+		out = append(out, deviceRef{ID: id, Label: d.AppPasswordLabel, Revoked: !d.CredentialRevoked.IsZero()})
+	}
+	return out
 }

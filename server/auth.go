@@ -125,11 +125,12 @@ const (
 // credential then passes; any other check reserves a failure from both
 // limiters, atomically, when it starts (shared by concurrent sign-ins with
 // the same credentials) and gives it back when the password is right.
-func (a *authenticator) signIn(ctx context.Context, user, password, addr string) (signInResult, time.Duration) {
+// The app password signed in with, if any, is returned with signedIn.
+func (a *authenticator) signIn(ctx context.Context, user, password, addr string) (signInResult, time.Duration, account.AppPassword) {
 	p, err := a.store.Principal(user)
 	found := err == nil
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return gaveUp, 0
+		return gaveUp, 0, account.AppPassword{}
 	}
 	var acct account.Account
 	if found {
@@ -141,7 +142,7 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	// limited guesser could test guesses against the cache at full speed.
 	now := time.Now()
 	if wait := a.limits.blocked(user, addr, now); wait > 0 {
-		return tooManyFailures, wait
+		return tooManyFailures, wait, account.AppPassword{}
 	}
 	if found && !acct.Disabled {
 		k := a.credentialKey(user, password)
@@ -149,7 +150,7 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 		c, ok := a.ok[k]
 		a.mu.Unlock()
 		if ok && now.Before(c.expires) && c.hash == acct.PasswordHash {
-			return signedIn, 0
+			return signedIn, 0, account.AppPassword{}
 		}
 	}
 	// The wait for a bcrypt slot is short: past it the client gets 503 and
@@ -166,16 +167,16 @@ func (a *authenticator) signIn(ctx context.Context, user, password, addr string)
 	var le *limitedError
 	switch {
 	case errors.As(err, &le):
-		return tooManyFailures, le.wait
+		return tooManyFailures, le.wait, account.AppPassword{}
 	case err != nil:
-		return gaveUp, 0
+		return gaveUp, 0, account.AppPassword{}
 	case !ok:
-		return wrongCredentials, 0
+		return wrongCredentials, 0, account.AppPassword{}
 	}
 	// An app password matched without bcrypt and was not remembered (a
 	// revoked one fails at the next request); note its use.
-	a.appPassword(user, acct, password)
-	return signedIn, 0
+	ap, _ := a.appPassword(user, acct, password)
+	return signedIn, 0, ap
 }
 
 // refuseBody, for a request with a body, makes the server close the
@@ -218,21 +219,28 @@ func (e *SignInError) HTTPStatus() int { return e.Status }
 // failure answers, waited outside the admission slot. It returns nil or a
 // *SignInError.
 func (s *Server) SignIn(r *http.Request, user, password string) error {
+	_, err := s.signInAs(r, user, password)
+	return err
+}
+
+// signInAs is SignIn that also returns the app password signed in with
+// (zero: the account password).
+func (s *Server) signInAs(r *http.Request, user, password string) (account.AppPassword, error) {
 	if len(user) > maxUserNameLen || len(password) > maxSecretLen {
 		s.reportSignIn("failed")
-		return &SignInError{Status: http.StatusUnauthorized, Msg: "user name or password too long"}
+		return account.AppPassword{}, &SignInError{Status: http.StatusUnauthorized, Msg: "user name or password too long"}
 	}
 	addr := clientAddr(r, s.auth.trusted)
-	res, wait := s.auth.signIn(r.Context(), user, password, addr)
+	res, wait, ap := s.auth.signIn(r.Context(), user, password, addr)
 	switch res {
 	case tooManyFailures:
 		s.reportSignIn("throttled")
-		return &SignInError{Status: http.StatusTooManyRequests, Msg: "too many failed sign-ins from this address; try again later", Wait: wait}
+		return ap, &SignInError{Status: http.StatusTooManyRequests, Msg: "too many failed sign-ins from this address; try again later", Wait: wait}
 	case gaveUp:
 		s.reportSignIn("gave_up")
 		// Soon: the check may be running for other connections and is
 		// remembered once it has.
-		return &SignInError{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later",
+		return ap, &SignInError{Status: http.StatusServiceUnavailable, Msg: "sign-in could not be checked in time; try again later",
 			Wait: time.Second + mrand.N(4*time.Second)}
 	case wrongCredentials:
 		s.reportSignIn("failed")
@@ -242,10 +250,10 @@ func (s *Server) SignIn(r *http.Request, user, password string) error {
 		case <-time.After(s.auth.delay):
 		case <-r.Context().Done():
 		}
-		return &SignInError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"}
+		return ap, &SignInError{Status: http.StatusUnauthorized, Msg: "wrong user name or password"}
 	}
 	s.reportSignIn("ok")
-	return nil
+	return ap, nil
 }
 
 // requireAuth admits requests with valid Basic credentials and puts the user
@@ -261,7 +269,8 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, &dav.Error{Status: http.StatusUnauthorized, Msg: "sign in required"})
 			return
 		}
-		if err := s.SignIn(r, user, pw); err != nil {
+		ap, err := s.signInAs(r, user, pw)
+		if err != nil {
 			se := err.(*SignInError)
 			refuseBody(w, r)
 			switch se.Status {
@@ -277,7 +286,7 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, &dav.Error{Status: se.Status, Msg: se.Msg})
 			return
 		}
-		if !s.admitRecovery(w, r, user) {
+		if !s.admitRecovery(w, r, user, ap) {
 			return
 		}
 		if err := s.ensureDefaults(r.Context(), user); err != nil {

@@ -245,13 +245,13 @@ func TestCalDAVConcurrentQueries(t *testing.T) {
 }
 
 // TestCalDAVQueriesOlderObjects: an object stored under laxer rules than
-// calendar.Parse applies now (here one with a METHOD, written straight to
+// calendar.Parse applies now (here one with an X- component, written straight to
 // the store) still answers queries and expands; it does not vanish.
 func TestCalDAVQueriesOlderObjects(t *testing.T) {
 	e := newTestEnv(t)
 	cal := "/dav/calendars/alice/calendar/"
 	e.do(t, "alice", "OPTIONS", "/dav/", nil, "") // signs in: the default calendar exists
-	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//old//EN\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\nUID:old\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260302T090000Z\r\n" +
+	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//old//EN\r\nBEGIN:X-OLD\r\nX-A:1\r\nEND:X-OLD\r\nBEGIN:VEVENT\r\nUID:old\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260302T090000Z\r\n" +
 		"DTEND:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Old\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	if _, err := calendar.Parse([]byte(body), nil); err == nil {
 		t.Fatalf("Parse accepts the object; the test needs one it refuses")

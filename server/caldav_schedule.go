@@ -71,9 +71,8 @@ type directory struct {
 	domains map[string]bool     // the domains of the accounts' addresses
 }
 
-// loadDirectory reads every account: scheduling is rare next to the cost of
-// one read transaction over the principals.
-func (s *Server) loadDirectory() (*directory, error) {
+// buildDirectory reads every account (loadDirectory caches the result).
+func (s *Server) buildDirectory() (*directory, error) {
 	ps, err := s.store.Principals()
 	if err != nil {
 		return nil, err

@@ -1,13 +1,10 @@
 package server
 
 import (
-	"context"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-ical"
 
-	"github.com/pimvault/pimvault/imip"
 	"github.com/pimvault/pimvault/schedule"
 )
 
@@ -18,37 +15,6 @@ import (
 func (s *Server) mailable(sender, recipient, status string) bool {
 	return s.cfg.Mailer != nil && status == schedule.StatusNoDelivery &&
 		strings.HasPrefix(sender, "mailto:") && strings.HasPrefix(recipient, "mailto:")
-}
-
-// sendMail sends each message by iMIP from sender and returns the
-// recipients it could not hand to the relay (logged).
-func (s *Server) sendMail(ctx context.Context, sender string, msgs []schedule.Message) []string {
-	var failed []string
-	from := strings.TrimPrefix(sender, "mailto:")
-	envelope := s.cfg.MailFrom
-	if envelope == "" {
-		envelope = from
-	}
-	now := time.Now()
-	for _, m := range msgs {
-		to := strings.TrimPrefix(m.Recipient, "mailto:")
-		err := func() error {
-			body, err := schedule.Encode(m.Cal, now)
-			if err != nil {
-				return err
-			}
-			msg, err := imip.Message(from, to, subjectOf(m), m.Method, body, now)
-			if err != nil {
-				return err
-			}
-			return s.cfg.Mailer.Send(ctx, envelope, []string{to}, msg)
-		}()
-		if err != nil {
-			s.log.Warn("iMIP mail not sent", "to", to, "method", m.Method, "err", err)
-			failed = append(failed, m.Recipient)
-		}
-	}
-	return failed
 }
 
 // subjectOf is a mail subject for an iTIP message.

@@ -208,7 +208,9 @@ func TestScheduleExdateReorderSendsNothing(t *testing.T) {
 	drain := func() []string {
 		t.Helper()
 		in := e.inbox(t, "bob")
-		var names []string // listed first: a DELETE waits for no open read
+		// The names first: a DELETE inside the listing would wait for the
+		// write lock the listing's read transaction keeps from it.
+		var names []string
 		err := e.store.Objects("bob", inboxName, false, func(o storage.Object) error {
 			names = append(names, o.Name)
 			return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -215,7 +216,6 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			if !ok {
 				status[m.Recipient] = dir.undeliverable(m.Recipient)
 				if s.mailable(info.Organizer, m.Recipient, status[m.Recipient]) {
-					status[m.Recipient] = schedule.StatusSent
 					mail = append(mail, m)
 				}
 				continue
@@ -223,6 +223,7 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			status[m.Recipient] = schedule.StatusDelivered
 			local = append(local, delivery{user: u, msg: m})
 		}
+		maps.Copy(status, s.queueMail(&c, info.Organizer, mailRef{p.Collection, p.Object, info.UID}, mail, now))
 		if schedule.SetStatus(obj.Cal, status) || kept || rescheduled {
 			body, err := schedule.Encode(obj.Cal, now)
 			if err != nil {
@@ -239,8 +240,8 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		if !ok {
 			return
 		}
+		s.mailQueued(c)
 		failed := s.deliverAll(r.Context(), local)
-		failed = append(failed, s.sendMail(r.Context(), info.Organizer, mail)...)
 		if len(failed) > 0 {
 			s.markUndelivered(r.Context(), p, res.ETag, failed)
 		}
@@ -268,10 +269,14 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			tag = newScheduleTag(c.Body)
 			c.Props = map[string][]byte{scheduleTagKey: []byte(tag)}
 		}
+		if s.queueReply(&c, dir, role.attendee, reply, now) {
+			reply = nil
+		}
 		res, ok := s.commitScheduled(w, r, c)
 		if !ok {
 			return
 		}
+		s.mailQueued(c)
 		s.sendReply(r.Context(), dir, p.User, role.attendee, reply)
 		w.Header().Set("Schedule-Tag", tag)
 		s.answerPut(w, sent, c, res)
@@ -372,10 +377,6 @@ func (s *Server) sendReply(ctx context.Context, dir *directory, user, attendee s
 		return
 	}
 	org, ok := dir.lookup(reply.Recipient)
-	if !ok && s.mailable(attendee, reply.Recipient, dir.undeliverable(reply.Recipient)) {
-		s.sendMail(ctx, attendee, []schedule.Message{*reply})
-		return
-	}
 	if !ok || org == user {
 		return
 	}
@@ -390,6 +391,11 @@ func (s *Server) sendReply(ctx context.Context, dir *directory, user, attendee s
 // for the ordinary delete to handle.
 func (s *Server) deleteScheduled(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Change) bool {
 	if deviceOf(r) != "" || p.Home != dav.HomeCalendars || p.Kind != dav.ResObject {
+		return false
+	}
+	if p.Collection == inboxName || p.Collection == outboxName {
+		// An inbox item is a message the client has dealt with, not the
+		// user's copy of an event: removing it answers nothing.
 		return false
 	}
 	old, err := s.store.Get(p.User, p.Collection, p.Object)
@@ -423,21 +429,29 @@ func (s *Server) deleteScheduled(w http.ResponseWriter, r *http.Request, p dav.P
 			s.writeError(w, r, err)
 			return true
 		}
+		var mail []schedule.Message
 		for _, m := range msgs {
 			if u, ok := dir.lookup(m.Recipient); ok {
 				ds = append(ds, delivery{user: u, msg: m})
+			} else if s.mailable(info.Organizer, m.Recipient, dir.undeliverable(m.Recipient)) {
+				mail = append(mail, m)
 			}
 		}
+		s.queueMail(&c, info.Organizer, mailRef{uid: info.UID}, mail, now)
 	} else if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Schedule-Reply")), "F") {
 		if reply, err = schedule.ReplyMessage(oldCal, nil, role.attendee, now); err != nil {
 			s.writeError(w, r, err)
 			return true
+		}
+		if s.queueReply(&c, dir, role.attendee, reply, now) {
+			reply = nil
 		}
 	}
 	if _, err := s.store.Commit(r.Context(), c); err != nil {
 		s.writeError(w, r, err)
 		return true
 	}
+	s.mailQueued(c)
 	s.deliverAll(r.Context(), ds)
 	s.sendReply(r.Context(), dir, p.User, role.attendee, reply)
 	w.WriteHeader(http.StatusNoContent)

@@ -52,6 +52,9 @@ func FuzzDAVHandler(f *testing.F) {
 		{9, book + "s.vcf", "Destination: /dav/addressbooks/alice/contacts/m.vcf\nOverwrite: F", ""},
 		{10, "dav/files/alice/f.html", "Destination: http://elsewhere/dav/files/alice/g.html\nDepth: 0", ""},
 		{12, "api/undo", "Content-Type: application/json", `{"collection":"contacts","to_seq":1}`},
+		{4, "api/devices", "X-Pimvault-Device: phone-1", ""},
+		{12, "api/app-passwords", "Content-Type: application/json\nX-Pimvault-Device: phone-1", `{"label":"Anna's iPhone"}`},
+		{6, "api/app-passwords/0123456789", "Content-Type: application/json", ""},
 	}
 	for _, s := range seeds {
 		f.Add(uint8(s.method), s.path, s.header, []byte(s.body))

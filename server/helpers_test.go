@@ -31,7 +31,7 @@ type testEnv struct {
 
 // newTestEnv starts a server on a real store with users alice and bob. When
 // the test ends the store is verified and closed.
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	st, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {

@@ -124,6 +124,9 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			return
 		}
 		c = storage.Change{Op: storage.OpDeleteCollection, Principal: p.User, Collection: p.Collection}
+		if s.deleteCalendarScheduled(w, r, p, c) {
+			return
+		}
 	default:
 		s.writeError(w, r, &dav.Error{Status: http.StatusForbidden, Msg: "this resource cannot be deleted"})
 		return

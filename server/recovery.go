@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -49,7 +50,7 @@ type recoveryStore interface {
 	PrincipalState(principal string) (storage.PrincipalState, error)
 	RecoveryState(principal string) (storage.RecoveryState, error)
 	OpenRecovery(ctx context.Context, principal, reason, epoch string) (bool, error)
-	SeeDevice(ctx context.Context, principal, device string) error
+	SeeDeviceAs(ctx context.Context, principal, device string, cred storage.DeviceCredential) error
 	ReportRecoveryDone(ctx context.Context, principal, device string, window time.Duration) (bool, error)
 }
 
@@ -121,13 +122,14 @@ func (d *deviceSeen) due(key string, now time.Time) bool {
 }
 
 // admitRecovery runs after authentication and before anything else (the
-// default collections included). It records the device, and answers 503 to
-// a stock client of a RECOVERING principal. It returns false when it has
-// answered.
-func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user string) bool {
+// default collections included). It records the device with the app
+// password it signed in with (ap; zero for the account password), and
+// answers 503 to a stock client of a RECOVERING principal. It returns false
+// when it has answered.
+func (s *Server) admitRecovery(w http.ResponseWriter, r *http.Request, user string, ap account.AppPassword) bool {
 	dev := deviceOf(r)
-	if dev != "" && s.seen.due(user+"\x00"+dev, time.Now()) {
-		if err := s.store.SeeDevice(r.Context(), user, dev); errors.Is(err, storage.ErrDeviceNotAdmitted) {
+	if dev != "" && s.seen.due(user+"\x00"+dev+"\x00"+ap.ID, time.Now()) {
+		if err := s.store.SeeDeviceAs(r.Context(), user, dev, deviceCredential(ap)); errors.Is(err, storage.ErrDeviceNotAdmitted) {
 			dav.LogRefusal(s.log, r, 0, "device "+dev+" of "+user+" not recorded: "+err.Error())
 		} else if err != nil {
 			s.log.Warn("could not record device", "user", user, "device", dev, "err", err)

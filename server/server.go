@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -35,6 +36,9 @@ type Store interface {
 	ByUID(principal, collection, uid string) (string, error)
 	Epoch() (id string, startSeq uint64, err error)
 	Head() uint64
+	OutboxLen(principal string) (int, error)
+	Outbox(principal string) ([]storage.OutboxEntry, error)
+	PrincipalsVersion() (uint64, error)
 	recoveryStore
 }
 
@@ -93,6 +97,9 @@ type Config struct {
 	// sender (default: the organizer's or attendee's own address).
 	Mailer   Mailer
 	MailFrom string
+	// MailQueued, when set, is told after a change queued iMIP mail in the
+	// store's outbox (the sending queue's Kick); the queue sends it.
+	MailQueued func()
 }
 
 // Mailer sends one mail message.
@@ -135,6 +142,7 @@ type Server struct {
 
 	defaultsDone sync.Map // users whose default collections exist
 	scheduleDone sync.Map // users whose inbox and outbox exist
+	dirCache     atomic.Pointer[cachedDirectory]
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
 	files    *files.Handler  // the generic WebDAV area under /dav/files/

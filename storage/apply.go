@@ -37,6 +37,14 @@ func applyRecordCached(tx *bolt.Tx, r *Record, ic infoCache) error {
 			return err
 		}
 	}
+	if err := applyOutbox(tx, r); err != nil {
+		return err
+	}
+	if r.Op == OpPutPrincipal || r.Op == OpDeletePrincipal {
+		if err := bumpPrincipalsVersion(tx); err != nil {
+			return err
+		}
+	}
 	switch r.Op {
 	case OpPutPrincipal:
 		data := tx.Bucket(bktData)

@@ -62,6 +62,11 @@ type Change struct {
 	// the collection is after it (syncproto.DeletedSince), the change fails
 	// with ErrDeleted: the device's copy predates a deletion.
 	SeenToken *syncproto.Token
+	// Outbox (OpPut, OpDelete, OpDeleteCollection, or OpPrincipalState
+	// without UpdateState) are mail messages this change queues, in the
+	// same record (outbox.go); OutboxDone are queued ids it takes out.
+	Outbox     []OutboxEntry
+	OutboxDone []string
 }
 
 // ActorKey is the record property that names a change's Actor. Record
@@ -130,7 +135,7 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 		}
 	case OpPrincipalState:
 		errs = append(errs, name("principal", c.Principal))
-		if c.UpdateState == nil {
+		if c.UpdateState == nil && len(c.Outbox) == 0 && len(c.OutboxDone) == 0 {
 			errs = append(errs, fmt.Errorf("principal state change without UpdateState: %w", ErrInvalidChange))
 		}
 	case OpEpoch, OpCheckpoint:
@@ -140,7 +145,7 @@ func (c *Change) validate(maxBody int64, internal bool) error {
 	default:
 		errs = append(errs, fmt.Errorf("operation %v: %w", c.Op, ErrInvalidChange))
 	}
-	errs = append(errs, validateConds(c))
+	errs = append(errs, validateConds(c), validateOutbox(c))
 	if c.Actor != "" {
 		if c.Op != OpPut && c.Op != OpDelete {
 			errs = append(errs, fmt.Errorf("an actor on %v: %w", c.Op, ErrInvalidChange))
@@ -201,6 +206,15 @@ func prepare(tx *bolt.Tx, c *Change, head uint64) (*Record, Result, error) {
 		}
 		props[ActorKey] = []byte(c.Actor)
 		r.Props = props
+	}
+	if err := prepareOutbox(tx, c, r); err != nil {
+		return nil, res, err
+	}
+	if c.Op == OpPrincipalState && c.UpdateState == nil {
+		if len(r.Props) == 0 && len(r.Remove) == 0 {
+			return nil, Result{Seq: head, NoOp: true}, nil
+		}
+		return r, res, nil
 	}
 	switch c.Op {
 	case OpPutPrincipal:
@@ -340,7 +354,7 @@ func preparePut(tx *bolt.Tx, c *Change, r *Record, head uint64) (*Record, Result
 		return nil, res, err
 	}
 	r.ETag = ETagOf(c.Body)
-	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) && len(c.Props) == 0 && !c.ReplaceProps {
+	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) && len(c.Props) == 0 && !c.ReplaceProps && len(c.Outbox) == 0 && len(c.OutboxDone) == 0 {
 		return nil, Result{Seq: head, ETag: old.ETag, NoOp: true}, nil
 	}
 	return r, Result{ETag: r.ETag, Created: !exists}, nil

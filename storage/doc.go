@@ -94,6 +94,12 @@
 // carries the chain hash of the record before it, so a missing, reordered or
 // altered record breaks the chain.
 //
+// Queued mail (outbox.go) was added without a format change: a put, delete
+// or collection delete carries it as record properties under OutboxKey,
+// an annotation that older versions skip, and applying the record writes
+// them into the principal's state bucket; each entry has its own format
+// byte, and a higher one is refused with a *NewerError.
+//
 // Operation 11 (principal-state) was added after format version 1 without
 // changing it: its record uses the existing fields (principal, props,
 // removed names), so older records decode as before; a version that does
@@ -142,7 +148,8 @@
 //	principals  name → live byte | seq u64 BE | account data
 //	data/<principal>/coltombs            collection → seq u64 BE of its deletion
 //	data/<principal>/state               principal state (recovery.go): "recovery" → JSON
-//	                                     RecoveryState, "device/<id>" → JSON DeviceInfo
+//	                                     RecoveryState, "device/<id>" → JSON DeviceInfo,
+//	                                     OutboxKey+"<id>" → queued mail: format byte + JSON (outbox.go)
 //	data/<principal>/cols/<collection>   key "info" (kind, created, last, pruned seq, count, bytes) and buckets:
 //	    props    property name → raw value
 //	    objprops object name → count, sorted property name/value pairs (created on first use)

@@ -186,26 +186,74 @@ func (s *Store) ByUID(principal, collection, uid string) (string, error) {
 
 // Objects calls fn for each object of a collection in name order. With
 // bodies, Object.Body is set; it is only valid during the call.
+//
+// The objects are read in batches (at most objectsBatch objects or
+// objectsBatchBytes of bodies, and at least one object), each in its own
+// read transaction, and fn runs between them, outside any transaction. So a
+// slow fn (a listing streamed to a client that reads slowly) never holds a
+// read transaction open, which would keep bbolt from growing its map and
+// stall every write of the store behind it, and fn may write to the store.
+// The listing is therefore not one snapshot: an object written while it runs
+// may or may not appear; each name appears at most once, in order. A
+// collection removed after the first batch ends the listing with
+// ErrNotFound.
 func (s *Store) Objects(principal, collection string, bodies bool, fn func(Object) error) error {
-	return s.view(func(tx *bolt.Tx) error {
-		cb := collectionBucket(tx, principal, collection)
-		if cb == nil {
-			return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+	var after []byte // the last name of the previous batch
+	for first := true; ; first = false {
+		var batch []Object
+		err := s.view(func(tx *bolt.Tx) error {
+			cb := collectionBucket(tx, principal, collection)
+			if cb == nil {
+				return fmt.Errorf("collection %s/%s: %w", principal, collection, ErrNotFound)
+			}
+			bb := cb.Bucket(bktBodies)
+			c := cb.Bucket(bktObjects).Cursor()
+			k, v := c.First()
+			if !first {
+				k, v = c.Seek(after)
+				if k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			var size int
+			for ; k != nil; k, v = c.Next() {
+				if len(batch) > 0 && (len(batch) >= objectsBatch || size >= objectsBatchBytes) {
+					break
+				}
+				ov, err := decodeObjectValue(v)
+				if err != nil {
+					return err
+				}
+				o := objectFrom(k, ov)
+				if bodies {
+					o.Body = bytes.Clone(bb.Get(k))
+					size += len(o.Body)
+				}
+				batch = append(batch, o)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		bb := cb.Bucket(bktBodies)
-		return cb.Bucket(bktObjects).ForEach(func(k, v []byte) error {
-			ov, err := decodeObjectValue(v)
-			if err != nil {
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, o := range batch {
+			if err := fn(o); err != nil {
 				return err
 			}
-			o := objectFrom(k, ov)
-			if bodies {
-				o.Body = bb.Get(k)
-			}
-			return fn(o)
-		})
-	})
+		}
+		after = []byte(batch[len(batch)-1].Name)
+	}
 }
+
+// The batches of Objects: enough to amortise a read transaction, small
+// enough to hold in memory.
+const (
+	objectsBatch      = 512
+	objectsBatchBytes = 4 << 20
+)
 
 // Changes returns the members changed after since, one entry per name (its
 // latest change) in sequence order, and the collection's current position.

@@ -81,6 +81,16 @@ type DeviceInfo struct {
 	// reconciling (POST /api/recovery/done); it counts for the current
 	// recovery when it is not before RecoveryState.Since.
 	Reported time.Time `json:"reported,omitempty"`
+	// AppPasswordID and AppPasswordLabel name the app password the device
+	// last signed in with (both empty: the account password). The label is
+	// copied here so that listings still name the device once the app
+	// password is revoked.
+	AppPasswordID    string `json:"app_password_id,omitzero"`
+	AppPasswordLabel string `json:"app_password_label,omitzero"`
+	// CredentialRevoked is when that app password was revoked (zero while
+	// it signs in). Such a device cannot reach the server, so no recovery
+	// waits for it (see DevicesWaiting and CredentialRevokedChange).
+	CredentialRevoked time.Time `json:"credential_revoked,omitzero"`
 }
 
 // PrincipalState is the whole state of a principal besides its data.

@@ -94,22 +94,29 @@ func closeRecovery(st *PrincipalState, reason string, t time.Time) {
 	st.Recovery.Pending, st.Recovery.Expected, st.Recovery.NoKnownDevices = nil, nil, false
 }
 
-// SeeDevice records that a device made an authenticated request, writing
-// its last-seen time at most once per DeviceSeenInterval. A device the
-// registry does not admit (see admitDevice) is not recorded:
-// ErrDeviceNotAdmitted.
+// SeeDevice records that a device made a request signed in with the
+// account password (SeeDeviceAs).
 func (s *Store) SeeDevice(ctx context.Context, principal, device string) error {
+	return s.SeeDeviceAs(ctx, principal, device, DeviceCredential{})
+}
+
+// SeeDeviceAs records that a device made an authenticated request with
+// cred, writing its last-seen time at most once per DeviceSeenInterval (a
+// change of credential is written at once). A device the registry does not
+// admit (see admitDevice) is not recorded: ErrDeviceNotAdmitted.
+func (s *Store) SeeDeviceAs(ctx context.Context, principal, device string, cred DeviceCredential) error {
 	if err := ValidateDeviceID(device); err != nil {
 		return err
 	}
 	t := stateNow()
-	var added, refused bool
+	var added, refused, switched bool
 	_, err := s.UpdatePrincipalState(ctx, principal, func(st *PrincipalState) error {
-		added, refused = false, false
+		added, refused, switched = false, false, false
 		d, ok := st.Devices[device]
-		if ok && t.Sub(d.LastSeen) < DeviceSeenInterval {
+		if ok && t.Sub(d.LastSeen) < DeviceSeenInterval && !d.credentialDiffers(cred) {
 			return nil
 		}
+		switched = ok && d.credentialDiffers(cred)
 		if !ok {
 			if !admitDevice(st, t) {
 				refused = true
@@ -118,11 +125,15 @@ func (s *Store) SeeDevice(ctx context.Context, principal, device string) error {
 			d.FirstSeen, added = t, true
 		}
 		d.LastSeen = t
+		d.noteCredential(cred)
 		st.Devices[device] = d
 		return nil
 	})
 	if err == nil && added {
-		s.log.Info("new device", "user", principal, "device", device)
+		s.log.Info("new device", "user", principal, "device", device, "app_password", cred.AppPasswordLabel)
+	}
+	if err == nil && switched {
+		s.log.Info("device signs in with another credential", "user", principal, "device", device, "app_password", cred.AppPasswordLabel)
 	}
 	if err == nil && refused {
 		return ErrDeviceNotAdmitted
@@ -141,6 +152,7 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 	t := stateNow()
 	var recorded bool
 	var waiting int
+	var label string
 	_, err = s.UpdatePrincipalState(ctx, principal, func(st *PrincipalState) error {
 		closed, recorded, waiting = false, false, 0
 		if !st.Recovery.Recovering {
@@ -155,6 +167,7 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 		}
 		d.LastSeen, d.Reported = t, t
 		st.Devices[device] = d
+		label = d.AppPasswordLabel
 		recorded = true
 		waiting = len(DevicesWaiting(*st, window, t))
 		if waiting == 0 && !st.Recovery.NoKnownDevices {
@@ -167,7 +180,7 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 		return false, fmt.Errorf("recovery report of %s: %w", principal, err)
 	}
 	if recorded {
-		s.log.Info("device reported recovery done", "user", principal, "device", device, "devices_waiting", waiting)
+		s.log.Info("device reported recovery done", "user", principal, "device", device, "app_password", label, "devices_waiting", waiting)
 		if !closed && waiting == 0 {
 			s.log.Warn("recovery stays open: this store does not know which devices the account had before the loss; name them with 'pimvault recovery expect' or close it with 'pimvault recovery close'", "user", principal)
 		}
@@ -180,18 +193,19 @@ func (s *Store) ReportRecoveryDone(ctx context.Context, principal, device string
 
 // DevicesWaiting lists the devices that have not reported for the current
 // recovery among those seen within window before t and those expected
-// (RecoveryState.Expected).
+// (RecoveryState.Expected). A device whose app password was revoked is not
+// among them: it cannot sign in to report.
 func DevicesWaiting(st PrincipalState, window time.Duration, t time.Time) []string {
 	var out []string
 	for id, d := range st.Devices {
-		if !d.LastSeen.Before(t.Add(-window)) && !d.ReportedFor(st.Recovery.Since) {
+		if !d.LastSeen.Before(t.Add(-window)) && !d.ReportedFor(st.Recovery.Since) && d.CredentialRevoked.IsZero() {
 			out = append(out, id)
 		}
 	}
 	for _, id := range st.Recovery.Expected {
 		if _, ok := st.Devices[id]; !ok {
 			out = append(out, id)
-		} else if d := st.Devices[id]; d.LastSeen.Before(t.Add(-window)) && !d.ReportedFor(st.Recovery.Since) {
+		} else if d := st.Devices[id]; d.LastSeen.Before(t.Add(-window)) && !d.ReportedFor(st.Recovery.Since) && d.CredentialRevoked.IsZero() {
 			out = append(out, id)
 		}
 	}

@@ -87,10 +87,17 @@ func TestParseSplitsAndKeepsBytes(t *testing.T) {
 	if sp := items[1].Span; sp == nil || sp.Start != math.MinInt64 || sp.End != math.MaxInt64 {
 		t.Errorf("todo t1 without dates: span %+v, want all time", sp)
 	}
-	// What a CalDAV PUT refuses, an import refuses too (METHOD is not
-	// allowed in a calendar object resource, RFC 4791 §4.1).
-	if _, err := ParseCalendar("m.ics", []byte(strings.Replace(cal, "PRODID:-//x//EN\r\n", "PRODID:-//x//EN\r\nMETHOD:PUBLISH\r\n", 1))); err == nil {
-		t.Errorf("a calendar with METHOD was accepted for import")
+	// An export with METHOD:PUBLISH (Outlook's) imports as a CalDAV PUT
+	// stores it: the METHOD, which RFC 4791 §4.1 forbids in a calendar
+	// object resource, is removed from every object.
+	pub, err := ParseCalendar("m.ics", []byte(strings.Replace(cal, "PRODID:-//x//EN\r\n", "PRODID:-//x//EN\r\nMETHOD:PUBLISH\r\n", 1)))
+	if err != nil || len(pub) != 2 {
+		t.Fatalf("a calendar with METHOD:PUBLISH: %v, %d objects", err, len(pub))
+	}
+	for _, it := range pub {
+		if bytes.Contains(it.Body, []byte("METHOD")) {
+			t.Errorf("%s: imported with its METHOD:\n%s", it.UID, it.Body)
+		}
 	}
 }
 

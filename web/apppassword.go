@@ -60,7 +60,7 @@ func (p *Pages) revokeAppPassword(x *req) error {
 	if x.sess.appID != "" {
 		return errAppPasswordSession
 	}
-	err := account.RevokeAppPassword(x.r.Context(), p.store, x.user, x.r.PathValue("id"))
+	out, err := account.RevokeAppPassword(x.r.Context(), p.store, x.user, x.r.PathValue("id"))
 	if errors.Is(err, account.ErrNoAppPassword) {
 		return &pageError{Status: http.StatusNotFound, Msg: "There is no such app password (it may have been revoked already)."}
 	}
@@ -68,5 +68,8 @@ func (p *Pages) revokeAppPassword(x *req) error {
 		return err
 	}
 	p.log.Info("web app password revoked", "user", x.user, "id", x.r.PathValue("id"))
+	if len(out.Devices) > 0 {
+		return redirect(x, "/web/devices", "revoked-devices")
+	}
 	return redirect(x, "/web/devices", "revoked")
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pimvault/pimvault/account"
+	"github.com/pimvault/pimvault/storage"
 )
 
 func postAs(p *Pages, x *session, path, form string) *httptest.ResponseRecorder {
@@ -59,5 +60,44 @@ func TestAppPasswordsNeedTheAccountPassword(t *testing.T) {
 	p.ServeHTTP(w, r)
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/web/signin" {
 		t.Fatalf("the revoked app password's session: %d to %q, want the sign-in page", w.Code, w.Header().Get("Location"))
+	}
+}
+
+// The devices page names each device by the app password it signs in with;
+// revoking that app password marks the device, takes it off the devices a
+// recovery waits for, and says so.
+func TestDevicesPageShowsAppPasswordLabels(t *testing.T) {
+	p, owner := testPages(t)
+	ctx := context.Background()
+	id, _, err := account.AddAppPassword(ctx, p.store, "alice", "Anna's iPhone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.SeeDeviceAs(ctx, "alice", "phone-1", storage.DeviceCredential{AppPasswordID: id, AppPasswordLabel: "Anna's iPhone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.store.OpenRecovery(ctx, "alice", "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	page := func() string {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, "http://pimvault.test/web/devices", nil)
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: owner.id})
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("devices page: %d", w.Code)
+		}
+		return w.Body.String()
+	}
+	if b := page(); !strings.Contains(b, "<code>phone-1</code> Anna&#39;s iPhone") || !strings.Contains(b, "<strong>waiting</strong>") {
+		t.Fatalf("devices page before the revocation:\n%s", b)
+	}
+	w := postAs(p, owner, "/web/devices/app-passwords/"+id+"/revoke", "")
+	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "done=revoked-devices") {
+		t.Fatalf("revoke: %d to %q", w.Code, w.Header().Get("Location"))
+	}
+	if b := page(); !strings.Contains(b, "app password revoked") || strings.Contains(b, "<strong>waiting</strong>") {
+		t.Fatalf("devices page after the revocation:\n%s", b)
 	}
 }

@@ -23,6 +23,10 @@ type deviceRow struct {
 	LastSeen  time.Time
 	Reported  time.Time
 	Waiting   bool // RECOVERING and this device has not reported yet
+	// Label is the app password's the device signs in with; Revoked is
+	// when that app password was revoked (the device is not waited for).
+	Label   string
+	Revoked time.Time
 }
 
 // devices lists the pimvault devices that synced this account, the
@@ -39,7 +43,8 @@ func deviceRows(st storage.PrincipalState) []deviceRow {
 	var rows []deviceRow
 	for id, d := range st.Devices {
 		rows = append(rows, deviceRow{ID: id, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Reported: d.Reported,
-			Waiting: st.Recovery.Recovering && !d.ReportedFor(st.Recovery.Since)})
+			Waiting: st.Recovery.Recovering && !d.ReportedFor(st.Recovery.Since) && d.CredentialRevoked.IsZero(),
+			Label:   d.AppPasswordLabel, Revoked: d.CredentialRevoked})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].LastSeen.After(rows[j].LastSeen) })
 	return rows

@@ -275,6 +275,8 @@ var notices = map[string]string{
 	"recovery": "Recovery closed: this account is served normally again.",
 	"backup":   "Backup taken and verified.",
 	"revoked":  "App password revoked: the next request made with it is refused.",
+	"revoked-devices": "App password revoked: the next request made with it is refused. The devices that used it are marked below, " +
+		"and a recovery no longer waits for them.",
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {

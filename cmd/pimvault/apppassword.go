@@ -8,19 +8,24 @@ import (
 	"github.com/pimvault/pimvault/admin"
 )
 
-const appPasswordUsage = "       pimvault user app-password add NAME --label LABEL [--data DIR]\n" +
-	"       pimvault user app-password list NAME [--data DIR]\n" +
-	"       pimvault user app-password revoke NAME ID [--data DIR]\n"
+// appPasswordUsage is the usage of 'pimvault user app-password' (or
+// 'user token', its other name).
+func appPasswordUsage(name string) string {
+	return "       pimvault user " + name + " add NAME --label LABEL [--data DIR]\n" +
+		"       pimvault user " + name + " list NAME [--data DIR]          (label, created, last use, devices)\n" +
+		"       pimvault user " + name + " revoke NAME ID [--data DIR]     (its devices are marked; a recovery stops waiting for them)\n"
+}
 
 // runAppPassword manages an account's per-device app passwords: add prints
-// the new token once, list shows labels and last use, revoke removes one.
-func runAppPassword(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// the new token once, list shows labels, last use and the devices that
+// signed in with each, revoke removes one and marks its devices.
+func runAppPassword(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage:\n"+appPasswordUsage)
+		fmt.Fprint(stderr, "usage:\n"+appPasswordUsage(name))
 		return 2
 	}
 	verb := args[0]
-	fs := newFlagSet("user app-password "+verb, stderr)
+	fs := newFlagSet("user "+name+" "+verb, stderr)
 	var sf storeFlags
 	sf.register(fs)
 	label := fs.String("label", "", "what the app password is for, e.g. \"Anna's iPhone\" (add)")
@@ -39,7 +44,7 @@ func runAppPassword(ctx context.Context, args []string, stdout, stderr io.Writer
 	want := map[string]int{"add": 1, "list": 1, "revoke": 2}
 	n, ok := want[verb]
 	if !ok || len(positional) != n {
-		fmt.Fprint(stderr, "usage:\n"+appPasswordUsage)
+		fmt.Fprint(stderr, "usage:\n"+appPasswordUsage(name))
 		return 2
 	}
 	req := admin.Request{User: positional[0], Label: *label}
@@ -47,7 +52,7 @@ func runAppPassword(ctx context.Context, args []string, stdout, stderr io.Writer
 		req.ID = positional[1]
 	}
 	if verb == "add" && *label == "" {
-		fmt.Fprintln(stderr, "pimvault user app-password add: --label is required (say which device it is for)")
+		fmt.Fprintf(stderr, "pimvault user %s add: --label is required (say which device it is for)\n", name)
 		return 2
 	}
 	return adminRun(ctx, sf, "app-password-"+verb, req, nil, stdout, stderr)

@@ -25,6 +25,7 @@ func servedCommands(dav *atomic.Pointer[server.Server]) map[string]admin.Command
 			out, err := srv.ReceiveIMIP(ctx, req.Message)
 			return admin.Result{Output: out}, err
 		},
+		"imip-queue": imipQueueCommand,
 	}
 }
 
@@ -33,10 +34,13 @@ func servedCommands(dav *atomic.Pointer[server.Server]) map[string]admin.Command
 // opened here with the default scheduling configuration (addresses from
 // the accounts' e-mail addresses only).
 func runIMIP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const usageText = "usage: pimvault imip receive [--data DIR] < MESSAGE\n"
+	const usageText = "usage: pimvault imip receive [--data DIR] < MESSAGE\n" + imipQueueUsage
 	if len(args) > 0 && wantsHelp(args[:1]) {
 		fmt.Fprint(stdout, usageText)
 		return 0
+	}
+	if len(args) > 0 && args[0] == "queue" {
+		return runIMIPQueue(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "receive" {
 		fmt.Fprint(stderr, usageText)

@@ -24,7 +24,7 @@ var commands = map[string]command{
 	"rebuild": {"rebuild store.db from the journal alone", runRebuild},
 	"status":  {"print the store id, epoch, head sequence and state hash", runStatus},
 	"user":    {"manage accounts: add, passwd, disable, enable, delete, email, birthdays, list, app-password", runUser},
-	"imip":    {"take an iMIP mail (a reply from another server's attendee) from an MTA pipe: receive", runIMIP},
+	"imip":    {"iMIP mail: receive (a reply from another server's attendee, from an MTA pipe), queue (the mail waiting to be sent)", runIMIP},
 	"share":   {"share an address book or calendar with another account: add, remove, list", runShare},
 	"backup":  {"write a verified hot snapshot of the store", runBackup},
 	"restore": {"build a new store from a snapshot plus the journal up to a time or sequence", runRestore},

@@ -310,12 +310,15 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	cfg.MailDomain, cfg.Mailer, cfg.MailFrom = strings.ToLower(o.mailDomain), mailer, mailFrom
+	mq := newMailQueue(s, mailer, metrics, log)
+	cfg.MailQueued = mq.kick()
 	// The pages sign people in through the DAV server's own check, which
 	// exists once the server does.
 	var dav *server.Server
 	cfg.Pages = web.New(s, func(r *http.Request, user, pw string) error { return dav.SignIn(r, user, pw) }, log).WithBasePath(cfg.BasePath)
 	dav = server.New(s, cfg, log)
 	davSrv.Store(dav)
+	defer mq.start(ctx, dav)() // stopped before the store closes
 	h := dav.Handler()
 	current.Store(&h)
 	ready.Set(observe.StateReady)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,8 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"log/slog"
+
 	"github.com/pimvault/pimvault/imip"
+	"github.com/pimvault/pimvault/observe"
 	"github.com/pimvault/pimvault/server"
+	"github.com/pimvault/pimvault/storage"
 )
 
 // mailFlags configure iMIP: invitations and replies by e-mail to people
@@ -51,4 +56,50 @@ func (m *mailFlags) mailer() (server.Mailer, string, error) {
 		s.Password = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
 	}
 	return s, m.from, nil
+}
+
+// mailQueue sends the store's outbox (mail queued by scheduling changes)
+// through the relay; nil without --smtp.
+type mailQueue struct {
+	q   *imip.Queue
+	log *slog.Logger
+}
+
+// newMailQueue makes the queue of a serve with mailer (nil: none; queued
+// mail then waits, and 'pimvault imip queue' shows it).
+func newMailQueue(s *storage.Store, mailer server.Mailer, metrics *observe.Metrics, log *slog.Logger) *mailQueue {
+	if mailer == nil {
+		if n, err := s.OutboxLen(""); err == nil && n > 0 {
+			log.Warn("iMIP mail is queued but no --smtp relay is set: it waits until serve runs with --smtp", "queued", n)
+		}
+		return nil
+	}
+	q := imip.NewQueue(s, mailer, log)
+	q.Observe = metrics.MailQueue().Observe
+	q.Active = func() bool {
+		r := s.Replicator()
+		return r == nil || r.Ready() == nil
+	}
+	return &mailQueue{q: q, log: log}
+}
+
+// kick is the server's MailQueued hook; nil without a queue.
+func (m *mailQueue) kick() func() {
+	if m == nil {
+		return nil
+	}
+	return m.q.Kick
+}
+
+// start runs the queue until the returned stop is called (before the
+// store closes); dav records each message's outcome on the sender's copy.
+func (m *mailQueue) start(ctx context.Context, dav *server.Server) (stop func()) {
+	if m == nil {
+		return func() {}
+	}
+	m.q.Settle = dav.SettleMail
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { m.q.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
 }

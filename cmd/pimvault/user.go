@@ -28,6 +28,7 @@ var userActions = [][2]string{
 	{"birthdays", "turn the birthday calendar on or off (NAME on|off)"},
 	{"list", "list the accounts"},
 	{"app-password", "per-device app passwords: add NAME --label LABEL, list NAME, revoke NAME ID"},
+	{"token", "the same as app-password"},
 }
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -36,8 +37,8 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb := args[0]
-	if verb == "app-password" {
-		return runAppPassword(ctx, args[1:], stdout, stderr)
+	if verb == "app-password" || verb == "token" {
+		return runAppPassword(ctx, verb, args[1:], stdout, stderr)
 	}
 	if wantsHelp(args[:1]) {
 		actionUsage(stdout, "user", userActions)

@@ -30,7 +30,7 @@ start_server
 umask 077
 head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$tmp/password"
 echo >>"$tmp/password"
-bin/pimvault user add bench --password-stdin --data "$tmp/data" <"$tmp/password" >/dev/null
+"$PV" user add bench --password-stdin --data "$tmp/data" <"$tmp/password" >/dev/null
 
 echo "run-bench: pimvault (pid $server_pid) on http://$addr, data in $tmp/data" >&2
 echo "run-bench: $(machine_line)" >&2

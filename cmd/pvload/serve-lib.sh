@@ -1,13 +1,15 @@
 # serve-lib.sh: what run-bench.sh, run-storm.sh and run-mixed.sh share, sourced
 # by them from the repository root: build the binaries, serve a temporary data
 # directory on a free loopback port, create accounts, stop the server cleanly.
-# Sets tmp, server_pid, addr and port.
+# Sets tmp, server_pid, addr and port. PIMVAULT_BIN names another pimvault
+# binary to serve (run-compare.sh's base build); then only pvload is built.
 
 # bench_setup NAME: builds bin/pimvault and bin/pvload and makes the temporary
 # directory, removed (with the server stopped) when the script exits.
 bench_setup() {
 	NAME=$1
-	"$GO" build -o bin/pimvault ./cmd/pimvault
+	PV=${PIMVAULT_BIN:-bin/pimvault}
+	[ -n "${PIMVAULT_BIN:-}" ] || "$GO" build -o bin/pimvault ./cmd/pimvault
 	"$GO" build -o bin/pvload ./cmd/pvload
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pimvault-$NAME.XXXXXX")
 	server_pid=""
@@ -27,7 +29,11 @@ bench_cleanup() {
 # user admin the first time) on 127.0.0.1:$port (a free one until the first
 # start picked it) and waits until it logs that it serves.
 start_server() {
-	bin/pimvault serve --init --addr "127.0.0.1:${port:-0}" --data "$tmp/data" --user admin "$@" \
+	# Builds before `serve --init` existed created a missing store unasked.
+	local init=--init
+	"$PV" serve --help 2>&1 | grep -q -- '-init$' || init=
+	# shellcheck disable=SC2086
+	"$PV" serve $init --addr "127.0.0.1:${port:-0}" --data "$tmp/data" --user admin "$@" \
 		>"$tmp/serve.out" 2>"$tmp/serve.log" &
 	server_pid=$!
 	addr=""
@@ -71,7 +77,7 @@ make_accounts() {
 		for i in $(seq 1 "$count"); do
 			name=$(printf '%s%04d' "$prefix" "$i")
 			pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
-			printf '%s\n' "$pw" | bin/pimvault user add "$name" --password-stdin --data "$tmp/data" >/dev/null
+			printf '%s\n' "$pw" | "$PV" user add "$name" --password-stdin --data "$tmp/data" >/dev/null
 			sep=","; [ "$i" = "$count" ] && sep=""
 			printf '{"name":"%s","password":"%s"}%s\n' "$name" "$pw" "$sep"
 		done

@@ -23,6 +23,7 @@ type Mail struct {
 type Server struct {
 	Addr     string
 	Password string // when set, AUTH PLAIN must give it
+	refuse   bool
 	ln       net.Listener
 	mu       sync.Mutex
 	mails    []Mail
@@ -30,8 +31,11 @@ type Server struct {
 }
 
 // Start listens on 127.0.0.1.
-func Start() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func Start() (*Server, error) { return StartAt("127.0.0.1:0") }
+
+// StartAt listens on addr (a relay that comes back at the address it had).
+func StartAt(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +57,13 @@ func Start() (*Server, error) {
 
 // Close stops the listener and waits for its connections.
 func (s *Server) Close() { s.ln.Close(); s.wg.Wait() }
+
+// SetRefuse makes every RCPT TO get 550 (a permanent refusal), or not.
+func (s *Server) SetRefuse(on bool) {
+	s.mu.Lock()
+	s.refuse = on
+	s.mu.Unlock()
+}
 
 // Mails returns what was received so far.
 func (s *Server) Mails() []Mail {
@@ -95,6 +106,13 @@ func (s *Server) serve(c net.Conn) {
 			m.From = strings.Trim(line[len("MAIL FROM:"):], " <>")
 			say("250 ok")
 		case strings.HasPrefix(cmd, "RCPT TO:"):
+			s.mu.Lock()
+			refuse := s.refuse
+			s.mu.Unlock()
+			if refuse {
+				say("550 no such user here")
+				continue
+			}
 			m.To = append(m.To, strings.Trim(line[len("RCPT TO:"):], " <>"))
 			say("250 ok")
 		case cmd == "DATA":

@@ -88,6 +88,8 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, storage.ErrTooLarge):
 		return &Error{Status: http.StatusForbidden, NS: NSCardDAV, Cond: "max-resource-size", Msg: err.Error()}
+	case errors.Is(err, storage.ErrOutboxFull):
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "this account has too many invitation mails waiting to be sent; try again later"}
 	case errors.Is(err, storage.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Msg: err.Error()}
 	case errors.Is(err, storage.ErrInvalidChange):
