@@ -117,10 +117,13 @@ func upgrade21(body []byte) ([]byte, []string, error) {
 	}
 	if !hasUID {
 		h := sha256.Sum256(body)
-		insert("UID:"+hex.EncodeToString(h[:16]), "added a UID")
+		insert("UID:"+hex.EncodeToString(h[:16]), fixAddedUID)
 	}
 	return []byte(strings.Join(out, eol) + eol), fixed, nil
 }
+
+// fixAddedUID is the Fixed entry of a UID made from the body's hash.
+const fixAddedUID = "added a UID"
 
 // logicalLines21 unfolds a vCard 2.1 body: a line starting with a space or tab
 // continues the one before (the space removed), and so does the line after a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/emersion/go-vcard"
@@ -44,6 +45,9 @@ type Info struct {
 	// Fixed says what was changed.
 	Body  []byte
 	Fixed []string
+	// UIDMade: the card had no UID and UID is the one made for it (from the
+	// hash of the body, so an edited card gets another one).
+	UIDMade bool
 }
 
 // is21 reports whether body declares VERSION:2.1 (a cheap look before the
@@ -78,6 +82,7 @@ func Validate(body []byte) (Info, error) {
 			return Info{}, err
 		}
 		info.Body, info.Fixed = up, fixed
+		info.UIDMade = slices.Contains(fixed, fixAddedUID)
 		return info, nil
 	}
 	if !utf8.Valid(body) {

@@ -217,6 +217,10 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p dav.Path) 
 			return
 		}
 	}
+	if r.Method == "MKCALENDAR" && refusesProtected(ups) {
+		s.refuseMkcalendarProps(w, r, p, ups)
+		return
+	}
 	var props []dav.PropUpdate
 	sawType := false
 	for _, u := range ups {
@@ -264,4 +268,45 @@ func (s *Server) mkcalendar(w http.ResponseWriter, r *http.Request, p dav.Path) 
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
+}
+
+// refusesProtected says whether a MKCALENDAR body sets a protected property.
+func refusesProtected(ups []dav.PropUpdate) bool {
+	for _, u := range ups {
+		if protectedAtCreation(u) {
+			return true
+		}
+	}
+	return false
+}
+
+// protectedAtCreation: a protected property, other than the two a new
+// calendar takes (its resourcetype and component set), or a removal.
+func protectedAtCreation(u dav.PropUpdate) bool {
+	return u.Name != dav.NameResourceType && u.Name != nameSupportedCompSet && (u.Remove || dav.ProtectedProps[u.Name])
+}
+
+// refuseMkcalendarProps answers a MKCALENDAR that sets a protected property:
+// nothing is created, and a 207 says which properties could not be set (403
+// cannot-modify-protected-property) and that the others failed with them
+// (424), as RFC 4791 §5.3.1.1 describes.
+func (s *Server) refuseMkcalendarProps(w http.ResponseWriter, r *http.Request, p dav.Path, ups []dav.PropUpdate) {
+	names := dav.UpdateNames(ups)
+	bad := map[xml.Name]bool{}
+	for _, u := range ups {
+		if protectedAtCreation(u) {
+			bad[u.Name] = true
+		}
+	}
+	byStatus := map[int][]xml.Name{}
+	for _, n := range names {
+		if bad[n] {
+			byStatus[http.StatusForbidden] = append(byStatus[http.StatusForbidden], n)
+		} else {
+			byStatus[http.StatusFailedDependency] = append(byStatus[http.StatusFailedDependency], n)
+		}
+	}
+	ms := dav.NewMultistatus(r.Context(), w, names)
+	ms.PropStatusResponse(p.Href(), byStatus, map[int]xml.Name{http.StatusForbidden: {Space: dav.NSDAV, Local: "cannot-modify-protected-property"}})
+	ms.Finish(s.log, r)
 }

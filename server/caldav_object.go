@@ -1,14 +1,9 @@
 package server
 
 import (
-	"bytes"
-	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
-
-	"github.com/emersion/go-ical"
 
 	"github.com/pimvault/pimvault/calendar"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -74,7 +69,10 @@ func (s *Server) putCalendarObject(w http.ResponseWriter, r *http.Request, p dav
 		body = obj.Body
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
-		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}}
+		Body: body, Meta: storage.ObjectMeta{UID: obj.UID, Component: obj.Component, Span: spanOf(obj)}, KeepUID: true,
+		// A stock client's identical re-put is still a change (its token and
+		// CTag move); a pimvault device's replay of one writes nothing.
+		Touch: deviceOf(r) == ""}
 	if !asSent {
 		w = noETag{w}
 	}
@@ -121,36 +119,4 @@ func checkCalendarContentType(r *http.Request) error {
 		return dav.Forbidden(dav.NSCalDAV, "supported-calendar-data", "Content-Type %s is not text/calendar", mt)
 	}
 	return nil
-}
-
-// getCalendarCollection answers GET of a calendar with all its objects as one
-// iCalendar file, every time zone once (calendar.Export).
-func (s *Server) getCalendarCollection(w http.ResponseWriter, r *http.Request, p dav.Path, c storage.Collection) {
-	var cals []*ical.Calendar
-	err := s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
-		cal, err := ical.NewDecoder(bytes.NewReader(o.Body)).Decode()
-		if err != nil {
-			s.log.Warn("stored calendar object does not parse; left out of the export", "user", p.User, "collection", p.Collection, "object", o.Name, "err", err)
-			return nil
-		}
-		cals = append(cals, cal)
-		return nil
-	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	merged, err := calendar.Export(cals, "-//pimvault//pimvault//EN")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := encodeICal(merged)
-	w.Header().Set("Content-Type", contentTypeFor(dav.KindCalendar))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(c.Name, `"`, "")+`.ics"`)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	if r.Method == "HEAD" {
-		return
-	}
-	io.WriteString(w, out)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,6 +31,9 @@ func TestCalDAVPreconditions(t *testing.T) {
 	if resp, body := e.do(t, "alice", "PUT", cal+"todo.ics", ct, vcal(vtodo("todo"))); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
+	if resp, body := e.do(t, "alice", "PUT", "/dav/addressbooks/alice/contacts/mine.vcf", nil, testCard("mine", "Me")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
 	ev := vevent("e1", "20260101T100000Z", "20260101T110000Z")
 	runPreconditionCases(t, e, []preconditionCase{
 		{"not iCalendar", "PUT", cal + "a.ics", ct, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nthis is not\r\n", 403, dav.NSCalDAV, "valid-calendar-data"},
@@ -38,6 +42,8 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"event and todo", "PUT", cal + "a.ics", ct, vcal(ev, vtodo("e1")), 403, dav.NSCalDAV, "valid-calendar-object-resource"},
 		{"todo into an events-only calendar", "PUT", events + "t.ics", ct, vcal(vtodo("t1")), 403, dav.NSCalDAV, "supported-calendar-component"},
 		{"UID used by another object", "PUT", cal + "b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")), 403, dav.NSCalDAV, "no-uid-conflict"},
+		{"overwrite with another UID", "PUT", cal + "taken.ics", ct, vcal(vevent("other", "20260101T100000Z", "20260101T110000Z")), 403, dav.NSCalDAV, "no-uid-conflict"},
+		{"vCard overwrite with another UID", "PUT", "/dav/addressbooks/alice/contacts/mine.vcf", nil, testCard("someone-else", "X"), 403, dav.NSCardDAV, "no-uid-conflict"},
 		{"too large", "PUT", cal + "a.ics", ct, vcal(vevent("big", "20260101T100000Z", "", "DESCRIPTION:"+strings.Repeat("x", 11<<20))), 403, dav.NSCalDAV, "max-resource-size"},
 		{"not text/calendar", "PUT", cal + "a.ics", map[string]string{"Content-Type": "text/vcard"}, vcal(ev), 403, dav.NSCalDAV, "supported-calendar-data"},
 		{"MOVE of a to-do into an events-only calendar", "MOVE", cal + "todo.ics", map[string]string{"Destination": events + "todo.ics"}, "", 403, dav.NSCalDAV, "supported-calendar-component"},
@@ -45,6 +51,7 @@ func TestCalDAVPreconditions(t *testing.T) {
 		{"PUT into a missing calendar", "PUT", "/dav/calendars/alice/nope/a.ics", ct, vcal(ev), 409, "", ""},
 		{"MKCALENDAR twice", "MKCALENDAR", events, nil, "", 403, dav.NSDAV, "resource-must-be-null"},
 		{"MKCALENDAR twice, with a bad body", "MKCALENDAR", events, nil, mkcalendarBody(`<D:getetag>x</D:getetag>`), 403, dav.NSDAV, "resource-must-be-null"},
+		{"MKCALENDAR setting a protected property", "MKCALENDAR", "/dav/calendars/alice/prot/", nil, mkcalendarBody(`<D:getetag>x</D:getetag><D:displayname>New</D:displayname>`), 207, dav.NSDAV, "cannot-modify-protected-property"},
 		{"MKCALENDAR inside a calendar", "MKCALENDAR", events + "inner/", nil, "", 403, dav.NSCalDAV, "calendar-collection-location-ok"},
 		{"MKCOL inside a calendar", "MKCOL", events + "inner/", nil, "", 403, dav.NSCalDAV, "calendar-collection-location-ok"},
 		{"MKCALENDAR of VCARDs", "MKCALENDAR", "/dav/calendars/alice/cards/", nil, mkcalendarBody(
@@ -63,6 +70,25 @@ func TestCalDAVPreconditions(t *testing.T) {
 	_, body := e.do(t, "alice", "PUT", cal+"b.ics", ct, vcal(vevent("taken", "20260101T100000Z", "20260101T110000Z")))
 	if want := `<X:no-uid-conflict><D:href>/dav/calendars/alice/calendar/taken.ics</D:href></X:no-uid-conflict>`; !strings.Contains(body, want) {
 		t.Errorf("no-uid-conflict body lacks %s:\n%s", want, body)
+	}
+	// A MKCALENDAR that sets a protected property is a 207 (RFC 4791 §5.3.1.1):
+	// that property 403, the others 424, and no calendar.
+	_, body = e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/prot/", nil, mkcalendarBody(`<D:getetag>x</D:getetag><D:displayname>New</D:displayname>`))
+	if !regexp.MustCompile(`<D:getetag/></D:prop><D:status>HTTP/1.1 403 Forbidden</D:status>`).MatchString(body) ||
+		!regexp.MustCompile(`<D:displayname/></D:prop><D:status>HTTP/1.1 424 Failed Dependency</D:status>`).MatchString(body) {
+		t.Errorf("MKCALENDAR with a protected property:\n%s", body)
+	}
+	if resp, _ := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/prot/", map[string]string{"Depth": "0"}, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the refused MKCALENDAR left a calendar: %d", resp.StatusCode)
+	}
+	// Overwriting with another UID names the target itself and says how to go on;
+	// the same UID (a changed event) is still accepted.
+	_, body = e.do(t, "alice", "PUT", cal+"taken.ics", ct, vcal(vevent("other", "20260101T100000Z", "20260101T110000Z")))
+	if want := `<X:no-uid-conflict><D:href>/dav/calendars/alice/calendar/taken.ics</D:href></X:no-uid-conflict>`; !strings.Contains(body, want) || !strings.Contains(body, "delete it first") {
+		t.Errorf("no-uid-conflict on overwrite: %s", body)
+	}
+	if resp, body := e.do(t, "alice", "PUT", cal+"taken.ics", ct, vcal(vevent("taken", "20260101T120000Z", "20260101T130000Z"))); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("PUT of a changed event with its UID: %d %s", resp.StatusCode, body)
 	}
 }
 

@@ -39,7 +39,12 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		body = info.Body
 	}
 	c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: p.Collection, Name: p.Object,
-		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}}
+		// A UID the server made for a card without one changes with each
+		// edit of the card, so it does not bind the object.
+		Body: body, Meta: storage.ObjectMeta{UID: info.UID, Component: "VCARD"}, KeepUID: !info.UIDMade,
+		// A stock client's identical re-put is still a change (its token and
+		// CTag move); a pimvault device's replay of one writes nothing.
+		Touch: deviceOf(r) == ""}
 	s.commitPutBody(w, r, p, c, asSent, func() { s.syncBirthdays(r, p.User, p.Collection, info.UID, body) })
 }
 

@@ -60,11 +60,11 @@ func TestPropfindCollectionOfHomes(t *testing.T) {
 	for _, home := range []string{"calendars", "addressbooks"} {
 		for _, path := range []string{"/dav/" + home + "/", "/dav/" + home} {
 			resp, body := e.do(t, "alice", "PROPFIND", path, map[string]string{"Depth": "1"},
-				`<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:sync-token/></D:prop></D:propfind>`)
+				`<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:sync-token/><D:supported-report-set/></D:prop></D:propfind>`)
 			if resp.StatusCode != http.StatusMultiStatus {
 				t.Fatalf("PROPFIND %s: %d %s", path, resp.StatusCode, body)
 			}
-			for _, want := range []string{"<D:href>/dav/" + home + "/</D:href>", "<D:href>/dav/" + home + "/alice/</D:href>", "<D:collection/>"} {
+			for _, want := range []string{"<D:href>/dav/" + home + "/</D:href>", "<D:href>/dav/" + home + "/alice/</D:href>", "<D:collection/>", "<D:supported-report-set/>"} {
 				if !strings.Contains(body, want) {
 					t.Errorf("PROPFIND %s: no %s in %s", path, want, body)
 				}
@@ -135,4 +135,84 @@ func TestLastModified(t *testing.T) {
 	if resp, _ := e.do(t, "alice", "GET", path, map[string]string{"If-Modified-Since": "yesterday"}, ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("an unparsable date is ignored: %d, want 200", resp.StatusCode)
 	}
+}
+
+// A stock client's PUT of a body identical to the stored one is a change, as
+// in CalendarServer, sabre/dav and Cyrus: the sync token and the CTag move and
+// sync-collection from the old token reports the object again. A pimvault
+// device's identical re-put (a replay after a lost answer) writes nothing.
+func TestIdenticalPutMovesToken(t *testing.T) {
+	e := newTestEnv(t)
+	ct := map[string]string{"Content-Type": "text/calendar"}
+	for _, tc := range []struct{ col, name, body string }{
+		{"/dav/calendars/alice/calendar/", "same.ics", vcal(vevent("same", "20260101T100000Z", "20260101T110000Z"))},
+		{"/dav/addressbooks/alice/contacts/", "same.vcf", testCard("same", "Same")},
+	} {
+		hdr := ct
+		if strings.HasSuffix(tc.name, ".vcf") {
+			hdr = nil
+		}
+		if resp, body := e.do(t, "alice", "PUT", tc.col+tc.name, hdr, tc.body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		props := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:sync-token/><CS:getctag/></D:prop></D:propfind>`
+		_, before := e.do(t, "alice", "PROPFIND", tc.col, map[string]string{"Depth": "0"}, props)
+		tok := tokenIn(t, before)
+		resp, body := e.do(t, "alice", "PUT", tc.col+tc.name, hdr, tc.body)
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("ETag") == "" {
+			t.Fatalf("identical PUT %s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		_, after := e.do(t, "alice", "PROPFIND", tc.col, map[string]string{"Depth": "0"}, props)
+		if tokenIn(t, after) == tok || ctagIn(after) == ctagIn(before) || ctagIn(after) == "" {
+			t.Errorf("identical PUT %s: token or CTag did not move:\n%s\n%s", tc.name, before, after)
+		}
+		_, diff := e.do(t, "alice", "REPORT", tc.col, map[string]string{"Content-Type": "application/xml"}, syncReq(tok))
+		if !strings.Contains(diff, tc.col+tc.name) {
+			t.Errorf("sync-collection after an identical PUT of %s does not report it:\n%s", tc.name, diff)
+		}
+		// The same re-put from a device is a no-op.
+		devHdr := map[string]string{HeaderDevice: "phone-1"}
+		for k, v := range hdr {
+			devHdr[k] = v
+		}
+		if resp, body := e.do(t, "alice", "PUT", tc.col+tc.name, devHdr, tc.body); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("a device's identical re-put of %s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		_, again := e.do(t, "alice", "PROPFIND", tc.col, map[string]string{"Depth": "0"}, props)
+		if tokenIn(t, again) != tokenIn(t, after) {
+			t.Errorf("a device's identical re-put of %s moved the token", tc.name)
+		}
+	}
+}
+
+// A COPY onto an identical object is a write too: the destination's token moves.
+func TestIdenticalCopyMovesToken(t *testing.T) {
+	e := newTestEnv(t)
+	ct := map[string]string{"Content-Type": "text/calendar"}
+	if resp, body := e.do(t, "alice", "MKCALENDAR", "/dav/calendars/alice/other/", nil, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %d %s", resp.StatusCode, body)
+	}
+	src, dst := "/dav/calendars/alice/other/c.ics", "/dav/calendars/alice/calendar/c.ics"
+	e.do(t, "alice", "PUT", src, ct, vcal(vevent("c", "20260101T100000Z", "20260101T110000Z")))
+	if resp, body := e.do(t, "alice", "COPY", src, map[string]string{"Destination": dst}, ""); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("COPY: %d %s", resp.StatusCode, body)
+	}
+	props := `<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>`
+	_, before := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/calendar/", map[string]string{"Depth": "0"}, props)
+	if resp, body := e.do(t, "alice", "COPY", src, map[string]string{"Destination": dst}, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("COPY again: %d %s", resp.StatusCode, body)
+	}
+	_, after := e.do(t, "alice", "PROPFIND", "/dav/calendars/alice/calendar/", map[string]string{"Depth": "0"}, props)
+	if tokenIn(t, before) == tokenIn(t, after) {
+		t.Errorf("a COPY onto an identical object did not move the token")
+	}
+}
+
+func ctagIn(body string) string {
+	i := strings.Index(body, "getctag>")
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len("getctag>"):]
+	return rest[:strings.Index(rest, "<")]
 }

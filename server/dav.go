@@ -50,7 +50,7 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case "OPTIONS":
-		dav.WriteOptions(w)
+		dav.WriteOptions(w, p)
 	case "PROPFIND":
 		if p.Kind == dav.ResCollection && r.Header.Get("Depth") != "0" {
 			// A listing of every member: its own pool (a Depth other
@@ -82,7 +82,7 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	case "REPORT":
 		s.report(w, r, p)
 	default:
-		w.Header().Set("Allow", strings.Join(dav.Methods, ", "))
+		w.Header().Set("Allow", strings.Join(dav.MethodsFor(p), ", "))
 		s.writeError(w, r, &dav.Error{Status: http.StatusMethodNotAllowed, Msg: r.Method + " is not supported"})
 	}
 }

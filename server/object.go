@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -49,34 +48,31 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			s.writeError(w, r, err)
 			return
 		}
-		if c.Kind == dav.KindCalendar {
-			s.getCalendarCollection(w, r, p, c)
-			return
-		}
-		// The whole address book as one .vcf file.
-		var buf bytes.Buffer
-		err = s.store.Objects(p.User, p.Collection, true, func(o storage.Object) error {
-			buf.Write(o.Body)
-			if !bytes.HasSuffix(o.Body, []byte("\n")) {
-				buf.WriteString("\r\n")
-			}
-			return nil
-		})
+		body, err := s.exportBody(p, c)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
+		ext := ".vcf"
+		if c.Kind == dav.KindCalendar {
+			ext = ".ics"
+		}
 		w.Header().Set("Content-Type", contentTypeFor(c.Kind))
-		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(c.Name, `"`, "")+`.vcf"`)
-		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(c.Name, `"`, "")+ext+`"`)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		if r.Method == "HEAD" {
 			return
 		}
-		w.Write(buf.Bytes())
+		w.Write(body)
 	default:
+		page := collectionNote
+		if p.Kind == dav.ResPrincipal {
+			page = principalPage(p.User)
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
 		if r.Method != "HEAD" {
-			io.WriteString(w, "pimvault: this is a CardDAV/CalDAV collection; use a DAV client.\n")
+			io.WriteString(w, page)
 		}
 	}
 }
@@ -189,7 +185,7 @@ func (s *Server) moveCopy(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		var o storage.Object
 		if o, err = s.store.Get(p.User, p.Collection, p.Object); err == nil {
 			c := storage.Change{Op: storage.OpPut, Principal: p.User, Collection: dest.Collection, Name: dest.Object,
-				Body: o.Body, Meta: o.Meta, IfNoneMatch: !overwrite}
+				Body: o.Body, Meta: o.Meta, IfNoneMatch: !overwrite, KeepUID: true, Touch: deviceOf(r) == ""}
 			res, err = s.store.Commit(r.Context(), c)
 		}
 	}

@@ -39,8 +39,11 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			respond(dav.PrincipalHref(user), s.principalProps(user))
 		}
 	case dav.ResHomes:
-		// The collection of homes shows only the signed-in user's own.
-		respond(p.Href(), s.rootProps(user))
+		// The collection of homes shows only the signed-in user's own; it
+		// supports no report (no sync-collection: it is not synchronised).
+		ps := s.rootProps(user)
+		ps.Add(dav.NameSupportedReports, "")
+		respond(p.Href(), ps)
 		if depth == "1" {
 			home := dav.Path{Kind: dav.ResHome, Home: p.Home, User: user}
 			respond(home.Href(), s.homeProps(home))
@@ -60,7 +63,9 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 					continue
 				}
 				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: user, Collection: c.Name}
-				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
+				ps := s.collectionProps(cp, c, epoch, user)
+				s.addExportLength(ps, req, cp, c, epoch)
+				respond(cp.Href(), ps)
 			}
 			// Collections other accounts share with the user, at their owner's
 			// URL; not to a pimvault device, whose replica is the account's own
@@ -75,7 +80,9 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			}
 			for i, c := range shared {
 				cp := dav.Path{Kind: dav.ResCollection, Home: p.Home, User: shares[i].Owner, Collection: c.Name}
-				respond(cp.Href(), s.collectionProps(cp, c, epoch, user))
+				ps := s.collectionProps(cp, c, epoch, user)
+				s.addExportLength(ps, req, cp, c, epoch)
+				respond(cp.Href(), ps)
 			}
 		}
 	case dav.ResCollection:
@@ -84,7 +91,9 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request, p dav.Path) {
 			ms.Fail(s.log, r, err)
 			return
 		}
-		respond(p.Href(), s.collectionProps(p, c, epoch, user))
+		ps := s.collectionProps(p, c, epoch, user)
+		s.addExportLength(ps, req, p, c, epoch)
+		respond(p.Href(), ps)
 		readOnly := account.Grants(c)[user] != account.ShareReadWrite
 		if depth == "1" {
 			fast := s.newMemberLister(p, req)

@@ -15,6 +15,7 @@ import (
 func (s *Server) principalProps(user string) *dav.PropSet {
 	ps := &dav.PropSet{}
 	ps.Add(dav.NameResourceType, "<D:collection/><D:principal/>")
+	ps.Add(dav.NameGetContentLength, strconv.Itoa(len(principalPage(user))))
 	ps.Add(dav.NameDisplayName, dav.XMLEscape(user))
 	ps.Add(dav.NamePrincipalURL, dav.HrefXML(dav.PrincipalHref(user)))
 	ps.Add(dav.NameAddressBookHome, dav.HrefXML(dav.HomeHref(dav.HomeCards, user)))
@@ -29,6 +30,7 @@ func (s *Server) principalProps(user string) *dav.PropSet {
 func (s *Server) rootProps(user string) *dav.PropSet {
 	ps := &dav.PropSet{}
 	ps.Add(dav.NameResourceType, "<D:collection/>")
+	ps.Add(dav.NameGetContentLength, strconv.Itoa(len(collectionNote)))
 	dav.CommonProps(ps, user)
 	return ps
 }
@@ -38,6 +40,7 @@ func (s *Server) homeProps(p dav.Path) *dav.PropSet {
 	ps.Add(dav.NameResourceType, "<D:collection/>")
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(p.User)))
 	ps.Add(dav.NameSupportedReports, "")
+	ps.Add(dav.NameGetContentLength, strconv.Itoa(len(collectionNote)))
 	dav.CommonProps(ps, p.User)
 	return ps
 }
@@ -110,9 +113,13 @@ func (s *Server) objectProps(p dav.Path, o storage.Object, viewer string, readOn
 	return ps
 }
 
+// contentTypeFor is the media type of an object of a collection of kind, in
+// GET's Content-Type and DAV:getcontenttype. It is spelled without a space
+// before the parameter, as CalendarServer does and clients built against it
+// compare; RFC 9110 §8.3.1 makes every spelling the same media type.
 func contentTypeFor(kind string) string {
 	if kind == dav.KindCalendar {
-		return "text/calendar; charset=utf-8"
+		return "text/calendar;charset=utf-8"
 	}
-	return "text/vcard; charset=utf-8"
+	return "text/vcard;charset=utf-8"
 }

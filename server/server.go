@@ -145,6 +145,7 @@ type Server struct {
 	dirCache     atomic.Pointer[cachedDirectory]
 
 	calCache *calendar.Cache // parsed calendar objects by ETag, for reports
+	lengths  exportLengths   // collections' GET lengths, for getcontentlength
 	files    *files.Handler  // the generic WebDAV area under /dav/files/
 }
 

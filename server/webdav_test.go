@@ -15,6 +15,21 @@ func TestOptionsAdvertisesWhatIsImplemented(t *testing.T) {
 	if strings.Contains(resp.Header.Get("DAV"), "2") || strings.Contains(resp.Header.Get("Allow"), "LOCK") {
 		t.Fatalf("locking advertised but not implemented: DAV %q Allow %q", resp.Header.Get("DAV"), resp.Header.Get("Allow"))
 	}
+	// MKCALENDAR is allowed only where a calendar can be made; MKCOL (extended
+	// MKCOL of an address book) in both homes.
+	for path, mkcalendar := range map[string]bool{
+		"/dav/calendars/alice/":             true,
+		"/dav/calendars/alice/new/":         true,
+		"/dav/addressbooks/alice/":          false,
+		"/dav/addressbooks/alice/contacts/": false,
+		"/dav/files/alice/":                 false,
+	} {
+		resp, _ := e.do(t, "alice", "OPTIONS", path, nil, "")
+		allow := resp.Header.Get("Allow")
+		if strings.Contains(allow, "MKCALENDAR") != mkcalendar || !strings.Contains(allow, "MKCOL") || !strings.Contains(allow, "PROPFIND") {
+			t.Errorf("OPTIONS %s: Allow %q", path, allow)
+		}
+	}
 }
 
 func TestWellKnownRedirects(t *testing.T) {

@@ -36,6 +36,15 @@ type Change struct {
 	// another, write nothing and report it (Result.NoOp, Result.Existing),
 	// even with IfNoneMatch. Recovery uploads use it (see dedupe.go).
 	DedupeByUID bool
+	// KeepUID (OpPut): refuse to overwrite an object whose UID differs from
+	// the new one (no-uid-conflict, RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1).
+	// CalDAV and CardDAV PUTs set it.
+	KeepUID bool
+	// Touch (OpPut): record an identical re-put as a change, so that the
+	// collection's sync token and CTag move and sync-collection reports the
+	// object, as CalendarServer, sabre/dav and Cyrus do for every PUT.
+	// Without it an identical re-put writes nothing (Result.NoOp).
+	Touch bool
 	// UpdateState (OpPrincipalState) changes the principal's state; the
 	// committer calls it with the current state inside the write.
 	UpdateState func(*PrincipalState) error
@@ -353,8 +362,11 @@ func preparePut(tx *bolt.Tx, c *Change, r *Record, head uint64) (*Record, Result
 	if err := uidFree(cb, c.Meta.UID, c.Name); err != nil {
 		return nil, res, err
 	}
+	if c.KeepUID && exists && old.Meta.UID != "" && c.Meta.UID != "" && old.Meta.UID != c.Meta.UID {
+		return nil, res, &UIDConflictError{UID: c.Meta.UID, Existing: c.Name, Replaces: old.Meta.UID}
+	}
 	r.ETag = ETagOf(c.Body)
-	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) && len(c.Props) == 0 && !c.ReplaceProps && len(c.Outbox) == 0 && len(c.OutboxDone) == 0 {
+	if exists && old.ETag == r.ETag && sameMeta(old.Meta, c.Meta) && len(c.Props) == 0 && !c.ReplaceProps && len(c.Outbox) == 0 && len(c.OutboxDone) == 0 && !c.Touch {
 		return nil, Result{Seq: head, ETag: old.ETag, NoOp: true}, nil
 	}
 	return r, Result{ETag: r.ETag, Created: !exists}, nil

@@ -50,13 +50,18 @@ var (
 	ErrConflict = errors.New("conflicts with the state of another resource")
 )
 
-// UIDConflictError says which object already holds a UID.
+// UIDConflictError says which object already holds a UID, or (Replaces set)
+// that a write would give an existing object another UID.
 type UIDConflictError struct {
 	UID      string
 	Existing string // name of the object that holds the UID
+	Replaces string // the UID Existing holds, when the write would change it
 }
 
 func (e *UIDConflictError) Error() string {
+	if e.Replaces != "" {
+		return fmt.Sprintf("%q holds uid %q; it cannot be overwritten with uid %q (delete it first, or write to a new name)", e.Existing, e.Replaces, e.UID)
+	}
 	return fmt.Sprintf("uid %q already used by %q", e.UID, e.Existing)
 }
 

@@ -64,6 +64,11 @@ func TestPreconditions(t *testing.T) {
 			return c
 		}(), ErrPreconditionFailed},
 		{"uid conflict", putChange("alice", "contacts", "b.vcf", "A", vcard("A", 3)), ErrUIDConflict},
+		{"overwrite with another uid (KeepUID)", func() Change {
+			c := putChange("alice", "contacts", "a.vcf", "Z", vcard("Z", 1))
+			c.KeepUID = true
+			return c
+		}(), ErrUIDConflict},
 		{"missing collection", putChange("alice", "nope", "b.vcf", "B", vcard("B", 3)), ErrNotFound},
 		{"missing principal", putChange("bob", "contacts", "b.vcf", "B", vcard("B", 3)), ErrNotFound},
 		{"delete missing", Change{Op: OpDelete, Principal: "alice", Collection: "contacts", Name: "zz.vcf"}, ErrNotFound},
@@ -96,6 +101,27 @@ func TestPreconditions(t *testing.T) {
 	o, err := s.Get("alice", "contacts", "a.vcf")
 	if err != nil || o.ETag != first.ETag {
 		t.Fatalf("a.vcf changed by rejected writes: %+v %v", o, err)
+	}
+}
+
+// An identical re-put writes nothing, unless the change asks to be recorded
+// (Touch): then it is a record like any other, and the collection moves.
+func TestIdenticalPutTouch(t *testing.T) {
+	s, _ := openTestStore(t, Options{})
+	seedCollection(t, s, "alice", "contacts")
+	first := mustCommit(t, s, putChange("alice", "contacts", "a.vcf", "A", vcard("A", 1)))
+	if res := mustCommit(t, s, putChange("alice", "contacts", "a.vcf", "A", vcard("A", 1))); !res.NoOp || res.Seq != first.Seq || s.Head() != first.Seq {
+		t.Fatalf("identical re-put: %+v, head %d", res, s.Head())
+	}
+	c := putChange("alice", "contacts", "a.vcf", "A", vcard("A", 1))
+	c.Touch = true
+	res := mustCommit(t, s, c)
+	if res.NoOp || res.Seq <= first.Seq || res.ETag != first.ETag || res.Created || s.Head() != res.Seq {
+		t.Fatalf("touched re-put: %+v after %+v, head %d", res, first, s.Head())
+	}
+	col, err := s.Collection("alice", "contacts")
+	if err != nil || col.LastSeq != res.Seq || col.Count != 1 {
+		t.Fatalf("collection after a touched re-put: %+v %v, want seq %d", col, err, res.Seq)
 	}
 }
 

@@ -73,7 +73,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	}
 	switch r.Method {
 	case "OPTIONS":
-		dav.WriteOptions(w)
+		dav.WriteOptions(w, p)
 	case "GET", "HEAD":
 		h.filesGet(w, r, p)
 	case "PUT":
