@@ -150,6 +150,15 @@ func AddUser(ctx context.Context, s Store, name, password string) error {
 	if err != nil {
 		return err
 	}
+	if ss, ok := s.(ShareStore); ok {
+		// A new account of a deleted one's name must not inherit the
+		// shares others gave the old one.
+		if _, err := s.Principal(name); errors.Is(err, storage.ErrNotFound) {
+			if err := dropGrantsTo(ctx, ss, name); err != nil {
+				return err
+			}
+		}
+	}
 	now := time.Now().UTC()
 	return putAccount(ctx, s, name, Account{PasswordHash: string(hash), Created: now, Changed: now}, true)
 }

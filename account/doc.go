@@ -19,6 +19,10 @@
 //   - An app password is a 160-bit random token shown once; only its SHA-256
 //     hash is kept. Revoking one refuses it at the next request; the changes
 //     of one account are serialised, so a last-use note never revives it.
+//   - A share is a property of the owner's collection (share.go): only an
+//     accepted grant gives access; an invitation waits for the sharee's
+//     answer, at most MaxPendingInvites per sharee; a declined one is
+//     accepted only after a new invitation.
 //
 // Sign-in (package server) and the admin commands (package admin) both use
 // this package; neither touches account data on its own.

@@ -46,6 +46,8 @@ func shareRemove(ctx context.Context, s *storage.Store, req Request) (Result, er
 	return Result{Output: fmt.Sprintf("%s/%s no longer shared with %s\n", req.User, req.Collection, req.Sharee)}, nil
 }
 
+// shareList lists grants with their state: accepted (the administrator's
+// share-add, or an accepted invitation), invited or declined.
 func shareList(_ context.Context, s *storage.Store, req Request) (Result, error) {
 	shares, err := account.SharesOf(s, req.User)
 	if err != nil {
@@ -53,7 +55,7 @@ func shareList(_ context.Context, s *storage.Store, req Request) (Result, error)
 	}
 	var b strings.Builder
 	for _, sh := range shares {
-		fmt.Fprintf(&b, "%s/%s\t%s\t%s\t%s\n", sh.Owner, sh.Collection, sh.Kind, sh.Sharee, sh.Access)
+		fmt.Fprintf(&b, "%s/%s\t%s\t%s\t%s\t%s\n", sh.Owner, sh.Collection, sh.Kind, sh.Sharee, sh.Access, sh.Status)
 	}
 	return Result{Output: b.String()}, nil
 }

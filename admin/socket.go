@@ -50,9 +50,11 @@ type Request struct {
 	Out string `json:"out,omitempty"`
 	// Path is the absolute path to import from (import).
 	Path string `json:"path,omitempty"`
-	// Collection narrows undo to one collection, or names the collection
-	// an import goes into.
+	// Collection narrows undo and history to one collection, or names the
+	// collection an import goes into.
 	Collection string `json:"collection,omitempty"`
+	// Limit bounds the changes history lists (0: its default).
+	Limit int `json:"limit,omitempty"`
 	// Object narrows undo to one object of Collection.
 	Object string `json:"object,omitempty"`
 	// ToTime (RFC 3339) or ToSeq is the point undo brings the data back to.
@@ -121,6 +123,7 @@ var commands = map[string]Command{
 	"backup":              backup,
 	"drill":               drill,
 	"undo":                undo,
+	"history":             history,
 	"export":              export,
 	"import":              importFrom,
 }

@@ -214,7 +214,7 @@ func (m *matcher) propMatches(c *ical.Component, pf *PropFilter, inst *instance)
 				continue
 			}
 		}
-		if pf.TextMatch != nil && !pf.TextMatch.matches(propText(p)) {
+		if pf.TextMatch != nil && !pf.TextMatch.matchesProp(p) {
 			continue
 		}
 		if paramsMatch(p, pf.ParamFilters) {
@@ -264,14 +264,7 @@ func paramsMatch(p *ical.Prop, pfs []ParamFilter) bool {
 		if pf.TextMatch == nil {
 			continue
 		}
-		ok := false
-		for _, v := range vals {
-			if pf.TextMatch.matches(v) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !pf.TextMatch.matches(vals...) {
 			return false
 		}
 	}

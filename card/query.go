@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-vcard"
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/pimvault/pimvault/internal/collation"
 )
 
 // FilterXML is CARDDAV:filter (RFC 6352 §10.5), as a request carries it.
@@ -38,66 +38,43 @@ type textMatch struct {
 	Text      string `xml:",chardata"`
 }
 
-var unicodeFold = cases.Fold()
-
-// compiled text-match: the folded needle and how to compare.
+// matcher is a compiled text-match: the needle prepared once for its
+// collation and match type.
 type matcher struct {
-	needle string
-	fold   func(string) string
-	kind   string
+	m      collation.Matcher
 	negate bool
 }
 
+// compileTextMatch checks a text-match; the collation defaults to
+// i;unicode-casemap (RFC 6352 §10.5.4).
 func compileTextMatch(tm textMatch) (*matcher, error) {
-	m := &matcher{kind: tm.MatchType, negate: tm.Negate == "yes"}
+	m := &matcher{negate: tm.Negate == "yes"}
 	switch tm.Negate {
 	case "", "no", "yes":
 	default:
 		return nil, fail(ErrBadFilter, "negate-condition must be yes or no")
 	}
-	switch tm.MatchType {
-	case "":
-		m.kind = "contains"
-	case "equals", "contains", "starts-with", "ends-with":
-	default:
-		return nil, fail(ErrBadFilter, "match-type %q is not one of equals, contains, starts-with, ends-with", tm.MatchType)
+	mt, err := collation.ParseMatchType(tm.MatchType)
+	if err != nil {
+		return nil, fail(ErrBadFilter, "%v", err)
 	}
-	switch tm.Collation {
-	case "", "i;unicode-casemap":
-		m.fold = func(s string) string { return unicodeFold.String(norm.NFKD.String(s)) }
-	case "i;ascii-casemap":
-		m.fold = asciiFold
-	case "i;octet":
-		m.fold = func(s string) string { return s }
-	default:
-		return nil, fail(ErrUnsupportedCollation, "collation %q is not supported (i;unicode-casemap, i;ascii-casemap, i;octet are)", tm.Collation)
+	c, err := collation.Parse(tm.Collation, collation.UnicodeCasemap)
+	if err != nil {
+		return nil, fail(ErrUnsupportedCollation, "%q is not supported (supported: %s)", tm.Collation, collation.Names)
 	}
-	m.needle = m.fold(tm.Text)
+	m.m = collation.NewMatcher(c, mt, tm.Text)
 	return m, nil
 }
 
-func asciiFold(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+// match reports whether one of the values a property or parameter shows
+// matches, inverted as a whole by negate-condition.
+func (m *matcher) match(values ...string) bool {
+	ok := false
+	for _, v := range values {
+		if m.m.Match(v) {
+			ok = true
+			break
 		}
-	}
-	return string(b)
-}
-
-func (m *matcher) match(value string) bool {
-	v := m.fold(value)
-	var ok bool
-	switch m.kind {
-	case "equals":
-		ok = v == m.needle
-	case "starts-with":
-		ok = strings.HasPrefix(v, m.needle)
-	case "ends-with":
-		ok = strings.HasSuffix(v, m.needle)
-	default:
-		ok = strings.Contains(v, m.needle)
 	}
 	return ok != m.negate
 }
@@ -132,33 +109,68 @@ func testIsAllOf(test string) (bool, error) {
 	return false, fail(ErrBadFilter, "test must be anyof or allof, not %q", test)
 }
 
+// Bounds on a filter beyond the request body's: the elements it may hold
+// (prop-filters, param-filters and text-matches together) and the length of
+// one text-match, so a query costs at most that much per card.
+const (
+	MaxFilterElements = 256
+	MaxTextMatch      = 4096
+)
+
 // Compile checks a CARDDAV:filter and prepares it for Match. A bad filter
-// is an ErrBadFilter, an unknown collation an ErrUnsupportedCollation.
+// (RFC 6352 §10.5: is-not-defined stands alone, names are non-empty, the
+// bounds above hold) is an ErrBadFilter, an unknown collation an
+// ErrUnsupportedCollation.
 func Compile(fx FilterXML) (*Filter, error) {
 	allOf, err := testIsAllOf(fx.Test)
 	if err != nil {
 		return nil, err
 	}
 	f := &Filter{allOf: allOf}
+	n := 0
+	count := func(k int) error {
+		if n += k; n > MaxFilterElements {
+			return fail(ErrBadFilter, "filter has more than %d elements", MaxFilterElements)
+		}
+		return nil
+	}
+	text := func(tm textMatch) (*matcher, error) {
+		if len(tm.Text) > MaxTextMatch {
+			return nil, fail(ErrBadFilter, "text-match over %d bytes", MaxTextMatch)
+		}
+		return compileTextMatch(tm)
+	}
 	for _, pf := range fx.Props {
+		if err := count(1 + len(pf.TextMatches) + len(pf.Params)); err != nil {
+			return nil, err
+		}
 		if pf.Name == "" {
 			return nil, fail(ErrBadFilter, "prop-filter without a name")
 		}
 		cp := compiledProp{name: strings.ToUpper(pf.Name), isNotDefined: pf.IsNotDefined != nil}
+		if cp.isNotDefined && len(pf.TextMatches)+len(pf.Params) > 0 {
+			return nil, fail(ErrBadFilter, "prop-filter %s: is-not-defined cannot be combined with other tests", pf.Name)
+		}
 		if cp.allOf, err = testIsAllOf(pf.Test); err != nil {
 			return nil, err
 		}
 		for _, tm := range pf.TextMatches {
-			m, err := compileTextMatch(tm)
+			m, err := text(tm)
 			if err != nil {
 				return nil, err
 			}
 			cp.texts = append(cp.texts, m)
 		}
 		for _, prm := range pf.Params {
+			if prm.Name == "" {
+				return nil, fail(ErrBadFilter, "prop-filter %s: param-filter without a name", pf.Name)
+			}
 			c := compiledParam{name: strings.ToUpper(prm.Name), isNotDefined: prm.IsNotDefined != nil}
+			if c.isNotDefined && prm.TextMatch != nil {
+				return nil, fail(ErrBadFilter, "param-filter %s: is-not-defined cannot be combined with text-match", prm.Name)
+			}
 			if prm.TextMatch != nil {
-				if c.text, err = compileTextMatch(*prm.TextMatch); err != nil {
+				if c.text, err = text(*prm.TextMatch); err != nil {
 					return nil, err
 				}
 			}
@@ -211,7 +223,7 @@ func (p *compiledProp) match(card vcard.Card) bool {
 	for _, fld := range fields {
 		var results []bool
 		for _, t := range p.texts {
-			results = append(results, t.match(fld.Value))
+			results = append(results, t.match(fieldTexts(p.name, fld.Value)...))
 		}
 		for _, prm := range p.params {
 			results = append(results, prm.match(fld))
@@ -231,13 +243,64 @@ func (c *compiledParam) match(f *vcard.Field) bool {
 	if len(vals) == 0 {
 		return false
 	}
-	if c.text == nil {
-		return true
+	return c.text == nil || c.text.match(vals...)
+}
+
+// Properties whose value is a list of components: structured ones, separated
+// by ';' (RFC 6350 §6.2.2 N, §6.3.1 ADR, §6.6.4 ORG, §6.2.7 GENDER, §6.7.7
+// CLIENTPIDMAP), and lists, separated by ',' (§6.2.3 NICKNAME, §6.7.1
+// CATEGORIES).
+var (
+	structuredProps = map[string]bool{"N": true, "ADR": true, "ORG": true, "GENDER": true, "CLIENTPIDMAP": true}
+	listProps       = map[string]bool{"NICKNAME": true, "CATEGORIES": true}
+)
+
+// fieldTexts is what a text-match sees of a property value as go-vcard
+// decoded it (with \\, \n and \, already undone): the whole value with its
+// remaining escapes (\; and \N) undone, and for structured and list
+// properties each non-empty component too, so "CATEGORIES:a,b" equals "b"
+// and "N:Doe;John;;;" equals "Doe" as well as containing "Doe;John". go-vcard
+// does not keep an escaped comma apart from a separator, so a list element
+// holding "\," is split there.
+func fieldTexts(name, v string) []string {
+	whole := unescapeRest(v)
+	var sep byte
+	switch {
+	case structuredProps[name]:
+		sep = ';'
+	case listProps[name]:
+		sep = ','
+	default:
+		return []string{whole}
 	}
-	for _, v := range vals {
-		if c.text.match(v) {
-			return true
+	out := []string{whole}
+	start := 0
+	add := func(part string) {
+		if part != "" {
+			out = append(out, unescapeRest(part))
 		}
 	}
-	return false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case sep:
+			add(v[start:i])
+			start = i + 1
+		}
+	}
+	add(v[start:])
+	if len(out) == 2 && out[1] == whole {
+		return out[:1]
+	}
+	return out
+}
+
+// unescapeRest undoes the escapes go-vcard leaves in a value: \; is a
+// semicolon and \N a line break (RFC 6350 §3.4).
+func unescapeRest(v string) string {
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	return strings.NewReplacer(`\;`, ";", `\N`, "\n").Replace(v)
 }

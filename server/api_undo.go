@@ -32,12 +32,14 @@ var errAPIUnavailable = &dav.Error{Status: http.StatusNotImplemented, Msg: "hist
 //	GET  /api/history?collection=C&limit=N   newest changes first
 //	POST /api/undo                            {"collection","object","to_time"|"to_seq","apply","confirm"}
 //	GET  /api/shares                          grants by the user and to the user
-//	POST /api/shares                          {"collection","sharee","access"}: "read", "read-write", "" (remove)
+//	POST /api/shares                          {"collection","sharee","access"}: invite to "read", "read-write"; "" removes
+//	POST /api/shares/reply                    {"owner","collection","accept"}: answer an invitation
 //	POST /api/birthdays                       {"enabled": true|false}: the birthday calendar
 func (s *Server) routeAPI(r chi.Router) {
 	r.Method(http.MethodPost, "/api/birthdays", s.requireAuth(http.HandlerFunc(s.apiBirthdays)))
 	r.Method(http.MethodGet, "/api/shares", s.requireAuth(http.HandlerFunc(s.apiShares)))
 	r.Method(http.MethodPost, "/api/shares", s.requireAuth(http.HandlerFunc(s.apiShare)))
+	r.Method(http.MethodPost, "/api/shares/reply", s.requireAuth(http.HandlerFunc(s.apiShareReply)))
 	r.Method(http.MethodGet, "/api/history", s.requireAuth(http.HandlerFunc(s.apiHistory)))
 	r.Method(http.MethodPost, "/api/undo", s.requireAuth(http.HandlerFunc(s.apiUndo)))
 	s.routeAppPasswords(r)
@@ -153,5 +155,6 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	} else {
 		dav.LogRefusal(s.log, r, de.Status, err.Error())
 	}
+	dav.SetRetryAfter(w, err, de)
 	writeJSON(w, de.Status, map[string]string{"error": fmt.Sprint(de.Msg)})
 }

@@ -176,7 +176,7 @@ func (s *Server) calendarProps(ps *dav.PropSet, c storage.Collection) {
 	ps.Add(nameCalMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
 	ps.Add(nameMinDateTime, calendarMinDate.Format(icalUTC))
 	ps.Add(nameMaxDateTime, calendarMaxDate.Format(icalUTC))
-	ps.Add(nameSupportedCollation, `<CAL:supported-collation>i;ascii-casemap</CAL:supported-collation><CAL:supported-collation>i;octet</CAL:supported-collation><CAL:supported-collation>i;unicode-casemap</CAL:supported-collation>`)
+	ps.Add(nameSupportedCollation, collationSetXML("CAL"))
 	ps.Add(nameScheduleTransp, "<CAL:opaque/>") // a stored value replaces it
 	ps.Add(nameMaxAttendees, strconv.Itoa(schedule.MaxAttendees))
 }

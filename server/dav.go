@@ -42,6 +42,9 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.files.Serve(w, r, p)
 		return
 	}
+	if s.serveSharing(w, r, p, user) {
+		return
+	}
 	if p.Home == dav.HomeCalendars && (p.Collection == inboxName || p.Collection == outboxName) {
 		if err := s.ensureScheduling(r.Context(), user); err != nil {
 			s.writeError(w, r, err)

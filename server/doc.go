@@ -32,6 +32,14 @@
 //     (account, address) and per address, reserved with the attempt;
 //     clientaddr.go: the client address, from Forwarded (RFC 7239) or
 //     X-Forwarded-For only behind a trusted proxy.
+//   - share*.go: sharing as CalendarServer's caldav-sharing and
+//     caldav-notifications extensions describe it (what Apple's clients
+//     speak) and /api/shares. Invariants: only an accepted grant gives
+//     access; an invitation, an answer and a revocation are each one
+//     journalled change of the owner's collection; the notification
+//     collection is computed from those grants, never stored apart; a
+//     sharee changes only objects, never the collection, and reaches it
+//     at its owner's URL with the owner's sync tokens and recovery state.
 //   - admission.go: every request but /healthz through the gate of
 //     server/internal/admit (503 with Retry-After, RFC 9110 §15.6.4, when
 //     busy) and the pools of expensive work; listen.go: the HTTP server's

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/birthday"
+	"github.com/pimvault/pimvault/internal/collation"
 	"github.com/pimvault/pimvault/server/internal/dav"
 	"github.com/pimvault/pimvault/storage"
 	"github.com/pimvault/pimvault/syncproto"
@@ -23,6 +24,7 @@ func (s *Server) principalProps(user string) *dav.PropSet {
 	ps.Add(dav.NameOwner, dav.HrefXML(dav.PrincipalHref(user)))
 	ps.Add(dav.NameSupportedReports, "")
 	s.schedulingPrincipalProps(ps, user)
+	s.sharingPrincipalProps(ps, user)
 	dav.CommonProps(ps, user)
 	return ps
 }
@@ -72,6 +74,7 @@ func (s *Server) collectionProps(p dav.Path, c storage.Collection, epoch, viewer
 		ps.Add(dav.NameSupportedReports, dav.ReportSetXML(dav.ReportAddrMultiget, dav.ReportAddrQuery, dav.ReportSyncCollection))
 		ps.Add(dav.NameSupportedAddrData, `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
 		ps.Add(dav.NameMaxResourceSize, strconv.FormatInt(s.cfg.MaxResourceSize, 10))
+		ps.Add(dav.NameCardCollationSet, collationSetXML("C"))
 	}
 	ps.Add(dav.NameQuotaUsed, strconv.FormatInt(c.Bytes, 10))
 	if s.cfg.QuotaBytes > 0 {
@@ -122,4 +125,15 @@ func contentTypeFor(kind string) string {
 		return "text/calendar;charset=utf-8"
 	}
 	return "text/vcard;charset=utf-8"
+}
+
+// collationSetXML lists the text-match collations as the members of a
+// supported-collation-set (RFC 4791 §7.5.1, RFC 6352 §8.3.1), in the namespace
+// prefix given.
+func collationSetXML(prefix string) string {
+	var b strings.Builder
+	for _, c := range collation.Supported {
+		b.WriteString("<" + prefix + ":supported-collation>" + string(c) + "</" + prefix + ":supported-collation>")
+	}
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -15,8 +16,10 @@ import (
 // home; everything else of the owner stays 404 to them. The grant decides
 // the methods: read gives GET, HEAD, PROPFIND, REPORT and OPTIONS;
 // read-write adds PUT and DELETE of objects. Changing the collection itself
-// (properties, delete, sharing it on) is the owner's alone. Sync tokens,
-// reports and recovery are the owner's collection's, unchanged.
+// (properties, delete, sharing it on) is the owner's alone; a sharee's
+// DELETE of the collection removes it from their home only (leaveShare). Sync tokens,
+// reports and recovery are the owner's collection's, unchanged. Only an
+// accepted grant counts: an invitation gives nothing until it is accepted.
 
 // shareAccess is user's grant on another account's collection or object
 // ("" when none).
@@ -49,7 +52,13 @@ func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path,
 			need = "write-content"
 		}
 	case "DELETE":
-		if access != account.ShareReadWrite || p.Kind != dav.ResObject {
+		if p.Kind == dav.ResCollection {
+			// CalendarServer's unsubscribe: the sharee removes the shared
+			// collection from their home; the owner's stays as it is.
+			s.leaveShare(w, r, p, user)
+			return false
+		}
+		if access != account.ShareReadWrite {
 			need = "unbind"
 		}
 	case "PROPPATCH":
@@ -60,11 +69,7 @@ func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path,
 		need = "bind"
 	}
 	if need != "" {
-		href := p.Href()
-		if p.Kind == dav.ResCollection && r.Method == "DELETE" {
-			href = dav.HomeHref(p.Home, p.User)
-		}
-		s.writeError(w, r, dav.NeedPrivileges(href, need, "%s is shared with you %s; %s needs the %s privilege", p.Href(), accessWords(access), r.Method, need))
+		s.writeError(w, r, dav.NeedPrivileges(p.Href(), need, "%s is shared with you %s; %s needs the %s privilege", p.Href(), accessWords(access), r.Method, need))
 		return false
 	}
 	if gatedPath(r.URL.Path) {
@@ -75,6 +80,22 @@ func (s *Server) admitShared(w http.ResponseWriter, r *http.Request, p dav.Path,
 		}
 	}
 	return true
+}
+
+// leaveShare answers a sharee's DELETE of the shared collection: their
+// grant becomes declined (the collection leaves their home, the owner sees
+// invite-declined) and nothing of the owner's data changes. Like the
+// sharee's other changes it waits while the owner's data recovers.
+func (s *Server) leaveShare(w http.ResponseWriter, r *http.Request, p dav.Path, user string) {
+	if err := s.ownerNotRecovering(p.User); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := account.Reply(r.Context(), s.store, user, p.User, p.Collection, false, time.Now()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func accessWords(access string) string {
@@ -94,7 +115,7 @@ func (s *Server) sharedCollections(user, kind string) ([]storage.Collection, []a
 	var cols []storage.Collection
 	var out []account.Share
 	for _, sh := range shares {
-		if sh.Kind != kind {
+		if sh.Kind != kind || sh.Status != account.StatusAccepted {
 			continue
 		}
 		c, err := s.store.Collection(sh.Owner, sh.Collection)
@@ -132,20 +153,47 @@ func (s *Server) shareProps(ps *dav.PropSet, p dav.Path, c storage.Collection, v
 	if viewer != p.User {
 		dav.SetViewer(ps, viewer, grants[viewer] != account.ShareReadWrite)
 		ps.Add(dav.NameResourceType, base+"<CS:shared/>")
+		ps.Add(nameSharedURL, dav.HrefXML(p.Href()))
+		// The sharee sees who shares it with them and their own entry,
+		// not the other sharees.
+		if g, ok := account.AllGrants(c)[viewer]; ok {
+			ps.Add(nameInvite, inviteXML(p.User, map[string]account.Share{viewer: g}))
+		}
 		return
 	}
 	ps.Add(nameAllowedSharing, "<CS:can-be-shared/>")
-	if len(sharees) == 0 {
+	all := account.AllGrants(c)
+	if len(all) == 0 {
 		return
 	}
 	ps.Add(dav.NameResourceType, base+"<CS:shared-owner/>")
-	inv := ""
+	ps.Add(nameInvite, inviteXML(p.User, all))
+}
+
+// inviteXML is the CS:invite property of a shared collection
+// (caldav-sharing §5.2.2): the owner, and each sharee with their answer
+// (accepted, no response yet, declined) and access.
+func inviteXML(owner string, all map[string]account.Share) string {
+	sharees := make([]string, 0, len(all))
+	for u := range all {
+		sharees = append(sharees, u)
+	}
+	sort.Strings(sharees)
+	inv := "<CS:organizer>" + dav.HrefXML(dav.PrincipalHref(owner)) + "<CS:common-name>" + dav.XMLEscape(owner) + "</CS:common-name></CS:organizer>"
 	for _, u := range sharees {
+		g := all[u]
 		mode := "<CS:read/>"
-		if grants[u] == account.ShareReadWrite {
+		if g.Access == account.ShareReadWrite {
 			mode = "<CS:read-write/>"
 		}
-		inv += "<CS:user>" + dav.HrefXML(dav.PrincipalHref(u)) + "<CS:invite-accepted/><CS:access>" + mode + "</CS:access></CS:user>"
+		state := "<CS:invite-accepted/>"
+		switch g.Status {
+		case account.StatusInvited:
+			state = "<CS:invite-noresponse/>"
+		case account.StatusDeclined:
+			state = "<CS:invite-declined/>"
+		}
+		inv += "<CS:user>" + dav.HrefXML(dav.PrincipalHref(u)) + "<CS:common-name>" + dav.XMLEscape(u) + "</CS:common-name>" + state + "<CS:access>" + mode + "</CS:access></CS:user>"
 	}
-	ps.Add(nameInvite, inv)
+	return inv
 }

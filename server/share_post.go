@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pimvault/pimvault/account"
 	"github.com/pimvault/pimvault/server/internal/dav"
@@ -27,37 +27,22 @@ type shareXML struct {
 
 // sharePost answers a CS:share POST to one of the user's own address books
 // or calendars. Every sharee is resolved (a mailto: address or principal
-// URL of an account) before any grant changes; a sharee that is no account
-// refuses the whole request. Grants take effect at once: there is no
-// invitation to accept.
+// URL of an account) before any grant changes. A new sharee gets an invitation (a
+// notification to accept or decline, share_notify.go) and no access until
+// they accept; a sharee who accepted already only has their access changed.
 func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 	if _, err := s.collection(p); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	// A page elsewhere must not share a user's data with the credentials
-	// their browser holds: no cross-site request, and an XML type no HTML
-	// form can send.
-	if err := checkSameOrigin(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/xml" && mt != "text/xml" {
-		s.writeError(w, r, &dav.Error{Status: http.StatusUnsupportedMediaType, Msg: "CS:share takes Content-Type: application/xml"})
-		return
-	}
-	body, err := dav.ReadXMLBody(r)
+	body, err := readShareXML(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var req shareXML
-	if body == nil || xml.Unmarshal(body, &req) != nil {
-		s.writeError(w, r, dav.BadRequest("POST to a collection takes a CS:share body"))
-		return
-	}
-	if len(req.Set)+len(req.Remove) > account.MaxSharees {
-		s.writeError(w, r, dav.BadRequest("at most %d sharees per request", account.MaxSharees))
+	req, err := parseShare(body)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	dir, err := s.loadDirectory()
@@ -65,49 +50,109 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request, p dav.Path) {
 		s.writeError(w, r, err)
 		return
 	}
-	type change struct{ sharee, access string }
+	// Every sharee is checked first: an address that is no account of this
+	// server, the owner's own, or a sharee who cannot be invited (too many
+	// invitations waiting) refuses the request with a multistatus (403 for
+	// it, 424 for the others, as CalendarServer answers) and nothing
+	// changes. Removing an address that is no account (or has no
+	// grant) has nothing to do.
+	type change struct{ href, sharee, access string }
 	var changes []change
-	resolve := func(href string) (string, bool) {
-		u, ok := dir.lookup(strings.TrimSpace(href))
-		if !ok {
-			s.writeError(w, r, dav.Forbidden(dav.NSDAV, "", "%q is no account of this server", href))
-		}
-		return u, ok
-	}
+	var bad []string
 	for _, st := range req.Set {
-		u, ok := resolve(st.Href)
-		if !ok {
-			return
+		href := strings.TrimSpace(st.Href)
+		u, ok := dir.lookup(href)
+		if !ok || u == p.User {
+			bad = append(bad, href)
+			continue
 		}
 		access := account.ShareRead
 		if st.ReadWrite != nil {
 			access = account.ShareReadWrite
 		}
-		changes = append(changes, change{u, access})
+		changes = append(changes, change{href, u, access})
 	}
 	c, _ := s.store.Collection(p.User, p.Collection)
-	grants := account.Grants(c)
+	grants := account.AllGrants(c)
 	for _, rm := range req.Remove {
-		u, ok := resolve(rm.Href)
-		if !ok {
-			return
-		}
-		if _, shared := grants[u]; shared {
-			changes = append(changes, change{u, ""})
+		href := strings.TrimSpace(rm.Href)
+		if u, ok := dir.lookup(href); ok {
+			if _, shared := grants[u]; shared {
+				changes = append(changes, change{href, u, ""})
+			}
 		}
 	}
-	for _, ch := range changes {
-		if err := account.SetShare(r.Context(), s.store, p.User, p.Collection, ch.sharee, ch.access); err != nil {
+	for i := 0; i < len(changes); {
+		if err := account.CheckInvite(s.store, p.User, p.Collection, changes[i].sharee, changes[i].access); err != nil {
+			dav.LogRefusal(s.log, r, dav.ToError(err).Status, err.Error())
+			bad = append(bad, changes[i].href)
+			changes = append(changes[:i], changes[i+1:]...)
+			continue
+		}
+		i++
+	}
+	if len(bad) > 0 {
+		dav.LogRefusal(s.log, r, http.StatusForbidden, "CS:share names "+strings.Join(bad, ", ")+": no account of this server, the owner, or a sharee that cannot be invited")
+		ms := dav.NewMultistatus(r.Context(), w, nil)
+		for _, h := range bad {
+			ms.StatusResponse(h, http.StatusForbidden)
+		}
+		for _, ch := range changes {
+			ms.StatusResponse(ch.href, http.StatusFailedDependency)
+		}
+		ms.Finish(s.log, r)
+		return
+	}
+	now := time.Now()
+	for i, ch := range changes {
+		err := account.Invite(r.Context(), s.store, p.User, p.Collection, ch.sharee, ch.access, now)
+		if err == nil {
+			continue
+		}
+		if i == 0 {
 			s.writeError(w, r, err)
 			return
 		}
+		// Checked above, yet refused now (a concurrent change): some
+		// sharees are done (each invitation is its own change); say which,
+		// which one failed and which were not tried.
+		dav.LogRefusal(s.log, r, dav.ToError(err).Status, err.Error())
+		ms := dav.NewMultistatus(r.Context(), w, nil)
+		for j, done := range changes {
+			switch {
+			case j < i:
+				ms.StatusResponse(done.href, http.StatusOK)
+			case j == i:
+				ms.StatusResponse(done.href, dav.ToError(err).Status)
+			default:
+				ms.StatusResponse(done.href, http.StatusFailedDependency)
+			}
+		}
+		ms.Finish(s.log, r)
+		return
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }
 
+// parseShare reads and checks a CS:share body.
+func parseShare(body []byte) (shareXML, error) {
+	var req shareXML
+	if len(body) == 0 || xml.Unmarshal(body, &req) != nil {
+		return req, dav.BadRequest("POST to a collection takes a CS:share body")
+	}
+	if len(req.Set)+len(req.Remove) > account.MaxSharees {
+		return req, dav.BadRequest("at most %d sharees per request", account.MaxSharees)
+	}
+	if len(req.Set)+len(req.Remove) == 0 {
+		return req, dav.BadRequest("a CS:share sets or removes at least one sharee")
+	}
+	return req, nil
+}
+
 // apiShares answers GET /api/shares: the user's grants to others and the
-// collections shared with them.
+// collections shared with them, each with its state (accepted, invited,
+// declined).
 func (s *Server) apiShares(w http.ResponseWriter, r *http.Request) {
 	user := userFrom(r.Context())
 	mine, err := account.SharesOf(s.store, user)
@@ -126,11 +171,17 @@ func (s *Server) apiShares(w http.ResponseWriter, r *http.Request) {
 		Kind       string `json:"kind"`
 		Sharee     string `json:"sharee"`
 		Access     string `json:"access"`
+		Status     string `json:"status"`
+		Since      string `json:"invited_at,omitempty"`
 	}
 	conv := func(in []account.Share) []share {
 		out := []share{}
 		for _, sh := range in {
-			out = append(out, share(sh))
+			since := ""
+			if sh.Status == account.StatusInvited {
+				since = sh.Since.Format(time.RFC3339)
+			}
+			out = append(out, share{sh.Owner, sh.Collection, sh.Kind, sh.Sharee, sh.Access, sh.Status, since})
 		}
 		return out
 	}
@@ -138,8 +189,9 @@ func (s *Server) apiShares(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiShare answers POST /api/shares {"collection","sharee","access"}: the
-// signed-in user grants sharee "read" or "read-write" access to one of
-// their collections, or with access "" takes it back.
+// signed-in user invites sharee to "read" or "read-write" access to one of
+// their collections (the sharee accepts with POST /api/shares/reply or
+// CS:invite-reply), or with access "" takes the grant back.
 func (s *Server) apiShare(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Collection string `json:"collection"`
@@ -152,7 +204,37 @@ func (s *Server) apiShare(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, dav.BadRequest("body: %v", err))
 		return
 	}
-	if err := account.SetShare(r.Context(), s.store, userFrom(r.Context()), b.Collection, b.Sharee, b.Access); err != nil {
+	if err := account.Invite(r.Context(), s.store, userFrom(r.Context()), b.Collection, b.Sharee, b.Access, time.Now()); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	s.apiShares(w, r)
+}
+
+// apiShareReply answers POST /api/shares/reply {"owner","collection",
+// "accept"}: the signed-in user accepts or declines an invitation (or,
+// declining, leaves an accepted share).
+func (s *Server) apiShareReply(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Owner      string `json:"owner"`
+		Collection string `json:"collection"`
+		Accept     *bool  `json:"accept"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		s.writeAPIError(w, r, dav.BadRequest("body: %v", err))
+		return
+	}
+	if b.Accept == nil {
+		s.writeAPIError(w, r, dav.BadRequest("body: \"accept\" (true or false) is required"))
+		return
+	}
+	if err := s.ownerNotRecovering(b.Owner); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	if _, err := account.Reply(r.Context(), s.store, userFrom(r.Context()), b.Owner, b.Collection, *b.Accept, time.Now()); err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}

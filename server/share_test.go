@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -43,6 +44,15 @@ func TestShareCalendar(t *testing.T) {
 	if resp, body := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, shareBody); resp.StatusCode != http.StatusOK {
 		t.Fatalf("CS:share: %d %s", resp.StatusCode, body)
 	}
+	// Each sharee accepts their invitation: one through CS:invite-reply,
+	// one through /api.
+	accept := `<CS:invite-reply xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:invite-accepted/><CS:hosturl><D:href>` + cal + `</D:href></CS:hosturl></CS:invite-reply>`
+	if resp, body := e.do(t, "bob", "POST", "/dav/calendars/bob/", map[string]string{"Content-Type": "application/xml"}, accept); resp.StatusCode != http.StatusOK {
+		t.Fatalf("bob accepts: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do(t, "carol", "POST", "/api/shares/reply", jsonHdr, `{"owner":"alice","collection":"calendar","accept":true}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("carol accepts: %d %s", resp.StatusCode, body)
+	}
 	props := `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><D:owner/><D:current-user-privilege-set/><D:acl/><CS:invite/><D:sync-token/></D:prop></D:propfind>`
 	_, body := e.do(t, "bob", "PROPFIND", "/dav/calendars/bob/", map[string]string{"Depth": "1"}, props)
 	i := strings.Index(body, "<D:href>"+cal+"</D:href>")
@@ -77,7 +87,7 @@ func TestShareCalendar(t *testing.T) {
 		t.Fatalf("read-only sharee's PUT: %d %s", resp.StatusCode, body)
 	}
 	for _, req := range []struct{ method, path, body string }{
-		{"DELETE", cal + "one.ics", ""}, {"DELETE", cal, ""}, {"PROPPATCH", cal, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`},
+		{"DELETE", cal + "one.ics", ""}, {"PROPPATCH", cal, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`},
 		{"POST", cal, shareBody}, {"MOVE", cal + "one.ics", ""}, {"MKCALENDAR", "/dav/calendars/alice/new/", ""},
 	} {
 		if resp, _ := e.do(t, "bob", req.method, req.path, map[string]string{"Destination": "/dav/calendars/bob/calendar/x.ics"}, req.body); resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
@@ -91,7 +101,7 @@ func TestShareCalendar(t *testing.T) {
 	if resp, body := e.do(t, "carol", "PUT", cal+"carol.ics", nil, event("carol", "mailto:carol@example.org")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("read-write sharee's PUT: %d %s", resp.StatusCode, body)
 	}
-	for _, req := range []struct{ method, path, body string }{{"DELETE", cal, ""}, {"POST", cal, shareBody}} {
+	for _, req := range []struct{ method, path, body string }{{"PROPPATCH", cal, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`}, {"POST", cal, shareBody}} {
 		if resp, _ := e.do(t, "carol", req.method, req.path, nil, req.body); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("read-write sharee's %s of the collection: %d", req.method, resp.StatusCode)
 		}
@@ -123,16 +133,34 @@ func TestShareCalendar(t *testing.T) {
 	if resp, _ := e.do(t, "bob", "REPORT", cal, nil, syncReq(tok)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob's sync after the revoke: %d", resp.StatusCode)
 	}
-	// Hostile share requests change nothing.
+	// Hostile share requests change nothing: a sharee that is no account, or
+	// the owner, fails the whole request with a multistatus (403 for it,
+	// 424 for the others, as CalendarServer answers).
 	head = e.store.Head()
-	for _, b := range []string{
-		`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:bob@example.org</D:href></CS:set><CS:set><D:href>mailto:nobody@example.org</D:href></CS:set></CS:share>`,
-		`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:alice@example.org</D:href></CS:set></CS:share>`,
-		`<x/>`,
+	for _, c := range []struct {
+		body   string
+		status int
+		want   []string
+	}{
+		{`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:bob@example.org</D:href></CS:set><CS:set><D:href>mailto:nobody@example.org</D:href></CS:set></CS:share>`, 207,
+			[]string{"<D:href>mailto:nobody@example.org</D:href><D:status>HTTP/1.1 403 Forbidden</D:status>", "<D:href>mailto:bob@example.org</D:href><D:status>HTTP/1.1 424 Failed Dependency</D:status>"}},
+		{`<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:set><D:href>mailto:alice@example.org</D:href></CS:set></CS:share>`, 207,
+			[]string{"<D:href>mailto:alice@example.org</D:href><D:status>HTTP/1.1 403 Forbidden</D:status>"}},
+		{`<x/>`, 400, nil},
 	} {
-		if resp, _ := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, b); resp.StatusCode < 400 {
-			t.Errorf("bad share request accepted: %s", b)
+		resp, body := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, c.body)
+		if resp.StatusCode != c.status {
+			t.Errorf("bad share request: %d, want %d: %s", resp.StatusCode, c.status, c.body)
 		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("answer to a bad share request lacks %s:\n%s", w, body)
+			}
+		}
+	}
+	// Removing an address that is no account has nothing to do.
+	if resp, _ := e.do(t, "alice", "POST", cal, map[string]string{"Content-Type": "application/xml"}, `<CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><CS:remove><D:href>mailto:nobody@example.org</D:href></CS:remove></CS:share>`); resp.StatusCode != http.StatusOK {
+		t.Errorf("removing an unknown sharee: %d", resp.StatusCode)
 	}
 	for _, hdr := range []map[string]string{{"Content-Type": "text/plain"}, {"Content-Type": "application/xml", "Sec-Fetch-Site": "cross-site"}, {"Content-Type": "application/xml", "Origin": "https://evil.example"}} {
 		if resp, _ := e.do(t, "alice", "POST", cal, hdr, shareBody); resp.StatusCode < 400 {
@@ -155,12 +183,15 @@ func TestShareCalendar(t *testing.T) {
 	}
 }
 
-// TestShareHistoryNamesSharee: the owner's history shows which sharee made
-// a change.
+// TestShareHistoryNamesSharee: the owner's history, and the preview of an
+// undo, show which sharee made a change.
 func TestShareHistoryNamesSharee(t *testing.T) {
 	e := newScheduleEnv(t)
 	if resp, _ := e.do(t, "alice", "POST", "/api/shares", jsonHdr, `{"collection":"contacts","sharee":"bob","access":"read-write"}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("share: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "bob", "POST", "/api/shares/reply", jsonHdr, `{"owner":"alice","collection":"contacts","accept":true}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("accept: %d", resp.StatusCode)
 	}
 	if resp, _ := e.do(t, "bob", "PUT", "/dav/addressbooks/alice/contacts/c.vcf", nil, testCard("c1", "Carl")); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("sharee PUT: %d", resp.StatusCode)
@@ -174,6 +205,7 @@ func TestShareHistoryNamesSharee(t *testing.T) {
 	_, body := e.do(t, "alice", "GET", "/api/history?collection=contacts&limit=3", nil, "")
 	var resp struct {
 		Entries []struct {
+			Seq          uint64
 			Op, Name, By string
 		}
 	}
@@ -183,6 +215,20 @@ func TestShareHistoryNamesSharee(t *testing.T) {
 	h := resp.Entries
 	if len(h) != 3 || h[0].Op != "delete" || h[0].By != "bob" || h[1].Name != "d.vcf" || h[1].By != "" || h[2].Name != "c.vcf" || h[2].By != "bob" {
 		t.Errorf("history: %+v", h)
+	}
+	// The owner's undo preview names the sharee on what it takes back.
+	_, body = e.do(t, "alice", "POST", "/api/undo", jsonHdr, fmt.Sprintf(`{"collection":"contacts","to_seq":%d,"apply":false}`, h[2].Seq-1))
+	var undo struct {
+		Items []struct {
+			Action, Name string
+			By           []string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &undo); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if len(undo.Items) != 1 || undo.Items[0].Name != "c.vcf" || len(undo.Items[0].By) != 1 || undo.Items[0].By[0] != "bob" {
+		t.Errorf("undo preview: %s", body)
 	}
 	// The sharee's history of their own data does not hold the owner's changes.
 	_, body = e.do(t, "bob", "GET", "/api/history", nil, "")

@@ -9,7 +9,7 @@ import (
 func TestOptionsAdvertisesWhatIsImplemented(t *testing.T) {
 	e := newTestEnv(t)
 	resp, _ := e.do(t, "alice", "OPTIONS", "/dav/addressbooks/alice/contacts/", nil, "")
-	if got := resp.Header.Get("DAV"); got != "1, 3, addressbook, calendar-access, calendar-auto-schedule, extended-mkcol" {
+	if got := resp.Header.Get("DAV"); got != "1, 3, addressbook, calendar-access, calendar-auto-schedule, extended-mkcol, calendarserver-sharing" {
 		t.Fatalf("DAV header: got %q", got)
 	}
 	if strings.Contains(resp.Header.Get("DAV"), "2") || strings.Contains(resp.Header.Get("Allow"), "LOCK") {

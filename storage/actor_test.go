@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,35 @@ func TestActor(t *testing.T) {
 		if _, err := s.Commit(context.Background(), c); !errors.Is(err, ErrInvalidChange) && !errors.Is(err, ErrInvalidName) {
 			t.Errorf("%v with actor %q: %v", c.Op, c.Actor, err)
 		}
+	}
+}
+
+// TestUndoNamesActors: an undo's items name the other accounts whose
+// changes they take back (in the order they made them), not the owner.
+func TestUndoNamesActors(t *testing.T) {
+	s, _ := openTestStore(t, Options{})
+	seedCollection(t, s, "alice", "book")
+	card := func(uid, fn string) []byte {
+		return []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:" + fn + "\r\nEND:VCARD\r\n")
+	}
+	mustCommit(t, s, Change{Op: OpPut, Principal: "alice", Collection: "book", Name: "a.vcf", Body: card("u1", "a"), Meta: ObjectMeta{UID: "u1"}})
+	target := s.Head()
+	mustCommit(t, s, Change{Op: OpPut, Principal: "alice", Collection: "book", Name: "a.vcf", Body: card("u1", "b"), Meta: ObjectMeta{UID: "u1"}, Actor: "carol"})
+	mustCommit(t, s, Change{Op: OpPut, Principal: "alice", Collection: "book", Name: "a.vcf", Body: card("u1", "c"), Meta: ObjectMeta{UID: "u1"}, Actor: "bob"})
+	mustCommit(t, s, Change{Op: OpPut, Principal: "alice", Collection: "book", Name: "a.vcf", Body: card("u1", "d"), Meta: ObjectMeta{UID: "u1"}, Actor: "carol"})
+	mustCommit(t, s, Change{Op: OpPut, Principal: "alice", Collection: "book", Name: "own.vcf", Body: card("u2", "e"), Meta: ObjectMeta{UID: "u2"}})
+	rep, err := s.Undo(context.Background(), UndoRequest{Principal: "alice", ToSeq: target, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]string{}
+	for _, it := range rep.Items {
+		by[it.Name] = strings.Join(it.By, ",")
+	}
+	if len(rep.Items) != 2 || by["a.vcf"] != "carol,bob" || by["own.vcf"] != "" {
+		t.Errorf("undo items: %+v", rep.Items)
+	}
+	if out := rep.String(); !strings.Contains(out, "book/a.vcf  (changed by carol, bob)") || strings.Contains(out, "own.vcf  (") {
+		t.Errorf("undo listing:\n%s", out)
 	}
 }

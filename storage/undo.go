@@ -57,6 +57,9 @@ type UndoItem struct {
 	Objects    int    `json:"objects,omitempty"` // objects removed with the collection (remove-collection, replace-collection)
 	Seq        uint64 `json:"seq,omitempty"`     // the new record, once applied
 	Error      string `json:"error,omitempty"`   // why it was not applied (a conflict)
+	// By names the other accounts (sharees of the collection) whose changes
+	// to this object the undo takes back; the principal's own are not named.
+	By []string `json:"by,omitempty"`
 }
 
 // UndoReport says what an undo did or would do.
@@ -101,7 +104,10 @@ func (r *UndoReport) String() string {
 	}
 	fmt.Fprintf(&b, "%s %s's changes after sequence %d (%s)\n", verb, r.Principal, r.TargetSeq, r.TargetTime.UTC().Format(time.RFC3339Nano))
 	for _, it := range r.Items {
-		line := fmt.Sprintf("  %-20s %s/%s", it.Action, it.Collection, it.Name)
+		line := strings.TrimRight(fmt.Sprintf("  %-20s %s/%s", it.Action, it.Collection, it.Name), "/")
+		if len(it.By) > 0 {
+			line += "  (changed by " + strings.Join(it.By, ", ") + ")"
+		}
 		if it.Error != "" {
 			line += "  NOT DONE: " + it.Error
 		}
@@ -165,6 +171,13 @@ func (s *Store) Undo(ctx context.Context, req UndoRequest) (*UndoReport, error) 
 	}
 	rep := &UndoReport{Principal: req.Principal, TargetSeq: past.seq, TargetTime: time.Unix(0, past.when).UTC(), DryRun: req.DryRun, Snapshot: past.snapPath}
 	plan := planUndo(req, past.cols, now, past.touched)
+	for _, p := range plan {
+		for _, st := range p {
+			if st.item.Name != "" {
+				st.item.By = past.touched.by[[2]string{st.item.Collection, st.item.Name}]
+			}
+		}
+	}
 	if !exists {
 		// The account comes back first, then its collections and objects.
 		acct := &undoStep{change: Change{Op: OpPutPrincipal, Principal: req.Principal, Body: past.account, IfNoneMatch: true},

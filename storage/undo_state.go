@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -127,10 +128,13 @@ type touchSet struct {
 	all   bool            // the principal was deleted: everything
 	whole map[string]bool // collections created or deleted
 	names map[string]map[string]bool
+	// by: for each object changed by someone other than the principal (a
+	// sharee, Record ActorKey), who changed it, in order.
+	by map[[2]string][]string
 }
 
 func newTouchSet() *touchSet {
-	return &touchSet{whole: map[string]bool{}, names: map[string]map[string]bool{}}
+	return &touchSet{whole: map[string]bool{}, names: map[string]map[string]bool{}, by: map[[2]string][]string{}}
 }
 
 func (t *touchSet) add(r *Record) {
@@ -141,6 +145,12 @@ func (t *touchSet) add(r *Record) {
 		t.whole[r.Collection] = true
 	case OpPut, OpDelete:
 		t.name(r.Collection, r.Name)
+		if actor := string(r.Props[ActorKey]); actor != "" {
+			k := [2]string{r.Collection, r.Name}
+			if !slices.Contains(t.by[k], actor) {
+				t.by[k] = append(t.by[k], actor)
+			}
+		}
 	case OpMove:
 		t.name(r.Collection, r.Name)
 		t.name(r.ToCollection, r.ToName)

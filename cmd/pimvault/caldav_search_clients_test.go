@@ -13,7 +13,9 @@ import (
 )
 
 // python3-caldav (Debian) against the real binary: text-match searches on
-// UID, SUMMARY and CATEGORIES find exactly the matching todos; every sample
+// UID, SUMMARY and CATEGORIES (alone, together, with the pending-to-do
+// queries' negated and is-not-defined STATUS filters) find exactly the
+// matching todos; every sample
 // of calendar/testdata/clients (the shapes iOS, Thunderbird, Evolution, task
 // apps and client libraries send) is saved and read back; and an app password
 // signs the library in until it is revoked, after which it gets 401.
@@ -35,11 +37,18 @@ if mode == "signin":
 samples = sys.argv[5:]
 principal = client.principal()
 tasks = principal.make_calendar(name="Tasks", cal_id="tasks", supported_calendar_component_set=["VTODO"])
-cats = {1: "home", 2: "work", 3: "home,errands", 4: "work", 5: "errands", 6: "home"}
-for i in range(1, 7):
+todos = {1: ("home", "NEEDS-ACTION"), 2: ("work", "NEEDS-ACTION"), 3: ("home,errands", "NEEDS-ACTION"),
+         4: ("work", "NEEDS-ACTION"), 5: ("errands", "NEEDS-ACTION"), 6: ("home", "NEEDS-ACTION"),
+         7: ("errands", "COMPLETED"), 8: ("errands", None), 9: ("errands", "CANCELLED")}
+for i, (cats, status) in todos.items():
+    extra = ""
+    if status:
+        extra += "STATUS:%s\r\n" % status
+    if status == "COMPLETED":
+        extra += "COMPLETED:20260102T000000Z\r\n"
     tasks.save_todo("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//pimvault//python test//EN\r\nBEGIN:VTODO\r\n"
                     "UID:todo-%d\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Todo number %d\r\nCATEGORIES:%s\r\n"
-                    "STATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n" % (i, i, cats[i]))
+                    "%sEND:VTODO\r\nEND:VCALENDAR\r\n" % (i, i, cats, extra))
 
 def uids(objs):
     return sorted(o.icalendar_component["UID"] for o in objs)
@@ -49,6 +58,17 @@ out["uid_any"] = uids(tasks.search(uid="todo-4"))
 out["object_by_uid"] = str(tasks.object_by_uid("todo-5").icalendar_component["UID"])
 out["summary"] = uids(tasks.search(todo=True, summary="number 2"))
 out["category"] = uids(tasks.search(todo=True, category="errands"))
+out["category_all"] = uids(tasks.search(todo=True, category="errands", include_completed=True))
+# The three queries search(todo=True) sends for pending to-dos, one by one:
+# python-caldav filters their merged answer again on the client, which would
+# hide a server that matches too much.
+for n in (1, 2, 3):
+    out["pending%d" % n] = uids(tasks.search(todo=True, category="errands", include_completed=True,
+                                             **{"ignore_completed%d" % n: True}))
+out["category_home"] = uids(tasks.search(todo=True, category="home"))
+out["summary_case"] = uids(tasks.search(todo=True, summary="NUMBER 2"))
+out["summary_and_category"] = uids(tasks.search(todo=True, summary="number", category="work"))
+out["uid_none"] = uids(tasks.search(uid="todo-99"))
 
 cal = principal.make_calendar(name="Samples", cal_id="samples")
 saved = {}
@@ -118,6 +138,14 @@ func TestPythonCalDAVSearchAndClientShapes(t *testing.T) {
 		ObjectByUID string            `json:"object_by_uid"`
 		Summary     []string          `json:"summary"`
 		Category    []string          `json:"category"`
+		CategoryAll []string          `json:"category_all"`
+		Pending1    []string          `json:"pending1"`
+		Pending2    []string          `json:"pending2"`
+		Pending3    []string          `json:"pending3"`
+		Home        []string          `json:"category_home"`
+		SummaryCase []string          `json:"summary_case"`
+		SummaryCat  []string          `json:"summary_and_category"`
+		UIDNone     []string          `json:"uid_none"`
 		Saved       map[string]string `json:"saved"`
 		EventUIDs   []string          `json:"event_uids"`
 	}
@@ -134,7 +162,21 @@ func TestPythonCalDAVSearchAndClientShapes(t *testing.T) {
 	check("search(uid=todo-4) without a type", out.UIDAny, []string{"todo-4"})
 	check("object_by_uid(todo-5)", out.ObjectByUID, "todo-5")
 	check("search(summary=number 2)", out.Summary, []string{"todo-2"})
-	check("search(category=errands)", out.Category, []string{"todo-3", "todo-5"})
+	// python-caldav sends every text-match with i;octet and no match-type
+	// (contains). Pending to-dos: todo-7 is completed, todo-9 cancelled,
+	// todo-8 has no STATUS.
+	check("search(category=errands)", out.Category, []string{"todo-3", "todo-5", "todo-8"})
+	check("search(category=errands, include_completed)", out.CategoryAll, []string{"todo-3", "todo-5", "todo-7", "todo-8", "todo-9"})
+	// COMPLETED not defined, STATUS negated text-matches COMPLETED and CANCELLED (RFC 4791 §7.8.9).
+	check("pending query 1 (negated STATUS)", out.Pending1, []string{"todo-3", "todo-5"})
+	// COMPLETED and STATUS not defined.
+	check("pending query 2 (STATUS not defined)", out.Pending2, []string{"todo-8"})
+	// STATUS contains NEEDS-ACTION.
+	check("pending query 3 (STATUS NEEDS-ACTION)", out.Pending3, []string{"todo-3", "todo-5"})
+	check("search(category=home)", out.Home, []string{"todo-1", "todo-3", "todo-6"})
+	check("search(summary=NUMBER 2) under i;octet", out.SummaryCase, []string{})
+	check("search(summary=number, category=work)", out.SummaryCat, []string{"todo-2", "todo-4"})
+	check("search(uid=todo-99)", out.UIDNone, []string{})
 	check("samples saved and read back", out.Saved, wantUIDs)
 	// python-caldav names a new object by its UID, so samples sharing a UID
 	// (the minimal ones all use "a") replace each other: one event per UID.

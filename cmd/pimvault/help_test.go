@@ -28,6 +28,7 @@ func TestHelpForEveryCommandAndAction(t *testing.T) {
 		{[]string{"restore"}, []string{"-to-time", "-to-seq", "-out", "RFC 3339"}, nil},
 		{[]string{"prune"}, []string{"-retention", "-dry-run"}, nil},
 		{[]string{"undo"}, []string{"-user", "-to-time", "-collection"}, nil},
+		{[]string{"history"}, []string{"-user", "-collection", "-limit", "-data"}, []string{"-to-time"}},
 		{[]string{"export"}, []string{"-user", "-out"}, nil},
 		{[]string{"import"}, []string{"-user", "-collection", "FILE.vcf"}, nil},
 		{[]string{"upgrade"}, []string{"-check"}, nil},

@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"promote": {"make a running standby (serve --follow) the primary of its store", runPromote},
 	"prune":   {"move old journal segments a verified snapshot covers to quarantine (journal retention)", runPrune},
 	"undo":    {"bring a user's data back to an earlier time with new changes (devices keep syncing)", runUndo},
+	"history": {"list a user's latest changes, each with who made it (the user, or a sharee)", runHistory},
 	"export":  {"write a user's collections to a zip file", runExport},
 	"import":  {"import .vcf/.ics files, exports and Radicale folders, merging by UID", runImport},
 	"upgrade": {"migrate a data directory written by an older pimvault (--check: say what would change)", runUpgrade},

@@ -45,7 +45,7 @@ type rule struct {
 // lowerLayers never import upperLayers: the direction is
 // cmd → server, web, admin, account, transfer, device → storage, calendar, card → syncproto.
 var (
-	lowerLayers = []string{"syncproto", "storage", "calendar", "card", "schedule"}
+	lowerLayers = []string{"syncproto", "storage", "calendar", "card", "schedule", "internal/collation"}
 	upperLayers = []string{"server", "web", "admin", "account", "transfer", "device", "cmd"}
 )
 
@@ -57,6 +57,9 @@ func importRules() []rule {
 		{"storage", "encoding/xml", true, "storage knows nothing of DAV XML"},
 		{"syncproto", "non-std", true, "syncproto is pure decisions on the standard library, usable by server and device alike"},
 		{"server", "transfer", true, "server is HTTP only; export and import reach it through admin (its tests may use transfer to compare PUT and import)"},
+	}
+	for _, lo := range []string{"syncproto", "storage", "calendar", "card", "schedule"} {
+		rules = append(rules, rule{"internal/collation", lo, true, "internal/collation is the bottom layer, shared by calendar and card"})
 	}
 	for _, lo := range lowerLayers {
 		for _, up := range upperLayers {

@@ -76,6 +76,7 @@ var (
 	NameAddressBookHome   = xml.Name{Space: NSCardDAV, Local: "addressbook-home-set"}
 	nameAddressBookDesc   = xml.Name{Space: NSCardDAV, Local: "addressbook-description"}
 	NameSupportedAddrData = xml.Name{Space: NSCardDAV, Local: "supported-address-data"}
+	NameCardCollationSet  = xml.Name{Space: NSCardDAV, Local: "supported-collation-set"}
 	NameMaxResourceSize   = xml.Name{Space: NSCardDAV, Local: "max-resource-size"}
 	NameAddressData       = xml.Name{Space: NSCardDAV, Local: "address-data"}
 	NameCalendarHome      = xml.Name{Space: NSCalDAV, Local: "calendar-home-set"}

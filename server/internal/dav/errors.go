@@ -147,6 +147,28 @@ func ToError(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Msg: "internal error"}
 }
 
+// SetRetryAfter sets Retry-After on an answer of 503 or 507 (de, made of
+// err by ToError): jittered, so a fleet of clients does not come back in
+// one wave, and longer where the cause passes slowly. Every way of
+// answering an error calls it (WriteError, the JSON API's).
+func SetRetryAfter(w http.ResponseWriter, err error, de *Error) {
+	if de.Status == http.StatusServiceUnavailable || de.Status == http.StatusInsufficientStorage {
+		retry := 30 + rand.IntN(90)
+		var ue *storage.UnavailableError
+		switch {
+		case de == ErrRecovering:
+			retry = 60 + rand.IntN(241) // [60, 300]: long enough for devices to reconcile first
+		case de == ErrNoSpace:
+			retry = 300 + rand.IntN(300) // space is freed by an admin, not in seconds
+		case errors.As(err, &ue) && ue.RetryAfter > 0:
+			// Writes refused by replication: the reason passes quickly.
+			sec := int(ue.RetryAfter.Seconds())
+			retry = sec + rand.IntN(sec+1)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+	}
+}
+
 // WriteError answers a request with err: the status and DAV:error body
 // from toDAVError, Retry-After on a 503, WWW-Authenticate on a 401. Server
 // errors are logged at Error, refusals at Info (LogRefusal).
@@ -166,22 +188,7 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	} else {
 		LogRefusal(log, r, de.Status, err.Error())
 	}
-	if de.Status == http.StatusServiceUnavailable || de.Status == http.StatusInsufficientStorage {
-		// Jittered, so a fleet of clients does not come back in one wave.
-		retry := 30 + rand.IntN(90)
-		var ue *storage.UnavailableError
-		switch {
-		case de == ErrRecovering:
-			retry = 60 + rand.IntN(241) // [60, 300]: long enough for devices to reconcile first
-		case de == ErrNoSpace:
-			retry = 300 + rand.IntN(300) // space is freed by an admin, not in seconds
-		case errors.As(err, &ue) && ue.RetryAfter > 0:
-			// Writes refused by replication: the reason passes quickly.
-			sec := int(ue.RetryAfter.Seconds())
-			retry = sec + rand.IntN(sec+1)
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-	}
+	SetRetryAfter(w, err, de)
 	if de.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="pimvault", charset="UTF-8"`)
 	}

@@ -26,9 +26,9 @@ func MethodsFor(p Path) []string {
 
 // WriteOptions advertises exactly what is implemented: WebDAV class 1 and 3
 // (no locks), CardDAV, CalDAV, CalDAV scheduling (RFC 6638 §2.1), extended
-// MKCOL; Allow lists MethodsFor(p).
+// MKCOL, CalendarServer sharing; Allow lists MethodsFor(p).
 func WriteOptions(w http.ResponseWriter, p Path) {
-	w.Header().Set("DAV", "1, 3, addressbook, calendar-access, calendar-auto-schedule, extended-mkcol")
+	w.Header().Set("DAV", "1, 3, addressbook, calendar-access, calendar-auto-schedule, extended-mkcol, calendarserver-sharing")
 	w.Header().Set("Allow", strings.Join(MethodsFor(p), ", "))
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

@@ -15,13 +15,14 @@ var ProtectedProps = map[xml.Name]bool{
 	namePrivileges: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameAddressBookHome: true,
 	NameSupportedAddrData: true, NameMaxResourceSize: true, NameCalendarHome: true, NameCTag: true,
 	nameLockDiscovery: true, nameSupportedLock: true, NameAddressData: true, NameACL: true,
+	NameCardCollationSet: true,
 }
 
 // NotInAllprop are live properties only returned when asked for by name
-// (RFC 3253 §3.1.5, RFC 4331 §3, RFC 6578 §4).
+// (RFC 3253 §3.1.5, RFC 4331 §3, RFC 6578 §4, RFC 6352 §8.3.1).
 var NotInAllprop = map[xml.Name]bool{
 	NameSupportedReports: true, NameQuotaUsed: true, NameQuotaAvailable: true, NameSyncToken: true,
-	namePrivileges: true, NameAddressData: true, NameACL: true,
+	namePrivileges: true, NameAddressData: true, NameACL: true, NameCardCollationSet: true,
 }
 
 func HrefXML(href string) string { return "<D:href>" + XMLEscape(href) + "</D:href>" }
