@@ -165,19 +165,6 @@ func canon(cal *ical.Calendar) string {
 	return b.String()
 }
 
-// timing is the text of the properties whose change reschedules an
-// instance (RFC 5546 §2.1.4): when it differs, an attendee answers anew.
-func timing(c *ical.Component) string {
-	var b strings.Builder
-	for _, n := range []string{ical.PropDateTimeStart, ical.PropDateTimeEnd, ical.PropDuration, ical.PropDue,
-		ical.PropRecurrenceRule, ical.PropRecurrenceDates, ical.PropExceptionDates, ical.PropRecurrenceID} {
-		for _, p := range c.Props[n] {
-			b.WriteString(n + ":" + p.Params.Get(ical.ParamTimezoneID) + ":" + p.Value + "\n")
-		}
-	}
-	return b.String()
-}
-
 // MergeCopy prepares an update of attendee addr's existing copy old with the
 // organizer's new view: where an instance's timing did not change, addr's
 // PARTSTAT from old stays (the organizer's client may not have seen the
@@ -266,12 +253,13 @@ func SetStatus(cal *ical.Calendar, status map[string]string) bool {
 }
 
 // KeepAnswers carries into the organizer's new version cur the answers the
-// server recorded in old from attendees' replies: where an attendee (not
-// one of own) answered in old (PARTSTAT other than NEEDS-ACTION) and cur
-// still says NEEDS-ACTION for the same instance with the same timing, the
-// answer and its SCHEDULE-STATUS stay (RFC 6638 §3.2.10: an organizer's
-// client that has not yet seen a reply does not undo it). It reports
-// whether cur changed.
+// server holds in old for the other attendees: where an instance's timing
+// did not change, each attendee (not one of own) keeps old's PARTSTAT
+// whatever cur says, with old's RSVP and SCHEDULE-STATUS. Only an attendee answers for
+// themselves (RFC 6638 §3.2.1: the organizer sets no other user's PARTSTAT),
+// and an organizer's client that has not yet read a reply, or still shows an
+// answer the server has since reset, does not change it. It reports whether
+// cur changed.
 func KeepAnswers(old, cur *ical.Calendar, own func(string) bool) bool {
 	if old == nil || cur == nil {
 		return false
@@ -286,19 +274,26 @@ func KeepAnswers(old, cur *ical.Calendar, own func(string) bool) bool {
 		for i := range c.Props[ical.PropAttendee] {
 			p := &c.Props[ical.PropAttendee][i]
 			a := Address(p.Value)
-			if own(a) || partStat(c, a) != "NEEDS-ACTION" {
-				continue
-			}
 			op := attendeeProp(o, a)
-			if ps := partStat(o, a); op == nil || ps == "NEEDS-ACTION" {
+			if own(a) || op == nil {
 				continue
-			} else {
-				p.Params.Set(paramPartStat, ps)
 			}
-			if st := op.Params.Get(paramStatus); st != "" {
-				p.Params.Set(paramStatus, st)
+			ps := partStat(o, a)
+			if partStat(c, a) == ps {
+				continue
 			}
+			p.Params.Set(paramPartStat, ps)
 			changed = true
+			for _, k := range []string{"RSVP", paramStatus} {
+				if v := op.Params.Get(k); v != p.Params.Get(k) {
+					if v == "" {
+						p.Params.Del(k)
+					} else {
+						p.Params.Set(k, v)
+					}
+					changed = true
+				}
+			}
 		}
 	}
 	return changed
@@ -331,8 +326,9 @@ func ApplyCancel(copyCal, msg *ical.Calendar) {
 		MarkCancelled(copyCal)
 		return
 	}
+	excluded := exdates(master)
 	for val, r := range cancelled {
-		if master != nil {
+		if _, done := excluded[strings.ToUpper(val)]; master != nil && !done {
 			ex := ical.Prop{Name: ical.PropExceptionDates, Params: ical.Params{}, Value: r.Value}
 			for _, k := range []string{ical.ParamTimezoneID, ical.ParamValue} {
 				if v := r.Params.Get(k); v != "" {

@@ -25,6 +25,7 @@ END:VEVENT
 END:VCALENDAR
 `, "\n", "\r\n")))
 	f.Add([]byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTODO\r\nUID:t\r\nORGANIZER:mailto:a@b.c\r\nATTENDEE:mailto:bob@example.org\r\nATTENDEE:MAILTO:BOB@example.org\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VTODO\r\nUID:t\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.org\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"))
+	f.Add([]byte(strings.ReplaceAll(meeting, "\n", "\r\n")), []byte(strings.ReplaceAll(strings.Replace(meeting, "END:VEVENT", "EXDATE:20261211T100000Z\nSEQUENCE:0\nEND:VEVENT", 1), "\n", "\r\n")))
 	f.Fuzz(func(t *testing.T, objBody, replyBody []byte) {
 		if len(objBody) > 64<<10 || len(replyBody) > 64<<10 {
 			return
@@ -54,6 +55,22 @@ END:VCALENDAR
 		if len(msgs) > 0 && msgs[0].Copy != nil {
 			if r, err := ReplyMessage(msgs[0].Copy, msgs[0].Copy, msgs[0].Recipient, now); err != nil || r != nil {
 				t.Fatalf("an unchanged copy replied: %v %v", r, err)
+			}
+		}
+		// The second input as a new version of the first: the organizer's
+		// and the attendee's steps of a change must not panic, and hold the
+		// recipient limit.
+		if prev, err := calendar.Parse(objBody, nil); err == nil {
+			if next, err := calendar.Parse(replyBody, nil); err == nil {
+				own := func(a string) bool { return a == info.Organizer }
+				Reschedule(prev.Cal, next.Cal, own)
+				KeepAnswers(prev.Cal, next.Cal, own)
+				if ms, err := OrganizerMessages(prev.Cal, next.Cal, own, now); err == nil && recipients(ms) > MaxRecipients {
+					t.Fatalf("%d recipients", recipients(ms))
+				}
+				for _, a := range info.Attendees {
+					_, _ = ReplyMessage(prev.Cal, next.Cal, a, now)
+				}
 			}
 		}
 		reply, err := calendar.ParseMessage(replyBody)

@@ -161,13 +161,23 @@ func serverAttendees(cal *ical.Calendar, own func(string) bool) []string {
 	return slices.DeleteFunc(out, func(a string) bool { return skip[a] })
 }
 
+// HasMaster reports whether cal has a component without RECURRENCE-ID (the
+// master of a series, or the one component of a single event).
+func HasMaster(cal *ical.Calendar) bool { return byRID(comps(cal), "") != nil }
+
 // allCancelled reports whether every component of cal is STATUS:CANCELLED.
 func allCancelled(cal *ical.Calendar) bool {
 	cs := comps(cal)
 	for _, c := range cs {
-		if p := c.Props.Get(ical.PropStatus); p == nil || !strings.EqualFold(p.Value, "CANCELLED") {
+		if !cancelled(c) {
 			return false
 		}
 	}
 	return len(cs) > 0
+}
+
+// cancelled reports whether component c has STATUS:CANCELLED.
+func cancelled(c *ical.Component) bool {
+	p := c.Props.Get(ical.PropStatus)
+	return p != nil && strings.EqualFold(strings.TrimSpace(p.Value), "CANCELLED")
 }

@@ -31,8 +31,9 @@ type Message struct {
 // new object), cur the object after it (nil: deleted). own tells the
 // organizer's own addresses. An attendee gets a REQUEST with their copy when
 // their copy changed (ignoring DTSTAMP and scheduling parameters), or when
-// SCHEDULE-FORCE-SEND=REQUEST asks; an attendee no longer invited, or all of
-// a cancelled or deleted object, gets a CANCEL.
+// SCHEDULE-FORCE-SEND=REQUEST asks, preceded by a CANCEL of the instances
+// the change excludes (new EXDATEs); an attendee no longer invited, or all
+// of a cancelled or deleted object, gets a CANCEL.
 func OrganizerMessages(old, cur *ical.Calendar, own func(string) bool, now time.Time) ([]Message, error) {
 	var msgs []Message
 	var newAtt []string
@@ -59,6 +60,14 @@ func OrganizerMessages(old, cur *ical.Calendar, own func(string) bool, now time.
 			msgs = append(msgs, Message{Method: MethodCancel, Recipient: a, Cal: message(MethodCancel, view, now)})
 			continue
 		}
+		if oldView != nil && !allCancelled(oldView) {
+			// Instances the change removes are cancelled on their own as
+			// well, so the attendee is told which meetings no longer take
+			// place; the REQUEST then carries the rest of the series.
+			if c := instanceCancel(view, a, removedInstances(oldView, view), now); c != nil {
+				msgs = append(msgs, Message{Method: MethodCancel, Recipient: a, Cal: c})
+			}
+		}
 		msgs = append(msgs, Message{Method: MethodRequest, Recipient: a, Cal: message(MethodRequest, view, now), Copy: view})
 	}
 	if old != nil {
@@ -81,10 +90,19 @@ func OrganizerMessages(old, cur *ical.Calendar, own func(string) bool, now time.
 			msgs = append(msgs, Message{Method: MethodCancel, Recipient: a, Cal: message(MethodCancel, view, now)})
 		}
 	}
-	if len(msgs) > MaxRecipients {
-		return nil, fmt.Errorf("%w: this change would message %d recipients, at most %d", ErrTooManyAttendees, len(msgs), MaxRecipients)
+	if n := recipients(msgs); n > MaxRecipients {
+		return nil, fmt.Errorf("%w: this change would message %d recipients, at most %d", ErrTooManyAttendees, n, MaxRecipients)
 	}
 	return msgs, nil
+}
+
+// recipients counts the distinct recipients of msgs.
+func recipients(msgs []Message) int {
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		seen[m.Recipient] = true
+	}
+	return len(seen)
 }
 
 // forceSend reports whether any ATTENDEE of a in cal asks for

@@ -17,7 +17,8 @@ var partStats = map[string]bool{"NEEDS-ACTION": true, "ACCEPTED": true, "DECLINE
 // per instance whose PARTSTAT of attendee changed from old to cur (an
 // instance without its own component in old compares with old's master).
 // cur nil is the attendee deleting their copy: every instance of old is
-// DECLINED (RFC 6638 §3.2.2.2). An ORGANIZER with SCHEDULE-AGENT other than
+// DECLINED (RFC 6638 §3.2.2.2), except those the organizer cancelled
+// (STATUS:CANCELLED): deleting a cancelled meeting answers nothing. An ORGANIZER with SCHEDULE-AGENT other than
 // SERVER gets nothing.
 func ReplyMessage(old, cur *ical.Calendar, attendee string, now time.Time) (*Message, error) {
 	base := cur
@@ -40,8 +41,8 @@ func ReplyMessage(old, cur *ical.Calendar, attendee string, now time.Time) (*Mes
 		}
 		ps := partStat(c, attendee)
 		if cur == nil {
-			if ps == "DECLINED" {
-				continue
+			if ps == "DECLINED" || cancelled(c) {
+				continue // declined already, or no meeting left to decline
 			}
 			ps = "DECLINED"
 		} else {
@@ -60,10 +61,40 @@ func ReplyMessage(old, cur *ical.Calendar, attendee string, now time.Time) (*Mes
 		}
 		reply.Children = append(reply.Children, replyComp(c, attendee, ps, now))
 	}
+	if cur != nil {
+		reply.Children = append(reply.Children, declinedByExdate(old, cur, attendee, now)...)
+	}
 	if len(comps(reply)) == 0 {
 		return nil, nil
 	}
 	return &Message{Method: MethodReply, Recipient: info.Organizer, Cal: reply}, nil
+}
+
+// declinedByExdate returns the REPLY components for the instances the
+// attendee removed from their copy by adding EXDATEs: each one declined
+// (an attendee's client deletes one meeting of a series that way), except
+// where old already said DECLINED.
+func declinedByExdate(old, cur *ical.Calendar, attendee string, now time.Time) []*ical.Component {
+	m := byRID(comps(cur), "")
+	if m == nil || attendeeProp(m, attendee) == nil {
+		return nil
+	}
+	var out []*ical.Component
+	for _, r := range removedInstances(old, cur) {
+		if o := byRID(comps(old), r.Value); o != nil && partStat(o, attendee) == "DECLINED" {
+			continue
+		}
+		inst := ical.NewComponent(m.Name)
+		for _, n := range []string{ical.PropUID, ical.PropOrganizer, ical.PropSequence, ical.PropAttendee} {
+			inst.Props[n] = m.Props[n]
+		}
+		rid := r
+		inst.Props.Set(&rid)
+		start := ical.Prop{Name: ical.PropDateTimeStart, Params: r.Params, Value: r.Value}
+		inst.Props.Set(&start)
+		out = append(out, replyComp(inst, attendee, "DECLINED", now))
+	}
+	return out
 }
 
 // replyComp is the component of a REPLY for instance c (RFC 5546 §3.2.3):
@@ -144,6 +175,10 @@ func ApplyReply(org, reply *ical.Calendar, sender string) (bool, error) {
 			changed = true
 		}
 		p.Params.Set(paramPartStat, e.ps)
+		if p.Params.Get("RSVP") != "" {
+			p.Params.Del("RSVP") // answered: no reply is expected any more
+			changed = true
+		}
 		if p.Params.Get(paramStatus) != StatusSuccess {
 			p.Params.Set(paramStatus, StatusSuccess)
 			changed = true

@@ -257,3 +257,31 @@ func TestApplyCancelInstances(t *testing.T) {
 		t.Errorf("EXDATEs %v", ex)
 	}
 }
+
+// TestExdateCancelsOnlyInstancesOfTheSameSeries: a new EXDATE of an
+// unchanged series cancels that instance on its own; one that comes with a
+// longer series (an instance the old series never had) sends only the
+// REQUEST of the new series.
+func TestExdateCancelsOnlyInstancesOfTheSameSeries(t *testing.T) {
+	series := func(extra string) *ical.Calendar {
+		return parse(t, "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\nBEGIN:VEVENT\nUID:s1\nDTSTAMP:20261201T000000Z\n"+
+			"DTSTART:20270101T100000Z\nDURATION:PT1H\nORGANIZER:mailto:a@example.org\nATTENDEE:mailto:a@example.org\n"+
+			"ATTENDEE:mailto:b@example.org\n"+extra+"END:VEVENT\nEND:VCALENDAR\n")
+	}
+	methods := func(msgs []Message) string {
+		var out []string
+		for _, m := range msgs {
+			out = append(out, m.Method)
+		}
+		return strings.Join(out, ",")
+	}
+	old := series("RRULE:FREQ=DAILY;COUNT=10\n")
+	msgs, err := OrganizerMessages(old, series("RRULE:FREQ=DAILY;COUNT=10\nEXDATE:20270103T100000Z\n"), ownOf("mailto:a@example.org"), now)
+	if err != nil || methods(msgs) != "CANCEL,REQUEST" || !strings.Contains(string(mustEncode(t, msgs[0].Cal)), "RECURRENCE-ID:20270103T100000Z") {
+		t.Fatalf("EXDATE of the same series: %s %v", methods(msgs), err)
+	}
+	msgs, err = OrganizerMessages(old, series("RRULE:FREQ=DAILY;COUNT=20\nEXDATE:20270115T100000Z\n"), ownOf("mailto:a@example.org"), now)
+	if err != nil || methods(msgs) != "REQUEST" {
+		t.Fatalf("EXDATE with a longer series: %s %v", methods(msgs), err)
+	}
+}

@@ -193,8 +193,9 @@ func TestScheduleFromOtherCalendarUppercaseMailto(t *testing.T) {
 }
 
 // TestScheduleExdateReorderSendsNothing: excluding two instances at once
-// sends the attendee one updated REQUEST carrying both EXDATEs; PUTting the
-// same EXDATEs in another order is no change and sends nothing.
+// sends the attendee a CANCEL of both instances and an updated REQUEST
+// carrying both EXDATEs; PUTting the same EXDATEs in another order is no
+// change and sends nothing.
 func TestScheduleExdateReorderSendsNothing(t *testing.T) {
 	e := newScheduleEnv(t)
 	put := func(exdates ...string) {
@@ -230,9 +231,23 @@ func TestScheduleExdateReorderSendsNothing(t *testing.T) {
 	}
 	put("EXDATE:20261211T100000Z", "EXDATE:20261212T100000Z")
 	in := drain()
-	if len(in) != 1 || !strings.Contains(in[0], "METHOD:REQUEST") ||
-		!strings.Contains(in[0], "EXDATE:20261211T100000Z") || !strings.Contains(in[0], "EXDATE:20261212T100000Z") {
-		t.Fatalf("bob's inbox after two EXDATEs: %q", in)
+	var request, cancel string
+	for _, m := range in {
+		if strings.Contains(m, "METHOD:REQUEST") {
+			request = m
+		}
+		if strings.Contains(m, "METHOD:CANCEL") {
+			cancel = m
+		}
+	}
+	if len(in) != 2 || !strings.Contains(request, "EXDATE:20261211T100000Z") || !strings.Contains(request, "EXDATE:20261212T100000Z") ||
+		strings.Count(cancel, "BEGIN:VEVENT") != 2 || !strings.Contains(cancel, "RECURRENCE-ID:20261211T100000Z") ||
+		!strings.Contains(cancel, "RECURRENCE-ID:20261212T100000Z") || strings.Count(cancel, "STATUS:CANCELLED") != 2 {
+		t.Fatalf("bob's inbox after two EXDATEs (want a CANCEL of both instances and a REQUEST of the series): %q", in)
+	}
+	_, cp := e.copyOf(t, "bob", "ex-1")
+	if strings.Count(cp, "EXDATE:20261211T100000Z") != 1 || strings.Count(cp, "EXDATE:20261212T100000Z") != 1 || strings.Contains(cp, "STATUS:CANCELLED") {
+		t.Fatalf("bob's copy after two EXDATEs (each once, the series not cancelled):\n%s", cp)
 	}
 	put("EXDATE:20261212T100000Z", "EXDATE:20261211T100000Z")
 	if in := e.inbox(t, "bob"); len(in) != 0 {

@@ -44,6 +44,53 @@ func roleOf(d *directory, user string, info schedule.Info) scheduleRole {
 	return scheduleRole{}
 }
 
+// checkRoleChange refuses a PUT that would drop the user's own part in a
+// scheduling object while keeping the meeting: an organizer's version with
+// attendees but no ORGANIZER (who would the attendees answer?), or an
+// attendee's copy that keeps the organizer but no longer lists the
+// attendee (RFC 6638 §3.2.2.1: an attendee changes their own participation,
+// not the attendee list). Removing the attendees too, or deleting the
+// object, is how either leaves the meeting.
+func checkRoleChange(d *directory, user string, old, cur schedule.Info) error {
+	was := roleOf(d, user, old)
+	switch {
+	case was.organizer && cur.Organizer == "" && len(cur.Attendees) > 0:
+		return dav.Forbidden(dav.NSCalDAV, "organizer-allowed",
+			"a meeting with attendees keeps its ORGANIZER; remove the attendees as well, or delete the event, to cancel it")
+	case was.attendee != "" && cur.Organizer != "" && schedule.Address(cur.Organizer) == schedule.Address(old.Organizer) &&
+		roleOf(d, user, cur).attendee == "":
+		return dav.Forbidden(dav.NSCalDAV, "valid-attendee-change",
+			"your copy of a meeting keeps your own ATTENDEE property; delete the copy to decline the meeting")
+	}
+	return nil
+}
+
+// checkInvited refuses an attendee's new copy of a meeting whose organizer
+// is an account of this server that holds no such meeting inviting the
+// attendee: the server delivers every copy of such a meeting itself, so
+// this copy answers nothing and its REPLY would reach an organizer who
+// never asked. A copy of a meeting organized elsewhere (an iMIP
+// invitation) is the attendee's own business and stored.
+func (s *Server) checkInvited(d *directory, user, attendee string, info schedule.Info) error {
+	org, ok := d.lookup(info.Organizer)
+	if !ok || org == user {
+		return nil
+	}
+	_, o, found, err := s.findCopy(org, info.UID)
+	if err != nil {
+		return err
+	}
+	if found {
+		if cal := storedCal(o, true); cal != nil {
+			if oi, err := schedule.Inspect(cal); err == nil && d.owns(org, oi.Organizer) && slices.ContainsFunc(oi.Attendees, func(a string) bool { return d.owns(user, a) }) {
+				return nil
+			}
+		}
+	}
+	return dav.Forbidden(dav.NSCalDAV, "attendee-allowed",
+		"%s organizes no meeting %s that invites %s on this server; the organizer's invitation creates your copy", info.Organizer, info.UID, attendee)
+}
+
 // storedCal parses a stored calendar object; nil when it does not parse.
 func storedCal(o storage.Object, exists bool) *ical.Calendar {
 	if !exists {
@@ -115,6 +162,10 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		s.writeError(w, r, err)
 		return
 	}
+	if err := checkRoleChange(dir, p.User, oldInfo, info); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	role := roleOf(dir, p.User, info)
 	if !info.IsScheduling() {
 		role = roleOf(dir, p.User, oldInfo)
@@ -143,6 +194,15 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		if !dir.owns(p.User, oldInfo.Organizer) {
 			oldCal = nil // not the user's own scheduling object before
 		}
+		if oldCal == nil && !schedule.HasMaster(obj.Cal) {
+			s.writeError(w, r, dav.Forbidden(dav.NSCalDAV, "organizer-allowed",
+				"a new meeting needs its master component (one without RECURRENCE-ID); instances alone are how an attendee invited to some of them sees it"))
+			return
+		}
+		// The server's part of the organizer's version: SEQUENCE, and the
+		// attendees' answers (reset where an instance moved, kept elsewhere).
+		rescheduled := schedule.Reschedule(oldCal, obj.Cal, own)
+		kept := schedule.KeepAnswers(oldCal, obj.Cal, own)
 		msgs, err := schedule.OrganizerMessages(oldCal, obj.Cal, own, now)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -164,7 +224,7 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 			local = append(local, delivery{user: u, msg: m})
 		}
 		maps.Copy(status, s.queueMail(&c, info.Organizer, mailRef{p.Collection, p.Object, info.UID}, mail, now))
-		if kept := schedule.KeepAnswers(oldCal, obj.Cal, own); schedule.SetStatus(obj.Cal, status) || kept {
+		if schedule.SetStatus(obj.Cal, status) || kept || rescheduled {
 			body, err := schedule.Encode(obj.Cal, now)
 			if err != nil {
 				s.writeError(w, r, err)
@@ -188,6 +248,12 @@ func (s *Server) putScheduled(w http.ResponseWriter, r *http.Request, p dav.Path
 		w.Header().Set("Schedule-Tag", tag)
 		s.answerPut(w, sent, c, res)
 	case role.attendee != "":
+		if !exists {
+			if err := s.checkInvited(dir, p.User, role.attendee, info); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		var reply *schedule.Message
 		if exists {
 			reply, err = schedule.ReplyMessage(oldCal, obj.Cal, role.attendee, now)

@@ -240,11 +240,15 @@ func TestScheduleHostile(t *testing.T) {
 		t.Fatalf("spoofed organizer: %d, %d records", resp.StatusCode, e.store.Head()-head)
 	}
 	// Carol answers for an event of alice's she is not invited to, with
-	// alice's UID: alice's copy is untouched.
+	// alice's UID: refused (alice, on this server, never invited her), and
+	// alice's copy and inbox are untouched.
 	_, before := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/self.ics", nil, "")
-	resp, _ = e.do(t, "carol", "PUT", "/dav/calendars/carol/calendar/reply.ics", nil, event("self", "mailto:alice@example.org", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:carol@example.org", "ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.org"))
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("carol's PUT: %d", resp.StatusCode)
+	resp, body := e.do(t, "carol", "PUT", "/dav/calendars/carol/calendar/reply.ics", nil, event("self", "mailto:alice@example.org", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:carol@example.org", "ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.org"))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "attendee-allowed") {
+		t.Fatalf("carol's PUT: %d %s", resp.StatusCode, body)
+	}
+	if in := e.inbox(t, "alice"); len(in) != 0 {
+		t.Errorf("carol's refused copy messaged alice: %q", in)
 	}
 	if _, after := e.do(t, "alice", "GET", "/dav/calendars/alice/calendar/self.ics", nil, ""); after != before {
 		t.Errorf("a reply from an uninvited account changed the organizer's copy:\n%s", after)
