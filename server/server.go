@@ -89,6 +89,11 @@ type Config struct {
 	// TrustedProxies: peers whose Forwarded / X-Forwarded-For name the
 	// client address.
 	TrustedProxies []netip.Prefix
+	// TLSPort, when set, is the port of this server's own HTTPS listener
+	// beside a plain one: discovery that arrives in plain text
+	// (/.well-known/caldav, /.well-known/carddav) is sent there, so a
+	// client that found the server over HTTP signs in over TLS.
+	TLSPort int
 	// MailDomain, when set, gives an account without e-mail addresses the
 	// calendar user address mailto:<name>@<MailDomain> for scheduling.
 	MailDomain string

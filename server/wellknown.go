@@ -2,8 +2,10 @@ package server
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pimvault/pimvault/server/internal/dav"
 )
@@ -12,9 +14,38 @@ import (
 // context path (under the base path, if any), with or without a trailing
 // slash, for any method and without sign-in (the client signs in at the
 // target). The Location is a path, so it resolves against whatever scheme and
-// host the client used, a reverse proxy's included.
+// host the client used, a reverse proxy's included; the exception is a
+// request that came in plain text, straight from the client, to a server that
+// also listens for TLS (Config.TLSPort): it is sent to the same path over
+// https on that port, so the password that follows travels encrypted.
 func (s *Server) wellKnownRedirect(w http.ResponseWriter, r *http.Request) {
+	if u := s.tlsUpgrade(r); u != "" {
+		http.Redirect(w, r, u+dav.Prefix, http.StatusMovedPermanently)
+		return
+	}
 	http.Redirect(w, r, dav.Prefix, http.StatusMovedPermanently)
+}
+
+// tlsUpgrade returns "https://host:port" for a request that should move to
+// this server's TLS listener, or "". A request through a trusted proxy stays
+// where it is: the proxy decides the scheme the client sees.
+func (s *Server) tlsUpgrade(r *http.Request) string {
+	if s.cfg.TLSPort == 0 || r.TLS != nil {
+		return ""
+	}
+	if p := peerAddr(r.RemoteAddr); p.IsValid() && inPrefixes(p, s.cfg.TrustedProxies) {
+		return ""
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	// The Host header is the client's: only a plain name or address goes
+	// into the Location.
+	if host == "" || strings.ContainsAny(host, "/?#@\\ \t\r\n") {
+		return ""
+	}
+	return "https://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(s.cfg.TLSPort))
 }
 
 // wellKnownRoot answers /.well-known/ itself (RFC 8615 defines only its

@@ -33,6 +33,7 @@ type serveOptions struct {
 	addr               string
 	firstUser          string
 	tlsCert, tlsKey    string
+	tlsAddr            string
 	recoveryDays       int
 	undoConfirmOver    int
 	repl               replicationFlags
@@ -59,6 +60,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.firstUser, "user", "admin", "account to create on first start, when there is none")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file (PEM)")
+	fs.StringVar(&o.tlsAddr, "tls-addr", "", "with --tls-cert and --tls-key: serve HTTPS on this address and plain HTTP on --addr, where discovery (/.well-known/caldav, /.well-known/carddav) redirects to HTTPS (without it, --addr serves HTTPS)")
 	fs.IntVar(&o.recoveryDays, "recovery-device-days", 30, "a recovery closes by itself once every device seen in this many days has reported")
 	fs.StringVar(&o.mailDomain, "mail-domain", "", "scheduling: an account without e-mail addresses (pimvault user email) has the calendar user address NAME@DOMAIN")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request (method, path, status, bytes, duration, user)")
@@ -108,6 +110,8 @@ func (o *serveOptions) check() error {
 		return errors.New("--undo-confirm-over must be at least 1")
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
+	case o.tlsAddr != "" && o.tlsCert == "":
+		return errors.New("--tls-addr needs --tls-cert and --tls-key")
 	case o.logFormat != "text" && o.logFormat != "json":
 		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	case o.drainDelay < 0 || o.shutdownTimeout < 0:
@@ -205,12 +209,22 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	var tln net.Listener // the HTTPS listener beside a plain --addr
+	if o.tlsAddr != "" {
+		if tln, err = net.Listen("tcp", o.tlsAddr); err != nil {
+			ln.Close()
+			return fail(fmt.Errorf("--tls-addr: %w", err))
+		}
+	}
 	ready := observe.NewReadiness()
 	metrics := observe.New(ready)
 	var mln net.Listener
 	if o.metricsAddr != "" {
 		if mln, err = net.Listen("tcp", o.metricsAddr); err != nil {
 			ln.Close()
+			if tln != nil {
+				tln.Close()
+			}
 			return fail(fmt.Errorf("--metrics-addr: %w", err))
 		}
 	}
@@ -218,6 +232,9 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	cfg := server.Config{RecoveryDeviceWindow: recoveryWindow,
 		AccessLog: o.accessLog, OnSignIn: metrics.SignIn,
 		BasePath: o.basePath, DAVAppPasswordsOnly: o.davAppOnly}
+	if tln != nil {
+		cfg.TLSPort = tln.Addr().(*net.TCPAddr).Port
+	}
 	o.limits.apply(&cfg)
 	maxConns, reserve := o.limits.connections()
 	var current atomic.Pointer[http.Handler]
@@ -235,14 +252,20 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }))
 	hs := server.NewHTTPServer(cfg, metrics.Instrument(mux))
 	ln = server.LimitListener(ln, maxConns, reserve)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
-		if o.tlsCert != "" {
+		if o.tlsCert != "" && tln == nil {
 			errc <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
 			return
 		}
 		errc <- hs.Serve(ln)
 	}()
+	if tln != nil {
+		// One server, so one Shutdown drains both; each listener has its
+		// own connection cap.
+		tln = server.LimitListener(tln, maxConns, reserve)
+		go func() { errc <- hs.ServeTLS(tln, o.tlsCert, o.tlsKey) }()
+	}
 	var ms *http.Server
 	if mln != nil {
 		mmux := http.NewServeMux()
@@ -326,6 +349,9 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	bdone := make(chan struct{})
 	go func() { o.backups.run(bctx, s, log); close(bdone) }()
 	defer func() { bcancel(); <-bdone }() // before the store closes
+	if tln != nil {
+		log.Info("serving https", "tls_addr", tln.Addr().String())
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "data", data, "store_id", s.Identity().StoreID, "head", s.Head(), "pid", os.Getpid(), "max_connections", maxConns)
 	code := 0
 	select {
