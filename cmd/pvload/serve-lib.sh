@@ -30,8 +30,11 @@ bench_cleanup() {
 # start picked it) and waits until it logs that it serves.
 start_server() {
 	# Builds before `serve --init` existed created a missing store unasked.
-	local init=--init
-	"$PV" serve --help 2>&1 | grep -q -- '-init$' || init=
+	# (The help is read whole first: with pipefail, grep -q leaving early
+	# would fail the pipeline by the SIGPIPE it gives the writer.)
+	local init=--init help
+	help=$("$PV" serve --help 2>&1 || true)
+	grep -q -- '-init$' <<<"$help" || init=
 	# shellcheck disable=SC2086
 	"$PV" serve $init --addr "127.0.0.1:${port:-0}" --data "$tmp/data" --user admin "$@" \
 		>"$tmp/serve.out" 2>"$tmp/serve.log" &
