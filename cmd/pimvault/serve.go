@@ -252,18 +252,21 @@ func serve(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) int {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }))
 	hs := server.NewHTTPServer(cfg, metrics.Instrument(mux))
 	ln = server.LimitListener(ln, maxConns, reserve)
+	// The HTTPS listener beside a plain --addr: one server, so one Shutdown
+	// drains both; each listener has its own connection cap.
+	tlsBeside := tln != nil
+	if tlsBeside {
+		tln = server.LimitListener(tln, maxConns, reserve)
+	}
 	errc := make(chan error, 3)
 	go func() {
-		if o.tlsCert != "" && tln == nil {
+		if o.tlsCert != "" && !tlsBeside {
 			errc <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
 			return
 		}
 		errc <- hs.Serve(ln)
 	}()
-	if tln != nil {
-		// One server, so one Shutdown drains both; each listener has its
-		// own connection cap.
-		tln = server.LimitListener(tln, maxConns, reserve)
+	if tlsBeside {
 		go func() { errc <- hs.ServeTLS(tln, o.tlsCert, o.tlsKey) }()
 	}
 	var ms *http.Server
