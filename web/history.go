@@ -164,21 +164,28 @@ func undoView(rep *storage.UndoReport, req storage.UndoRequest, base, target str
 		"Digest": planDigest(rep), "Base": base, "Target": target}
 }
 
-// undoPreview runs the undo as a dry run (storage.Store.Undo, the code the
-// CLI and /api/undo run) and lists exactly what would come back and go.
-func (p *Pages) undoPreview(x *req, user, base string) error {
+// undoPlan reads the undo form for user's data and runs it as a dry run:
+// the plan the preview shows and the apply compares with the one previewed.
+func (p *Pages) undoPlan(x *req, user string) (storage.UndoRequest, *storage.UndoReport, error) {
 	if err := p.target(user); err != nil {
-		return err
+		return storage.UndoRequest{}, nil, err
 	}
 	req, err := undoForm(x, user)
 	if err != nil {
-		return err
+		return req, nil, err
 	}
 	if err := p.known(user, req.Collection, req.Object); err != nil {
-		return err
+		return req, nil, err
 	}
 	req.DryRun = true
 	rep, err := p.store.Undo(x.r.Context(), req)
+	return req, rep, err
+}
+
+// undoPreview runs the undo as a dry run (storage.Store.Undo, the code the
+// CLI and /api/undo run) and lists exactly what would come back and go.
+func (p *Pages) undoPreview(x *req, user, base string) error {
+	req, rep, err := p.undoPlan(x, user)
 	if err != nil {
 		return err
 	}
@@ -189,18 +196,7 @@ func (p *Pages) undoPreview(x *req, user, base string) error {
 // changed since the preview, the plan differs: nothing is done and the new
 // preview is shown instead.
 func (p *Pages) undoApply(x *req, user, base string) error {
-	if err := p.target(user); err != nil {
-		return err
-	}
-	req, err := undoForm(x, user)
-	if err != nil {
-		return err
-	}
-	if err := p.known(user, req.Collection, req.Object); err != nil {
-		return err
-	}
-	req.DryRun = true
-	dry, err := p.store.Undo(x.r.Context(), req)
+	req, dry, err := p.undoPlan(x, user)
 	if err != nil {
 		return err
 	}
